@@ -1,0 +1,103 @@
+// The resolved cluster model: what every later stage (pki, render, ssh, deploy) reads.
+// Everything here is validated and defaulted; no later stage re-reads the YAML.
+
+export type Role = 'etcd' | 'master' | 'node';
+export const ROLES: readonly Role[] = ['etcd', 'master', 'node'];
+
+export type KeyAlgorithm = 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ecdsa-p256';
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256'];
+
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
+export const HOST_KEY_POLICIES: readonly HostKeyPolicy[] = ['strict', 'accept-new', 'off'];
+
+/** How the API endpoint is provided: a master's own address, a floating VIP, or an external load balancer. */
+export type ApiEndpointKind = 'master' | 'vip' | 'loadbalancer';
+export const API_ENDPOINT_KINDS: readonly ApiEndpointKind[] = ['master', 'vip', 'loadbalancer'];
+
+export interface Cidr {
+  readonly text: string; // normalised "a.b.c.d/n"
+  readonly family: 4 | 6;
+  readonly prefix: number;
+}
+
+export interface SshTarget {
+  readonly user: string;
+  readonly port: number;
+  /** Absolute path, `~` expanded. */
+  readonly identityFile?: string;
+  /** Environment variable holding the identity file's passphrase. */
+  readonly passphraseEnv?: string;
+  readonly useAgent: boolean;
+  /** Environment variable holding the login password. */
+  readonly passwordEnv?: string;
+  /** A literal password from the inventory (discouraged; a warning is printed). */
+  readonly password?: string;
+  readonly hostKeyPolicy: HostKeyPolicy;
+  readonly connectTimeoutSeconds: number;
+}
+
+export interface SshSettings extends SshTarget {
+  readonly sudo: boolean;
+  /** Environment variable holding the sudo password; absent means passwordless sudo. */
+  readonly sudoPasswordEnv?: string;
+  readonly bastion?: Bastion;
+}
+
+export interface Bastion extends SshTarget {
+  readonly address: string;
+}
+
+export interface Host {
+  readonly name: string;
+  /** Where kubeinstall connects over SSH (IP or DNS name). */
+  readonly address: string;
+  /** The IP components bind to and advertise (defaults to `address` when that is an IP). */
+  readonly internalAddress: string;
+  readonly roles: readonly Role[];
+  readonly ssh: SshSettings;
+}
+
+export interface ApiEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly kind: ApiEndpointKind;
+  /** `https://host:port`, IPv6 bracketed. */
+  readonly url: string;
+}
+
+export interface ClusterModel {
+  /** Absolute path of the inventory file this model came from. */
+  readonly inventoryPath: string;
+  readonly name: string;
+  readonly kubernetesVersion: string; // "1.34.2", no "v"
+  readonly kubernetesMinor: string; // "1.34"
+  readonly etcdVersion: string; // "3.5.21"
+  readonly apiEndpoint: ApiEndpoint;
+  /** The port kube-apiserver listens on, on each master. */
+  readonly apiServerPort: number;
+  readonly serviceCidr: Cidr;
+  /** First address of the service CIDR: the `kubernetes` service. */
+  readonly kubernetesServiceIp: string;
+  /** Tenth address of the service CIDR: cluster DNS. */
+  readonly clusterDnsIp: string;
+  readonly podCidr: Cidr;
+  readonly clusterDomain: string;
+  readonly apiServerExtraSans: readonly string[];
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly caValidityDays: number;
+  readonly certValidityDays: number;
+  /** Absolute path of the folder holding the offline binaries. */
+  readonly binariesDir: string;
+  /** Absolute path of the cluster folder (PKI, kubeconfigs, logs): next to the inventory by default. */
+  readonly clusterDir: string;
+  readonly hosts: readonly Host[];
+}
+
+export const hostsWithRole = (model: Pick<ClusterModel, 'hosts'>, role: Role): Host[] =>
+  model.hosts.filter((h) => h.roles.includes(role));
+
+export const hasRole = (host: Host, role: Role): boolean => host.roles.includes(role);
+
+/** An inventory with etcd members and no master deploys an external etcd cluster only. */
+export const isEtcdOnly = (model: Pick<ClusterModel, 'hosts'>): boolean =>
+  model.hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');

@@ -1,0 +1,203 @@
+// The inventory schema as data. One table drives validation, defaults, the starter inventory
+// (`kubeinstall init inventory`) and the README's inventory reference, so they cannot drift.
+import { API_ENDPOINT_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES } from './model.js';
+import { DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
+
+/** A named format check: returns an error message, or undefined when the value is fine. */
+export type Format = 'ip' | 'host' | 'hostname' | 'cidr' | 'endpoint' | 'version' | 'envName' | 'path' | 'san';
+
+interface Base {
+  readonly doc: string;
+  readonly required?: boolean;
+}
+export interface StringField extends Base {
+  readonly kind: 'string';
+  readonly format?: Format;
+  readonly default?: string;
+  /** Shown in the starter inventory when there is no default. */
+  readonly example?: string;
+}
+export interface IntField extends Base {
+  readonly kind: 'int';
+  readonly min: number;
+  readonly max: number;
+  readonly default?: number;
+}
+export interface BoolField extends Base {
+  readonly kind: 'bool';
+  readonly default?: boolean;
+  /** Describes a default that depends on other fields. */
+  readonly defaultText?: string;
+}
+export interface EnumField extends Base {
+  readonly kind: 'enum';
+  readonly values: readonly string[];
+  readonly default?: string;
+}
+export interface ListField extends Base {
+  readonly kind: 'list';
+  readonly of: Field;
+  readonly minItems?: number;
+  readonly unique?: boolean;
+}
+export interface ObjectField extends Base {
+  readonly kind: 'object';
+  readonly fields: Readonly<Record<string, Field>>;
+}
+export type Field = StringField | IntField | BoolField | EnumField | ListField | ObjectField;
+
+const sshTargetFields = {
+  user: { kind: 'string', doc: 'SSH login user.', default: 'root' },
+  port: { kind: 'int', min: 1, max: 65535, doc: 'SSH port.', default: 22 },
+  identityFile: {
+    kind: 'string',
+    format: 'path',
+    doc: 'Private key file (ed25519, ECDSA or RSA); `~` is expanded.',
+    example: '~/.ssh/id_ed25519',
+  },
+  passphraseEnv: {
+    kind: 'string',
+    format: 'envName',
+    doc: "Environment variable holding the identity file's passphrase (asked on a terminal otherwise).",
+  },
+  useAgent: { kind: 'bool', doc: 'Offer the keys of ssh-agent (SSH_AUTH_SOCK) when it is running.', default: true },
+  passwordEnv: { kind: 'string', format: 'envName', doc: 'Environment variable holding the SSH password.' },
+  password: {
+    kind: 'string',
+    doc: 'A literal SSH password. Discouraged (it sits in the file); prefer passwordEnv. Warned about.',
+  },
+  hostKeyPolicy: {
+    kind: 'enum',
+    values: HOST_KEY_POLICIES,
+    default: 'strict',
+    doc: '`strict`: unknown host keys are refused; `accept-new`: trusted on first use and recorded; `off`: not checked (needs --insecure-skip-host-key-check).',
+  },
+  connectTimeoutSeconds: { kind: 'int', min: 1, max: 600, default: 10, doc: 'Timeout of one connection attempt.' },
+} as const satisfies Record<string, Field>;
+
+const sshHostFields = {
+  ...sshTargetFields,
+  sudo: {
+    kind: 'bool',
+    doc: 'Run privileged steps with sudo.',
+    defaultText: 'true unless user is root',
+  },
+  sudoPasswordEnv: {
+    kind: 'string',
+    format: 'envName',
+    doc: 'Environment variable holding the sudo password (fed on stdin, never on a command line); unset means passwordless sudo.',
+  },
+  bastion: {
+    kind: 'object',
+    doc: 'Jump host: connections go through a channel forwarded by this host. Its credentials and host key are checked on their own.',
+    fields: {
+      address: { kind: 'string', format: 'host', required: true, doc: 'Bastion address (IP or DNS name).', example: '203.0.113.10' },
+      ...sshTargetFields,
+    },
+  },
+} as const satisfies Record<string, Field>;
+
+/** Per-host SSH overrides: the same keys as the top-level `ssh`, with no defaults of their own. */
+const withoutDefaults = (fields: Readonly<Record<string, Field>>): Record<string, Field> =>
+  Object.fromEntries(
+    Object.entries(fields).map(([k, f]) => {
+      const { default: _dropped, ...rest } = f as Field & { default?: unknown };
+      return [k, f.kind === 'object' ? { ...rest, fields: f.fields } : rest] as [string, Field];
+    }),
+  );
+
+export const inventorySchema: ObjectField = {
+  kind: 'object',
+  doc: 'A kubeinstall inventory.',
+  fields: {
+    cluster: {
+      kind: 'object',
+      doc: 'Cluster-wide settings.',
+      fields: {
+        name: {
+          kind: 'string',
+          format: 'hostname',
+          default: 'kubernetes',
+          doc: 'Cluster name: kubeconfig cluster entries, and the folder (next to the inventory) holding PKI and logs.',
+        },
+        kubernetesVersion: {
+          kind: 'string',
+          format: 'version',
+          default: DEFAULT_KUBERNETES_VERSION,
+          doc: 'Kubernetes version of the binaries (x.y.z); flags are rendered for this minor.',
+        },
+        etcdVersion: { kind: 'string', format: 'version', default: DEFAULT_ETCD_VERSION, doc: 'etcd version of the binaries (x.y.z).' },
+        apiEndpoint: {
+          kind: 'string',
+          format: 'endpoint',
+          doc: 'host[:port] clients use to reach the API: a VIP or load balancer for HA. Default: the first master, port apiServerPort.',
+          example: '192.0.2.100:6443',
+        },
+        apiEndpointKind: {
+          kind: 'enum',
+          values: API_ENDPOINT_KINDS,
+          default: 'master',
+          doc: 'What apiEndpoint is: `master` (a master address), `vip` (a floating IP on the masters) or `loadbalancer` (external).',
+        },
+        apiServerPort: { kind: 'int', min: 1, max: 65535, default: 6443, doc: 'Port kube-apiserver listens on, on every master.' },
+        serviceCidr: {
+          kind: 'string',
+          format: 'cidr',
+          default: '10.96.0.0/12',
+          doc: 'Service IP range; its first address is the `kubernetes` service, its tenth the cluster DNS.',
+        },
+        podCidr: { kind: 'string', format: 'cidr', default: '10.244.0.0/16', doc: 'Pod IP range (cluster CIDR).' },
+        clusterDomain: { kind: 'string', format: 'hostname', default: 'cluster.local', doc: 'Cluster DNS domain.' },
+        apiServerExtraSans: {
+          kind: 'list',
+          of: { kind: 'string', format: 'san', doc: 'A DNS name or IP.' },
+          unique: true,
+          doc: 'Extra names and IPs for the API server certificate (e.g. a public DNS name).',
+        },
+        keyAlgorithm: { kind: 'enum', values: KEY_ALGORITHMS, default: 'rsa-2048', doc: 'Algorithm of every key in the PKI.' },
+        caValidityDays: { kind: 'int', min: 1, max: 36500, default: 3650, doc: 'Validity of the CAs, in days.' },
+        certValidityDays: { kind: 'int', min: 1, max: 3650, default: 365, doc: 'Validity of every other certificate, in days.' },
+        binariesDir: {
+          kind: 'string',
+          format: 'path',
+          default: './binaries',
+          doc: 'Local folder of offline binaries (etcd, etcdctl, kube-*, kubelet, containerd...), relative to the inventory.',
+        },
+        clusterDir: {
+          kind: 'string',
+          format: 'path',
+          doc: 'Local folder for PKI, kubeconfigs, known_hosts and logs. Default: a folder named after the cluster, next to the inventory.',
+        },
+      },
+    },
+    ssh: { kind: 'object', doc: 'SSH defaults for every host.', fields: sshHostFields },
+    hosts: {
+      kind: 'list',
+      required: true,
+      minItems: 1,
+      doc: 'The machines of the cluster.',
+      of: {
+        kind: 'object',
+        doc: 'One machine.',
+        fields: {
+          name: { kind: 'string', format: 'hostname', required: true, doc: 'Host name (RFC 1123); also the node name.', example: 'master-1' },
+          address: { kind: 'string', format: 'host', required: true, doc: 'Address kubeinstall connects to over SSH.', example: '192.0.2.11' },
+          internalAddress: {
+            kind: 'string',
+            format: 'ip',
+            doc: 'IP components bind to and advertise (multi-NIC hosts). Default: address, which must then be an IP.',
+          },
+          roles: {
+            kind: 'list',
+            required: true,
+            minItems: 1,
+            unique: true,
+            of: { kind: 'enum', values: ROLES, doc: 'A role.' },
+            doc: '`etcd` (an etcd member), `master` (control plane), `node` (kubelet, kube-proxy, containerd).',
+          },
+          ssh: { kind: 'object', doc: 'Per-host SSH overrides (same keys as the top-level ssh).', fields: withoutDefaults(sshHostFields) },
+        },
+      },
+    },
+  },
+};

@@ -1,0 +1,106 @@
+// The starter inventory and the inventory reference, both generated from the schema table.
+import yaml from 'js-yaml';
+import type { Field, ObjectField } from './schema.js';
+import { inventorySchema } from './schema.js';
+import type { Role } from './model.js';
+
+export interface StarterShape {
+  readonly masters: number;
+  readonly nodes: number;
+  /** Dedicated etcd hosts; 0 stacks etcd on the masters. */
+  readonly etcd: number;
+}
+
+const scalar = (v: unknown): string => yaml.dump(v, { flowLevel: 0 }).trim();
+
+const defaultOf = (f: Field): unknown =>
+  'default' in f && f.default !== undefined ? f.default : undefined;
+
+/** `key: value` lines with a one-line explanation above each; optional fields without a default are commented out. */
+const renderFields = (fields: ObjectField['fields'], indent: string): string[] =>
+  Object.entries(fields).flatMap(([key, f]) => {
+    const lines = [`${indent}# ${f.doc}${f.kind === 'bool' && f.defaultText ? ` Default: ${f.defaultText}.` : ''}`];
+    const def = defaultOf(f);
+    if (f.kind === 'object') {
+      lines.push(`${indent}# ${key}:`);
+      for (const [k, sub] of Object.entries(f.fields)) {
+        const v = defaultOf(sub) ?? (sub.kind === 'string' ? sub.example : undefined);
+        if (v !== undefined) lines.push(`${indent}#   ${k}: ${scalar(v)}`);
+      }
+    } else if (def !== undefined) {
+      lines.push(`${indent}${key}: ${scalar(def)}`);
+    } else if (f.kind === 'list') {
+      lines.push(`${indent}${key}: []`);
+    } else {
+      const example = f.kind === 'string' ? f.example : undefined;
+      lines.push(`${indent}# ${key}: ${example !== undefined ? scalar(example) : ''}`.trimEnd());
+    }
+    return lines;
+  });
+
+const starterHosts = ({ masters, nodes, etcd }: StarterShape): { name: string; address: string; roles: Role[] }[] => {
+  const hosts: { name: string; address: string; roles: Role[] }[] = [];
+  // RFC 5737 documentation addresses: obviously placeholders, never somebody's real machine.
+  let next = 11;
+  const add = (name: string, roles: Role[]): void => void hosts.push({ name, address: `192.0.2.${next++}`, roles });
+  for (let i = 1; i <= etcd; i++) add(`etcd-${i}`, ['etcd']);
+  for (let i = 1; i <= masters; i++) add(`master-${i}`, etcd > 0 ? ['master'] : ['etcd', 'master']);
+  if (masters + etcd === 0) add('etcd-1', ['etcd']);
+  for (let i = 1; i <= nodes; i++) add(`node-${i}`, ['node']);
+  return hosts;
+};
+
+export const renderStarterInventory = (shape: StarterShape): string => {
+  const schemaFields = inventorySchema.fields;
+  const cluster = schemaFields.cluster as ObjectField;
+  const ssh = schemaFields.ssh as ObjectField;
+  const hostFields = ((schemaFields.hosts as Extract<Field, { kind: 'list' }>).of as ObjectField).fields;
+  const hosts = starterHosts(shape);
+  const masters = hosts.filter((h) => h.roles.includes('master'));
+  const ha = masters.length > 1;
+  const clusterLines = renderFields(cluster.fields, '  ').map((line) =>
+    ha && line.startsWith('  # apiEndpoint:') ? '  apiEndpoint: 192.0.2.100:6443' : ha && line.startsWith('  apiEndpointKind:') ? '  apiEndpointKind: vip' : line,
+  );
+  const hostLines = hosts.flatMap((h) => [
+    `  - name: ${h.name}`,
+    `    address: ${h.address}`,
+    `    roles: [${h.roles.join(', ')}]`,
+  ]);
+  return [
+    '# kubeinstall inventory: the one file that describes your cluster.',
+    '# Check it with `kubeinstall inventory check -i <file>`; every key is explained in README.md.',
+    '# Replace the 192.0.2.x placeholder addresses with your machines.',
+    '',
+    'cluster:',
+    ...clusterLines,
+    '',
+    '# SSH defaults for every host; a host may override any of them under its own `ssh:`.',
+    'ssh:',
+    ...renderFields(ssh.fields, '  '),
+    '',
+    '# Host fields:',
+    ...Object.entries(hostFields).map(([k, f]) => `#   ${k}: ${f.doc}`),
+    'hosts:',
+    ...hostLines,
+    '',
+  ].join('\n');
+};
+
+/** The inventory reference as a Markdown table, for the README. */
+export const renderInventoryReference = (): string => {
+  const rows: string[] = ['| field | type | default | meaning |', '|---|---|---|---|'];
+  const typeOf = (f: Field): string =>
+    f.kind === 'enum' ? f.values.map((v) => `\`${v}\``).join(' \\| ') : f.kind === 'list' ? `list of ${typeOf(f.of)}` : f.kind === 'int' ? `int ${f.min}-${f.max}` : f.kind === 'string' && f.format ? `string (${f.format})` : f.kind;
+  const walk = (fields: ObjectField['fields'], prefix: string): void => {
+    for (const [k, f] of Object.entries(fields)) {
+      const path = `${prefix}${k}`;
+      const def = defaultOf(f);
+      const defText = f.required ? '**required**' : def !== undefined ? `\`${String(def)}\`` : f.kind === 'bool' && f.defaultText ? f.defaultText : '';
+      rows.push(`| \`${path}\` | ${f.kind === 'object' ? 'mapping' : typeOf(f)} | ${defText} | ${f.doc.replace(/\|/g, '\\|')} |`);
+      if (f.kind === 'object') walk(f.fields, `${path}.`);
+      if (f.kind === 'list' && f.of.kind === 'object') walk(f.of.fields, `${path}[].`);
+    }
+  };
+  walk(inventorySchema.fields, '');
+  return rows.join('\n');
+};

@@ -1,0 +1,154 @@
+// Structural validation against the schema table: types, required fields, unknown keys,
+// formats, ranges. Returns every problem found and the data with defaults applied.
+import type { Field, Format, ObjectField } from './schema.js';
+import type { PathSegment } from './parse.js';
+import { didYouMean } from '../util/suggest.js';
+import { isHostname, isIpAddress, parseCidr } from '../util/ip.js';
+import { parseEndpoint } from './endpoint.js';
+
+export interface FieldProblem {
+  readonly severity: 'error' | 'warning';
+  readonly path: readonly PathSegment[];
+  readonly message: string;
+}
+
+export const pathText = (path: readonly PathSegment[]): string =>
+  path.reduce<string>((acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
+
+const describe = (value: unknown): string => {
+  if (value === null || value === undefined) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  return `${typeof value} ${String(value)}`;
+};
+
+const WILDCARD_DNS = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+const formatChecks: Record<Format, (v: string) => string | undefined> = {
+  ip: (v) => (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
+  host: (v) => (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
+  hostname: (v) =>
+    isHostname(v) ? undefined : `"${v}" is not a valid name (RFC 1123: lower-case letters, digits, '-' and '.', at most 63 per label)`,
+  cidr: (v) => {
+    const c = parseCidr(v);
+    return typeof c === 'string' ? c : undefined;
+  },
+  endpoint: (v) => {
+    const e = parseEndpoint(v);
+    return typeof e === 'string' ? e : undefined;
+  },
+  version: (v) => (/^v?\d+\.\d+\.\d+$/.test(v) ? undefined : `"${v}" is not a version of the form x.y.z (e.g. 1.34.2)`),
+  envName: (v) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? undefined : `"${v}" is not an environment variable name`),
+  path: (v) => (v.trim() ? undefined : 'an empty path'),
+  san: (v) => (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
+};
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Walks `value` against `field`; returns the value with defaults applied. */
+const check = (field: Field, value: unknown, path: PathSegment[], out: FieldProblem[]): unknown => {
+  const problem = (message: string, at: PathSegment[] = path): void => {
+    out.push({ severity: 'error', path: at, message });
+  };
+  switch (field.kind) {
+    case 'object': {
+      if (!isMapping(value)) {
+        problem(`expected a mapping (key: value), got ${describe(value)}`);
+        return undefined;
+      }
+      const result: Record<string, unknown> = {};
+      const known = Object.keys(field.fields);
+      for (const key of Object.keys(value)) {
+        if (!known.includes(key)) problem(`unknown key "${key}"${didYouMean(key, known)}`, [...path, key]);
+      }
+      for (const [key, sub] of Object.entries(field.fields)) {
+        const v = value[key];
+        if (v === undefined || v === null) {
+          if (sub.required) problem(`"${key}" is required: ${sub.doc}`, [...path, key]);
+          else if ('default' in sub && sub.default !== undefined) result[key] = sub.default;
+          continue;
+        }
+        const checked = check(sub, v, [...path, key], out);
+        if (checked !== undefined) result[key] = checked;
+      }
+      return result;
+    }
+    case 'list': {
+      if (!Array.isArray(value)) {
+        problem(`expected a list, got ${describe(value)}`);
+        return undefined;
+      }
+      if (field.minItems && value.length < field.minItems) problem(`needs at least ${field.minItems} item(s), got ${value.length}`);
+      const items = value.map((item, i) => check(field.of, item, [...path, i], out));
+      if (field.unique) {
+        const seen = new Set<unknown>();
+        items.forEach((item, i) => {
+          if (item === undefined) return;
+          if (seen.has(item)) problem(`"${String(item)}" is listed twice`, [...path, i]);
+          seen.add(item);
+        });
+      }
+      return items;
+    }
+    case 'string': {
+      if (typeof value !== 'string') {
+        const hint = typeof value === 'number' ? ` (quote it: "${String(value)}")` : '';
+        problem(`expected a string, got ${describe(value)}${hint}`);
+        return undefined;
+      }
+      const formatError = field.format ? formatChecks[field.format](value) : undefined;
+      if (formatError) {
+        problem(formatError);
+        return undefined;
+      }
+      return value;
+    }
+    case 'int': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        problem(`expected a whole number, got ${describe(value)}`);
+        return undefined;
+      }
+      if (value < field.min || value > field.max) {
+        problem(`${value} is out of range (${field.min} to ${field.max})`);
+        return undefined;
+      }
+      return value;
+    }
+    case 'bool': {
+      if (typeof value !== 'boolean') {
+        problem(`expected true or false, got ${describe(value)}`);
+        return undefined;
+      }
+      return value;
+    }
+    case 'enum': {
+      if (typeof value !== 'string' || !field.values.includes(value)) {
+        const suggestion = typeof value === 'string' ? didYouMean(value, field.values) : '';
+        problem(`${describe(value)} is not one of ${field.values.join(', ')}${suggestion}`);
+        return undefined;
+      }
+      return value;
+    }
+  }
+};
+
+export const validateAgainstSchema = (
+  schema: ObjectField,
+  data: unknown,
+): { value: Record<string, unknown> | undefined; problems: FieldProblem[] } => {
+  const problems: FieldProblem[] = [];
+  if (!isMapping(data)) {
+    problems.push({
+      severity: 'error',
+      path: [],
+      message:
+        data === undefined || data === null
+          ? 'the inventory is empty; run `kubeinstall init inventory` for a starter file'
+          : `the inventory must be a mapping with keys cluster, ssh and hosts, got ${describe(data)}`,
+    });
+    return { value: undefined, problems };
+  }
+  const value = check(schema, data, [], problems) as Record<string, unknown> | undefined;
+  return { value, problems };
+};
