@@ -1,0 +1,51 @@
+// The contract between render (pure: model + PKI files + binaries in, per-host plan out) and
+// deploy (applies the plan over SSH). Render owns this file; deploy and the `plan` command read it.
+import type { Host } from '../inventory/model.js';
+
+/** The cluster folder's files that render reads, keyed by path relative to the cluster folder
+ * (e.g. `pki/ca.crt`, `pki/etcd/members/m1/server.key`, `kubeconfigs/admin.conf`). Loaded at the I/O edge. */
+export type ClusterFiles = ReadonlyMap<string, Buffer>;
+
+/** A binary from the binaries folder, hashed at the I/O edge so render stays pure. */
+export interface LocalBinary {
+  readonly name: string; // e.g. "kube-apiserver"
+  readonly localPath: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+export type BinaryIndex = ReadonlyMap<string, LocalBinary>;
+
+export type ServicePhase = 'etcd' | 'control-plane' | 'node';
+
+export interface PlannedFile {
+  /** Absolute path on the host. */
+  readonly path: string;
+  readonly mode: number;
+  readonly owner: string; // "root:root"
+  /** Inline content (configs, certs, units) or a local file to stream (binaries). */
+  readonly content: { readonly kind: 'inline'; readonly data: Buffer } | { readonly kind: 'local'; readonly localPath: string };
+  readonly size: number;
+  readonly sha256: string;
+  /** Services (unit names) that must restart when this file changes. */
+  readonly restarts: readonly string[];
+}
+
+export interface PlannedService {
+  readonly unit: string; // "etcd.service"
+  readonly phase: ServicePhase;
+  /** Health probe the deploy waits for after starting the unit, if any. */
+  readonly health?: { readonly kind: 'https'; readonly url: string } | { readonly kind: 'etcd' };
+}
+
+export interface HostPlan {
+  readonly host: Host;
+  readonly files: readonly PlannedFile[];
+  /** In start order within each phase. */
+  readonly services: readonly PlannedService[];
+}
+
+export interface ClusterPlan {
+  readonly hosts: readonly HostPlan[];
+  /** Manifests applied once the API server is up (RBAC), with the admin kubeconfig. */
+  readonly manifests: readonly { readonly name: string; readonly yaml: string }[];
+}

@@ -1,0 +1,51 @@
+// The contract between the SSH executor and its users (deploy). The executor owns this file.
+import type { Host } from '../inventory/model.js';
+
+export interface ExecOptions {
+  /** What this command is for, shown in errors and logs (e.g. "start etcd"). */
+  readonly step: string;
+  /** Run through sudo when the host's ssh settings say so (root runs it directly). */
+  readonly sudo?: boolean;
+  readonly stdin?: string | Buffer;
+  readonly timeoutMs?: number;
+  /** Do not throw on a non-zero exit; return the result instead. */
+  readonly allowFailure?: boolean;
+}
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+export interface UploadItem {
+  readonly path: string; // absolute remote path
+  readonly mode: number;
+  readonly owner: string; // "root:root"
+  readonly sha256: string;
+  readonly size: number;
+  readonly source: { readonly kind: 'inline'; readonly data: Buffer } | { readonly kind: 'local'; readonly localPath: string };
+}
+
+export interface UploadReport {
+  readonly uploaded: readonly string[];
+  readonly skipped: readonly string[]; // remote sha256 already matched
+  readonly bytes: number;
+}
+
+export interface ExecEvent {
+  readonly host: string;
+  readonly step: string;
+  readonly command: string; // redacted
+  readonly code: number;
+  readonly durationMs: number;
+}
+
+export interface Executor {
+  exec(host: Host, command: string, opts: ExecOptions): Promise<ExecResult>;
+  upload(host: Host, items: readonly UploadItem[], opts: { readonly step: string; readonly onProgress?: (done: number, total: number) => void }): Promise<UploadReport>;
+  /** Every remote command, redacted, with its exit code and duration: the deploy log. */
+  onExec(listener: (event: ExecEvent) => void): void;
+  close(): Promise<void>;
+}
