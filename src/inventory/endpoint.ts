@@ -2,6 +2,7 @@ import { ipFamily, isHostname, isIpAddress } from '../util/ip.js';
 
 /** `host`, `host:port`, `[v6]:port` or a bare IPv6 address. Returns an error message on failure. */
 export const parseEndpoint = (text: string): { host: string; port?: number } | string => {
+  if (text.includes('://')) return `"${text}" is a URL; write host[:port], e.g. 192.0.2.100:6443`;
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   let host: string;
   let portText: string | undefined;

@@ -66,6 +66,8 @@ const check = (field: Field, value: unknown, path: PathSegment[], out: FieldProb
         const v = value[key];
         if (v === undefined || v === null) {
           if (sub.required) problem(`"${key}" is required: ${sub.doc}`, [...path, key]);
+          // A section left out entirely still gets its defaults, unless it has required keys (an optional bastion).
+          else if (sub.kind === 'object' && !Object.values(sub.fields).some((f) => f.required)) result[key] = check(sub, {}, [...path, key], out);
           else if ('default' in sub && sub.default !== undefined) result[key] = sub.default;
           continue;
         }

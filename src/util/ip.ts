@@ -18,9 +18,12 @@ export const ipFamily = (text: string): 4 | 6 | undefined => {
 
 const HOSTNAME_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** RFC 1123 host name (lower case, dot-separated labels, at most 253 characters). */
-export const isHostname = (text: string): boolean =>
-  text.length > 0 && text.length <= 253 && text.split('.').every((label) => HOSTNAME_LABEL.test(label));
+/** RFC 1123 host name (lower case, dot-separated labels, at most 253 characters). A name whose last
+ * label is all digits is refused: it is a mistyped IPv4 address (10.0.0.300), not a name. */
+export const isHostname = (text: string): boolean => {
+  const labels = text.split('.');
+  return text.length > 0 && text.length <= 253 && labels.every((l) => HOSTNAME_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)!);
+};
 
 export const ipToBigInt = (text: string): bigint => {
   const family = ipFamily(text);

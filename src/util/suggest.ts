@@ -1,25 +1,27 @@
 // "Did you mean" for typos in keys and enum values.
 
+/** Optimal string alignment distance: edits, with a swap of two neighbours counting as one. */
 const editDistance = (a: string, b: string): number => {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 };
 
-/** The closest candidate within a third of the word's length (case-insensitive), if any. */
+/** The candidate the word abbreviates, else the closest within a third of its length (case-insensitive). */
 export const closest = (word: string, candidates: readonly string[]): string | undefined => {
-  const limit = Math.max(1, Math.floor(word.length / 3));
+  const w = word.toLowerCase();
+  const prefixed = w.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(w)) : undefined;
+  if (prefixed) return prefixed;
+  const limit = Math.max(1, Math.floor(w.length / 3));
   let best: { c: string; d: number } | undefined;
   for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    const d = editDistance(w, c.toLowerCase());
     if (d <= limit && (!best || d < best.d)) best = { c, d };
   }
   return best?.c;

@@ -1,0 +1,95 @@
+// The built command as a user runs it: exit codes, messages, files. Needs `npm run build` (npm test does it).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = join(__dirname, '../../../bin/kubeinstall');
+const dir = mkdtempSync(join(tmpdir(), 'kubeinstall-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '0', ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+
+describe('kubeinstall CLI', () => {
+  it('lists the four main commands in --help', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['init', 'certs', 'deploy', 'verify-certs']) expect(r.out).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  });
+
+  it('prints its version', () => {
+    const r = run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')).version);
+  });
+
+  it('exits 2 on bad usage', () => {
+    expect(run(['init', 'inventory', '--masters', 'three']).code).toBe(2);
+    expect(run(['no-such-command']).code).toBe(2);
+  });
+
+  it('writes a starter inventory that checks clean, and refuses to overwrite it without --force', () => {
+    const file = join(dir, 'inventory.yaml');
+    expect(run(['init', 'inventory', '-o', file, '--masters', '3', '--nodes', '2']).code).toBe(0);
+    const check = run(['inventory', 'check', '-i', file, '-o', 'json']);
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.out).hosts).toHaveLength(5);
+    const again = run(['init', 'inventory', '-o', file]);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/already exists; use --force/);
+    expect(readFileSync(file, 'utf8')).toContain('master-3');
+    expect(run(['init', 'inventory', '-o', file, '--force', '--masters', '1', '--nodes', '0']).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).not.toContain('master-3');
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+  });
+
+  it('reads the inventory from KUBEINSTALL_INVENTORY', () => {
+    const file = join(dir, 'from-env.yaml');
+    run(['init', 'inventory', '-o', file]);
+    expect(run(['inventory', 'check'], { KUBEINSTALL_INVENTORY: file }).code).toBe(0);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['binary', '\u0000\u0001\u00ff\u00fe'],
+    ['a list', '- 1\n- 2\n'],
+    ['broken YAML', 'cluster: [\n'],
+    ['50 MB', 'x'.repeat(50 * 1024 * 1024)],
+    ['nested', '['.repeat(100000)],
+  ])('refuses %s input with exit 2, naming the file, without a stack trace', (_label, content) => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, content);
+    const r = run(['inventory', 'check', '-i', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(file);
+    noStackTrace(r.err);
+  });
+
+  it('names every problem with file, field and line', () => {
+    const file = join(dir, 'typos.yaml');
+    writeFileSync(file, 'cluster:\n  podCidr: 10.96.0.0/16\nhosts:\n  - { name: m1, address: 10.0.0.1, rolse: [etcd] }\n');
+    const r = run(['inventory', 'check', '-i', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${file}:4: hosts[0].rolse: error: unknown key "rolse" (did you mean "roles"?)`);
+    expect(r.err).toContain(`${file}:4: hosts[0].roles: error: "roles" is required`);
+  });
+
+  it('reports a missing inventory file clearly', () => {
+    const r = run(['inventory', 'check', '-i', join(dir, 'nope.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/nope\.yaml: error: cannot read the inventory: no such file/);
+  });
+
+  it('colours errors only when colour is wanted', () => {
+    const file = join(dir, 'colour.yaml');
+    writeFileSync(file, '[]');
+    expect(run(['inventory', 'check', '-i', file], { FORCE_COLOR: '1' }).err).toContain('\u001b[');
+    expect(run(['inventory', 'check', '-i', file], { FORCE_COLOR: '1', NO_COLOR: '1' }).err).not.toContain('\u001b[');
+    expect(run(['--no-color', 'inventory', 'check', '-i', file], { FORCE_COLOR: '1' }).err).not.toContain('\u001b[');
+  });
+});
