@@ -1,0 +1,136 @@
+// The test bed: real Debian hosts (systemd + sshd) on 127.x addresses, for integration tests and
+// benchmarks. Each caller starts its own hosts and stops them; they are also torn down (by process
+// id) when the test process exits or is interrupted.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, type RunOptions, type RunResult } from './proc.js';
+import { ensureBaseImage, SUDO_USER } from './image.js';
+import {
+  assertAddressFree,
+  bootHost,
+  createHostRoot,
+  hostExec,
+  provisionHost,
+  removeHost,
+  removeHostNow,
+  shutdownHost,
+  type HostSpec,
+  type HostState,
+} from './host.js';
+
+export type { HostSpec } from './host.js';
+
+export interface TestbedOptions {
+  readonly hosts: readonly HostSpec[];
+  /** Debian packages beyond the base set (a different package list is a different cached image). */
+  readonly extraPackages?: readonly string[];
+}
+
+export interface TestbedHost {
+  readonly name: string;
+  readonly address: string;
+  readonly root: string;
+  readonly leaderPid: number;
+}
+
+export interface Testbed {
+  readonly hosts: readonly TestbedHost[];
+  /** Private key (ed25519, no passphrase) authorized for root and the sudo user on every host. */
+  readonly privateKeyPath: string;
+  /** A non-root user on every host, in the sudo group, whose sudo asks for this password. */
+  readonly sudoUser: { readonly name: string; readonly password: string };
+  /** Run a shell command inside a host (nsenter, not ssh), for assertions from outside. */
+  hostExec(name: string, command: string, opts?: RunOptions): Promise<RunResult>;
+  /** The host's current public host keys, one `type base64` line each. */
+  hostKeys(name: string): Promise<string[]>;
+  /** known_hosts lines for every host, as `ssh-keyscan` would print them. */
+  knownHosts(): Promise<string>;
+  /** New host keys, picked up by sshd at once (a "changed host key"). */
+  regenerateHostKeys(name: string): Promise<void>;
+  /** `systemctl reboot` inside, then boot again; resolves when sshd answers. */
+  reboot(name: string): Promise<void>;
+  stopHost(name: string): Promise<void>;
+  startHost(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<HostState>();
+let exitHooked = false;
+const hookExit = (): void => {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => live.forEach(removeHostNow));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      live.forEach(removeHostNow);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
+};
+
+export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
+  const names = new Set(opts.hosts.map((h) => h.name));
+  if (names.size !== opts.hosts.length) throw new Error('test-bed host names must be unique');
+  await Promise.all(opts.hosts.map((h) => assertAddressFree(h.address)));
+  const base = await ensureBaseImage(opts.extraPackages);
+  const dir = await mkdtemp('/var/tmp/kubeinstall-testbed-');
+  const privateKeyPath = join(dir, 'id_ed25519');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kubeinstall-testbed', '-f', privateKeyPath]);
+  const authorizedKey = await readFile(`${privateKeyPath}.pub`, 'utf8');
+  const sudoUser = { name: SUDO_USER, password: randomBytes(12).toString('base64url') };
+  hookExit();
+
+  const states: HostState[] = [];
+  const byName = (name: string): HostState => {
+    const h = states.find((s) => s.name === name);
+    if (!h) throw new Error(`no test-bed host named ${name}`);
+    return h;
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.all(states.map(async (h) => (await removeHost(h), live.delete(h))));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(
+      opts.hosts.map(async (spec) => {
+        const h = await createHostRoot(spec, base, dir);
+        states.push(h);
+        live.add(h);
+        await provisionHost(h, opts.hosts, authorizedKey, sudoUser.password);
+        await bootHost(h);
+      }),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const hostKeys = async (name: string): Promise<string[]> => {
+    const sshDir = join(byName(name).root, 'etc/ssh');
+    const pubs = (await readdir(sshDir)).filter((f) => /^ssh_host_.*_key\.pub$/.test(f)).sort();
+    return Promise.all(pubs.map(async (f) => (await readFile(join(sshDir, f), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ')));
+  };
+  return {
+    hosts: states,
+    privateKeyPath,
+    sudoUser,
+    hostExec: (name, command, runOpts) => hostExec(byName(name), command, runOpts),
+    hostKeys,
+    knownHosts: async () =>
+      (await Promise.all(states.map(async (h) => (await hostKeys(h.name)).map((k) => `${h.address} ${k}`)))).flat().join('\n') + '\n',
+    regenerateHostKeys: async (name) => {
+      await hostExec(byName(name), 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl reload ssh');
+    },
+    reboot: async (name) => {
+      const h = byName(name);
+      const exited = new Promise((resolve) => h.nspawn?.once('exit', resolve));
+      await hostExec(h, 'systemctl reboot');
+      await exited;
+      await bootHost(h);
+    },
+    stopHost: (name) => shutdownHost(byName(name)),
+    startHost: (name) => bootHost(byName(name)),
+    stop,
+  };
+};
