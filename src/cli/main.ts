@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../util/errors.js';
 import { configureColor, reportError } from './output.js';
+import { registerCerts } from './commands/certs.js';
 import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerNotYet } from './commands/not-yet.js';
@@ -20,7 +21,7 @@ export const buildProgram = (): Command => {
     .hook('preAction', (cmd) => configureColor(cmd.optsWithGlobals().color !== false));
   registerInit(program);
   registerInventory(program);
-  registerNotYet(program, 'certs', 'generate the cluster PKI and kubeconfigs from the inventory');
+  registerCerts(program);
   registerNotYet(program, 'deploy', 'install and start the cluster on every host over SSH');
   registerNotYet(program, 'verify-certs', 'check a PKI folder: chains, SANs, usages, key pairs, expiry');
   program.addHelpText('after', '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml');

@@ -1,0 +1,56 @@
+// Does a certificate on disk still match its spec? One list of checks serves `certs` (keep or re-issue)
+// and `verify-certs` (report).
+import type { KeyObject } from 'node:crypto';
+import type { KeyAlgorithm } from '../inventory/model.js';
+import { keyAlgorithm } from './keys.js';
+import { PROFILES, type CertInstance } from './specs.js';
+import type { CertInfo } from './x509.js';
+
+const DAY_MS = 86_400_000;
+
+export interface CheckOptions {
+  readonly now: Date;
+  /** Report (or re-issue) a certificate whose remaining validity is shorter than this. */
+  readonly renewWithinDays: number;
+  /** SANs can only be checked against an inventory. */
+  readonly checkSans: boolean;
+  /** The key algorithm the inventory asks for; undefined accepts any. */
+  readonly algorithm?: KeyAlgorithm;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+
+const diff = (label: string, want: readonly string[], have: readonly string[]): string | undefined => {
+  const missing = want.filter((w) => !have.includes(w));
+  const extra = have.filter((h) => !want.includes(h));
+  if (!missing.length && !extra.length) return undefined;
+  return `${label} differ:${missing.length ? ` missing ${missing.join(', ')}` : ''}${extra.length ? `${missing.length ? ';' : ''} unexpected ${extra.join(', ')}` : ''}`;
+};
+
+/** Days left before `notAfter`, rounded down. */
+export const daysLeft = (cert: CertInfo, now: Date): number => Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+
+/** Every way `cert` (with `key`, signed by `ca`) departs from `spec`; empty when it is right. */
+export const certProblems = (spec: CertInstance, cert: CertInfo, key: KeyObject | undefined, ca: CertInfo | undefined, opts: CheckOptions): string[] => {
+  const profile = PROFILES[spec.spec.profile];
+  const problems: (string | undefined)[] = [
+    cert.subject.cn !== spec.subject.cn ? `CN is "${cert.subject.cn}", expected "${spec.subject.cn}"` : undefined,
+    !sameList(cert.subject.o, spec.subject.o) ? `O is [${cert.subject.o.join(', ')}], expected [${spec.subject.o.join(', ')}]` : undefined,
+    cert.isCa !== (spec.spec.profile === 'ca') ? (cert.isCa ? 'is a CA certificate, expected a leaf' : 'is not a CA certificate') : undefined,
+    diff('key usages', profile.keyUsage, cert.keyUsage),
+    diff('extended key usages', profile.extKeyUsage, cert.extKeyUsage),
+    opts.checkSans ? diff('DNS SANs', spec.altNames.dnsNames, cert.dnsNames) : undefined,
+    opts.checkSans ? diff('IP SANs', spec.altNames.ipAddresses, cert.ipAddresses) : undefined,
+    !key ? 'private key is missing or unreadable' : !cert.x509.checkPrivateKey(key) ? 'private key does not match the certificate' : undefined,
+    key && opts.algorithm && keyAlgorithm(key) !== opts.algorithm ? `key is ${keyAlgorithm(key) ?? 'of an unsupported type'}, the inventory asks for ${opts.algorithm}` : undefined,
+    !ca ? `signing CA ${spec.ca} is missing or unreadable` : !cert.x509.verify(ca.x509.publicKey) ? `not signed by ${spec.ca} (${spec.ca === spec.spec.name ? 'self-signature' : 'signature'} does not verify)` : undefined,
+    cert.notBefore > opts.now ? `not valid before ${cert.notBefore.toISOString()}` : undefined,
+    cert.notAfter <= opts.now
+      ? `expired on ${cert.notAfter.toISOString()}`
+      : daysLeft(cert, opts.now) < opts.renewWithinDays
+        ? `expires within ${opts.renewWithinDays} days (${cert.notAfter.toISOString()})`
+        : undefined,
+  ];
+  return problems.filter((p): p is string => p !== undefined);
+};
