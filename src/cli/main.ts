@@ -6,6 +6,8 @@ import { registerCerts } from './commands/certs.js';
 import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerNotYet } from './commands/not-yet.js';
+import { registerVerifyCerts } from './commands/verify-certs.js';
+import { registerPlan } from './commands/plan.js';
 
 const packageVersion = (): string =>
   (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -22,8 +24,9 @@ export const buildProgram = (): Command => {
   registerInit(program);
   registerInventory(program);
   registerCerts(program);
+  registerPlan(program);
   registerNotYet(program, 'deploy', 'install and start the cluster on every host over SSH');
-  registerNotYet(program, 'verify-certs', 'check a PKI folder: chains, SANs, usages, key pairs, expiry');
+  registerVerifyCerts(program);
   program.addHelpText('after', '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml');
   return program;
 };

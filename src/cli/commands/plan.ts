@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { resolve } from 'node:path';
+import { loadInventory } from '../../inventory/load.js';
+import { indexBinaries, readClusterFiles } from '../../render/load.js';
+import { buildClusterPlan } from '../../render/plan.js';
+import { planSummary, planTable } from '../../render/summary.js';
+import { writePlanTree } from '../../render/write.js';
+import { inventoryOption } from '../options.js';
+import { printWarnings } from '../output.js';
+
+export const registerPlan = (program: Command): void => {
+  program
+    .command('plan')
+    .description('show every file and service each host will get, without touching any host')
+    .addOption(inventoryOption())
+    .option('--dir <dir>', 'cluster folder holding pki/ and kubeconfigs/ (default: the inventory\'s cluster folder)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--write <dir>', 'also write each host\'s files under DIR/hosts/<name>/')
+    .addHelpText('after', '\nExamples:\n  kubeinstall plan -i examples/ha.yaml\n  kubeinstall plan -i inventory.yaml -o json --write /tmp/plan')
+    .action(async (opts: { inventory: string; dir?: string; output: 'table' | 'json'; write?: string }) => {
+      const { model, warnings } = await loadInventory(opts.inventory, { requireBinaries: true });
+      printWarnings(warnings);
+      const [clusterFiles, binaries] = await Promise.all([
+        readClusterFiles(opts.dir ? resolve(opts.dir) : model.clusterDir),
+        indexBinaries(model.binariesDir, model.hosts),
+      ]);
+      const plan = buildClusterPlan(model, clusterFiles, binaries);
+      process.stdout.write(opts.output === 'json' ? JSON.stringify(planSummary(plan), null, 2) + '\n' : planTable(plan));
+      if (opts.write) {
+        const count = await writePlanTree(plan, resolve(opts.write));
+        process.stderr.write(`wrote ${count} files under ${resolve(opts.write)}\n`);
+      }
+    });
+};

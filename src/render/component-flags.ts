@@ -1,0 +1,26 @@
+// The flags each Kubernetes component on a host gets, checked against the minor's official flag table so a
+// flag the binary would reject (unknown, removed, or deprecated) never reaches a unit file.
+import type { ClusterModel, Host } from '../inventory/model.js';
+import { flagNames, type Flag } from './command.js';
+import { apiServerFlags, controllerManagerFlags, schedulerFlags } from './control-plane.js';
+import { flagProblems, type FlagComponent } from './flags.js';
+import { kubeletFlags, kubeProxyFlags } from './node.js';
+
+export const componentFlags = (model: ClusterModel, host: Host): [FlagComponent, Flag[]][] => [
+  ...(host.roles.includes('master')
+    ? ([
+        ['kube-apiserver', apiServerFlags(model, host)],
+        ['kube-controller-manager', controllerManagerFlags(model, host)],
+        ['kube-scheduler', schedulerFlags(host)],
+      ] as [FlagComponent, Flag[]][])
+    : []),
+  ...(host.roles.includes('node')
+    ? ([
+        ['kubelet', kubeletFlags(host)],
+        ['kube-proxy', kubeProxyFlags()],
+      ] as [FlagComponent, Flag[]][])
+    : []),
+];
+
+export const hostFlagProblems = (model: ClusterModel, host: Host): string[] =>
+  componentFlags(model, host).flatMap(([component, flags]) => flagProblems(model.kubernetesMinor, component, flagNames(flags)));

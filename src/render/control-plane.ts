@@ -1,0 +1,94 @@
+// A master: kube-apiserver, kube-controller-manager and kube-scheduler, each a systemd unit whose flags are
+// data (one function per component), every listener on the host's internal address.
+import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
+import { hostPort } from '../util/ip.js';
+import { execStart, type Flag } from './command.js';
+import { etcdClientUrl } from './etcd.js';
+import { binPath, etcdPki, HOST_PATHS, pki, unitPath } from './paths.js';
+import { textFile, type RoleRender } from './rendered.js';
+import { renderAsset } from './template.js';
+import { UNITS } from './units.js';
+
+export const CONTROLLER_MANAGER_PORT = 10257;
+export const SCHEDULER_PORT = 10259;
+
+export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
+  ['advertise-address', host.internalAddress],
+  ['bind-address', host.internalAddress],
+  ['secure-port', String(model.apiServerPort)],
+  ['etcd-servers', hostsWithRole(model, 'etcd').map(etcdClientUrl).join(',')],
+  ['etcd-cafile', etcdPki('ca.crt')],
+  ['etcd-certfile', pki('apiserver-etcd-client.crt')],
+  ['etcd-keyfile', pki('apiserver-etcd-client.key')],
+  ['tls-cert-file', pki('apiserver.crt')],
+  ['tls-private-key-file', pki('apiserver.key')],
+  ['client-ca-file', pki('ca.crt')],
+  ['kubelet-client-certificate', pki('apiserver-kubelet-client.crt')],
+  ['kubelet-client-key', pki('apiserver-kubelet-client.key')],
+  ['kubelet-preferred-address-types', 'InternalIP,ExternalIP,Hostname'],
+  ['service-cluster-ip-range', model.serviceCidr.text],
+  ['service-account-issuer', `https://kubernetes.default.svc.${model.clusterDomain}`],
+  ['service-account-key-file', pki('sa.pub')],
+  ['service-account-signing-key-file', pki('sa.key')],
+  ['requestheader-client-ca-file', pki('front-proxy-ca.crt')],
+  ['requestheader-allowed-names', 'front-proxy-client'],
+  ['requestheader-username-headers', 'X-Remote-User'],
+  ['requestheader-group-headers', 'X-Remote-Group'],
+  ['requestheader-extra-headers-prefix', 'X-Remote-Extra-'],
+  ['proxy-client-cert-file', pki('front-proxy-client.crt')],
+  ['proxy-client-key-file', pki('front-proxy-client.key')],
+  ['authorization-mode', 'Node,RBAC'],
+  ['enable-admission-plugins', 'NodeRestriction'],
+  ['allow-privileged', 'true'],
+  ['audit-policy-file', HOST_PATHS.auditPolicy],
+  ['audit-log-path', HOST_PATHS.auditLog],
+  ['audit-log-maxage', '30'],
+  ['audit-log-maxbackup', '10'],
+  ['audit-log-maxsize', '100'],
+];
+
+export const controllerManagerFlags = (model: ClusterModel, host: Host): Flag[] => [
+  ['bind-address', host.internalAddress],
+  ['kubeconfig', HOST_PATHS.controllerManagerConf],
+  ['authentication-kubeconfig', HOST_PATHS.controllerManagerConf],
+  ['authorization-kubeconfig', HOST_PATHS.controllerManagerConf],
+  ['client-ca-file', pki('ca.crt')],
+  ['requestheader-client-ca-file', pki('front-proxy-ca.crt')],
+  ['root-ca-file', pki('ca.crt')],
+  ['cluster-signing-cert-file', pki('ca.crt')],
+  ['cluster-signing-key-file', pki('ca.key')],
+  ['service-account-private-key-file', pki('sa.key')],
+  ['use-service-account-credentials', 'true'],
+  ['leader-elect', 'true'],
+  ['cluster-name', model.name],
+  ['allocate-node-cidrs', 'true'],
+  ['cluster-cidr', model.podCidr.text],
+  ['service-cluster-ip-range', model.serviceCidr.text],
+];
+
+export const schedulerFlags = (host: Host): Flag[] => [
+  ['config', HOST_PATHS.schedulerConfig],
+  ['bind-address', host.internalAddress],
+  ['authentication-kubeconfig', HOST_PATHS.schedulerConf],
+  ['authorization-kubeconfig', HOST_PATHS.schedulerConf],
+];
+
+const unit = (name: string, binary: string, flags: readonly Flag[]) =>
+  textFile(unitPath(name), renderAsset(`units/${name}`, { command: execStart(binPath(binary), flags) }), [name]);
+
+const https = (host: Host, port: number, path: string) => ({ kind: 'https' as const, url: `https://${hostPort(host.internalAddress, port)}${path}` });
+
+export const renderControlPlane = (model: ClusterModel, host: Host): RoleRender => ({
+  files: [
+    textFile(HOST_PATHS.auditPolicy, renderAsset('config/audit-policy.yaml', {}), [UNITS.apiserver]),
+    textFile(HOST_PATHS.schedulerConfig, renderAsset('config/kube-scheduler-config.yaml', { kubeconfig: HOST_PATHS.schedulerConf }), [UNITS.scheduler]),
+    unit(UNITS.apiserver, 'kube-apiserver', apiServerFlags(model, host)),
+    unit(UNITS.controllerManager, 'kube-controller-manager', controllerManagerFlags(model, host)),
+    unit(UNITS.scheduler, 'kube-scheduler', schedulerFlags(host)),
+  ],
+  services: [
+    { unit: UNITS.apiserver, phase: 'control-plane', health: https(host, model.apiServerPort, '/readyz') },
+    { unit: UNITS.controllerManager, phase: 'control-plane', health: https(host, CONTROLLER_MANAGER_PORT, '/healthz') },
+    { unit: UNITS.scheduler, phase: 'control-plane', health: https(host, SCHEDULER_PORT, '/healthz') },
+  ],
+});

@@ -1,0 +1,36 @@
+// An etcd member: its config file (every URL on its own internal address) and its Type=notify unit.
+import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
+import { hostPort } from '../util/ip.js';
+import { execStart, type Flag } from './command.js';
+import { binPath, ETCD_PKI_DIR, HOST_PATHS, unitPath } from './paths.js';
+import { textFile, type RoleRender } from './rendered.js';
+import { renderAsset } from './template.js';
+import { UNITS } from './units.js';
+
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+export const ETCD_METRICS_PORT = 2381;
+
+export const etcdClientUrl = (host: Host): string => `https://${hostPort(host.internalAddress, ETCD_CLIENT_PORT)}`;
+const peerUrl = (host: Host): string => `https://${hostPort(host.internalAddress, ETCD_PEER_PORT)}`;
+
+export const etcdFlags = (): Flag[] => [['config-file', HOST_PATHS.etcdConfig]];
+
+export const renderEtcdConfig = (model: ClusterModel, host: Host): string =>
+  renderAsset('config/etcd.conf.yml', {
+    name: host.name,
+    clientUrl: etcdClientUrl(host),
+    peerUrl: peerUrl(host),
+    metricsUrl: `http://${hostPort(host.internalAddress, ETCD_METRICS_PORT)}`,
+    initialCluster: hostsWithRole(model, 'etcd').map((m) => `${m.name}=${peerUrl(m)}`).join(','),
+    clusterToken: `${model.name}-etcd`,
+    pki: ETCD_PKI_DIR,
+  });
+
+export const renderEtcd = (model: ClusterModel, host: Host): RoleRender => ({
+  files: [
+    textFile(HOST_PATHS.etcdConfig, renderEtcdConfig(model, host), [UNITS.etcd]),
+    textFile(unitPath(UNITS.etcd), renderAsset('units/etcd.service', { name: host.name, command: execStart(binPath('etcd'), etcdFlags()) }), [UNITS.etcd]),
+  ],
+  services: [{ unit: UNITS.etcd, phase: 'etcd', health: { kind: 'etcd' } }],
+});

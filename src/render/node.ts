@@ -1,0 +1,69 @@
+// A worker node: host preparation drop-ins, containerd, kubelet (KubeletConfiguration) and kube-proxy
+// (KubeProxyConfiguration), every listener on the host's internal address.
+import type { ClusterModel, Host } from '../inventory/model.js';
+import { hostPort } from '../util/ip.js';
+import { execStart, type Flag } from './command.js';
+import { binPath, HOST_PATHS, pki, unitPath } from './paths.js';
+import { textFile, type RoleRender } from './rendered.js';
+import { renderAsset } from './template.js';
+import { UNITS } from './units.js';
+
+export const SANDBOX_IMAGE = 'registry.k8s.io/pause:3.10';
+const KUBE_PROXY_HEALTHZ_PORT = 10256;
+const KUBE_PROXY_METRICS_PORT = 10249;
+
+/** YAML scalars from the inventory go in double-quoted (JSON strings are valid YAML), so no value can change the structure. */
+const q = (value: string): string => JSON.stringify(value);
+
+export const kubeletFlags = (host: Host): Flag[] => [
+  ['config', HOST_PATHS.kubeletConfig],
+  ['kubeconfig', HOST_PATHS.kubeletConf],
+  ['node-ip', host.internalAddress],
+  // The node name must match the CN of kubelet.conf's certificate (system:node:<name>), whatever the hostname.
+  ['hostname-override', host.name],
+];
+
+export const kubeProxyFlags = (): Flag[] => [['config', HOST_PATHS.kubeProxyConfig]];
+
+export const containerdFlags = (): Flag[] => [['config', HOST_PATHS.containerdConfig]];
+
+export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
+  renderAsset('config/kubelet-config.yaml', {
+    address: q(host.internalAddress),
+    clientCaFile: q(pki('ca.crt')),
+    tlsCertFile: q(HOST_PATHS.kubeletServingCert),
+    tlsPrivateKeyFile: q(HOST_PATHS.kubeletServingKey),
+    clusterDns: q(model.clusterDnsIp),
+    clusterDomain: q(model.clusterDomain),
+  });
+
+export const renderKubeProxyConfig = (model: ClusterModel, host: Host): string =>
+  renderAsset('config/kube-proxy-config.yaml', {
+    address: q(host.internalAddress),
+    healthzBindAddress: q(hostPort(host.internalAddress, KUBE_PROXY_HEALTHZ_PORT)),
+    metricsBindAddress: q(hostPort(host.internalAddress, KUBE_PROXY_METRICS_PORT)),
+    nodeName: q(host.name),
+    kubeconfig: q(HOST_PATHS.kubeProxyKubeconfig),
+    clusterCidr: q(model.podCidr.text),
+  });
+
+const unit = (name: string, binary: string, flags: readonly Flag[]) =>
+  textFile(unitPath(name), renderAsset(`units/${name}`, { command: execStart(binPath(binary), flags) }), [name]);
+
+export const renderNode = (model: ClusterModel, host: Host): RoleRender => ({
+  files: [
+    textFile(HOST_PATHS.modulesLoad, renderAsset('host/modules-load.conf', {}), []),
+    textFile(HOST_PATHS.sysctl, renderAsset('host/sysctl.conf', {}), []),
+    textFile(HOST_PATHS.containerdConfig, renderAsset('config/containerd-config.toml', { sandboxImage: SANDBOX_IMAGE }), [UNITS.containerd]),
+    textFile(HOST_PATHS.kubeletConfig, renderKubeletConfig(model, host), [UNITS.kubelet]),
+    textFile(HOST_PATHS.kubeProxyConfig, renderKubeProxyConfig(model, host), [UNITS.kubeProxy]),
+    unit(UNITS.containerd, 'containerd', containerdFlags()),
+    unit(UNITS.kubelet, 'kubelet', kubeletFlags(host)),
+    unit(UNITS.kubeProxy, 'kube-proxy', kubeProxyFlags()),
+  ],
+  services: [
+    { unit: UNITS.containerd, phase: 'node' },
+    { unit: UNITS.kubelet, phase: 'node' },
+    { unit: UNITS.kubeProxy, phase: 'node' },
+  ],
+});

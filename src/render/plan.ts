@@ -1,0 +1,101 @@
+// The whole cluster's desired state: for every host, every file (path, mode, bytes or local binary,
+// sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
+// Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
+import { createHash } from 'node:crypto';
+import { ROLES, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { KubeinstallError } from '../util/errors.js';
+import { binariesFor } from './binaries.js';
+import { hostFlagProblems } from './component-flags.js';
+import { renderControlPlane } from './control-plane.js';
+import { renderEtcd } from './etcd.js';
+import { renderNode } from './node.js';
+import { binPath } from './paths.js';
+import { placementsFor, pkiMode } from './pki-files.js';
+import type { RoleRender } from './rendered.js';
+import { renderAsset } from './template.js';
+import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PlannedFile, PlannedService } from './types.js';
+
+const OWNER = 'root:root';
+const MAX_LISTED = 20;
+
+const ROLE_RENDERERS: Readonly<Record<Role, (model: ClusterModel, host: Host) => RoleRender>> = {
+  etcd: renderEtcd,
+  master: renderControlPlane,
+  node: renderNode,
+};
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+const inline = (path: string, mode: number, data: Buffer, restarts: readonly string[]): PlannedFile => ({
+  path,
+  mode,
+  owner: OWNER,
+  content: { kind: 'inline', data },
+  size: data.length,
+  sha256: sha256(data),
+  restarts,
+});
+
+/** One file per path: a path two roles both place (ca.crt on a master that is also a node) must agree, and restarts merge. */
+const mergeByPath = (files: readonly PlannedFile[], hostName: string): PlannedFile[] => {
+  const byPath = new Map<string, PlannedFile>();
+  for (const f of files) {
+    const seen = byPath.get(f.path);
+    if (!seen) {
+      byPath.set(f.path, f);
+      continue;
+    }
+    if (seen.sha256 !== f.sha256 || seen.mode !== f.mode) throw new Error(`render bug: two different files for ${f.path} on ${hostName}`);
+    byPath.set(f.path, { ...seen, restarts: [...new Set([...seen.restarts, ...f.restarts])] });
+  }
+  return [...byPath.values()].sort((a, b) => a.path.localeCompare(b.path));
+};
+
+interface Missing {
+  readonly host: string;
+  readonly what: string;
+}
+
+const buildHostPlan = (model: ClusterModel, host: Host, clusterFiles: ClusterFiles, binaries: BinaryIndex, missing: Missing[]): HostPlan => {
+  const files: PlannedFile[] = [];
+  for (const p of placementsFor(host)) {
+    const data = clusterFiles.get(p.from);
+    if (data) files.push(inline(p.to, pkiMode(p.from), data, p.restarts));
+    else missing.push({ host: host.name, what: `${p.from} (for ${p.to})` });
+  }
+  for (const b of binariesFor(host)) {
+    const local = binaries.get(b.name);
+    if (!local) {
+      missing.push({ host: host.name, what: `binary ${b.name}` });
+      continue;
+    }
+    files.push({ path: binPath(b.name), mode: 0o755, owner: OWNER, content: { kind: 'local', localPath: local.localPath }, size: local.size, sha256: local.sha256, restarts: b.restarts });
+  }
+  const services: PlannedService[] = [];
+  for (const role of ROLES.filter((r) => host.roles.includes(r))) {
+    const rendered = ROLE_RENDERERS[role](model, host);
+    files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
+    services.push(...rendered.services);
+  }
+  return { host, files: mergeByPath(files, host.name), services };
+};
+
+const MANIFESTS = ['cluster-admins.yaml', 'apiserver-kubelet-client.yaml'] as const;
+
+export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles, binaries: BinaryIndex): ClusterPlan => {
+  const flagErrors = model.hosts.flatMap((h) => hostFlagProblems(model, h));
+  if (flagErrors.length > 0) throw new Error(`render bug: flags the Kubernetes ${model.kubernetesMinor} binaries reject:\n  ${flagErrors.join('\n  ')}`);
+  const missing: Missing[] = [];
+  const hosts = model.hosts.map((h) => buildHostPlan(model, h, clusterFiles, binaries, missing));
+  if (missing.length > 0) {
+    const lines = missing.slice(0, MAX_LISTED).map((m) => `  ${m.host}: ${m.what}`);
+    if (missing.length > MAX_LISTED) lines.push(`  …and ${missing.length - MAX_LISTED} more`);
+    throw new KubeinstallError(
+      `cannot plan: ${missing.length} input${missing.length === 1 ? ' is' : 's are'} missing (cluster folder ${model.clusterDir}, binaries folder ${model.binariesDir}):\n` +
+        lines.join('\n') +
+        `\nrun \`kubeinstall certs -i ${model.inventoryPath}\` for PKI files; put the binaries in ${model.binariesDir}`,
+    );
+  }
+  const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
+  return { hosts, manifests: hasMasters ? MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })) : [] };
+};

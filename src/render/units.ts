@@ -1,0 +1,10 @@
+// The systemd units kubeinstall runs, by name, so tables and renderers agree on one spelling.
+export const UNITS = {
+  etcd: 'etcd.service',
+  apiserver: 'kube-apiserver.service',
+  controllerManager: 'kube-controller-manager.service',
+  scheduler: 'kube-scheduler.service',
+  containerd: 'containerd.service',
+  kubelet: 'kubelet.service',
+  kubeProxy: 'kube-proxy.service',
+} as const;
