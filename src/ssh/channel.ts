@@ -1,0 +1,71 @@
+// Thin promises over ssh2 channels: run one command, open SFTP, send one file.
+import type { Client, SFTPWrapper } from 'ssh2';
+
+export interface RawResult {
+  /** Exit code; undefined when the connection dropped before the command ended. */
+  readonly code?: number;
+  readonly timedOut: boolean;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export const runCommand = (client: Client, command: string, stdin: string | Buffer | undefined, timeoutMs: number): Promise<RawResult> =>
+  new Promise((resolve, reject) => {
+    client.exec(command, (err, stream) => {
+      if (err) return reject(err);
+      const out: Buffer[] = [];
+      const errOut: Buffer[] = [];
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stream.signal('KILL');
+        stream.close();
+      }, timeoutMs);
+      stream.on('data', (d: Buffer) => out.push(d));
+      stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+      stream.on('close', (code: number | null | undefined) => {
+        clearTimeout(timer);
+        resolve({
+          code: typeof code === 'number' ? code : undefined,
+          timedOut,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(errOut).toString('utf8'),
+        });
+      });
+      stream.end(stdin ?? '');
+    });
+  });
+
+export const openSftp = (client: Client): Promise<SFTPWrapper> =>
+  new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
+
+export const realpath = (sftp: SFTPWrapper, path: string): Promise<string> =>
+  new Promise((resolve, reject) => sftp.realpath(path, (err, abs) => (err ? reject(err) : resolve(abs))));
+
+/** Large local files go with SFTP's pipelined parallel writes; `onBytes` reports growth. */
+export const putFile = (
+  sftp: SFTPWrapper,
+  source: { readonly kind: 'inline'; readonly data: Buffer } | { readonly kind: 'local'; readonly localPath: string },
+  remote: string,
+  onBytes: (delta: number) => void,
+): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+    if (source.kind === 'inline') {
+      sftp.writeFile(remote, source.data, { mode: 0o600 }, (err) => {
+        if (!err) onBytes(source.data.length);
+        done(err);
+      });
+      return;
+    }
+    let sent = 0;
+    sftp.fastPut(source.localPath, remote, {
+      mode: 0o600,
+      concurrency: 64,
+      chunkSize: 32 * 1024,
+      step: (total) => {
+        onBytes(total - sent);
+        sent = total;
+      },
+    }, done);
+  });
