@@ -1,11 +1,21 @@
 // The whole cluster PKI as data, in the manner of kubeadm's certlist.go: one row per certificate kind,
 // expanded per host where a kind is per host. `certs`, `verify-certs` and renewal all read this table.
-import type { ClusterModel, Host, Role } from '../inventory/model.js';
-import { hostsWithRole, isEtcdOnly } from '../inventory/model.js';
+import type { ClusterModel, Host as InventoryHost, Role } from '../inventory/model.js';
 import { hostPort, isIpAddress } from '../util/ip.js';
 import { canonicalIp, type ExtKeyUsage, type KeyUsage, type Subject } from './x509.js';
 
 export type CaName = 'ca' | 'front-proxy-ca' | 'etcd-ca';
+
+/** What the PKI reads of a host and of the cluster: `verify-certs` can fill this in from folder names alone. */
+export type Host = Pick<InventoryHost, 'name' | 'address' | 'internalAddress' | 'roles'>;
+export interface PkiModel
+  extends Pick<ClusterModel, 'name' | 'apiEndpoint' | 'apiServerPort' | 'kubernetesServiceIp' | 'clusterDomain' | 'apiServerExtraSans' | 'caValidityDays' | 'certValidityDays'> {
+  readonly hosts: readonly Host[];
+}
+
+const hostsWithRole = (model: PkiModel, role: Role): Host[] => model.hosts.filter((h) => h.roles.includes(role));
+/** The same rule as the inventory's isEtcdOnly: only etcd members, so an external etcd cluster. */
+const isEtcdOnly = (model: PkiModel): boolean => model.hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');
 
 /** Key usages by role of the certificate (kubeadm: NewSelfSignedCACert, NewSignedCert). */
 export type Profile = 'ca' | 'server' | 'client' | 'server-client';
@@ -36,14 +46,14 @@ export interface CertSpec {
   readonly etcd: boolean;
   readonly cn: PerHost<string>;
   readonly o?: readonly string[];
-  readonly sans?: (model: ClusterModel, host: Host | undefined) => readonly string[];
+  readonly sans?: (model: PkiModel, host: Host | undefined) => readonly string[];
   /** Base path of `.crt`/`.key` under the cluster folder; absent: the cert lives only inside its kubeconfig. */
   readonly files?: PerHost<string>;
 }
 
 // SAN rules. Each returns names and addresses mixed; `altNames` sorts them into DNS and IP entries.
 const hostNames = (h: Host): string[] => [h.name, h.address, h.internalAddress];
-const apiServerSans = (m: ClusterModel): string[] => [
+const apiServerSans = (m: PkiModel): string[] => [
   ...hostsWithRole(m, 'master').flatMap(hostNames),
   m.apiEndpoint.host,
   m.kubernetesServiceIp,
@@ -56,8 +66,8 @@ const apiServerSans = (m: ClusterModel): string[] => [
   ...m.apiServerExtraSans,
 ];
 // 127.0.0.1 matters beyond local clients: etcd checks a peer's cert against the source address.
-const etcdMemberSans = (_m: ClusterModel, h: Host | undefined): string[] => [...hostNames(need(h)), 'localhost', '127.0.0.1', '::1'];
-const kubeletServingSans = (_m: ClusterModel, h: Host | undefined): string[] => hostNames(need(h));
+const etcdMemberSans = (_m: PkiModel, h: Host | undefined): string[] => [...hostNames(need(h)), 'localhost', '127.0.0.1', '::1'];
+const kubeletServingSans = (_m: PkiModel, h: Host | undefined): string[] => hostNames(need(h));
 const need = (h: Host | undefined): Host => {
   if (!h) throw new Error('a per-host SAN rule was applied to a cluster-wide certificate');
   return h;
@@ -145,13 +155,13 @@ export const altNames = (names: readonly string[]): AltNames => ({
   ipAddresses: [...new Set(names.filter(isIpAddress).map(canonicalIp))],
 });
 
-const hostsInScope = (model: ClusterModel, scope: Scope): (Host | undefined)[] =>
+const hostsInScope = (model: PkiModel, scope: Scope): (Host | undefined)[] =>
   scope === 'cluster' ? [undefined] : hostsWithRole(model, scope);
 
 export const instanceId = (spec: CertSpec, host: Host | undefined): string => (host ? `${spec.name}/${host.name}` : spec.name);
 
 /** Every certificate and kubeconfig this cluster needs, with subjects and SANs filled in. */
-export const expandPki = (model: ClusterModel): PkiPlan => {
+export const expandPki = (model: PkiModel): PkiPlan => {
   const etcdOnly = isEtcdOnly(model);
   const specs = CERT_SPECS.filter((s) => s.etcd || !etcdOnly);
   const certs = specs.flatMap((spec) =>
@@ -187,4 +197,4 @@ export const expandPki = (model: ClusterModel): PkiPlan => {
   return { certs, kubeconfigs, serviceAccount: !etcdOnly };
 };
 
-const ownApiServerUrl = (model: ClusterModel, master: Host): string => `https://${hostPort(master.internalAddress, model.apiServerPort)}`;
+const ownApiServerUrl = (model: PkiModel, master: Host): string => `https://${hostPort(master.internalAddress, model.apiServerPort)}`;
