@@ -1,0 +1,95 @@
+// Talks HTTPS to the API servers from this machine with the admin kubeconfig's client certificate:
+// readiness probes and server-side apply of the manifests the plan brings (RBAC).
+import { request } from 'node:https';
+import yaml from 'js-yaml';
+import type { KubeconfigContent } from '../kubeconfig/kubeconfig.js';
+import { KubeinstallError } from '../util/errors.js';
+
+export interface HttpsResult {
+  readonly status: number;
+  readonly body: string;
+}
+
+export const httpsRequest = (
+  url: string,
+  creds: KubeconfigContent,
+  opts: { readonly method?: string; readonly body?: string; readonly contentType?: string; readonly timeoutMs?: number } = {},
+): Promise<HttpsResult> =>
+  new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        ca: creds.caPem,
+        cert: creds.certPem,
+        key: creds.keyPem,
+        timeout: opts.timeoutMs ?? 5000,
+        headers: opts.body === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(opts.body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${opts.timeoutMs ?? 5000} ms`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `url` until it answers 200; returns the last problem seen when it never does. */
+export const waitForHttps = async (url: string, creds: KubeconfigContent, timeoutMs: number, signal: AbortSignal): Promise<string | undefined> => {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no attempt';
+  while (!signal.aborted) {
+    try {
+      const res = await httpsRequest(url, creds, { timeoutMs: 3000 });
+      if (res.status === 200) return undefined;
+      last = `HTTP ${res.status}: ${res.body.slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() >= deadline) return last;
+    await sleep(500);
+  }
+  return 'interrupted';
+};
+
+/** Where each kind of object the plan applies lives in the API (cluster-scoped RBAC only). */
+const RESOURCES: Readonly<Record<string, string>> = {
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+};
+
+interface ObjectHead {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string };
+}
+
+export const applyPath = (obj: ObjectHead, source: string): string => {
+  const resource = RESOURCES[obj.kind];
+  if (!resource) throw new KubeinstallError(`${source}: cannot apply a ${obj.kind}; kubeinstall applies ${Object.keys(RESOURCES).join(', ')}`);
+  return `/apis/${obj.apiVersion}/${resource}/${encodeURIComponent(obj.metadata.name)}?fieldManager=kubeinstall&force=true`;
+};
+
+/** Server-side apply: one idempotent PATCH per object, so a re-run changes nothing. */
+export const applyManifest = async (server: string, creds: KubeconfigContent, name: string, text: string): Promise<string[]> => {
+  const applied: string[] = [];
+  for (const obj of yaml.loadAll(text) as ObjectHead[]) {
+    if (!obj) continue;
+    const res = await httpsRequest(server + applyPath(obj, name), creds, {
+      method: 'PATCH',
+      body: JSON.stringify(obj),
+      contentType: 'application/apply-patch+yaml',
+    });
+    if (res.status < 200 || res.status >= 300) {
+      throw new KubeinstallError(`applying ${obj.kind} ${obj.metadata.name} from ${name} to ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+    }
+    applied.push(`${obj.kind}/${obj.metadata.name}`);
+  }
+  return applied;
+};

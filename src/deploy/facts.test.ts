@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { factsScript, parseFacts } from './facts.js';
+
+describe('facts', () => {
+  it('parses what the script prints on a real Linux machine, including a socket we listen on', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.2.48', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const script = factsScript({ units: ['no-such-unit.service'], modules: ['no_such_module'], sysctlKeys: ['net.ipv4.ip_forward'] });
+      const before = Date.now() / 1000;
+      const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), before);
+      expect(facts.arch).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
+      expect(facts.listening).toContainEqual({ address: '127.0.2.48', port });
+      expect(facts.loadedModules.has('no_such_module')).toBe(false);
+      expect(facts.sysctls.get('net.ipv4.ip_forward')).toMatch(/^[01]$/);
+      expect(facts.unitStates.has('no-such-unit.service')).toBe(true);
+      expect(facts.unitStates.get('no-such-unit.service')).not.toBe('active');
+      expect(Math.abs(facts.clockSkewSeconds)).toBeLessThan(2);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reads IPv6 listeners, pending restarts and unit states', () => {
+    const stdout = [
+      'arch=aarch64',
+      'systemd=yes',
+      'swap=1',
+      'selinux=',
+      'clock=1000.5',
+      'unit=etcd.service=active',
+      'unit=kubelet.service=inactive',
+      'pending=kubelet.service',
+      'tcp=   0: 00000000000000000000000000000000:094B 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0',
+      'tcp=   1: 0100007F:0050 00000000:0000 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1',
+    ].join('\n');
+    const facts = parseFacts(stdout, 1000);
+    expect(facts.listening).toEqual([{ address: '::', port: 2379 }]); // the second socket is ESTABLISHED, not listening
+    expect(facts.selinux).toBe('absent');
+    expect(facts.clockSkewSeconds).toBe(0.5);
+    expect(facts.unitStates.get('etcd.service')).toBe('active');
+    expect(facts.pendingRestarts).toEqual(['kubelet.service']);
+    expect(facts.systemd).toBe(true);
+    expect(facts.swapDevices).toBe(1);
+  });
+});

@@ -1,0 +1,68 @@
+// The classic manual host preparation as a table: what each item looks at, what it runs when
+// needed, and why a host may not allow it. A host that refuses is reported, never skipped silently.
+import type { HostPlan } from '../render/types.js';
+import type { Facts } from './facts.js';
+import { requiredModules, requiredSysctls } from './host-settings.js';
+import { quote, quoteAll } from './shell.js';
+
+export interface PrepItem {
+  readonly name: string;
+  /** What is wrong now, or undefined when the host is already as wanted. */
+  needed(facts: Facts, hp: HostPlan): string | undefined;
+  /** Why this host cannot be changed, or undefined when it can. */
+  blocked(facts: Facts): string | undefined;
+  command(facts: Facts, hp: HostPlan): string;
+}
+
+const missingModules = (facts: Facts, hp: HostPlan): string[] => requiredModules(hp).filter((m) => !facts.loadedModules.has(m));
+const wrongSysctls = (facts: Facts, hp: HostPlan) => requiredSysctls(hp).filter((s) => facts.sysctls.get(s.key) !== s.value);
+
+export const PREP_ITEMS: readonly PrepItem[] = [
+  {
+    name: 'firewall',
+    needed: (f) => (f.firewalldActive ? 'firewalld is active' : f.ufwActive ? 'ufw is active' : undefined),
+    blocked: () => undefined,
+    command: (f) => (f.firewalldActive ? 'systemctl disable --now firewalld' : 'ufw disable'),
+  },
+  {
+    name: 'selinux',
+    needed: (f) => (f.selinux === 'enforcing' ? 'SELinux is enforcing' : undefined),
+    blocked: () => undefined,
+    command: () => "setenforce 0 && sed -i 's/^SELINUX=enforcing/SELINUX=permissive/' /etc/selinux/config",
+  },
+  {
+    name: 'swap',
+    needed: (f, hp) => (hp.host.roles.includes('node') && f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : undefined),
+    blocked: () => undefined,
+    // Comment out swap in fstab too, or the next boot turns it back on.
+    command: () => "swapoff -a && sed -i.kubeinstall.bak -E '/^[^#].*\\sswap\\s/ s/^/#/' /etc/fstab",
+  },
+  {
+    name: 'modules',
+    needed: (f, hp) => (missingModules(f, hp).length ? `not loaded: ${missingModules(f, hp).join(', ')}` : undefined),
+    blocked: (f) => (f.hasModprobe ? undefined : 'no modprobe on the host (a container?); the modules-load.d drop-in applies where the kernel allows'),
+    command: (f, hp) => missingModules(f, hp).map((m) => `modprobe ${quote(m)}`).join(' && '),
+  },
+  {
+    name: 'sysctls',
+    needed: (f, hp) => (wrongSysctls(f, hp).length ? `not set: ${wrongSysctls(f, hp).map((s) => `${s.key}=${s.value}`).join(', ')}` : undefined),
+    blocked: (f) => (f.procSysWritable ? undefined : '/proc/sys is read-only on the host (a container?); the sysctl.d drop-in applies where the kernel allows'),
+    command: (f, hp) => `sysctl -q -w ${quoteAll(wrongSysctls(f, hp).map((s) => `${s.key}=${s.value}`))}`,
+  },
+];
+
+export interface PrepDecision {
+  readonly item: string;
+  readonly problem: string;
+  /** Set when the host cannot be changed: the reason. */
+  readonly blocked?: string;
+  readonly command?: string;
+}
+
+export const prepDecisions = (facts: Facts, hp: HostPlan): PrepDecision[] =>
+  PREP_ITEMS.flatMap((item) => {
+    const problem = item.needed(facts, hp);
+    if (!problem) return [];
+    const blocked = item.blocked(facts);
+    return [blocked ? { item: item.name, problem, blocked } : { item: item.name, problem, command: item.command(facts, hp) }];
+  });

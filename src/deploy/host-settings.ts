@@ -1,0 +1,30 @@
+// The kernel modules and sysctls a host needs, read from the drop-ins the plan installs, so the
+// plan stays the one place that says what they are.
+import type { HostPlan, PlannedFile } from '../render/types.js';
+
+export interface Sysctl {
+  readonly key: string;
+  readonly value: string;
+}
+
+const inlineText = (f: PlannedFile): string => (f.content.kind === 'inline' ? f.content.data.toString('utf8') : '');
+
+const meaningfulLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
+
+const dropIns = (hp: HostPlan, dir: string): PlannedFile[] => hp.files.filter((f) => f.path.startsWith(dir) && f.path.endsWith('.conf'));
+
+export const requiredModules = (hp: HostPlan): string[] =>
+  dropIns(hp, '/etc/modules-load.d/').flatMap((f) => meaningfulLines(inlineText(f)));
+
+export const parseSysctlDropIn = (text: string): Sysctl[] =>
+  meaningfulLines(text)
+    .map((l) => /^-?([\w./-]+)\s*=\s*(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ key: m[1]!.replace(/\//g, '.'), value: m[2]!.trim() }));
+
+export const requiredSysctls = (hp: HostPlan): Sysctl[] =>
+  dropIns(hp, '/etc/sysctl.d/').flatMap((f) => parseSysctlDropIn(inlineText(f)));

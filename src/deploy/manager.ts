@@ -1,0 +1,88 @@
+// Runs the phases in order as a listr2 task tree (phase -> host -> step). Each phase runs its hosts
+// in parallel up to a bound and lets every host finish, so one run reports every failing host;
+// the first phase with a failure stops the deploy.
+import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
+import { KubeinstallError } from '../util/errors.js';
+import type { HostPlan } from '../render/types.js';
+import type { DeployContext, Phase, Step } from './types.js';
+
+export interface HostFailure {
+  readonly host: string;
+  readonly step: string;
+  readonly message: string;
+}
+
+export class PhaseFailed extends KubeinstallError {
+  constructor(
+    readonly phase: string,
+    readonly failures: readonly HostFailure[],
+  ) {
+    super(`${phase} failed on ${failures.length} host(s):\n` + failures.map((f) => `  ${f.host}: ${f.step}: ${indent(f.message)}`).join('\n'));
+  }
+}
+
+export class Interrupted extends KubeinstallError {
+  constructor() {
+    super('interrupted: no file was left half-written (uploads are atomic); re-running the same deploy resumes where it stopped', 130);
+  }
+}
+
+const indent = (text: string): string => text.replace(/\n/g, '\n    ');
+
+/** Plain output prints one line per event, so each line must say where it belongs. */
+export type Layout = 'tree' | 'lines';
+
+const label = (layout: Layout, phase: Phase, host: HostPlan | undefined, text: string): string =>
+  layout === 'tree' ? text : `[${phase.name}]${host ? ` ${host.host.name}:` : ''} ${text}`;
+
+const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, failures: HostFailure[], layout: Layout): ListrTask => ({
+  title: label(layout, phase, hp, step.title),
+  task: async (_c, task) => {
+    if (ctx.options.signal.aborted) throw new Interrupted();
+    try {
+      const result = await step.run(ctx, hp);
+      if (result) task.title = label(layout, phase, hp, `${step.title}: ${result}`);
+    } catch (err) {
+      if (!(err instanceof Interrupted)) failures.push({ host: hp.host.name, step: step.title, message: (err as Error).message });
+      throw err;
+    }
+  },
+});
+
+const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout): ListrTask => ({
+  title: label(layout, phase, undefined, hp.host.name),
+  task: async (_c, task) => {
+    await task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { exitOnError: true }).run();
+  },
+});
+
+const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout): ListrTask => ({
+  title: label(layout, phase, undefined, phase.title),
+  task: async (_c, task) => {
+    const hosts = phase.hosts(ctx);
+    if (hosts.length === 0) return task.skip(label(layout, phase, undefined, `${phase.title}: no host in this run needs it`));
+    const failures: HostFailure[] = [];
+    const concurrency = Math.max(1, phase.concurrency?.(ctx) ?? ctx.options.concurrency);
+    await task.newListr(hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout)), { concurrent: concurrency, exitOnError: false }).run();
+    if (ctx.options.signal.aborted) throw new Interrupted();
+    if (failures.length) throw new PhaseFailed(phase.name, failures);
+    const result = await phase.finish?.(ctx);
+    if (result) task.title = label(layout, phase, undefined, `${phase.title}: ${result}`);
+  },
+});
+
+export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, layout: Layout): Promise<void> => {
+  const selected = phases.filter((p) => ctx.options.phases.has(p.name));
+  const timer = { timer: PRESET_TIMER };
+  const list = new Listr(
+    selected.map((p) => phaseTask(ctx, p, layout)),
+    {
+      exitOnError: true,
+      renderer: layout === 'tree' ? 'default' : 'simple',
+      rendererOptions: { ...timer, collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
+      fallbackRenderer: 'simple',
+      fallbackRendererOptions: timer,
+    },
+  );
+  await list.run();
+};

@@ -1,0 +1,30 @@
+// Gathers what every later phase decides from: OS, architecture, init system, ports, kernel
+// settings, and the state kubeinstall left on the host before.
+import { factsScript, parseFacts } from '../facts.js';
+import { requiredModules, requiredSysctls } from '../host-settings.js';
+import { hostsInRun } from '../hosts.js';
+import type { Phase } from '../types.js';
+
+export const factsPhase: Phase = {
+  name: 'facts',
+  title: 'Gather facts',
+  hosts: hostsInRun,
+  steps: () => [
+    {
+      title: 'gather facts',
+      run: async (ctx, hp) => {
+        const script = factsScript({
+          units: hp.services.map((s) => s.unit),
+          modules: requiredModules(hp),
+          sysctlKeys: requiredSysctls(hp).map((s) => s.key),
+        });
+        const before = Date.now();
+        const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });
+        const facts = parseFacts(stdout, (before + Date.now()) / 2000);
+        ctx.facts.set(hp.host.name, facts);
+        const running = [...facts.unitStates].filter(([, s]) => s === 'active').length;
+        return `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}, ${running}/${facts.unitStates.size} kubeinstall services running`;
+      },
+    },
+  ],
+};

@@ -1,0 +1,29 @@
+// Host preparation: firewall, SELinux, swap, modules, sysctls; what the host does not allow is
+// reported per host with the reason.
+import { prepDecisions } from '../host-prep.js';
+import { reachedHosts } from '../hosts.js';
+import { outcomeOf, type Phase } from '../types.js';
+
+export const preparePhase: Phase = {
+  name: 'prepare',
+  title: 'Prepare hosts',
+  hosts: reachedHosts,
+  steps: () => [
+    {
+      title: 'prepare',
+      run: async (ctx, hp) => {
+        const decisions = prepDecisions(ctx.facts.get(hp.host.name)!, hp);
+        const changed: string[] = [];
+        for (const d of decisions.filter((x) => x.command)) {
+          await ctx.wet(hp.host, `${d.item}: ${d.command}`, () => ctx.executor.exec(hp.host, d.command!, { step: `prepare ${d.item}`, sudo: true }));
+          changed.push(`${d.item} (${d.problem})`);
+        }
+        const cannot = decisions.filter((d) => d.blocked).map((d) => `${d.item}: ${d.problem}; ${d.blocked}`);
+        outcomeOf(ctx, hp.host).notes.push(...cannot.map((c) => `could not change ${c}`));
+        const verb = ctx.options.dryRun ? 'would change' : 'changed';
+        const parts = [changed.length ? `${verb} ${changed.join(', ')}` : 'nothing to change', ...cannot.map((c) => `could not change ${c}`)];
+        return parts.join('; ');
+      },
+    },
+  ],
+};

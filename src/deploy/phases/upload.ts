@@ -1,0 +1,38 @@
+// Uploads each host's planned files, skipping those whose bytes already match.
+import type { HostPlan, PlannedFile } from '../../render/types.js';
+import type { UploadItem } from '../../ssh/types.js';
+import { changedFiles, markPendingCommand, parseRemoteHashes, remoteHashCommand, unitsRestartedBy } from '../file-diff.js';
+import { reachedHosts } from '../hosts.js';
+import { outcomeOf, type DeployContext, type Phase } from '../types.js';
+
+const toUploadItem = (f: PlannedFile): UploadItem => ({
+  path: f.path,
+  mode: f.mode,
+  owner: f.owner,
+  sha256: f.sha256,
+  size: f.size,
+  source: f.content,
+});
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+const upload = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
+  const { stdout } = await ctx.executor.exec(hp.host, remoteHashCommand(hp.files), { step: 'compare files', sudo: true });
+  const changed = changedFiles(hp.files, parseRemoteHashes(stdout));
+  if (!changed.length) return `all ${hp.files.length} files already match`;
+  const units = unitsRestartedBy(changed);
+  const bytes = changed.reduce((sum, f) => sum + f.size, 0);
+  const summary = `${changed.length} of ${hp.files.length} files (${mib(bytes)})${units.length ? `, then restart ${units.join(', ')}` : ''}`;
+  if (ctx.options.dryRun) return `would upload ${summary}: ${changed.map((f) => f.path).join(', ')}`;
+  if (units.length) await ctx.executor.exec(hp.host, markPendingCommand(units), { step: 'record pending restarts', sudo: true });
+  const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), { step: 'upload files' });
+  outcomeOf(ctx, hp.host).uploaded.push(...report.uploaded);
+  return `uploaded ${summary}`;
+};
+
+export const uploadPhase: Phase = {
+  name: 'upload',
+  title: 'Upload files',
+  hosts: reachedHosts,
+  steps: () => [{ title: 'upload', run: upload }],
+};

@@ -1,0 +1,47 @@
+// One deploy run from already-loaded parts: the command log, the phase manager, Ctrl-C, clean-up.
+import type { Host, ClusterModel } from '../inventory/model.js';
+import type { ClusterFiles, ClusterPlan } from '../render/types.js';
+import type { Executor } from '../ssh/types.js';
+import { openCommandLog } from './command-log.js';
+import { createContext } from './context.js';
+import { Interrupted, runPhases, type Layout } from './manager.js';
+import { PHASES } from './phases/index.js';
+import { summarise, type DeploySummary } from './summary.js';
+import type { DeployOptions, Phase } from './types.js';
+
+export interface RunInput {
+  readonly model: ClusterModel;
+  readonly plan: ClusterPlan;
+  readonly clusterFiles: ClusterFiles;
+  readonly executor: Executor;
+  readonly options: DeployOptions;
+  readonly layout: Layout;
+  readonly phases?: readonly Phase[];
+  readonly onDryRun?: (host: Host, description: string) => void;
+}
+
+export interface RunResult {
+  readonly summary: DeploySummary;
+  readonly logPath: string;
+  readonly dryRunLines: readonly string[];
+}
+
+export const runDeploy = async (input: RunInput): Promise<RunResult> => {
+  const log = openCommandLog(input.model.clusterDir, new Date());
+  input.executor.onExec((e) => log.write(e));
+  const dryRunLines: string[] = [];
+  const ctx = createContext({
+    ...input,
+    onDryRun: input.onDryRun ?? ((host, description) => void dryRunLines.push(`${host.name}: would ${description}`)),
+  });
+  try {
+    await runPhases(input.phases ?? PHASES, ctx, input.layout);
+  } catch (err) {
+    throw input.options.signal.aborted ? new Interrupted() : err;
+  } finally {
+    await input.executor.close();
+    await log.close();
+  }
+  const inRun = (name: string): boolean => !input.options.hosts || input.options.hosts.has(name);
+  return { summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines };
+};

@@ -1,0 +1,94 @@
+// Starting units and waiting for them. A unit restarts only when a file it depends on changed
+// (remembered on the host as a pending-restart marker until the restart happened) or when it is
+// not running; everything else is left alone, so a re-run restarts nothing.
+import type { Host } from '../inventory/model.js';
+import type { HostPlan, PlannedService, ServicePhase } from '../render/types.js';
+import { KubeinstallError } from '../util/errors.js';
+import { PENDING_RESTART_DIR, parseFacts, unitStatusScript } from './facts.js';
+import { quote, quoteAll } from './shell.js';
+import { outcomeOf, type DeployContext } from './types.js';
+
+export const servicesOf = (hp: HostPlan, phase: ServicePhase): PlannedService[] => hp.services.filter((s) => s.phase === phase);
+
+export interface UnitStatus {
+  readonly state: string;
+  readonly pending: boolean;
+}
+
+/** The units that need a (re)start: pending a restart for changed files, or not running. */
+export const unitsToStart = (units: readonly string[], status: ReadonlyMap<string, UnitStatus>): string[] =>
+  units.filter((u) => status.get(u)?.pending || status.get(u)?.state !== 'active');
+
+export const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
+  const { stdout } = await ctx.executor.exec(host, unitStatusScript(units), { step: 'query units', sudo: true });
+  const facts = parseFacts(stdout, 0);
+  return new Map(units.map((u) => [u, { state: facts.unitStates.get(u) ?? 'unknown', pending: facts.pendingRestarts.includes(u) }]));
+};
+
+export const startUnitsCommand = (units: readonly string[]): string =>
+  [
+    'systemctl daemon-reload',
+    `systemctl enable --quiet ${quoteAll(units)}`,
+    // --no-block: members of a new etcd cluster only report ready once their peers are up.
+    `systemctl restart --no-block ${quoteAll(units)}`,
+    `rm -f ${units.map((u) => quote(`${PENDING_RESTART_DIR}/${u}`)).join(' ')}`,
+  ].join(' && ');
+
+/** Starts what needs starting among `units`; returns a line for the task tree. */
+export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readonly string[]): Promise<string> => {
+  if (!units.length) return 'nothing to run here';
+  const status = await queryUnits(ctx, hp.host, units);
+  const toStart = unitsToStart(units, status);
+  if (!toStart.length) return `unchanged and running: ${units.join(', ')}`;
+  await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () => ctx.executor.exec(hp.host, startUnitsCommand(toStart), { step: `start ${toStart.join(', ')}`, sudo: true }));
+  outcomeOf(ctx, hp.host).restarted.push(...toStart);
+  const verb = (u: string): string => `${status.get(u)?.state === 'active' ? 'restarted' : 'started'} ${u}`;
+  return toStart.map(verb).join(', ');
+};
+
+/** How often a unit may crash-loop while we wait before we call it failed instead of slow. */
+const MAX_RESTARTS_WHILE_WAITING = 2;
+
+/**
+ * A remote loop that waits until `probe` succeeds, failing early when the unit has failed or keeps
+ * crashing. Exit 0: healthy; 1: timed out; 2: the unit failed.
+ */
+export const waitScript = (unit: string, probe: string, timeoutSeconds: number): string =>
+  [
+    `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
+    `until ${probe} >/dev/null 2>&1; do`,
+    `  state=$(systemctl is-active ${quote(unit)}); restarts=$(systemctl show -p NRestarts --value ${quote(unit)})`,
+    `  if [ "$state" = failed ] || [ "\${restarts:-0}" -ge ${MAX_RESTARTS_WHILE_WAITING} ]; then echo "$state after $restarts restarts" >&2; exit 2; fi`,
+    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "not healthy after ${timeoutSeconds} s (state: $state)" >&2; exit 1; fi`,
+    '  sleep 0.5',
+    'done',
+  ].join('\n');
+
+export const journalTail = async (ctx: DeployContext, host: Host, unit: string, lines = 25): Promise<string> => {
+  const { stdout } = await ctx.executor.exec(host, `journalctl -u ${quote(unit)} -n ${lines} --no-pager -o cat`, {
+    step: `journal of ${unit}`,
+    sudo: true,
+    allowFailure: true,
+  });
+  return stdout.trimEnd();
+};
+
+export class ServiceFailed extends KubeinstallError {}
+
+export const serviceFailed = async (ctx: DeployContext, host: Host, unit: string, why: string): Promise<never> => {
+  const journal = await journalTail(ctx, host, unit);
+  throw new ServiceFailed(`${unit} on ${host.name} is not healthy: ${why}\n  journalctl -u ${unit} (last lines):\n    ${journal.replace(/\n/g, '\n    ') || '(empty)'}`);
+};
+
+/** Waits on the host for `probe`; on failure reports the unit's journal tail. */
+export const waitRemote = async (ctx: DeployContext, hp: HostPlan, unit: string, probe: string): Promise<void> => {
+  if (ctx.options.dryRun) return;
+  const seconds = Math.ceil(ctx.options.healthTimeoutMs / 1000);
+  const result = await ctx.executor.exec(hp.host, waitScript(unit, probe, seconds), {
+    step: `wait for ${unit}`,
+    sudo: true,
+    allowFailure: true,
+    timeoutMs: ctx.options.healthTimeoutMs + 15_000,
+  });
+  if (result.code !== 0) await serviceFailed(ctx, hp.host, unit, result.stderr.trim() || `exit code ${result.code}`);
+};

@@ -1,0 +1,57 @@
+// The closing report of a run: per host what changed and what runs, and how to use the cluster.
+import { join } from 'node:path';
+import { isEtcdOnly, type ClusterModel } from '../inventory/model.js';
+import type { ClusterPlan } from '../render/types.js';
+import type { HostOutcome } from './types.js';
+
+export interface DeploySummary {
+  readonly filesUploaded: number;
+  readonly servicesRestarted: number;
+  readonly hosts: readonly { readonly name: string; readonly uploaded: number; readonly restarted: readonly string[]; readonly runs: readonly string[]; readonly notes: readonly string[] }[];
+}
+
+export const summarise = (plan: ClusterPlan, outcomes: ReadonlyMap<string, HostOutcome>, inRun: (name: string) => boolean): DeploySummary => {
+  const hosts = plan.hosts
+    .filter((hp) => inRun(hp.host.name))
+    .map((hp) => {
+      const o = outcomes.get(hp.host.name);
+      return {
+        name: hp.host.name,
+        uploaded: o?.uploaded.length ?? 0,
+        restarted: o?.restarted ?? [],
+        runs: hp.services.map((s) => s.unit),
+        notes: o?.notes ?? [],
+      };
+    });
+  return {
+    filesUploaded: hosts.reduce((n, h) => n + h.uploaded, 0),
+    servicesRestarted: hosts.reduce((n, h) => n + h.restarted.length, 0),
+    hosts,
+  };
+};
+
+const howToUse = (model: ClusterModel): string[] => {
+  if (isEtcdOnly(model)) {
+    const pki = join(model.clusterDir, 'pki/etcd');
+    return [
+      'etcd cluster; check it with:',
+      `  etcdctl --endpoints=${model.hosts.map((h) => `https://${h.internalAddress}:2379`).join(',')} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key endpoint health`,
+    ];
+  }
+  const admin = join(model.clusterDir, 'kubeconfigs/admin.conf');
+  return [`admin kubeconfig: ${admin}`, `  kubectl --kubeconfig ${admin} get --raw /readyz`];
+};
+
+export const formatSummary = (s: DeploySummary, model: ClusterModel, dryRun: boolean, logPath: string): string => {
+  const lines = s.hosts.map((h) => {
+    const change = h.uploaded || h.restarted.length ? `${h.uploaded} file(s) uploaded, restarted ${h.restarted.join(', ') || 'nothing'}` : 'unchanged';
+    return `  ${h.name}: ${change}; runs ${h.runs.join(', ') || 'nothing'}${h.notes.map((n) => `\n    note: ${n}`).join('')}`;
+  });
+  const total = s.filesUploaded || s.servicesRestarted ? `${s.filesUploaded} file(s) uploaded, ${s.servicesRestarted} service(s) restarted` : 'nothing changed: 0 files uploaded, 0 services restarted';
+  return [
+    dryRun ? 'Dry run: nothing was changed on any host.' : `Deploy complete: ${total}.`,
+    ...lines,
+    ...(dryRun ? [] : howToUse(model)),
+    `remote command log: ${logPath}`,
+  ].join('\n');
+};

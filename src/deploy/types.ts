@@ -1,0 +1,73 @@
+// The shapes shared by the deploy manager and its phases.
+import type { ClusterModel, Host } from '../inventory/model.js';
+import type { ClusterPlan, HostPlan } from '../render/types.js';
+import type { Executor } from '../ssh/types.js';
+import type { KubeconfigContent } from '../kubeconfig/kubeconfig.js';
+import type { Facts } from './facts.js';
+
+export const PHASE_NAMES = ['connect', 'facts', 'preflight', 'prepare', 'upload', 'etcd', 'control-plane', 'nodes', 'verify'] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+
+export interface DeployOptions {
+  readonly dryRun: boolean;
+  readonly concurrency: number;
+  /** Preflight check names (lower case) whose errors become warnings; `all` ignores every check. */
+  readonly ignorePreflight: ReadonlySet<string>;
+  /** Phases to run; connect and facts always run since every later phase reads their results. */
+  readonly phases: ReadonlySet<PhaseName>;
+  /** Limit the run to these hosts (inventory names). */
+  readonly hosts?: ReadonlySet<string>;
+  readonly signal: AbortSignal;
+  /** How long to wait for a service to become healthy. */
+  readonly healthTimeoutMs: number;
+}
+
+/** What happened on one host during the run, for the summary and for the tests. */
+export interface HostOutcome {
+  readonly uploaded: string[];
+  readonly restarted: string[];
+  readonly notes: string[];
+}
+
+export interface DeployContext {
+  readonly model: ClusterModel;
+  readonly plan: ClusterPlan;
+  readonly executor: Executor;
+  readonly options: DeployOptions;
+  /** Filled by the facts phase. */
+  readonly facts: Map<string, Facts>;
+  readonly outcomes: Map<string, HostOutcome>;
+  /** A kubeconfig from the cluster folder (`kubeconfigs/<name>.conf`), for talking to the API servers from here. */
+  credentials(name: 'admin' | 'super-admin'): KubeconfigContent;
+  /** Runs `work` once per deploy however many hosts ask for it (e.g. applying RBAC). */
+  once<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /** Runs a changing action, or in dry-run describes it and returns undefined. */
+  wet<T>(host: Host, description: string, action: () => Promise<T>): Promise<T | undefined>;
+}
+
+/** One line of the task tree under a host; returns a short result shown next to its title. */
+export interface Step {
+  readonly title: string;
+  run(ctx: DeployContext, hostPlan: HostPlan): Promise<string | void>;
+}
+
+export interface Phase {
+  readonly name: PhaseName;
+  readonly title: string;
+  /** The hosts this phase acts on (already limited by --hosts); none means the phase is skipped. */
+  hosts(ctx: DeployContext): readonly HostPlan[];
+  steps(ctx: DeployContext, hostPlan: HostPlan): readonly Step[];
+  /** How many hosts run at once; defaults to --concurrency. */
+  concurrency?(ctx: DeployContext): number;
+  /** Once all hosts finished (e.g. cross-host checks, member list); may return a line for the tree. */
+  finish?(ctx: DeployContext): Promise<string | void>;
+}
+
+export const outcomeOf = (ctx: DeployContext, host: Host): HostOutcome => {
+  let outcome = ctx.outcomes.get(host.name);
+  if (!outcome) {
+    outcome = { uploaded: [], restarted: [], notes: [] };
+    ctx.outcomes.set(host.name, outcome);
+  }
+  return outcome;
+};
