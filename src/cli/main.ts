@@ -3,9 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from '../util/errors.js';
 import { configureColor, reportError } from './output.js';
 import { registerCerts } from './commands/certs.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
-import { registerNotYet } from './commands/not-yet.js';
 import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 
@@ -25,7 +25,7 @@ export const buildProgram = (): Command => {
   registerInventory(program);
   registerCerts(program);
   registerPlan(program);
-  registerNotYet(program, 'deploy', 'install and start the cluster on every host over SSH');
+  registerDeploy(program);
   registerVerifyCerts(program);
   program.addHelpText('after', '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml');
   return program;

@@ -21,6 +21,7 @@ export interface RunInput {
 }
 
 export interface RunResult {
+  readonly model: ClusterModel;
   readonly summary: DeploySummary;
   readonly logPath: string;
   readonly dryRunLines: readonly string[];
@@ -43,5 +44,5 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
     await log.close();
   }
   const inRun = (name: string): boolean => !input.options.hosts || input.options.hosts.has(name);
-  return { summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines };
+  return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines };
 };

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { deployInventory } from '../../deploy/deploy.js';
+import { PREFLIGHT_CHECK_NAMES } from '../../deploy/preflight-checks.js';
+import { formatSummary } from '../../deploy/summary.js';
+import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
+import { UsageError } from '../../util/errors.js';
+import { didYouMean } from '../../util/suggest.js';
+import { inventoryOption, parsePositiveInt } from '../options.js';
+import { printWarnings } from '../output.js';
+
+const list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Every later phase reads what connect and facts found, so they always run. */
+const ALWAYS: readonly PhaseName[] = ['connect', 'facts'];
+
+export const parsePhases = (value: string | undefined): Set<PhaseName> => {
+  if (!value) return new Set(PHASE_NAMES);
+  const names = list(value);
+  const bad = names.filter((n) => !(PHASE_NAMES as readonly string[]).includes(n));
+  if (bad.length) throw new UsageError(`--phases: unknown phase ${bad.map((b) => `"${b}"${didYouMean(b, PHASE_NAMES)}`).join(', ')}; phases: ${PHASE_NAMES.join(', ')}`);
+  return new Set([...ALWAYS, ...(names as PhaseName[])]);
+};
+
+export const parseIgnored = (value: string | undefined): Set<string> => {
+  const names = list(value).map((n) => n.toLowerCase());
+  const bad = names.filter((n) => n !== 'all' && !PREFLIGHT_CHECK_NAMES.includes(n));
+  if (bad.length) throw new UsageError(`--ignore-preflight-errors: unknown check ${bad.map((b) => `"${b}"${didYouMean(b, PREFLIGHT_CHECK_NAMES)}`).join(', ')}; checks: ${PREFLIGHT_CHECK_NAMES.join(', ')}, all`);
+  return new Set(names);
+};
+
+const plainOutput = (): boolean => !process.stdout.isTTY || process.env.CI === 'true' || process.env.CI === '1';
+
+interface DeployFlags {
+  inventory: string;
+  hosts?: string;
+  phases?: string;
+  dryRun?: boolean;
+  concurrency: string;
+  ignorePreflightErrors?: string;
+  healthTimeout: string;
+  insecureSkipHostKeyCheck?: boolean;
+}
+
+export const registerDeploy = (program: Command): void => {
+  program
+    .command('deploy')
+    .description('install and start the cluster on every host over SSH')
+    .addOption(inventoryOption())
+    .option('--hosts <names>', 'only these hosts (comma-separated inventory names)')
+    .option('--phases <names>', `only these phases (comma-separated: ${PHASE_NAMES.join(', ')}); connect and facts always run`)
+    .option('--dry-run', 'connect and read, then show what would change without changing anything')
+    .option('--concurrency <n>', 'hosts worked on at once', '10')
+    .option('--ignore-preflight-errors <checks>', `turn these preflight errors into warnings (${PREFLIGHT_CHECK_NAMES.join(', ')}, or all)`)
+    .option('--health-timeout <seconds>', 'how long to wait for each service to become healthy', '120')
+    .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
+    .addHelpText('after', '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes')
+    .action(async (flags: DeployFlags) => {
+      const concurrency = parsePositiveInt('--concurrency', 1)(flags.concurrency);
+      const healthTimeoutMs = parsePositiveInt('--health-timeout', 1)(flags.healthTimeout) * 1000;
+      const controller = new AbortController();
+      const onInterrupt = (): void => {
+        if (controller.signal.aborted) process.exit(130);
+        process.stderr.write('\nstopping after the steps in flight (Ctrl-C again to quit at once)…\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onInterrupt);
+      try {
+        const result = await deployInventory({
+          inventory: flags.inventory,
+          layout: plainOutput() ? 'lines' : 'tree',
+          insecureSkipHostKeyCheck: flags.insecureSkipHostKeyCheck,
+          onWarnings: printWarnings,
+          options: {
+            dryRun: flags.dryRun === true,
+            concurrency,
+            healthTimeoutMs,
+            ignorePreflight: parseIgnored(flags.ignorePreflightErrors),
+            phases: parsePhases(flags.phases),
+            hosts: flags.hosts ? new Set(list(flags.hosts)) : undefined,
+            signal: controller.signal,
+          },
+        });
+        for (const line of result.dryRunLines) process.stdout.write(`${line}\n`);
+        process.stdout.write(formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath) + '\n');
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
+    });
+};

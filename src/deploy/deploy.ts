@@ -1,0 +1,35 @@
+// The I/O edge of deploy: inventory, cluster folder and binaries in, plan built, executor opened,
+// phases run.
+import { join } from 'node:path';
+import { loadInventory } from '../inventory/load.js';
+import type { Problem } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
+import { indexBinaries, readClusterFiles } from '../render/load.js';
+import { buildClusterPlan } from '../render/plan.js';
+import { createExecutor } from '../ssh/executor.js';
+import type { Layout } from './manager.js';
+import { runDeploy, type RunResult } from './run.js';
+import type { DeployOptions } from './types.js';
+
+export interface DeployRequest {
+  readonly inventory: string;
+  readonly options: DeployOptions;
+  readonly layout: Layout;
+  readonly insecureSkipHostKeyCheck?: boolean;
+  readonly onWarnings?: (warnings: readonly Problem[]) => void;
+}
+
+export const deployInventory = async (req: DeployRequest): Promise<RunResult> => {
+  const { model, warnings } = await loadInventory(req.inventory, { requireBinaries: true });
+  req.onWarnings?.(warnings);
+  const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
+  if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
+  const [clusterFiles, binaries] = await Promise.all([readClusterFiles(model.clusterDir), indexBinaries(model.binariesDir, model.hosts)]);
+  const plan = buildClusterPlan(model, clusterFiles, binaries);
+  const executor = createExecutor({
+    clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
+    concurrency: req.options.concurrency,
+    insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
+  });
+  return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout });
+};
