@@ -1,0 +1,141 @@
+// A deploy end-to-end setting: test-bed hosts, an inventory pointing at them, a binaries folder
+// (real etcd from Debian; stand-ins, or real binaries from KUBEINSTALL_E2E_BINARIES, for Kubernetes),
+// the PKI from `kubeinstall certs`, and a helper to run deploy as the CLI does.
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import yaml from 'js-yaml';
+import { deployInventory } from '../../../src/deploy/deploy.js';
+import type { RunResult } from '../../../src/deploy/run.js';
+import { PHASE_NAMES, type DeployOptions } from '../../../src/deploy/types.js';
+import { loadInventory } from '../../../src/inventory/load.js';
+import type { Role } from '../../../src/inventory/model.js';
+import { generatePki } from '../../../src/pki/generate.js';
+import { startTestbed, type Testbed } from '../../testbed/index.js';
+import { buildStandins } from '../../standins/build.js';
+
+export const run = promisify(execFile);
+
+export interface BedHost {
+  readonly name: string;
+  readonly address: string;
+  readonly roles: readonly Role[];
+}
+
+export interface Setting {
+  readonly tb: Testbed;
+  readonly dir: string;
+  readonly inventory: string;
+  readonly clusterDir: string;
+  readonly binariesDir: string;
+  hosts: BedHost[];
+  /** Rewrites the inventory with these hosts (e.g. one more node) and re-runs certs. */
+  setHosts(hosts: BedHost[]): Promise<void>;
+  deploy(options?: Partial<DeployOptions>): Promise<RunResult>;
+  /** etcdctl from this machine with the healthcheck client cert. */
+  etcdctl(endpoints: readonly string[], ...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const ETCD_VERSION = '3.4.23'; // what Debian bookworm's etcd-server ships
+const KUBERNETES_VERSION = '1.34.2';
+
+/** Real etcd from Debian; the Kubernetes components from a folder of real binaries or our stand-ins. */
+const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promise<void> => {
+  await mkdir(binariesDir, { recursive: true });
+  await Promise.all(['etcd', 'etcdctl'].map((b) => copyFile(`/usr/bin/${b}`, join(binariesDir, b))));
+  if (!withKubernetes) return;
+  const real = process.env.KUBEINSTALL_E2E_BINARIES;
+  if (real) {
+    for (const b of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'runc']) {
+      await copyFile(join(real, b), join(binariesDir, b));
+    }
+    return;
+  }
+  await buildStandins(binariesDir, KUBERNETES_VERSION);
+};
+
+const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string }, hosts: readonly BedHost[]): string =>
+  yaml.dump({
+    cluster: {
+      name: 'e2e',
+      kubernetesVersion: KUBERNETES_VERSION,
+      etcdVersion: ETCD_VERSION,
+      binariesDir: s.binariesDir,
+      clusterDir: s.clusterDir,
+      ...(hosts.some((h) => h.roles.includes('master')) ? { apiEndpoint: `${hosts.find((h) => h.roles.includes('master'))!.address}:6443`, apiEndpointKind: 'master' } : {}),
+    },
+    ssh: { user: 'root', identityFile: s.key, hostKeyPolicy: 'strict' },
+    hosts: hosts.map((h) => ({ name: h.name, address: h.address, roles: [...h.roles] })),
+  });
+
+export const startSetting = async (hosts: BedHost[], bedOnly: readonly BedHost[] = []): Promise<Setting> => {
+  const dir = await mkdtemp(join(tmpdir(), 'kubeinstall-deploy-e2e-'));
+  const tb = await startTestbed({ hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
+  const clusterDir = join(dir, 'cluster');
+  const binariesDir = join(dir, 'binaries');
+  const inventory = join(dir, 'inventory.yaml');
+  const paths = { clusterDir, binariesDir, key: tb.privateKeyPath };
+  const stopAll = async (): Promise<void> => {
+    await tb.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await fillBinaries(binariesDir, [...hosts, ...bedOnly].some((h) => !h.roles.every((r) => r === 'etcd')));
+    await mkdir(clusterDir, { recursive: true });
+    await writeFile(join(clusterDir, 'known_hosts'), await tb.knownHosts());
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const setting: Setting = {
+    tb,
+    dir,
+    inventory,
+    clusterDir,
+    binariesDir,
+    hosts,
+    setHosts: async (next) => {
+      setting.hosts = next;
+      await writeFile(inventory, inventoryText(paths, next));
+      const { model } = await loadInventory(inventory);
+      await generatePki(model, clusterDir);
+    },
+    deploy: (options = {}) =>
+      deployInventory({
+        inventory,
+        layout: 'lines',
+        options: {
+          dryRun: false,
+          concurrency: 10,
+          healthTimeoutMs: 60_000,
+          ignorePreflight: new Set(),
+          phases: new Set(PHASE_NAMES),
+          signal: new AbortController().signal,
+          ...options,
+        },
+      }),
+    etcdctl: async (endpoints, ...args) => {
+      const pki = join(clusterDir, 'pki/etcd');
+      const { stdout } = await run('etcdctl', [
+        `--endpoints=${endpoints.join(',')}`,
+        `--cacert=${pki}/ca.crt`,
+        `--cert=${pki}/healthcheck-client.crt`,
+        `--key=${pki}/healthcheck-client.key`,
+        '--command-timeout=5s',
+        ...args,
+      ], { env: { ...process.env, ETCDCTL_API: '3' } });
+      return stdout;
+    },
+    stop: stopAll,
+  };
+  try {
+    await setting.setHosts(hosts);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return setting;
+};
