@@ -18,7 +18,7 @@ export const planSummary = (plan: ClusterPlan) => ({
       owner: f.owner,
       size: f.size,
       sha256: f.sha256,
-      source: f.content.kind === 'local' ? f.content.localPath : 'rendered',
+      source: f.content.kind === 'local' ? f.content.localPath : 'inline',
       restarts: f.restarts,
     })),
     services: h.services,

@@ -1,0 +1,290 @@
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { KubeinstallError } from '../util/errors.js';
+import { buildClusterPlan } from './plan.js';
+import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom, parseUnit } from './test-fixtures.js';
+import type { ClusterPlan, HostPlan } from './types.js';
+
+// Three masters that are etcd members, two nodes whose internal address differs from the SSH address
+// (multi-NIC), one dedicated etcd member.
+const model = modelFrom(
+  [
+    '  - { name: m1, address: 127.0.4.1, roles: [etcd, master] }',
+    '  - { name: m2, address: 127.0.4.2, roles: [etcd, master] }',
+    '  - { name: m3, address: 127.0.4.3, roles: [etcd, master] }',
+    '  - { name: n1, address: 10.1.0.11, internalAddress: 127.0.4.11, roles: [node] }',
+    '  - { name: n2, address: 10.1.0.12, internalAddress: 127.0.4.12, roles: [node] }',
+  ].join('\n') + '\n',
+  '  serviceCidr: 10.96.0.0/12\n  podCidr: 10.244.0.0/16\n',
+);
+const plan = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES));
+
+const hostPlan = (p: ClusterPlan, name: string): HostPlan => p.hosts.find((h) => h.host.name === name)!;
+const fileText = (h: HostPlan, path: string): string => {
+  const f = h.files.find((x) => x.path === path);
+  if (!f || f.content.kind !== 'inline') throw new Error(`${h.host.name} has no inline ${path}`);
+  return f.content.data.toString();
+};
+const unit = (h: HostPlan, name: string) => parseUnit(fileText(h, `/etc/systemd/system/${name}.service`));
+const doc = (h: HostPlan, path: string) => yaml.load(fileText(h, path)) as Record<string, any>;
+
+describe('control plane units', () => {
+  const m2 = hostPlan(plan, 'm2');
+  const api = unit(m2, 'kube-apiserver');
+
+  it('runs kube-apiserver from /usr/local/bin, bound and advertised on the internal address', () => {
+    expect(api.binary).toBe('/usr/local/bin/kube-apiserver');
+    expect(api.flags.get('bind-address')).toBe('127.0.4.2');
+    expect(api.flags.get('advertise-address')).toBe('127.0.4.2');
+    expect(api.flags.get('secure-port')).toBe('6443');
+  });
+
+  it('points kube-apiserver at every etcd member with the etcd client certificate', () => {
+    expect(api.flags.get('etcd-servers')).toBe('https://127.0.4.1:2379,https://127.0.4.2:2379,https://127.0.4.3:2379');
+    expect(api.flags.get('etcd-cafile')).toBe('/etc/kubernetes/pki/etcd/ca.crt');
+    expect(api.flags.get('etcd-certfile')).toBe('/etc/kubernetes/pki/apiserver-etcd-client.crt');
+    expect(api.flags.get('etcd-keyfile')).toBe('/etc/kubernetes/pki/apiserver-etcd-client.key');
+  });
+
+  it('sets authorization, admission, service accounts, front proxy and audit as kubeadm does', () => {
+    expect(api.flags.get('authorization-mode')).toBe('Node,RBAC');
+    expect(api.flags.get('enable-admission-plugins')).toBe('NodeRestriction');
+    expect(api.flags.get('service-cluster-ip-range')).toBe('10.96.0.0/12');
+    expect(api.flags.get('service-account-issuer')).toBe('https://kubernetes.default.svc.cluster.local');
+    expect(api.flags.get('service-account-key-file')).toBe('/etc/kubernetes/pki/sa.pub');
+    expect(api.flags.get('service-account-signing-key-file')).toBe('/etc/kubernetes/pki/sa.key');
+    expect(api.flags.get('requestheader-client-ca-file')).toBe('/etc/kubernetes/pki/front-proxy-ca.crt');
+    expect(api.flags.get('requestheader-allowed-names')).toBe('front-proxy-client');
+    expect(api.flags.get('proxy-client-cert-file')).toBe('/etc/kubernetes/pki/front-proxy-client.crt');
+    expect(api.flags.get('kubelet-client-certificate')).toBe('/etc/kubernetes/pki/apiserver-kubelet-client.crt');
+    expect(api.flags.get('audit-policy-file')).toBe('/etc/kubernetes/audit-policy.yaml');
+    expect(doc(m2, '/etc/kubernetes/audit-policy.yaml').kind).toBe('Policy');
+  });
+
+  it('gives kube-controller-manager its kubeconfig, the signing CA, the SA key and both CIDRs', () => {
+    const kcm = unit(m2, 'kube-controller-manager');
+    expect(kcm.flags.get('bind-address')).toBe('127.0.4.2');
+    expect(kcm.flags.get('kubeconfig')).toBe('/etc/kubernetes/controller-manager.conf');
+    expect(kcm.flags.get('cluster-signing-cert-file')).toBe('/etc/kubernetes/pki/ca.crt');
+    expect(kcm.flags.get('cluster-signing-key-file')).toBe('/etc/kubernetes/pki/ca.key');
+    expect(kcm.flags.get('service-account-private-key-file')).toBe('/etc/kubernetes/pki/sa.key');
+    expect(kcm.flags.get('use-service-account-credentials')).toBe('true');
+    expect(kcm.flags.get('leader-elect')).toBe('true');
+    expect(kcm.flags.get('cluster-cidr')).toBe('10.244.0.0/16');
+    expect(kcm.flags.get('service-cluster-ip-range')).toBe('10.96.0.0/12');
+  });
+
+  it('configures kube-scheduler through a KubeSchedulerConfiguration file', () => {
+    const sched = unit(m2, 'kube-scheduler');
+    expect(sched.flags.get('config')).toBe('/etc/kubernetes/kube-scheduler-config.yaml');
+    expect(sched.flags.get('bind-address')).toBe('127.0.4.2');
+    const cfg = doc(m2, '/etc/kubernetes/kube-scheduler-config.yaml');
+    expect(cfg).toMatchObject({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration' });
+    expect(cfg.clientConnection.kubeconfig).toBe('/etc/kubernetes/scheduler.conf');
+    expect(cfg.leaderElection.leaderElect).toBe(true);
+  });
+
+  it('restarts Kubernetes units always, after a delay', () => {
+    for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+      const service = unit(m2, name).sections.get('Service')!;
+      expect(service.get('Restart')).toBe('always');
+      expect(service.get('RestartSec')).toMatch(/^\d+s$/);
+    }
+  });
+});
+
+describe('node files', () => {
+  const n1 = hostPlan(plan, 'n1');
+
+  it('writes a KubeletConfiguration on the internal address with cluster DNS, domain, cgroup driver and certs', () => {
+    const cfg = doc(n1, '/var/lib/kubelet/config.yaml');
+    expect(cfg).toMatchObject({
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      address: '127.0.4.11',
+      healthzBindAddress: '127.0.4.11',
+      readOnlyPort: 0,
+      clusterDNS: ['10.96.0.10'],
+      clusterDomain: 'cluster.local',
+      cgroupDriver: 'systemd',
+      failSwapOn: true,
+      tlsCertFile: '/var/lib/kubelet/pki/kubelet.crt',
+      tlsPrivateKeyFile: '/var/lib/kubelet/pki/kubelet.key',
+      containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+    });
+    expect(cfg.authentication.x509.clientCAFile).toBe('/etc/kubernetes/pki/ca.crt');
+    expect(cfg.authentication.anonymous.enabled).toBe(false);
+    expect(cfg.authorization.mode).toBe('Webhook');
+  });
+
+  it('starts kubelet with its kubeconfig, the internal address as node IP and the inventory name as node name', () => {
+    const kubelet = unit(n1, 'kubelet');
+    expect(kubelet.flags.get('kubeconfig')).toBe('/etc/kubernetes/kubelet.conf');
+    expect(kubelet.flags.get('node-ip')).toBe('127.0.4.11');
+    expect(kubelet.flags.get('hostname-override')).toBe('n1');
+    expect(kubelet.sections.get('Unit')!.get('Requires')).toBe('containerd.service');
+  });
+
+  it('writes a KubeProxyConfiguration with its kubeconfig, the pod CIDR and every listener on the internal address', () => {
+    const cfg = doc(n1, '/var/lib/kube-proxy/config.yaml');
+    expect(cfg).toMatchObject({
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      bindAddress: '127.0.4.11',
+      healthzBindAddress: '127.0.4.11:10256',
+      metricsBindAddress: '127.0.4.11:10249',
+      hostnameOverride: 'n1',
+      clusterCIDR: '10.244.0.0/16',
+    });
+    expect(cfg.clientConnection.kubeconfig).toBe('/var/lib/kube-proxy/kubeconfig');
+  });
+
+  it('configures containerd (config version 2) with the systemd cgroup driver and the pause image', () => {
+    const toml = fileText(n1, '/etc/containerd/config.toml');
+    expect(toml).toMatch(/^version = 2$/m);
+    expect(toml).toMatch(/^\s*SystemdCgroup = true$/m);
+    expect(toml).toMatch(/^\s*sandbox_image = "registry\.k8s\.io\/pause:3\.10"$/m);
+    expect(unit(n1, 'containerd').sections.get('Service')!.get('Type')).toBe('notify');
+  });
+
+  it('prepares the host with drop-ins, not edits of /etc/sysctl.conf', () => {
+    expect(fileText(n1, '/etc/modules-load.d/kubernetes.conf').split('\n')).toEqual(expect.arrayContaining(['br_netfilter', 'overlay']));
+    const sysctl = fileText(n1, '/etc/sysctl.d/90-kubernetes.conf');
+    expect(sysctl).toMatch(/^net\.bridge\.bridge-nf-call-iptables = 1$/m);
+    expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
+    expect(n1.files.map((f) => f.path)).not.toContain('/etc/sysctl.conf');
+  });
+});
+
+describe('etcd members', () => {
+  it('render a config with URLs on the member address, every member in initial-cluster and mutual TLS', () => {
+    const m3 = hostPlan(plan, 'm3');
+    const cfg = doc(m3, '/etc/etcd/etcd.conf.yml');
+    expect(cfg).toMatchObject({
+      name: 'm3',
+      'data-dir': '/var/lib/etcd',
+      'listen-client-urls': 'https://127.0.4.3:2379',
+      'advertise-client-urls': 'https://127.0.4.3:2379',
+      'listen-peer-urls': 'https://127.0.4.3:2380',
+      'initial-advertise-peer-urls': 'https://127.0.4.3:2380',
+      'listen-metrics-urls': 'http://127.0.4.3:2381',
+      'initial-cluster': 'm1=https://127.0.4.1:2380,m2=https://127.0.4.2:2380,m3=https://127.0.4.3:2380',
+      'initial-cluster-state': 'new',
+    });
+    expect(cfg['client-transport-security']).toEqual({
+      'cert-file': '/etc/kubernetes/pki/etcd/server.crt',
+      'key-file': '/etc/kubernetes/pki/etcd/server.key',
+      'trusted-ca-file': '/etc/kubernetes/pki/etcd/ca.crt',
+      'client-cert-auth': true,
+    });
+    expect(cfg['peer-transport-security']['client-cert-auth']).toBe(true);
+    const etcdUnit = unit(m3, 'etcd');
+    expect(etcdUnit.sections.get('Service')!.get('Type')).toBe('notify');
+    expect(etcdUnit.sections.get('Service')!.get('Restart')).toBe('on-failure');
+    expect(etcdUnit.flags.get('config-file')).toBe('/etc/etcd/etcd.conf.yml');
+  });
+});
+
+describe('listeners', () => {
+  it('never bind a wildcard or loopback address in any rendered config or unit', () => {
+    for (const h of plan.hosts) {
+      for (const f of h.files) {
+        if (f.content.kind !== 'inline' || f.content.data.includes('placeholder')) continue;
+        const settings = f.content.data.toString().replace(/^\s*#.*$/gm, '');
+        expect(settings, `${h.host.name}:${f.path}`).not.toMatch(/0\.0\.0\.0|127\.0\.0\.1|\[::\]|localhost/);
+      }
+    }
+  });
+});
+
+describe('per-host minimality', () => {
+  const caKeys = ['/etc/kubernetes/pki/ca.key', '/etc/kubernetes/pki/front-proxy-ca.key', '/etc/kubernetes/pki/etcd/ca.key', '/etc/kubernetes/pki/sa.key'];
+
+  it('gives a node no CA private key and no service-account key', () => {
+    const paths = hostPlan(plan, 'n1').files.map((f) => f.path);
+    for (const k of caKeys) expect(paths).not.toContain(k);
+    expect(paths.filter((p) => p.endsWith('.key'))).toEqual(['/var/lib/kubelet/pki/kubelet.key']);
+  });
+
+  it('gives a master the CA key the controller-manager signs with and the SA key, but no other CA key', () => {
+    const paths = hostPlan(plan, 'm1').files.map((f) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(['/etc/kubernetes/pki/ca.key', '/etc/kubernetes/pki/sa.key']));
+    expect(paths).not.toContain('/etc/kubernetes/pki/front-proxy-ca.key');
+    expect(paths).not.toContain('/etc/kubernetes/pki/etcd/ca.key');
+  });
+
+  it('keeps an etcd-only host free of Kubernetes files, binaries and units', () => {
+    const etcdOnly = modelFrom('  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: e2, address: 127.0.4.22, roles: [etcd] }\n  - { name: e3, address: 127.0.4.23, roles: [etcd] }\n');
+    const p = buildClusterPlan(etcdOnly, clusterFilesFor(etcdOnly), binaryIndexFor(['etcd', 'etcdctl']));
+    const paths = hostPlan(p, 'e2').files.map((f) => f.path);
+    expect(paths.filter((x) => !x.startsWith('/etc/kubernetes/pki/etcd/'))).toEqual([
+      '/etc/etcd/etcd.conf.yml',
+      '/etc/systemd/system/etcd.service',
+      '/usr/local/bin/etcd',
+      '/usr/local/bin/etcdctl',
+    ]);
+    expect(p.manifests).toEqual([]);
+    expect(hostPlan(p, 'e2').services.map((s) => s.unit)).toEqual(['etcd.service']);
+  });
+
+  it('places each member its own certificates, never another member\'s', () => {
+    const server = hostPlan(plan, 'm2').files.find((f) => f.path === '/etc/kubernetes/pki/etcd/server.crt')!;
+    expect(server.content.kind === 'inline' && server.content.data.toString()).toContain('members/m2/server.crt');
+  });
+});
+
+describe('file plan', () => {
+  it('sets modes: certificates 0644, keys and kubeconfigs 0600, binaries 0755, all owned by root', () => {
+    const m1 = hostPlan(plan, 'm1');
+    const mode = (path: string) => m1.files.find((f) => f.path === path)!.mode;
+    expect(mode('/etc/kubernetes/pki/apiserver.crt')).toBe(0o644);
+    expect(mode('/etc/kubernetes/pki/apiserver.key')).toBe(0o600);
+    expect(mode('/etc/kubernetes/admin.conf')).toBe(0o600);
+    expect(mode('/usr/local/bin/kube-apiserver')).toBe(0o755);
+    expect(new Set(m1.files.map((f) => f.owner))).toEqual(new Set(['root:root']));
+  });
+
+  it('lists one file per path, merging the restarts of roles that share it', () => {
+    const m1 = hostPlan(plan, 'm1');
+    const paths = m1.files.map((f) => f.path);
+    expect(new Set(paths).size).toBe(paths.length);
+    const etcdCa = m1.files.find((f) => f.path === '/etc/kubernetes/pki/etcd/ca.crt')!;
+    expect([...etcdCa.restarts].sort()).toEqual(['etcd.service', 'kube-apiserver.service']);
+  });
+
+  it('orders services by phase: etcd, then the control plane, then the node', () => {
+    const both = modelFrom('  - { name: a1, address: 127.0.4.31, roles: [etcd, master, node] }\n');
+    const p = buildClusterPlan(both, clusterFilesFor(both), binaryIndexFor(ALL_BINARIES));
+    expect(p.hosts[0]!.services.map((s) => s.phase)).toEqual(['etcd', 'control-plane', 'control-plane', 'control-plane', 'node', 'node', 'node']);
+    expect(p.hosts[0]!.services[1]!.health).toEqual({ kind: 'https', url: 'https://127.0.4.31:6443/readyz' });
+  });
+
+  it('is the same, byte for byte, when built twice', () => {
+    const again = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES));
+    const digest = (p: ClusterPlan) => p.hosts.map((h) => h.files.map((f) => `${f.path} ${f.mode} ${f.sha256}`));
+    expect(digest(again)).toEqual(digest(plan));
+  });
+
+  it('refuses to plan when a PKI file is missing, naming the file and the host', () => {
+    const files = clusterFilesFor(model);
+    files.delete('pki/kubelets/n2/kubelet-server.key');
+    files.delete('kubeconfigs/masters/m3/scheduler.conf');
+    const attempt = () => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES));
+    expect(attempt).toThrow(KubeinstallError);
+    expect(attempt).toThrow(/2 inputs are missing/);
+    expect(attempt).toThrow(/n2: pki\/kubelets\/n2\/kubelet-server\.key \(for \/var\/lib\/kubelet\/pki\/kubelet\.key\)/);
+    expect(attempt).toThrow(/m3: kubeconfigs\/masters\/m3\/scheduler\.conf/);
+  });
+
+  it('refuses to plan when a binary is missing, naming it', () => {
+    expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')))).toThrow(/n1: binary kube-proxy/);
+  });
+
+  it('renders the RBAC bindings a binary install must create', () => {
+    const docs = plan.manifests.map((m) => yaml.load(m.yaml) as Record<string, any>);
+    expect(docs.map((d) => [d.metadata.name, d.roleRef.name, d.subjects[0].kind, d.subjects[0].name])).toEqual([
+      ['kubeadm:cluster-admins', 'cluster-admin', 'Group', 'kubeadm:cluster-admins'],
+      ['kubeadm:apiserver-kubelet-client', 'system:kubelet-api-admin', 'User', 'kube-apiserver-kubelet-client'],
+    ]);
+  });
+});

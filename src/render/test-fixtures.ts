@@ -1,0 +1,64 @@
+// Inputs for render tests: inventories as text, the cluster folder's layout with placeholder bytes (render
+// places files, it does not parse them), and a binaries index, plus a reader for rendered unit files.
+import { createHash } from 'node:crypto';
+import { loadInventoryText } from '../inventory/load.js';
+import type { ClusterModel } from '../inventory/model.js';
+import type { BinaryIndex } from './types.js';
+
+export const modelFrom = (hostLines: string, cluster = ''): ClusterModel =>
+  loadInventoryText(
+    `cluster:\n  name: test\n  kubernetesVersion: "1.34.2"\n${cluster}ssh:\n  user: root\nhosts:\n${hostLines}`,
+    '/tmp/kubeinstall-render-test/inventory.yaml',
+  ).model;
+
+/** The PKI helper's documented layout for these hosts, each file holding its own path as bytes. */
+export const clusterFilesFor = (model: ClusterModel): Map<string, Buffer> => {
+  const paths: string[] = ['pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/etcd/healthcheck-client.crt', 'pki/etcd/healthcheck-client.key'];
+  const has = (role: string) => model.hosts.some((h) => h.roles.includes(role as never));
+  if (has('master')) {
+    for (const base of ['ca', 'front-proxy-ca', 'apiserver', 'apiserver-kubelet-client', 'apiserver-etcd-client', 'front-proxy-client']) {
+      paths.push(`pki/${base}.crt`, `pki/${base}.key`);
+    }
+    paths.push('pki/sa.key', 'pki/sa.pub', 'kubeconfigs/admin.conf', 'kubeconfigs/super-admin.conf', 'kubeconfigs/kube-proxy.conf');
+  }
+  for (const h of model.hosts) {
+    if (h.roles.includes('etcd')) for (const f of ['server', 'peer']) paths.push(`pki/etcd/members/${h.name}/${f}.crt`, `pki/etcd/members/${h.name}/${f}.key`);
+    if (h.roles.includes('master')) paths.push(`kubeconfigs/masters/${h.name}/controller-manager.conf`, `kubeconfigs/masters/${h.name}/scheduler.conf`);
+    if (h.roles.includes('node')) {
+      for (const f of ['kubelet-client', 'kubelet-server']) paths.push(`pki/kubelets/${h.name}/${f}.crt`, `pki/kubelets/${h.name}/${f}.key`);
+      paths.push(`kubeconfigs/nodes/${h.name}/kubelet.conf`);
+    }
+  }
+  return new Map(paths.map((p) => [p, Buffer.from(`placeholder ${p}\n`)]));
+};
+
+export const binaryIndexFor = (names: readonly string[]): BinaryIndex =>
+  new Map(names.map((name) => [name, { name, localPath: `/opt/binaries/${name}`, size: 1000 + name.length, sha256: createHash('sha256').update(name).digest('hex') }]));
+
+export const ALL_BINARIES = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy'];
+
+export interface ParsedUnit {
+  readonly sections: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  readonly binary: string;
+  /** `--name=value` arguments of ExecStart=, in order. */
+  readonly flags: ReadonlyMap<string, string>;
+}
+
+/** A unit file's sections and keys (continuation lines joined), and its ExecStart= split into binary and flags. */
+export const parseUnit = (text: string): ParsedUnit => {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const line of text.replace(/\\\n\s*/g, ' ').split('\n')) {
+    const header = /^\[(\w+)\]$/.exec(line.trim());
+    if (header) sections.set(header[1]!, (current = new Map()));
+    else if (current && /^\w+=/.test(line)) current.set(line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim());
+  }
+  const [binary = '', ...args] = (sections.get('Service')?.get('ExecStart') ?? '').split(/\s+/);
+  const flags = new Map(args.map((a) => {
+    const m = /^--([^=]+)=(.*)$/.exec(a);
+    if (!m) throw new Error(`ExecStart argument "${a}" is not --name=value`);
+    return [m[1]!, m[2]!] as const;
+  }));
+  return { sections, binary, flags };
+};
+
