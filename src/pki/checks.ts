@@ -16,6 +16,8 @@ export interface CheckOptions {
   readonly checkSans: boolean;
   /** The key algorithm the inventory asks for; undefined accepts any. */
   readonly algorithm?: KeyAlgorithm;
+  /** An external CA's key is kept elsewhere, so there is no key to check. */
+  readonly keyElsewhere?: boolean;
 }
 
 const sameList = (a: readonly string[], b: readonly string[]): boolean =>
@@ -42,7 +44,7 @@ export const certProblems = (spec: CertInstance, cert: CertInfo, key: KeyObject 
     diff('extended key usages', profile.extKeyUsage, cert.extKeyUsage),
     opts.checkSans ? diff('DNS SANs', spec.altNames.dnsNames, cert.dnsNames) : undefined,
     opts.checkSans ? diff('IP SANs', spec.altNames.ipAddresses, cert.ipAddresses) : undefined,
-    !key ? 'private key is missing or unreadable' : !cert.x509.checkPrivateKey(key) ? 'private key does not match the certificate' : undefined,
+    opts.keyElsewhere ? undefined : !key ? 'private key is missing or unreadable' : !cert.x509.checkPrivateKey(key) ? 'private key does not match the certificate' : undefined,
     key && opts.algorithm && keyAlgorithm(key) !== opts.algorithm ? `key is ${keyAlgorithm(key) ?? 'of an unsupported type'}, the inventory asks for ${opts.algorithm}` : undefined,
     !ca ? `signing CA ${spec.ca} is missing or unreadable` : !cert.x509.verify(ca.x509.publicKey) ? `not signed by ${spec.ca} (${spec.ca === spec.spec.name ? 'self-signature' : 'signature'} does not verify)` : undefined,
     cert.notBefore > opts.now ? `not valid before ${cert.notBefore.toISOString()}` : undefined,

@@ -48,6 +48,8 @@ interface Issued {
 interface CaState {
   readonly outcome: Outcome;
   readonly reason?: string;
+  /** Its key is not here: nothing new can be signed with it. */
+  readonly external?: boolean;
   readonly material: Promise<Issued & { readonly signer?: Signer }>;
 }
 
@@ -65,7 +67,7 @@ const decideCa = (c: CertInstance, found: Material, opts: Required<CertsOptions>
   if (found.keyPem !== undefined && !found.key) throw new KubeinstallError(`${key} is not a readable private key`);
   if (found.key && !cert.x509.checkPrivateKey(found.key)) throw new KubeinstallError(`${key} does not belong to ${crt}`);
   const signer = found.key && { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(cert.x509.publicKey) };
-  return { outcome: 'kept', material: Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer }) };
+  return { outcome: 'kept', external: !signer, material: Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer }) };
 };
 
 /** Marks a promise as handled now; whoever awaits it later still sees the rejection. */
@@ -85,11 +87,10 @@ const templateOf = (c: CertInstance, now: Date) => ({
   notAfter: new Date(now.getTime() + c.validityDays * DAY_MS),
 });
 
-const issue = (c: CertInstance, keys: Promise<KeyPair>, signer: Promise<Signer | undefined> | 'self', now: Date): Promise<Issued & { signer: Signer }> =>
+const issue = (c: CertInstance, keys: Promise<KeyPair>, signer: Promise<Signer> | 'self', now: Date): Promise<Issued & { signer: Signer }> =>
   keys.then(async ({ privateKey, publicKey }) => {
     const self = { subject: c.subject, privateKey, keyId: keyIdentifier(publicKey) };
     const by = signer === 'self' ? self : await signer;
-    if (!by) throw new KubeinstallError(`cannot issue ${c.id}: CA ${c.ca} is external (its certificate is here without its key); issue it with that CA and place it under ${c.files?.crt ?? 'its kubeconfig'}`);
     const certPem = issueCertificate(templateOf(c, now), publicKey, by);
     return { certPem, keyPem: privateKeyPem(privateKey), cert: parseCertificate(certPem), signer: self };
   });
@@ -121,6 +122,14 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
       return { c, keep, outcome: (keep ? 'kept' : have.certPem !== undefined ? 'reissued' : 'created') as Outcome, reason };
     }),
   );
+  const blocked = leafStates.filter((s) => !s.keep && cas.get(s.c.ca)!.external);
+  if (blocked.length) {
+    throw new KubeinstallError(
+      `cannot issue ${blocked.map((s) => `${s.c.id} (${s.reason ?? 'new'})`).join(', ')}: ` +
+        `the CA ${[...new Set(blocked.map((s) => s.c.ca))].join(', ')} is external (its certificate is here without its key); ` +
+        'issue them with that CA and place them at the paths docs/pki.md lists',
+    );
+  }
   const leafMaterial = new Map<string, Promise<Issued>>();
   for (const s of leafStates) {
     const have = found.get(s.c.id)!;
@@ -128,7 +137,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
       s.c.id,
       s.keep
         ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem!, cert: have.cert! })
-        : handled(issue(s.c, newKey(), cas.get(s.c.ca)!.material.then((m) => m.signer), opts.now)),
+        : handled(issue(s.c, newKey(), cas.get(s.c.ca)!.material.then((m) => m.signer!), opts.now)),
     );
   }
   const [saKey, caCerts, issuedLeaves] = await Promise.all([

@@ -44,14 +44,9 @@ const statusOf = (problems: readonly string[], cert: CertInfo | undefined, now: 
 const validity = (cert: CertInfo | undefined, now: Date) =>
   cert ? { expires: cert.notAfter.toISOString(), residualSeconds: Math.floor((cert.notAfter.getTime() - now.getTime()) / 1000) } : {};
 
-/** The problems of one certificate as found, with a readable reason when it could not be read at all. */
-const materialProblems = (c: CertInstance, m: Material, ca: CertInfo | undefined, checkSans: boolean, now: Date, keyOptional: boolean): string[] =>
-  m.cert
-    ? certProblems(c, m.cert, m.key ?? (keyOptional ? m.cert.x509.publicKey : undefined), ca, { now, renewWithinDays: 0, checkSans }).filter(
-        // a CA's own public key stands in for an absent (external) private key
-        (p) => !(keyOptional && p.startsWith('private key does not match')),
-      )
-    : [`${m.source}: ${m.certError === 'missing' ? 'missing' : m.certError}`];
+/** The problems of one certificate as found, or why it could not be read at all. */
+const materialProblems = (c: CertInstance, m: Material, ca: CertInfo | undefined, checkSans: boolean, now: Date, keyElsewhere = false): string[] =>
+  m.cert ? certProblems(c, m.cert, m.key, ca, { now, renewWithinDays: 0, checkSans, keyElsewhere }) : [`${m.source}: ${m.certError}`];
 
 export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions): Promise<VerifyRow[]> => {
   const now = opts.now ?? new Date();
@@ -99,7 +94,7 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
     }
     const embedded: Material = { source: k.file, certPem: content.certPem, cert, key: parsePrivateKey(content.keyPem), certError: cert ? undefined : 'client-certificate-data is not a readable PEM certificate' };
     const problems = [
-      ...materialProblems(c, embedded, caCert(c), checkSans, now, false),
+      ...materialProblems(c, embedded, caCert(c), checkSans, now),
       content.user !== c.subject.cn ? `user is "${content.user}", expected "${c.subject.cn}"` : undefined,
       m?.certPem !== undefined && content.caPem !== m.certPem ? `certificate-authority-data is not ${c.ca} (${m.source})` : undefined,
       checkSans && content.server !== k.server ? `server is ${content.server}, expected ${k.server}` : undefined,
