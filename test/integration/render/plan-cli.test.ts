@@ -1,0 +1,81 @@
+// `kubeinstall plan` as an operator runs it, on an inventory whose PKI comes from `kubeinstall certs`.
+// Needs the built command (`npm run build`; `npm ci` runs it through `prepare`).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_BINARIES } from '../../../src/render/test-fixtures.js';
+
+const bin = join(__dirname, '../../../bin/kubeinstall');
+const dir = mkdtempSync(join(tmpdir(), 'kubeinstall-plan-cli-'));
+const inventory = join(dir, 'inventory.yaml');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+beforeAll(() => {
+  mkdirSync(join(dir, 'binaries'));
+  for (const b of ALL_BINARIES) {
+    writeFileSync(join(dir, 'binaries', b), `#!/bin/sh\n# stand-in ${b}\n`);
+    chmodSync(join(dir, 'binaries', b), 0o755);
+  }
+  writeFileSync(
+    inventory,
+    [
+      'cluster:',
+      '  name: plancli',
+      '  kubernetesVersion: "1.35.0"',
+      'ssh:',
+      '  user: root',
+      'hosts:',
+      '  - { name: m1, address: 127.0.4.61, roles: [etcd, master] }',
+      '  - { name: n1, address: 10.9.0.62, internalAddress: 127.0.4.62, roles: [node] }',
+      '',
+    ].join('\n'),
+  );
+});
+
+describe('kubeinstall plan', () => {
+  it('names the missing PKI files and says how to make them, before certs has run', () => {
+    const r = run('plan', '-i', inventory);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/m1: pki\/ca\.crt \(for \/etc\/kubernetes\/pki\/ca\.crt\)/);
+    expect(r.err).toContain('kubeinstall certs -i');
+  });
+
+  it('prints every host\'s files and services, as a table and as JSON', () => {
+    expect(run('certs', '-i', inventory).code).toBe(0);
+    const table = run('plan', '-i', inventory);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files, 3 services$/m);
+    expect(table.out).toMatch(/^  0600 .* \/etc\/kubernetes\/pki\/ca\.key$/m);
+    const json = JSON.parse(run('plan', '-i', inventory, '-o', 'json').out);
+    const n1 = json.hosts.find((h: { name: string }) => h.name === 'n1');
+    const kubelet = n1.files.find((f: { path: string }) => f.path === '/usr/local/bin/kubelet');
+    expect(kubelet).toMatchObject({ mode: '0755', owner: 'root:root', size: statSync(join(dir, 'binaries/kubelet')).size });
+    expect(kubelet.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(n1.services.map((s: { unit: string }) => s.unit)).toEqual(['containerd.service', 'kubelet.service', 'kube-proxy.service']);
+  });
+
+  it('writes each host\'s tree with the planned modes', () => {
+    const out = join(dir, 'tree');
+    expect(run('plan', '-i', inventory, '--write', out).code).toBe(0);
+    const key = join(out, 'hosts/m1/etc/kubernetes/pki/ca.key');
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(readFileSync(key, 'utf8')).toMatch(/PRIVATE KEY/);
+    expect(lstatSync(join(out, 'hosts/n1/usr/local/bin/kubelet')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(out, 'hosts/n1/var/lib/kubelet/config.yaml'), 'utf8')).toContain('address: "127.0.4.62"');
+    expect(readFileSync(join(out, 'manifests/cluster-admins.yaml'), 'utf8')).toContain('kubeadm:cluster-admins');
+  });
+
+  it('refuses when a binary a role needs is missing, naming it and the role', () => {
+    rmSync(join(dir, 'binaries/kube-proxy'));
+    const r = run('plan', '-i', inventory);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('kube-proxy (needed by role node) is missing from');
+  });
+});
