@@ -51,7 +51,7 @@ export const waitForPort = async (host: string, port: number, timeoutMs = 15_000
 /** Servers started by a test file; `stopAll` kills each by its pid and waits for it to exit. */
 export class Servers {
   private readonly children: ChildProcess[] = [];
-  readonly logs = new Map<ChildProcess, string[]>();
+  private readonly logs = new Map<ChildProcess, string[]>();
 
   start(cmd: string, args: readonly string[], cwd?: string): ChildProcess {
     const child = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -63,9 +63,9 @@ export class Servers {
     return child;
   }
 
-  /** The last lines a server wrote, for a failing assertion's message. */
-  tail(child: ChildProcess): string {
-    return (this.logs.get(child) ?? []).join('').split('\n').slice(-15).join('\n');
+  /** Everything the servers have written to stdout and stderr so far. */
+  output(): string {
+    return [...this.logs.values()].map((log) => log.join('')).join('\n');
   }
 
   async stopAll(): Promise<void> {
