@@ -15,23 +15,19 @@ export const runCommand = (client: Client, command: string, stdin: string | Buff
       if (err) return reject(err);
       const out: Buffer[] = [];
       const errOut: Buffer[] = [];
-      let timedOut = false;
+      const settle = (code: number | undefined, timedOut: boolean): void => {
+        clearTimeout(timer);
+        resolve({ code, timedOut, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+      };
+      // Give up at once: sshd may ignore the signal, and closing waits for the remote side.
       const timer = setTimeout(() => {
-        timedOut = true;
         stream.signal('KILL');
         stream.close();
+        settle(undefined, true);
       }, timeoutMs);
       stream.on('data', (d: Buffer) => out.push(d));
       stream.stderr.on('data', (d: Buffer) => errOut.push(d));
-      stream.on('close', (code: number | null | undefined) => {
-        clearTimeout(timer);
-        resolve({
-          code: typeof code === 'number' ? code : undefined,
-          timedOut,
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(errOut).toString('utf8'),
-        });
-      });
+      stream.on('close', (code: number | null | undefined) => settle(typeof code === 'number' ? code : undefined, false));
       stream.end(stdin ?? '');
     });
   });

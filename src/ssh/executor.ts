@@ -7,7 +7,7 @@ import type { Host } from '../inventory/model.js';
 import { UsageError } from '../util/errors.js';
 import { promptOnTerminal } from './auth.js';
 import { runCommand, openSftp, putFile, realpath, type RawResult } from './channel.js';
-import { connectWithRetry, DEFAULT_RETRY, type Connection, type ConnectDeps, type RetryPolicy } from './connection.js';
+import { connectWithRetry, DEFAULT_RETRY, whileAlive, type Connection, type ConnectDeps, type RetryPolicy } from './connection.js';
 import { ConnectError, RemoteCommandError, tail } from './errors.js';
 import { decideHostKey } from './host-key.js';
 import { hostKeyStatus, keyTypeOfBlob, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
@@ -158,9 +158,9 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     log(`${host.name}: ${step}: $ ${shown}`);
     let raw: RawResult;
     try {
-      raw = await runCommand(conn.client, command, stdin, timeoutMs);
+      raw = await whileAlive(conn, runCommand(conn.client, command, stdin, timeoutMs));
     } catch (err) {
-      throw new ConnectError(host.name, `${step}: cannot start ${shown}: ${redactor.redact((err as Error).message)}`, true);
+      throw new ConnectError(host.name, `${step}: ${shown}: ${redactor.redact((err as Error).message)}`, true);
     }
     const code = raw.code ?? -1;
     const durationMs = Date.now() - started;
@@ -217,16 +217,16 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
       let home = '';
       if (plan.send.length) {
         await run(host, conn, prepareCommand(staging, plan.send), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
-        const sftp = await openSftp(conn.client);
+        const sftp = await whileAlive(conn, openSftp(conn.client));
         try {
-          if (staging === 'home') home = await realpath(sftp, '.');
+          if (staging === 'home') home = await whileAlive(conn, realpath(sftp, '.'));
           let done = 0;
           o.onProgress?.(0, total);
           const files = createSemaphore(8);
           await Promise.all(
             plan.send.map((item, i) =>
               files.run(() =>
-                putFile(sftp, item.source, staged[i], (delta) => o.onProgress?.((done += delta), total)).catch((err: Error) => {
+                whileAlive(conn, putFile(sftp, item.source, staged[i], (delta) => o.onProgress?.((done += delta), total))).catch((err: Error) => {
                   throw new ConnectError(host.name, `${o.step}: sending ${item.path} failed: ${redactor.redact(err.message)}`, true);
                 }),
               ),

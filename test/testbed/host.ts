@@ -136,6 +136,9 @@ const sshBanner = (address: string): Promise<boolean> =>
     socket.once('error', () => resolve(false));
   });
 
+export const waitForSsh = (h: HostSpec): Promise<true> =>
+  until(`sshd on ${h.address}:22`, 30_000, async () => ((await sshBanner(h.address)) ? true : undefined));
+
 /** Boots the host and waits until systemd reports running and sshd answers on its address. */
 export const bootHost = async (h: HostState): Promise<void> => {
   const registered = pid1IsSystemd();
@@ -160,7 +163,7 @@ export const bootHost = async (h: HostState): Promise<void> => {
       const r = await run('nsenter', nsenterArgs(h.leaderPid, 'systemctl is-system-running --wait'), { allowFailure: true, timeoutMs: 30_000 });
       return ['running', 'degraded'].includes(r.stdout.trim()) ? true : undefined;
     });
-    await until(`sshd on ${h.address}:22`, 30_000, async () => ((await sshBanner(h.address)) ? true : undefined));
+    await waitForSsh(h);
   })();
   await Promise.race([booted, exited]);
 };

@@ -15,6 +15,7 @@ import {
   removeHost,
   removeHostNow,
   shutdownHost,
+  waitForSsh,
   type HostSpec,
   type HostState,
 } from './host.js';
@@ -120,7 +121,9 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
     knownHosts: async () =>
       (await Promise.all(states.map(async (h) => (await hostKeys(h.name)).map((k) => `${h.address} ${k}`)))).flat().join('\n') + '\n',
     regenerateHostKeys: async (name) => {
-      await hostExec(byName(name), 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl reload ssh');
+      const h = byName(name);
+      await hostExec(h, 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart ssh');
+      await waitForSsh(h);
     },
     reboot: async (name) => {
       const h = byName(name);

@@ -1,0 +1,217 @@
+// The executor against real sshd on test-bed hosts (systemd-nspawn, 127.0.2.1-3; nothing listens on 127.0.2.19).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthError, ConnectError, HostKeyError, RemoteCommandError } from '../../../src/ssh/errors.js';
+import { createExecutor, type ExecutorOptions, type SshExecutor } from '../../../src/ssh/executor.js';
+import { fingerprint } from '../../../src/ssh/known-hosts.js';
+import type { ExecEvent } from '../../../src/ssh/types.js';
+import { startTestbed, type Testbed } from '../../testbed/index.js';
+import { inlineItem, localItem, modelHost, randomFile } from './fixtures.js';
+
+const MiB = 1 << 20;
+let tb: Testbed;
+let work: string;
+let big: { sha256: string; size: number };
+let bigPath: string;
+let trusted: string; // a known_hosts with every test-bed host
+const executors: SshExecutor[] = [];
+
+const executor = (o: Partial<ExecutorOptions> = {}): SshExecutor => {
+  const ex = createExecutor({ clusterKnownHosts: trusted, knownHostsFiles: [], sshConfigFile: null, retry: { attempts: 3, baseDelayMs: 100 }, ...o });
+  executors.push(ex);
+  return ex;
+};
+
+beforeAll(async () => {
+  tb = await startTestbed({ hosts: [1, 2, 3].map((n) => ({ name: `h${n}`, address: `127.0.2.${n}` })) });
+  work = await mkdtemp(join(tmpdir(), 'kubeinstall-ssh-test-'));
+  trusted = join(work, 'known_hosts');
+  await writeFile(trusted, await tb.knownHosts());
+  bigPath = join(work, 'big.bin');
+  big = await randomFile(bigPath, 100 * MiB);
+});
+
+afterAll(async () => {
+  await Promise.all(executors.map((e) => e.close()));
+  await tb?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('exec', () => {
+  it('runs commands on 3 hosts in parallel over one connection each', async () => {
+    const ex = executor();
+    const events: ExecEvent[] = [];
+    ex.onExec((e) => events.push(e));
+    const hosts = ['h1', 'h2', 'h3'].map((n) => modelHost(tb, n));
+    const names = await Promise.all(hosts.map((h) => ex.exec(h, 'hostname', { step: 'who' })));
+    expect(names.map((r) => r.stdout.trim())).toEqual(['h1', 'h2', 'h3']);
+    await Promise.all(hosts.map((h) => ex.exec(h, 'true', { step: 'again' })));
+    // sshd logs one accepted login per connection: the second round reused the first connection
+    const logins = await tb.hostExec('h1', "journalctl -u ssh --no-pager | grep -c 'Accepted publickey for root' || true");
+    expect(Number(logins.stdout.trim())).toBe(1);
+    expect(events.map((e) => e.step).sort()).toEqual(['again', 'again', 'again', 'who', 'who', 'who']);
+  });
+
+  it('fails a command with the host, step, command, exit code and stderr', async () => {
+    const ex = executor();
+    const err = await ex.exec(modelHost(tb, 'h2'), 'echo partial; echo "disk is on fire" >&2; exit 3', { step: 'check disk' }).catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect(err.message).toContain('h2: check disk failed (exit 3): echo partial;');
+    expect(err.message).toContain('| disk is on fire');
+    const allowed = await ex.exec(modelHost(tb, 'h2'), 'exit 4', { step: 'probe', allowFailure: true });
+    expect(allowed.code).toBe(4);
+  });
+
+  it('stops a command at its timeout', async () => {
+    const started = Date.now();
+    const err = await executor().exec(modelHost(tb, 'h1'), 'sleep 30', { step: 'wait', timeoutMs: 500 }).catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect(err.message).toContain('timed out');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('honours ~/.ssh/config HostName, User and IdentityFile', async () => {
+    const config = join(work, 'ssh_config');
+    await writeFile(config, `Host web3\n  HostName 127.0.2.3\n  IdentityFile ${tb.privateKeyPath}\n`);
+    await writeFile(join(work, 'known_hosts_web3'), (await tb.hostKeys('h3')).map((k) => `127.0.2.3 ${k}`).join('\n') + '\n');
+    const ex = executor({ sshConfigFile: config, clusterKnownHosts: join(work, 'known_hosts_web3') });
+    const r = await ex.exec(modelHost(tb, 'h3', { identityFile: undefined }, 'web3'), 'hostname', { step: 'who' });
+    expect(r.stdout.trim()).toBe('h3');
+  });
+});
+
+describe('upload', () => {
+  it('sends a 100 MiB file to 3 hosts, then skips it by hash', async () => {
+    const ex = executor();
+    const hosts = ['h1', 'h2', 'h3'].map((n) => modelHost(tb, n));
+    const items = [localItem('/opt/kubeinstall-test/big.bin', bigPath, big, 0o750), inlineItem('/etc/kubeinstall-test/a.conf', 'a=1\n', 0o600)];
+    const progress: number[] = [];
+    const first = await Promise.all(hosts.map((h) => ex.upload(h, items, { step: 'binaries', onProgress: (done) => progress.push(done) })));
+    expect(first.map((r) => r.uploaded.length)).toEqual([2, 2, 2]);
+    expect(progress.at(-1)).toBe(big.size + 4);
+    for (const h of hosts) {
+      const remote = await tb.hostExec(h.name, "sha256sum /opt/kubeinstall-test/big.bin; stat -c '%a %U:%G' /opt/kubeinstall-test/big.bin /etc/kubeinstall-test/a.conf; ls -A /opt/kubeinstall-test");
+      expect(remote.stdout).toBe(`${big.sha256}  /opt/kubeinstall-test/big.bin\n750 root:root\n600 root:root\nbig.bin\n`);
+    }
+    const started = Date.now();
+    const again = await Promise.all(hosts.map((h) => ex.upload(h, items, { step: 'binaries' })));
+    expect(again.map((r) => [r.uploaded.length, r.skipped.length, r.bytes])).toEqual([[0, 2, 0], [0, 2, 0], [0, 2, 0]]);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('never leaves a partial target when sshd dies mid-upload, and the next run completes', async () => {
+    const ex = executor();
+    const h2 = modelHost(tb, 'h2');
+    const target = '/opt/kubeinstall-test/cut.bin';
+    await ex.upload(h2, [inlineItem(target, 'old version\n', 0o755)], { step: 'old' });
+    const before = (await tb.hostExec('h2', `sha256sum ${target}`)).stdout;
+    let killed: Promise<unknown> | undefined;
+    const err = await ex
+      .upload(h2, [localItem(target, bigPath, big)], {
+        step: 'new',
+        onProgress: (done) => {
+          if (done > 10 * MiB && !killed) killed = tb.hostExec('h2', 'systemctl kill --signal=KILL ssh.service');
+        },
+      })
+      .catch((e) => e);
+    await killed;
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err.message).toMatch(/^h2: new/);
+    expect((await tb.hostExec('h2', `sha256sum ${target}`)).stdout).toBe(before);
+    await tb.hostExec('h2', 'systemctl start ssh.service');
+    const report = await ex.upload(h2, [localItem(target, bigPath, big)], { step: 'new' });
+    expect(report.uploaded).toEqual([target]);
+    expect((await tb.hostExec('h2', `sha256sum ${target}`)).stdout).toBe(`${big.sha256}  ${target}\n`);
+  });
+});
+
+describe('host keys', () => {
+  it('refuses an unknown key under strict, showing its fingerprint and how to accept it', async () => {
+    const empty = join(work, 'known_hosts_empty');
+    const err = await executor({ clusterKnownHosts: empty }).exec(modelHost(tb, 'h1'), 'true', { step: 'x' }).catch((e) => e);
+    expect(err).toBeInstanceOf(HostKeyError);
+    const ed25519 = (await tb.hostKeys('h1')).find((k) => k.startsWith('ssh-ed25519'))!;
+    expect(err.message).toContain(`unknown host key ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])}`);
+    expect(err.message).toContain(`127.0.2.1 ${ed25519}`);
+    expect(err.message).toContain('accept-new');
+  });
+
+  it('records a new key under accept-new, then refuses a changed key without retrying', async () => {
+    const tofu = join(work, 'known_hosts_tofu');
+    const h3 = modelHost(tb, 'h3', { hostKeyPolicy: 'accept-new' });
+    await executor({ clusterKnownHosts: tofu }).exec(h3, 'true', { step: 'first contact' });
+    const recorded = await readFile(tofu, 'utf8');
+    expect(recorded).toBe(`127.0.2.3 ${(await tb.hostKeys('h3')).find((k) => k.startsWith('ssh-ed25519'))}\n`);
+    await executor({ clusterKnownHosts: tofu }).exec(modelHost(tb, 'h3'), 'true', { step: 'strict now' });
+
+    await tb.regenerateHostKeys('h3');
+    const started = Date.now();
+    const err = await executor({ clusterKnownHosts: tofu, retry: { attempts: 5, baseDelayMs: 2000 } }).exec(h3, 'true', { step: 'x' }).catch((e) => e);
+    expect(err).toBeInstanceOf(HostKeyError);
+    expect(err.message).toContain('HOST KEY CHANGED');
+    expect(Date.now() - started).toBeLessThan(2000); // no retry
+    expect(await readFile(tofu, 'utf8')).toBe(recorded);
+    await writeFile(trusted, await tb.knownHosts()); // later tests trust the new keys
+  });
+});
+
+describe('connection failures', () => {
+  it('reports refused authentication without retrying', async () => {
+    const wrongKey = join(work, 'wrong_key');
+    await import('node:child_process').then((cp) => cp.execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', wrongKey]));
+    const err = await executor().exec(modelHost(tb, 'h1', { identityFile: wrongKey }), 'true', { step: 'x' }).catch((e) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.message).toMatch(/^h1: authentication to 127\.0\.2\.1:22 failed/);
+  });
+
+  it('gives up on an address where nothing listens quickly and clearly', async () => {
+    const started = Date.now();
+    const ghost = { ...modelHost(tb, 'h1', {}, '127.0.2.19'), name: 'ghost' };
+    const err = await executor().exec(ghost, 'true', { step: 'x' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err.message).toBe('ghost: connection to 127.0.2.19:22 refused: is sshd running and listening there? (after 3 attempts)');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('sudo and jump hosts', () => {
+  it('runs privileged commands and uploads through a non-root user with a sudo password, never showing it', async () => {
+    const lines: string[] = [];
+    const events: ExecEvent[] = [];
+    const password = tb.sudoUser.password;
+    const ex = executor({ log: (l) => lines.push(l), env: { SUDO_PW: password } });
+    ex.onExec((e) => events.push(e));
+    const user = modelHost(tb, 'h1', { user: tb.sudoUser.name, sudo: true, sudoPasswordEnv: 'SUDO_PW' });
+    expect((await ex.exec(user, 'id -un', { step: 'who', sudo: true })).stdout.trim()).toBe('root');
+    expect((await ex.exec(user, 'id -un', { step: 'who' })).stdout.trim()).toBe(tb.sudoUser.name);
+    expect((await ex.exec(user, 'cat', { step: 'stdin', sudo: true, stdin: 'payload' })).stdout).toBe('payload');
+    await ex.upload(user, [inlineItem('/etc/kubeinstall-test/secret.key', 'key material\n', 0o600)], { step: 'keys' });
+    const landed = await tb.hostExec('h1', "stat -c '%a %U' /etc/kubeinstall-test/secret.key; ls -A /home/kitest /etc/kubeinstall-test");
+    expect(landed.stdout).toContain('600 root\n');
+    expect(landed.stdout).not.toContain('kubeinstall-upload'); // staging cleaned up
+    const err = await ex.exec(user, `test "${password}" = nope`, { step: 'compare', sudo: true }).catch((e) => e);
+    expect(err.message).toContain('test "***" = nope');
+    const output = [...lines, ...events.map((e) => e.command), err.message].join('\n');
+    expect(output).toContain('sudo');
+    expect(output).not.toContain(password);
+  });
+
+  it('says what to set when sudo needs a password that was not given', async () => {
+    const user = modelHost(tb, 'h2', { user: tb.sudoUser.name, sudo: true });
+    const err = await executor().exec(user, 'true', { step: 'prepare', sudo: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect(err.message).toContain('a password is required');
+    expect(err.message).toContain('hint: sudo wants a password: set ssh.sudoPasswordEnv');
+  });
+
+  it('reaches a host through a bastion by a name only the bastion can resolve', async () => {
+    const byName = join(work, 'known_hosts_names');
+    await writeFile(byName, (await tb.knownHosts()) + (await tb.hostKeys('h2')).map((k) => `h2 ${k}`).join('\n') + '\n');
+    const bastion = { ...modelHost(tb, 'h1').ssh, address: '127.0.2.1' };
+    const viaJump = modelHost(tb, 'h2', { bastion }, 'h2');
+    const r = await executor({ clusterKnownHosts: byName }).exec(viaJump, 'hostname', { step: 'who' });
+    expect(r.stdout.trim()).toBe('h2');
+  });
+});
