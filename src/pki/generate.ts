@@ -7,8 +7,8 @@ import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems } from './checks.js';
 import { generateKey, keyAlgorithm, privateKeyPem, publicKeyPem, type KeyPair } from './keys.js';
 import { expandPki, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
-import { CERT_MODE, readMaterial, readServiceAccount, SECRET_MODE, writeChanged, type Material, type OutputFile } from './store.js';
-import { issueCertificate, keyIdentifier, parseCertificate, type CertInfo, type Signer } from './x509.js';
+import { CERT_MODE, readMaterial, readServiceAccount, SECRET_MODE, writeAll, writeChanged, type Material, type OutputFile } from './store.js';
+import { issueCertificate, keyIdentifier, type CertInfo, type Signer } from './x509.js';
 
 /** kubeadm backdates every certificate by five minutes to absorb clock skew between hosts. */
 const BACKDATE_MS = 5 * 60_000;
@@ -42,7 +42,6 @@ export interface CertsOptions {
 interface Issued {
   readonly certPem: string;
   readonly keyPem: string;
-  readonly cert: CertInfo;
 }
 
 interface CaState {
@@ -50,7 +49,8 @@ interface CaState {
   readonly reason?: string;
   /** Its key is not here: nothing new can be signed with it. */
   readonly external?: boolean;
-  readonly material: Promise<Issued & { readonly signer?: Signer }>;
+  /** `cert` is read back only for a CA that was kept: a new CA's leaves are all issued anew. */
+  readonly material: Promise<Issued & { readonly cert?: CertInfo; readonly signer?: Signer }>;
 }
 
 /** Keep, replace or create one CA; a CA cert without its key is an external CA, kept as it is. */
@@ -87,13 +87,17 @@ const templateOf = (c: CertInstance, now: Date) => ({
   notAfter: new Date(now.getTime() + c.validityDays * DAY_MS),
 });
 
-const issue = (c: CertInstance, keys: Promise<KeyPair>, signer: Promise<Signer> | 'self', now: Date): Promise<Issued & { signer: Signer }> =>
-  keys.then(async ({ privateKey, publicKey }) => {
-    const self = { subject: c.subject, privateKey, keyId: keyIdentifier(publicKey) };
-    const by = signer === 'self' ? self : await signer;
-    const certPem = issueCertificate(templateOf(c, now), publicKey, by);
-    return { certPem, keyPem: privateKeyPem(privateKey), cert: parseCertificate(certPem), signer: self };
-  });
+const issue = async (c: CertInstance, keys: Promise<KeyPair>, signer: Promise<Signer>, now: Date): Promise<Issued> => {
+  const [{ privateKey, publicKey }, by] = await Promise.all([keys, signer]);
+  return { certPem: issueCertificate(templateOf(c, now), publicKey, by), keyPem: privateKeyPem(privateKey) };
+};
+
+/** A new CA signs its own certificate, then every leaf under it. */
+const issueCa = async (c: CertInstance, keys: Promise<KeyPair>, now: Date): Promise<Issued & { signer: Signer }> => {
+  const { privateKey, publicKey } = await keys;
+  const signer = { subject: c.subject, privateKey, keyId: keyIdentifier(publicKey) };
+  return { ...(await issue(c, Promise.resolve({ privateKey, publicKey }), Promise.resolve(signer), now)), signer };
+};
 
 export const generatePki = async (model: ClusterModel, dir: string, options: CertsOptions = {}): Promise<CertsReport> => {
   const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date() };
@@ -104,7 +108,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
   const cas = new Map<CaName, CaState>();
   for (const c of plan.certs.filter((c) => c.spec.ca === 'self')) {
-    cas.set(c.ca, decideCa(c, found.get(c.id)!, opts, () => issue(c, newKey(), 'self', opts.now)));
+    cas.set(c.ca, decideCa(c, found.get(c.id)!, opts, () => issueCa(c, newKey(), opts.now)));
   }
   const leaves = plan.certs.filter((c) => c.spec.ca !== 'self');
   const leafStates = await Promise.all(
@@ -136,7 +140,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     leafMaterial.set(
       s.c.id,
       s.keep
-        ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem!, cert: have.cert! })
+        ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem! })
         : handled(issue(s.c, newKey(), cas.get(s.c.ca)!.material.then((m) => m.signer!), opts.now)),
     );
   }
@@ -173,7 +177,9 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
         { path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(saKey.key), mode: SECRET_MODE },
       ]
     : [];
-  const written = await writeChanged(dir, [...certFiles, ...saFiles, ...kubeconfigFiles]);
+  // Issued files are new by definition; kubeconfigs are rendered every time and written when they differ.
+  const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...saFiles]), writeChanged(dir, kubeconfigFiles)]);
+  const written = [...issuedPaths, ...kubeconfigPaths];
 
   return {
     certs: [

@@ -94,14 +94,20 @@ export const CERT_MODE = 0o644;
 export const SECRET_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
+const writeOne = async (dir: string, f: OutputFile): Promise<string> => {
+  await writeFileAtomic(join(dir, f.path), f.data, { mode: f.mode, dirMode: DIR_MODE });
+  return f.path;
+};
+
+/** Writes every file (each atomically); returns the paths written. */
+export const writeAll = (dir: string, files: readonly OutputFile[]): Promise<string[]> => mapLimit(files, IO_CONCURRENCY, (f) => writeOne(dir, f));
+
 /** Writes each file whose content or mode differs from what is on disk; returns the paths written. */
 export const writeChanged = async (dir: string, files: readonly OutputFile[]): Promise<string[]> => {
   const written = await mapLimit(files, IO_CONCURRENCY, async (f) => {
     const path = join(dir, f.path);
     const [current, info] = await Promise.all([readIfExists(path), stat(path).catch(() => undefined)]);
-    if (current?.toString() === f.data && info && (info.mode & 0o777) === f.mode) return undefined;
-    await writeFileAtomic(path, f.data, { mode: f.mode, dirMode: DIR_MODE });
-    return f.path;
+    return current?.toString() === f.data && info && (info.mode & 0o777) === f.mode ? undefined : writeOne(dir, f);
   });
   return written.filter((p): p is string => p !== undefined);
 };

@@ -3,8 +3,7 @@
 import { createHash, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { bigIntToIp, ipFamily, ipToBigInt } from '../util/ip.js';
-import { ALGORITHMS } from './algorithms.js';
-import { keyAlgorithm } from './keys.js';
+import { keyTypeRow } from './algorithms.js';
 
 const { asn1 } = forge;
 const { Class, Type } = asn1;
@@ -112,9 +111,7 @@ export const keyIdentifier = (publicKey: KeyObject): Buffer =>
   createHash('sha1').update(subjectPublicKeyBits(publicKey.export({ type: 'spki', format: 'der' }))).digest();
 
 const signatureAlgorithm = (signerKey: KeyObject): Node => {
-  const algorithm = keyAlgorithm(signerKey);
-  if (!algorithm) throw new Error('the signing key is of an unsupported type');
-  const row = ALGORITHMS[algorithm];
+  const row = keyTypeRow(signerKey.asymmetricKeyType);
   return seq([oid(row.signatureOid), ...(row.signatureNullParams ? [asn1.create(Class.UNIVERSAL, Type.NULL, false, '')] : [])]);
 };
 
