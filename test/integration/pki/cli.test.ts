@@ -1,0 +1,90 @@
+// `kubeinstall certs` and `kubeinstall verify-certs` as a user runs them (the built command): output,
+// exit codes, and nothing secret on the terminal. Needs `npm run build` (npm test does it).
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = join(__dirname, '../../../bin/kubeinstall');
+const root = mkdtempSync(join(tmpdir(), 'kubeinstall-pki-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const inventory = join(root, 'inventory.yaml');
+writeFileSync(
+  inventory,
+  `cluster:
+  name: demo
+  keyAlgorithm: ecdsa-p256
+hosts:
+  - { name: m1, address: 127.0.3.97, roles: [etcd, master] }
+  - { name: n1, address: 127.0.3.98, roles: [node] }
+`,
+);
+const dir = join(root, 'demo'); // the default cluster folder: named after the cluster, next to the inventory
+
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', input: '', env: { ...process.env, NO_COLOR: '1' } });
+  expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY|^\s+at .+:\d+:\d+\)$/m);
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe('kubeinstall certs and verify-certs', () => {
+  it('creates the PKI in the cluster folder, then keeps all of it on a re-run', () => {
+    const first = run('certs', '-i', inventory);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain('created kubelet-client\n');
+    expect(first.out).toMatch(/^17 created, 0 kept, 0 re-issued; 32 files written under .*demo$/m);
+    const again = run('certs', '-i', inventory);
+    expect(again.out.trim()).toBe(`0 created, 17 kept, 0 re-issued; 0 files written under ${dir}`);
+  });
+
+  it('reports a clean PKI in a table and in JSON, with or without the inventory', () => {
+    const table = run('verify-certs', '-i', inventory);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/^CERTIFICATE\s+EXPIRES\s+RESIDUAL TIME\s+CERTIFICATE AUTHORITY\s+STATUS$/m);
+    expect(table.out).toMatch(/^etcd-server\/m1\s+\w{3} \d\d, \d{4} \d\d:\d\d UTC\s+364d\s+etcd-ca\s+ok$/m);
+    expect(table.out).toMatch(/^ca\s+.*\s+9y\s+no\s+ok$/m);
+    const json = run('verify-certs', '--dir', dir, '-o', 'json');
+    expect(json.code).toBe(0);
+    const rows = JSON.parse(json.out) as { name: string; status: string }[];
+    expect(rows.map((r) => r.status)).toEqual(rows.map(() => 'ok'));
+    expect(rows.map((r) => r.name)).toContain('kubeconfigs/nodes/n1/kubelet.conf');
+  });
+
+  it('exits 1 when a certificate expires within --warn-within', () => {
+    const r = run('verify-certs', '-i', inventory, '--warn-within', '400');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^apiserver\s.*\sexpiring$/m);
+  });
+
+  it('exits 1 on a tampered file, naming it, and certs then re-issues it', () => {
+    copyFileSync(join(dir, 'pki/front-proxy-client.key'), join(dir, 'pki/apiserver.key'));
+    const r = run('verify-certs', '-i', inventory);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('  apiserver: private key does not match the certificate');
+    expect(r.err).toMatch(/1 of 19 entries under .* need attention: apiserver \(invalid\)/);
+    expect(run('certs', '-i', inventory).out).toContain('re-issued apiserver: private key does not match the certificate');
+    expect(run('verify-certs', '-i', inventory).code).toBe(0);
+  });
+
+  it('will not replace the CAs unconfirmed, and changes nothing', () => {
+    const ca = readFileSync(join(dir, 'pki/ca.crt'), 'utf8');
+    const r = run('certs', '-i', inventory, '--force-ca');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--force-ca replaces every CA .* add --yes/);
+    expect(readFileSync(join(dir, 'pki/ca.crt'), 'utf8')).toBe(ca);
+    const yes = run('certs', '-i', inventory, '--force-ca', '--yes');
+    expect(yes.code).toBe(0);
+    expect(yes.out).toContain('re-issued ca: replaced (--force-ca)');
+    expect(readFileSync(join(dir, 'pki/ca.crt'), 'utf8')).not.toBe(ca);
+  });
+
+  it('names the missing inventory or PKI folder', () => {
+    const noInventory = run('certs', '-i', join(root, 'nope.yaml'));
+    expect(noInventory.code).toBe(2);
+    expect(noInventory.err).toContain('nope.yaml');
+    const noPki = run('verify-certs', '--dir', join(root, 'empty'));
+    expect(noPki.code).toBe(1);
+    expect(noPki.err).toMatch(/no PKI under .*empty/);
+  });
+});
