@@ -20,8 +20,7 @@ export interface CheckOptions {
   readonly keyElsewhere?: boolean;
 }
 
-const sameList = (a: readonly string[], b: readonly string[]): boolean =>
-  a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+const sameList = (a: readonly string[], b: readonly string[]): boolean => [...a].sort().join('\n') === [...b].sort().join('\n');
 
 const diff = (label: string, want: readonly string[], have: readonly string[]): string | undefined => {
   const missing = want.filter((w) => !have.includes(w));

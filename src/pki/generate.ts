@@ -15,7 +15,7 @@ const BACKDATE_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
 /** A leaf with less than a third of its validity (at most 30 days) left is re-issued. */
-export const renewWithinDays = (validityDays: number): number => Math.min(30, Math.floor(validityDays / 3));
+const renewWithinDays = (validityDays: number): number => Math.min(30, Math.floor(validityDays / 3));
 
 export type Outcome = 'created' | 'kept' | 'reissued';
 

@@ -18,20 +18,25 @@ const confirmCaReplacement = async (dir: string): Promise<boolean> => {
   }
 };
 
-/** One line per kind of certificate created, one per certificate re-issued (with why), kept ones counted. */
+const kindOf = (id: string): string => id.split('/')[0]!;
+
+/** Kinds with their counts, in table order: `kubelet-client (500)`. */
+const kinds = (ids: readonly string[]): string => {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(kindOf(id), (counts.get(kindOf(id)) ?? 0) + 1);
+  return [...counts].map(([kind, n]) => (n > 1 ? `${kind} (${n})` : kind)).join(', ');
+};
+
+/** Created and kept certificates by kind, re-issued ones one by one with the reason. */
 export const formatCertsReport = (report: CertsReport, dir: string): string => {
-  const created = new Map<string, number>();
-  const lines: string[] = [];
-  for (const c of report.certs) {
-    if (c.outcome === 'created') created.set(c.id.split('/')[0]!, (created.get(c.id.split('/')[0]!) ?? 0) + 1);
-    if (c.outcome === 'reissued') lines.push(`re-issued ${c.id}: ${c.reason}`);
-  }
-  const count = (o: string): number => report.certs.filter((c) => c.outcome === o).length;
+  const ids = (outcome: string): string[] => report.certs.filter((c) => c.outcome === outcome).map((c) => c.id);
+  const reissued = report.certs.filter((c) => c.outcome === 'reissued');
   return [
-    ...[...created].map(([kind, n]) => `created ${kind}${n > 1 ? ` (${n})` : ''}`),
-    ...lines,
-    ...(report.serviceAccount !== 'kept' ? [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} service-account key pair`] : []),
-    `${count('created')} created, ${count('kept')} kept, ${count('reissued')} re-issued; ${report.written.length} files written under ${dir}`,
+    ...(ids('created').length ? [`created: ${kinds(ids('created'))}`] : []),
+    ...(ids('kept').length ? [`kept: ${kinds(ids('kept'))}`] : []),
+    ...reissued.map((c) => `re-issued ${c.id}: ${c.reason}`),
+    ...(report.serviceAccount !== 'kept' ? [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} the service-account key pair`] : []),
+    `${ids('created').length} created, ${ids('kept').length} kept, ${reissued.length} re-issued; ${report.written.length} files written under ${dir}`,
   ].join('\n') + '\n';
 };
 
