@@ -2,7 +2,7 @@
 // password. Secrets come from environment variables (or a prompt on a terminal) and are handed to
 // the redactor before anything could log them.
 import { readFile } from 'node:fs/promises';
-import { utils, type AnyAuthMethod } from 'ssh2';
+import ssh2, { type AnyAuthMethod } from 'ssh2';
 import { UsageError } from '../util/errors.js';
 import type { Redactor } from './redact.js';
 import type { ResolvedTarget } from './target.js';
@@ -30,7 +30,7 @@ const loadKey = async (file: string, target: ResolvedTarget, sources: AuthSource
   } catch (err) {
     throw new UsageError(`${target.label}: cannot read identity file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const plain = utils.parseKey(data);
+  const plain = ssh2.utils.parseKey(data);
   if (!(plain instanceof Error)) return data;
   if (!needsPassphrase(plain)) throw new UsageError(`${target.label}: ${file} is not a private key ssh2 can read (${plain.message})`);
   const passphrase = target.passphraseEnv
@@ -40,7 +40,7 @@ const loadKey = async (file: string, target: ResolvedTarget, sources: AuthSource
       : undefined;
   if (passphrase === undefined) throw new UsageError(`${target.label}: ${file} is encrypted; set ssh.passphraseEnv to a variable holding its passphrase`);
   sources.redactor.add(passphrase);
-  const key = utils.parseKey(data, passphrase);
+  const key = ssh2.utils.parseKey(data, passphrase);
   if (key instanceof Error) throw new UsageError(`${target.label}: the passphrase for ${file} is wrong`);
   // Hand ssh2 the decrypted key, so the passphrase need not travel further.
   return Buffer.from((Array.isArray(key) ? key[0] : key).getPrivatePEM());

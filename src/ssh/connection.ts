@@ -1,6 +1,6 @@
 // Opening one SSH connection: through its jump host when it has one, with the host key checked
 // against known_hosts and the policy, retried with backoff only on network failures.
-import { Client, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { KubeinstallError } from '../util/errors.js';
 import { authMethods, type AuthSources } from './auth.js';
@@ -69,7 +69,7 @@ const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, 
   const authHandler = await authMethods(target, deps.auth);
   const sock = via ? await forwardThrough(via, target) : undefined;
   const serverHostKey = hostKeyAlgorithmOrder(await deps.preferredKeyTypes(target));
-  const client = new Client();
+  const client = new ssh2.Client();
   let rejection: HostKeyError | undefined;
   const config: ConnectConfig = {
     host: target.hostname,

@@ -12,7 +12,7 @@ export const MASK = '***';
 const PATTERNS: readonly [RegExp, string][] = [
   [/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g, `-----BEGIN $1PRIVATE KEY----- ${MASK}`],
   [/\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${MASK}`],
-  [/\b(--?(?:password|passphrase|token|secret)(?:=|\s+))(\S+)/gi, `$1${MASK}`],
+  [/(^|\s)(--?(?:password|passphrase|token|secret)(?:=|\s+))(\S+)/gim, `$1$2${MASK}`],
   [/\b((?:password|passphrase|token|secret)\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, `$1${MASK}`],
 ];
 

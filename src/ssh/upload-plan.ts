@@ -93,7 +93,7 @@ export const installCommand = (staging: Staging, plan: UploadPlan, staged: reado
     const tmp = besideTarget(item.path);
     if (staging === 'home') lines.push(`cp -- ${quote(posix.join(home, staged[i]))} ${quote(tmp)}`);
     lines.push(
-      `echo ${item.sha256}' '${quote(tmp)} | sha256sum -c --quiet -`,
+      `echo ${item.sha256}'  '${quote(tmp)} | sha256sum -c --quiet -`,
       `chown ${quote(item.owner)} ${quote(tmp)} && chmod ${mode(item)} ${quote(tmp)} && mv -f -- ${quote(tmp)} ${quote(item.path)}`,
     );
   });

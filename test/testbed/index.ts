@@ -2,6 +2,7 @@
 // benchmarks. Each caller starts its own hosts and stops them; they are also torn down (by process
 // id) when the test process exits or is interrupted.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, type RunOptions, type RunResult } from './proc.js';
@@ -56,16 +57,24 @@ export interface Testbed {
   stop(): Promise<void>;
 }
 
-const live = new Set<HostState>();
+/** Every running test bed of this process: its folder and hosts, torn down if the process exits first. */
+const live = new Map<string, HostState[]>();
 let exitHooked = false;
+const tearDownAllNow = (): void => {
+  for (const [dir, hosts] of live) {
+    hosts.forEach(removeHostNow);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  live.clear();
+};
 const hookExit = (): void => {
   if (exitHooked) return;
   exitHooked = true;
-  process.once('exit', () => live.forEach(removeHostNow));
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once('exit', tearDownAllNow);
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
     process.once(signal, () => {
-      live.forEach(removeHostNow);
-      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+      tearDownAllNow();
+      process.exit(128 + number);
     });
   }
 };
@@ -83,21 +92,22 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   hookExit();
 
   const states: HostState[] = [];
+  live.set(dir, states);
   const byName = (name: string): HostState => {
     const h = states.find((s) => s.name === name);
     if (!h) throw new Error(`no test-bed host named ${name}`);
     return h;
   };
   const stop = async (): Promise<void> => {
-    await Promise.all(states.map(async (h) => (await removeHost(h), live.delete(h))));
+    await Promise.all(states.map(removeHost));
     await rm(dir, { recursive: true, force: true });
+    live.delete(dir);
   };
   try {
     await Promise.all(
       opts.hosts.map(async (spec) => {
         const h = await createHostRoot(spec, base, dir);
         states.push(h);
-        live.add(h);
         await provisionHost(h, opts.hosts, authorizedKey, sudoUser.password);
         await bootHost(h);
       }),
