@@ -13,7 +13,14 @@ export interface HttpsResult {
 export const httpsRequest = (
   url: string,
   creds: KubeconfigContent,
-  opts: { readonly method?: string; readonly body?: string; readonly contentType?: string; readonly timeoutMs?: number } = {},
+  opts: {
+    readonly method?: string;
+    readonly body?: string;
+    readonly contentType?: string;
+    readonly timeoutMs?: number;
+    /** false for components that serve a self-signed certificate (as kubeadm probes them). */
+    readonly verifyServer?: boolean;
+  } = {},
 ): Promise<HttpsResult> =>
   new Promise((resolve, reject) => {
     const req = request(
@@ -21,6 +28,7 @@ export const httpsRequest = (
       {
         method: opts.method ?? 'GET',
         ca: creds.caPem,
+        rejectUnauthorized: opts.verifyServer ?? true,
         cert: creds.certPem,
         key: creds.keyPem,
         timeout: opts.timeoutMs ?? 5000,
@@ -40,13 +48,28 @@ export const httpsRequest = (
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const GIVE_UP_CHECK_EVERY = 6;
+
 /** Polls `url` until it answers 200; returns the last problem seen when it never does. */
-export const waitForHttps = async (url: string, creds: KubeconfigContent, timeoutMs: number, signal: AbortSignal): Promise<string | undefined> => {
+export const waitForHttps = async (
+  url: string,
+  creds: KubeconfigContent,
+  opts: {
+    readonly timeoutMs: number;
+    readonly signal: AbortSignal;
+    readonly verifyServer: boolean;
+    /** Asked now and then while waiting: a reason to stop waiting (the service crashed), if any. */
+    readonly giveUp?: () => Promise<string | undefined>;
+  },
+): Promise<string | undefined> => {
+  const { timeoutMs, signal } = opts;
   const deadline = Date.now() + timeoutMs;
   let last = 'no attempt';
-  while (!signal.aborted) {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    const reason = attempt % GIVE_UP_CHECK_EVERY === 0 ? await opts.giveUp?.() : undefined;
+    if (reason) return `${reason}; last probe: ${last}`;
     try {
-      const res = await httpsRequest(url, creds, { timeoutMs: 3000 });
+      const res = await httpsRequest(url, creds, { timeoutMs: 3000, verifyServer: opts.verifyServer });
       if (res.status === 200) return undefined;
       last = `HTTP ${res.status}: ${res.body.slice(0, 200)}`;
     } catch (err) {

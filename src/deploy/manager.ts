@@ -52,7 +52,7 @@ const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, fa
 const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout): ListrTask => ({
   title: label(layout, phase, undefined, hp.host.name),
   task: async (_c, task) => {
-    await task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { exitOnError: true }).run();
+    await task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { concurrent: false, exitOnError: true }).run();
   },
 });
 

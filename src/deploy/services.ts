@@ -64,13 +64,28 @@ export const waitScript = (unit: string, probe: string, timeoutSeconds: number):
     'done',
   ].join('\n');
 
+const JOURNAL_LINE_CHARS = 300;
+
 export const journalTail = async (ctx: DeployContext, host: Host, unit: string, lines = 25): Promise<string> => {
   const { stdout } = await ctx.executor.exec(host, `journalctl -u ${quote(unit)} -n ${lines} --no-pager -o cat`, {
     step: `journal of ${unit}`,
     sudo: true,
     allowFailure: true,
   });
-  return stdout.trimEnd();
+  // One runaway line (a traceback quoting a long source line) must not bury the rest.
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l.length > JOURNAL_LINE_CHARS ? `${l.slice(0, JOURNAL_LINE_CHARS)}…` : l))
+    .join('\n');
+};
+
+/** Why a unit is beyond waiting for (failed, or crash-looping), or undefined while it may still come up. */
+export const unitBroken = async (ctx: DeployContext, host: Host, unit: string): Promise<string | undefined> => {
+  const { stdout } = await ctx.executor.exec(host, `systemctl show -p ActiveState -p NRestarts ${quote(unit)}`, { step: `state of ${unit}`, sudo: true });
+  const state = /ActiveState=(\S+)/.exec(stdout)?.[1] ?? 'unknown';
+  const restarts = Number(/NRestarts=(\d+)/.exec(stdout)?.[1] ?? 0);
+  return state === 'failed' || restarts >= MAX_RESTARTS_WHILE_WAITING ? `${state} after ${restarts} restarts` : undefined;
 };
 
 export class ServiceFailed extends KubeinstallError {}

@@ -9,29 +9,25 @@ import { minorOf } from '../../src/versions.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
-/** Real binary name -> stand-in script, and the flag table it must honour (none for containerd). */
-export const STANDINS: readonly { readonly binary: string; readonly script: string; readonly flags?: FlagComponent }[] = [
-  { binary: 'kube-apiserver', script: 'kube-apiserver-standin.py', flags: 'kube-apiserver' },
-  { binary: 'kube-controller-manager', script: 'kube-client-component-standin.py', flags: 'kube-controller-manager' },
-  { binary: 'kube-scheduler', script: 'kube-client-component-standin.py', flags: 'kube-scheduler' },
-  { binary: 'kubelet', script: 'kubelet-standin.py', flags: 'kubelet' },
-  { binary: 'kube-proxy', script: 'kube-client-component-standin.py', flags: 'kube-proxy' },
-  { binary: 'kubectl', script: 'kubectl-standin.py' },
-  { binary: 'containerd', script: 'containerd-standin.py' },
-  { binary: 'containerd-shim-runc-v2', script: 'inert-standin.py' },
-  { binary: 'runc', script: 'inert-standin.py' },
+/** Stand-ins for the Kubernetes components no registry here offers, each checked against its minor's flag table. */
+export const STANDINS: readonly { readonly binary: FlagComponent; readonly script: string }[] = [
+  { binary: 'kube-apiserver', script: 'kube-apiserver-standin.py' },
+  { binary: 'kube-controller-manager', script: 'kube-client-component-standin.py' },
+  { binary: 'kube-scheduler', script: 'kube-client-component-standin.py' },
+  { binary: 'kube-proxy', script: 'kube-client-component-standin.py' },
+  { binary: 'kubelet', script: 'kubelet-standin.py' },
 ];
 
 export const buildStandins = async (binariesDir: string, kubernetesVersion: string): Promise<void> => {
   const common = await readFile(join(HERE, 'standin_common.py'), 'utf8');
   for (const s of STANDINS) {
-    const table = s.flags ? [...flagsFor(minorOf(kubernetesVersion), s.flags).values()] : [];
+    const table = [...flagsFor(minorOf(kubernetesVersion), s.binary).values()];
     const header = [
       '#!/usr/bin/env python3',
       `# STAND-IN for ${s.binary} ${kubernetesVersion}, built by test/standins/build.ts from ${s.script}: not the real binary.`,
       `COMPONENT = ${JSON.stringify(s.binary)}`,
-      `FLAGS = ${JSON.stringify(Object.fromEntries(table.map((f) => [f.name, f.deprecated])))}`,
-      `CHECK_FLAGS = ${s.flags ? 'True' : 'False'}`,
+      // name -> deprecated?, as a Python literal
+      `FLAGS = {${table.map((f) => `${JSON.stringify(f.name)}: ${f.deprecated ? 'True' : 'False'}`).join(', ')}}`,
     ].join('\n');
     const body = (await readFile(join(HERE, s.script), 'utf8')).replace(/^#!.*\n/, '');
     const path = join(binariesDir, s.binary);

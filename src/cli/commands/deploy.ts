@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { deployInventory } from '../../deploy/deploy.js';
 import { PREFLIGHT_CHECK_NAMES } from '../../deploy/preflight-checks.js';
 import { formatSummary } from '../../deploy/summary.js';
 import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
@@ -66,6 +65,8 @@ export const registerDeploy = (program: Command): void => {
       };
       process.on('SIGINT', onInterrupt);
       try {
+        // Loaded on use: the SSH stack is only needed by deploy.
+        const { deployInventory } = await import('../../deploy/deploy.js');
         const result = await deployInventory({
           inventory: flags.inventory,
           layout: plainOutput() ? 'lines' : 'tree',

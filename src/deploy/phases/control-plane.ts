@@ -2,7 +2,7 @@
 // the plan's RBAC manifests once (the first ready API server does it), then the other components.
 import { applyManifest, waitForHttps } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
-import { servicesOf, serviceFailed, startUnits, waitRemote } from '../services.js';
+import { servicesOf, serviceFailed, startUnits, unitBroken, waitRemote } from '../services.js';
 import type { HostPlan, PlannedService } from '../../render/types.js';
 import type { DeployContext, Phase, Step } from '../types.js';
 
@@ -15,7 +15,13 @@ export const waitHealthy = async (ctx: DeployContext, hp: HostPlan, service: Pla
     await waitRemote(ctx, hp, service.unit, `systemctl is-active --quiet ${service.unit}`);
     return `${service.unit} active`;
   }
-  const problem = await waitForHttps(service.health.url, ctx.credentials('admin'), ctx.options.healthTimeoutMs, ctx.options.signal);
+  // The API server's serving cert comes from our CA; controller-manager and scheduler sign their own.
+  const problem = await waitForHttps(service.health.url, ctx.credentials('admin'), {
+    timeoutMs: ctx.options.healthTimeoutMs,
+    signal: ctx.options.signal,
+    verifyServer: service.unit === API_SERVER_UNIT,
+    giveUp: () => unitBroken(ctx, hp.host, service.unit),
+  });
   if (problem) await serviceFailed(ctx, hp.host, service.unit, `${service.health.url}: ${problem}`);
   return `${service.health.url} ok`;
 };

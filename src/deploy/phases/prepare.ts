@@ -14,11 +14,15 @@ export const preparePhase: Phase = {
       run: async (ctx, hp) => {
         const decisions = prepDecisions(ctx.facts.get(hp.host.name)!, hp);
         const changed: string[] = [];
-        for (const d of decisions.filter((x) => x.command)) {
-          await ctx.wet(hp.host, `${d.item}: ${d.command}`, () => ctx.executor.exec(hp.host, d.command!, { step: `prepare ${d.item}`, sudo: true }));
-          changed.push(`${d.item} (${d.problem})`);
-        }
         const cannot = decisions.filter((d) => d.blocked).map((d) => `${d.item}: ${d.problem}; ${d.blocked}`);
+        for (const d of decisions.filter((x) => x.command)) {
+          const result = await ctx.wet(hp.host, `${d.item}: ${d.command}`, () =>
+            ctx.executor.exec(hp.host, d.command!, { step: `prepare ${d.item}`, sudo: true, allowFailure: true }),
+          );
+          // The host refused (a module the kernel cannot load here): report it, the deploy goes on.
+          if (result && result.code !== 0) cannot.push(`${d.item}: ${d.problem}; \`${d.command}\` failed: ${result.stderr.trim().split('\n').slice(-2).join(' ')}`);
+          else changed.push(`${d.item} (${d.problem})`);
+        }
         outcomeOf(ctx, hp.host).notes.push(...cannot.map((c) => `could not change ${c}`));
         const verb = ctx.options.dryRun ? 'would change' : 'changed';
         const parts = [changed.length ? `${verb} ${changed.join(', ')}` : 'nothing to change', ...cannot.map((c) => `could not change ${c}`)];

@@ -14,7 +14,7 @@ import { loadInventory } from '../../../src/inventory/load.js';
 import type { Role } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
 import { startTestbed, type Testbed } from '../../testbed/index.js';
-import { buildStandins } from '../../standins/build.js';
+import { buildStandins, STANDINS } from '../../standins/build.js';
 
 export const run = promisify(execFile);
 
@@ -42,19 +42,29 @@ export interface Setting {
 const ETCD_VERSION = '3.4.23'; // what Debian bookworm's etcd-server ships
 const KUBERNETES_VERSION = '1.34.2';
 
-/** Real etcd from Debian; the Kubernetes components from a folder of real binaries or our stand-ins. */
+/** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd, runc; kubectl). */
+const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
+  etcd: '/usr/bin/etcd',
+  etcdctl: '/usr/bin/etcdctl',
+  kubectl: '/usr/bin/kubectl',
+  containerd: '/usr/bin/containerd',
+  'containerd-shim-runc-v2': '/usr/bin/containerd-shim-runc-v2',
+  runc: '/usr/sbin/runc',
+};
+const ETCD_BINARIES = ['etcd', 'etcdctl'];
+
+/**
+ * Real etcd, containerd, runc and kubectl from Debian; the Kubernetes components from
+ * KUBEINSTALL_E2E_BINARIES (a folder of real release binaries) when set, else our stand-ins.
+ */
 const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promise<void> => {
   await mkdir(binariesDir, { recursive: true });
-  await Promise.all(['etcd', 'etcdctl'].map((b) => copyFile(`/usr/bin/${b}`, join(binariesDir, b))));
+  const debian = withKubernetes ? Object.keys(DEBIAN_BINARIES) : ETCD_BINARIES;
+  await Promise.all(debian.map((b) => copyFile(DEBIAN_BINARIES[b]!, join(binariesDir, b))));
   if (!withKubernetes) return;
   const real = process.env.KUBEINSTALL_E2E_BINARIES;
-  if (real) {
-    for (const b of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'runc']) {
-      await copyFile(join(real, b), join(binariesDir, b));
-    }
-    return;
-  }
-  await buildStandins(binariesDir, KUBERNETES_VERSION);
+  if (!real) return buildStandins(binariesDir, KUBERNETES_VERSION);
+  await Promise.all(STANDINS.map((s) => copyFile(join(real, s.binary), join(binariesDir, s.binary))));
 };
 
 const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string }, hosts: readonly BedHost[]): string =>

@@ -1,0 +1,85 @@
+// End to end on the test bed: the HA shape (3 masters that are also etcd members, 2 nodes) with real
+// etcd, containerd and systemd and stand-ins for the Kubernetes components (test/standins), on
+// 127.0.2.31-36. Deploy, re-run without changes, add a node, reboot a host during the upload.
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PhaseFailed } from '../../../src/deploy/manager.js';
+import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
+
+const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `127.0.2.${30 + n}`, roles: ['etcd', 'master'] }));
+const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `127.0.2.${33 + n}`, roles: ['node'] }));
+const EXTRA_NODE: BedHost = { name: 'n3', address: '127.0.2.36', roles: ['node'] };
+const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
+const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
+let s: Setting;
+
+const kubectl = async (...args: string[]): Promise<string> =>
+  (await run('kubectl', ['--kubeconfig', join(s.clusterDir, 'kubeconfigs/admin.conf'), ...args])).stdout;
+
+const activeUnits = async (host: string, units: readonly string[]): Promise<string[]> => {
+  const { stdout } = await s.tb.hostExec(host, `systemctl is-active ${units.join(' ')} || true`);
+  return stdout.trim().split('\n');
+};
+
+const expectHealthy = async (hosts: readonly BedHost[]): Promise<void> => {
+  expect((await kubectl('get', '--raw', '/readyz')).trim()).toBe('ok');
+  for (const h of hosts) {
+    const units = h.roles.includes('node') ? NODE_UNITS : MASTER_UNITS;
+    expect(await activeUnits(h.name, units), h.name).toEqual(units.map(() => 'active'));
+  }
+};
+
+beforeAll(async () => {
+  s = await startSetting([...MASTERS, ...NODES], [EXTRA_NODE]);
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
+  it('deploys: every service active under systemd, /readyz through kubectl with admin.conf, RBAC applied', async () => {
+    const result = await s.deploy();
+    expect(result.summary.hosts.map((h) => [h.name, h.restarted])).toEqual([
+      ...MASTERS.map((m) => [m.name, MASTER_UNITS]),
+      ...NODES.map((n) => [n.name, NODE_UNITS]),
+    ]);
+    await expectHealthy([...MASTERS, ...NODES]);
+    const binding = JSON.parse(await kubectl('get', '--raw', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins'));
+    expect(binding.roleRef.name).toBe('cluster-admin');
+  });
+
+  it('re-runs with 0 files uploaded and 0 services restarted', async () => {
+    const result = await s.deploy();
+    expect([result.summary.filesUploaded, result.summary.servicesRestarted]).toEqual([0, 0]);
+  });
+
+  it('adds a node: only the new host gets files and services', async () => {
+    await s.setHosts([...MASTERS, ...NODES, EXTRA_NODE]);
+    const result = await s.deploy();
+    const byName = new Map(result.summary.hosts.map((h) => [h.name, h]));
+    expect(byName.get('n3')!.restarted).toEqual(NODE_UNITS);
+    for (const h of [...MASTERS, ...NODES]) expect([h.name, byName.get(h.name)!.uploaded, byName.get(h.name)!.restarted]).toEqual([h.name, 0, []]);
+    await expectHealthy([...MASTERS, ...NODES, EXTRA_NODE]);
+  });
+
+  it('a host rebooted during the upload fails the run naming it; the next run completes', async () => {
+    // A new kubelet large enough that its upload is still running when the reboot lands.
+    await appendFile(join(s.binariesDir, 'kubelet'), `\n${'#'.repeat(1023)}\n`.repeat(96 * 1024));
+    const pending = '/var/lib/kubeinstall/pending-restart/kubelet.service';
+    const deploying = s.deploy().then(() => undefined, (err: unknown) => err);
+    // The marker is written just before the upload starts.
+    while ((await s.tb.hostExec('n1', `test -e ${pending}`, { allowFailure: true })).code !== 0) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await s.tb.reboot('n1');
+    const err = await deploying;
+    expect(err).toBeInstanceOf(PhaseFailed);
+    expect((err as PhaseFailed).phase).toBe('upload');
+    expect((err as PhaseFailed).failures.map((f) => f.host)).toEqual(['n1']);
+
+    const again = await s.deploy();
+    expect(again.summary.hosts.find((h) => h.name === 'n1')!.restarted).toContain('kubelet.service');
+    await expectHealthy([...MASTERS, ...NODES, EXTRA_NODE]);
+  });
+});
