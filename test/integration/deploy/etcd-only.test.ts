@@ -1,6 +1,8 @@
 // End to end on the test bed: an etcd-only inventory of 3 hosts (127.0.2.21-23) becomes a healthy
 // 3-member TLS etcd cluster with real etcd; a re-run changes nothing; a taken port is reported.
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PhaseFailed } from '../../../src/deploy/manager.js';
 import { startSetting, type Setting } from './fixtures.js';
 
 const HOSTS = [1, 2, 3].map((n) => ({ name: `etcd-${n}`, address: `127.0.2.${20 + n}`, roles: ['etcd' as const] }));
@@ -30,5 +32,25 @@ describe('etcd-only inventory', () => {
     const result = await s.deploy();
     expect(result.summary.filesUploaded).toBe(0);
     expect(result.summary.servicesRestarted).toBe(0);
+  });
+
+  it('a member whose port is taken: preflight names it; forced, the error has the host and the journal tail; the others stay healthy', async () => {
+    await s.tb.hostExec('etcd-3', 'systemctl stop etcd.service');
+    // The hosts share this machine's network namespace, so a listener here takes the port there.
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(2380, HOSTS[2]!.address, resolve));
+    try {
+      await expect(s.deploy()).rejects.toThrow(/etcd-3: checks: preflight errors: \n\s+\[ports\] already in use on 127\.0\.2\.23: 2380 \(etcd peer\)/);
+      const err = await s.deploy({ ignorePreflight: new Set(['ports']) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PhaseFailed);
+      expect((err as PhaseFailed).failures.map((f) => [f.host, f.step])).toEqual([['etcd-3', 'wait for endpoint health']]);
+      expect((err as PhaseFailed).message).toMatch(/journalctl -u etcd.service \(last lines\):[\s\S]*address already in use/);
+      await s.etcdctl(endpoints.slice(0, 2), 'endpoint', 'health');
+    } finally {
+      squatter.close();
+    }
+    // systemd keeps restarting the member, so it may be up again before this run starts it
+    await s.deploy();
+    await s.etcdctl(endpoints, 'endpoint', 'health');
   });
 });
