@@ -12,6 +12,8 @@ export interface AuthSources {
   readonly redactor: Redactor;
   /** Asks for a key's passphrase; undefined where there is no terminal to ask on. */
   readonly promptPassphrase?: (keyFile: string) => Promise<string>;
+  /** Keys already loaded, by file: hosts sharing a key ask for its passphrase once. */
+  readonly keys: Map<string, Promise<Buffer>>;
 }
 
 const fromEnv = (sources: AuthSources, name: string, what: string, target: ResolvedTarget): string => {
@@ -49,7 +51,15 @@ const loadKey = async (file: string, target: ResolvedTarget, sources: AuthSource
 export const authMethods = async (target: ResolvedTarget, sources: AuthSources): Promise<AnyAuthMethod[]> => {
   const username = target.user;
   const methods: AnyAuthMethod[] = [];
-  for (const file of target.identityFiles) methods.push({ type: 'publickey', username, key: await loadKey(file, target, sources) });
+  for (const file of target.identityFiles) {
+    let key = sources.keys.get(file);
+    if (!key) {
+      key = loadKey(file, target, sources);
+      sources.keys.set(file, key);
+      key.catch(() => sources.keys.delete(file));
+    }
+    methods.push({ type: 'publickey', username, key: await key });
+  }
   const agent = sources.env.SSH_AUTH_SOCK;
   if (target.useAgent && agent) methods.push({ type: 'agent', username, agent });
   const password = target.passwordEnv ? fromEnv(sources, target.passwordEnv, 'the SSH password', target) : target.password;

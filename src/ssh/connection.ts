@@ -70,6 +70,7 @@ const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, 
   const sock = via ? await forwardThrough(via, target) : undefined;
   const serverHostKey = hostKeyAlgorithmOrder(await deps.preferredKeyTypes(target));
   const client = new ssh2.Client();
+  client.setMaxListeners(0); // every step in flight watches for the connection closing
   let rejection: HostKeyError | undefined;
   const config: ConnectConfig = {
     host: target.hostname,

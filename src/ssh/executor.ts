@@ -98,7 +98,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const checksOff = (t: ResolvedTarget): boolean => opts.insecureSkipHostKeyCheck === true || t.hostKeyPolicy === 'off';
 
   const deps: ConnectDeps = {
-    auth: { env, redactor, promptPassphrase: process.stdin.isTTY ? promptOnTerminal : undefined },
+    auth: { env, redactor, promptPassphrase: process.stdin.isTTY ? promptOnTerminal : undefined, keys: new Map() },
     log,
     preferredKeyTypes: async (t) => knownKeyTypes(await entries(), t.hostname, t.port),
     judgeHostKey: async (t, blob) => {
@@ -149,8 +149,9 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
       return p;
     };
     if (!cached) return fresh();
-    // A dropped connection is opened again for the next step.
-    return cached.then((c) => (c.alive ? c : fresh()), fresh);
+    // A dropped connection is opened again for the next step, once however many steps notice.
+    const reopen = (): Promise<Connection> => (connections.get(key) === cached ? fresh() : connectionTo(target));
+    return cached.then((c) => (c.alive ? c : reopen()), reopen);
   };
 
   const runRaw = async (host: Host, conn: Connection, step: string, command: string, shown: string, stdin: string | Buffer | undefined, timeoutMs: number): Promise<RawResult> => {

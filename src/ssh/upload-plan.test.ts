@@ -50,6 +50,8 @@ describe('upload plan', () => {
     const viaHome = installCommand('home', { send: [a], fix: [], skip: [] }, ['.kubeinstall-upload/0-etcd'], '/home/ops');
     expect(viaHome).toContain('cp -- /home/ops/.kubeinstall-upload/0-etcd /usr/local/bin/.etcd.kubeinstall-upload');
     expect(viaHome.split('\n').at(-1)).toBe('rm -rf -- /home/ops/.kubeinstall-upload');
+    // nothing sent: only the metadata fixes, no staging folder to create or remove
+    expect(installCommand('home', { send: [], fix: [f], skip: [] }, [], '/home/ops')).toBe('set -e\nchown etcd:etcd /etc/x.conf && chmod 0600 /etc/x.conf');
   });
 
   it('refuses relative, duplicate or oddly owned targets, naming the host', () => {

@@ -88,16 +88,17 @@ const mode = (item: UploadItem): string => (item.mode & 0o7777).toString(8).padS
  * rest, privileged. `home` is the login user's home for home staging. */
 export const installCommand = (staging: Staging, plan: UploadPlan, staged: readonly string[], home = ''): string => {
   const lines = ['set -e'];
-  if (staging === 'home') lines.push(`mkdir -p -- ${quoteAll([...new Set(plan.send.map((i) => dirname(i.path)))])}`);
+  const fromHome = staging === 'home' && plan.send.length > 0;
+  if (fromHome) lines.push(`mkdir -p -- ${quoteAll([...new Set(plan.send.map((i) => dirname(i.path)))])}`);
   plan.send.forEach((item, i) => {
     const tmp = besideTarget(item.path);
-    if (staging === 'home') lines.push(`cp -- ${quote(posix.join(home, staged[i]))} ${quote(tmp)}`);
+    if (fromHome) lines.push(`cp -- ${quote(posix.join(home, staged[i]))} ${quote(tmp)}`);
     lines.push(
       `echo ${item.sha256}'  '${quote(tmp)} | sha256sum -c --quiet -`,
       `chown ${quote(item.owner)} ${quote(tmp)} && chmod ${mode(item)} ${quote(tmp)} && mv -f -- ${quote(tmp)} ${quote(item.path)}`,
     );
   });
   for (const item of plan.fix) lines.push(`chown ${quote(item.owner)} ${quote(item.path)} && chmod ${mode(item)} ${quote(item.path)}`);
-  if (staging === 'home') lines.push(`rm -rf -- ${quote(posix.join(home, HOME_STAGING_DIR))}`);
+  if (fromHome) lines.push(`rm -rf -- ${quote(posix.join(home, HOME_STAGING_DIR))}`);
   return lines.join('\n');
 };
