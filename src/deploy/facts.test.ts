@@ -16,7 +16,6 @@ describe('facts', () => {
       expect(facts.listening).toContainEqual({ address: '127.0.2.48', port });
       expect(facts.loadedModules.has('no_such_module')).toBe(false);
       expect(facts.sysctls.get('net.ipv4.ip_forward')).toMatch(/^[01]$/);
-      expect(facts.unitStates.has('no-such-unit.service')).toBe(true);
       expect(facts.unitStates.get('no-such-unit.service')).not.toBe('active');
       expect(Math.abs(facts.clockSkewSeconds)).toBeLessThan(2);
     } finally {

@@ -1,5 +1,5 @@
 // What deploy needs to know about a host, gathered with one remote shell command and parsed here.
-import { quote } from './shell.js';
+import { quote, quoteAll } from './shell.js';
 
 export interface ListeningSocket {
   readonly address: string;
@@ -44,7 +44,8 @@ const sysctlPath = (key: string): string => `/proc/sys/${key.replace(/\./g, '/')
 /** The state of each unit, and which ones wait for a restart; part of the facts and asked again before starting. */
 export const unitStatusScript = (units: readonly string[]): string =>
   [
-    ...units.map((u) => `echo "unit=${u}=$(systemctl is-active ${quote(u)} 2>/dev/null)"`),
+    // one systemctl for all units: it prints their states in order
+    ...(units.length ? [`set -- ${quoteAll(units)}`, 'for state in $(systemctl is-active "$@" 2>/dev/null); do echo "unit=$1=$state"; shift; done'] : []),
     `for f in ${PENDING_RESTART_DIR}/*; do [ -e "$f" ] && echo "pending=\${f##*/}"; done`,
     'true',
   ].join('\n');
@@ -59,8 +60,7 @@ export const factsScript = (q: FactsQuery): string =>
     'echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"',
     'echo "machine-id=$(cat /etc/machine-id 2>/dev/null)"',
     'echo "swap=$(tail -n +2 /proc/swaps 2>/dev/null | wc -l)"',
-    'echo "firewalld=$(systemctl is-active firewalld 2>/dev/null)"',
-    'echo "ufw=$(systemctl is-active ufw 2>/dev/null)"',
+    'set -- $(systemctl is-active firewalld ufw 2>/dev/null); echo "firewalld=$1"; echo "ufw=$2"',
     'echo "selinux=$(getenforce 2>/dev/null | tr A-Z a-z)"',
     'echo "clock=$(date +%s.%N)"',
     '[ -w /proc/sys/net/ipv4/ip_forward ] && echo proc-sys=writable || echo proc-sys=read-only',

@@ -56,9 +56,10 @@ const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: Host
   },
 });
 
-const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout): ListrTask => ({
+const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Map<string, number>): ListrTask => ({
   title: label(layout, phase, undefined, phase.title),
   task: async (_c, task) => {
+    const started = Date.now();
     const hosts = phase.hosts(ctx);
     if (hosts.length === 0) return task.skip(label(layout, phase, undefined, `${phase.title}: no host in this run needs it`));
     const failures: HostFailure[] = [];
@@ -68,14 +69,17 @@ const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout): ListrTask 
     if (failures.length) throw new PhaseFailed(phase.name, failures);
     const result = await phase.finish?.(ctx);
     if (result) task.title = label(layout, phase, undefined, `${phase.title}: ${result}`);
+    timings.set(phase.name, Date.now() - started);
   },
 });
 
-export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, layout: Layout): Promise<void> => {
+/** Runs the selected phases; returns how long each completed phase took (ms). */
+export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, layout: Layout): Promise<Map<string, number>> => {
   const selected = phases.filter((p) => ctx.options.phases.has(p.name));
+  const timings = new Map<string, number>();
   const timer = { timer: PRESET_TIMER };
   const list = new Listr(
-    selected.map((p) => phaseTask(ctx, p, layout)),
+    selected.map((p) => phaseTask(ctx, p, layout, timings)),
     {
       exitOnError: true,
       renderer: layout === 'tree' ? 'default' : 'simple',
@@ -85,4 +89,5 @@ export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, la
     },
   );
   await list.run();
+  return timings;
 };

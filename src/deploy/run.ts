@@ -25,6 +25,8 @@ export interface RunResult {
   readonly summary: DeploySummary;
   readonly logPath: string;
   readonly dryRunLines: readonly string[];
+  /** Milliseconds per completed phase. */
+  readonly phaseTimings: ReadonlyMap<string, number>;
 }
 
 export const runDeploy = async (input: RunInput): Promise<RunResult> => {
@@ -35,8 +37,9 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
     ...input,
     onDryRun: input.onDryRun ?? ((host, description) => void dryRunLines.push(`${host.name}: would ${description}`)),
   });
+  let phaseTimings: ReadonlyMap<string, number>;
   try {
-    await runPhases(input.phases ?? PHASES, ctx, input.layout);
+    phaseTimings = await runPhases(input.phases ?? PHASES, ctx, input.layout);
   } catch (err) {
     throw input.options.signal.aborted ? new Interrupted() : err;
   } finally {
@@ -44,5 +47,5 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
     await log.close();
   }
   const inRun = (name: string): boolean => !input.options.hosts || input.options.hosts.has(name);
-  return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines };
+  return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines, phaseTimings };
 };

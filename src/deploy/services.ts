@@ -19,6 +19,18 @@ export interface UnitStatus {
 export const unitsToStart = (units: readonly string[], status: ReadonlyMap<string, UnitStatus>): string[] =>
   units.filter((u) => status.get(u)?.pending || status.get(u)?.state !== 'active');
 
+/** Whether this run (re)starts `unit` on the host: it was not running, a restart was pending from an
+ * earlier run, or this run uploaded a file it depends on. */
+export const willStart = (ctx: DeployContext, hp: HostPlan, unit: string): boolean => {
+  const facts = ctx.facts.get(hp.host.name);
+  const uploaded = new Set(ctx.outcomes.get(hp.host.name)?.uploaded ?? []);
+  return (
+    facts?.unitStates.get(unit) !== 'active' ||
+    facts.pendingRestarts.includes(unit) ||
+    hp.files.some((f) => uploaded.has(f.path) && f.restarts.includes(unit))
+  );
+};
+
 export const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
   const { stdout } = await ctx.executor.exec(host, unitStatusScript(units), { step: 'query units', sudo: true });
   const facts = parseFacts(stdout, 0);

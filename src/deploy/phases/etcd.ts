@@ -2,7 +2,7 @@
 // pass `etcdctl endpoint health`; an existing cluster restarts one member at a time instead.
 import { hostsRunning } from '../hosts.js';
 import { etcdctl, etcdEndpoint } from '../etcd-client.js';
-import { servicesOf, startUnits, waitRemote } from '../services.js';
+import { servicesOf, startUnits, waitRemote, willStart } from '../services.js';
 import type { DeployContext, Phase } from '../types.js';
 
 const ETCD_UNIT = 'etcd.service';
@@ -13,8 +13,13 @@ export const etcdPhase: Phase = {
   name: 'etcd',
   title: 'Start etcd',
   hosts: members,
-  // A quorum only forms when the members start together; once one runs, restarts go one by one.
-  concurrency: (ctx) => (members(ctx).some((hp) => ctx.facts.get(hp.host.name)?.unitStates.get(ETCD_UNIT) === 'active') ? 1 : members(ctx).length),
+  // A new cluster only reaches quorum when its members start together; a running one keeps quorum
+  // only when members restart one at a time.
+  concurrency: (ctx) => {
+    const running = members(ctx).some((hp) => ctx.facts.get(hp.host.name)?.unitStates.get(ETCD_UNIT) === 'active');
+    const restarting = members(ctx).some((hp) => willStart(ctx, hp, ETCD_UNIT));
+    return running && restarting ? 1 : members(ctx).length;
+  },
   steps: () => [
     { title: 'start etcd', run: (ctx, hp) => startUnits(ctx, hp, servicesOf(hp, 'etcd').map((s) => s.unit)) },
     {
