@@ -1,4 +1,4 @@
-// Key algorithms: how the inventory's choice is generated, and how each key type is stored and signs.
+// Key algorithms: how the inventory's choice is generated, and how each key type signs.
 import type { KeyAlgorithm } from '../inventory/model.js';
 
 export type KeyType = 'rsa' | 'ec';
@@ -11,8 +11,6 @@ export const ALGORITHMS: Readonly<Record<KeyAlgorithm, { readonly type: 'rsa'; r
 };
 
 export interface KeyTypeRow {
-  /** PEM private-key encoding kubeadm writes: PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC PRIVATE KEY`. */
-  readonly keyEncoding: 'pkcs1' | 'sec1';
   /** X.509 signatureAlgorithm when a key of this type signs with SHA-256 (RFC 4055, RFC 5758). */
   readonly signatureOid: string;
   /** RSA's AlgorithmIdentifier carries an explicit NULL parameter; ECDSA's carries none. */
@@ -20,8 +18,8 @@ export interface KeyTypeRow {
 }
 
 export const KEY_TYPES: Readonly<Record<KeyType, KeyTypeRow>> = {
-  rsa: { keyEncoding: 'pkcs1', signatureOid: '1.2.840.113549.1.1.11', signatureNullParams: true },
-  ec: { keyEncoding: 'sec1', signatureOid: '1.2.840.10045.4.3.2', signatureNullParams: false },
+  rsa: { signatureOid: '1.2.840.113549.1.1.11', signatureNullParams: true },
+  ec: { signatureOid: '1.2.840.10045.4.3.2', signatureNullParams: false },
 };
 
 /** The inventory algorithm a key is, or undefined for anything we do not issue. */

@@ -1,11 +1,11 @@
 // `certs`: bring the cluster folder's PKI in line with the inventory. CAs are reused, leaves that still
 // match their spec are kept, the rest are issued; every key is generated concurrently, CA keys first.
-import type { KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ClusterModel } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems } from './checks.js';
-import { generateKey, keyAlgorithm, privateKeyPem, publicKeyPem, type KeyPair } from './keys.js';
+import { generateKey, keyAlgorithm, parsePrivateKey, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import { CERT_MODE, readMaterial, readServiceAccount, SECRET_MODE, writeAll, writeChanged, type Material, type OutputFile } from './store.js';
 import { issueCertificate, keyIdentifier, type CertInfo, type Signer } from './x509.js';
@@ -66,7 +66,7 @@ const decideCa = (c: CertInstance, found: Material, opts: Required<CertsOptions>
   if (cert.notAfter <= opts.now) throw new KubeinstallError(`CA ${crt} expired on ${cert.notAfter.toISOString()}; replace the CAs with --force-ca`);
   if (found.keyPem !== undefined && !found.key) throw new KubeinstallError(`${key} is not a readable private key`);
   if (found.key && !cert.x509.checkPrivateKey(found.key)) throw new KubeinstallError(`${key} does not belong to ${crt}`);
-  const signer = found.key && { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(cert.x509.publicKey) };
+  const signer = found.key && { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)) };
   return { outcome: 'kept', external: !signer, material: Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer }) };
 };
 
@@ -87,23 +87,23 @@ const templateOf = (c: CertInstance, now: Date) => ({
   notAfter: new Date(now.getTime() + c.validityDays * DAY_MS),
 });
 
-const issue = async (c: CertInstance, keys: Promise<KeyPair>, signer: Promise<Signer>, now: Date): Promise<Issued> => {
-  const [{ privateKey, publicKey }, by] = await Promise.all([keys, signer]);
-  return { certPem: issueCertificate(templateOf(c, now), publicKey, by), keyPem: privateKeyPem(privateKey) };
+const issue = async (c: CertInstance, key: Promise<GeneratedKey>, signer: Promise<Signer>, now: Date): Promise<Issued> => {
+  const [{ pem, spki }, by] = await Promise.all([key, signer]);
+  return { certPem: issueCertificate(templateOf(c, now), spki, by), keyPem: pem };
 };
 
 /** A new CA signs its own certificate, then every leaf under it. */
-const issueCa = async (c: CertInstance, keys: Promise<KeyPair>, now: Date): Promise<Issued & { signer: Signer }> => {
-  const { privateKey, publicKey } = await keys;
-  const signer = { subject: c.subject, privateKey, keyId: keyIdentifier(publicKey) };
-  return { ...(await issue(c, Promise.resolve({ privateKey, publicKey }), Promise.resolve(signer), now)), signer };
+const issueCa = async (c: CertInstance, key: Promise<GeneratedKey>, now: Date): Promise<Issued & { signer: Signer }> => {
+  const { pem, spki } = await key;
+  const signer = { subject: c.subject, privateKey: createPrivateKey(pem), keyId: keyIdentifier(spki) };
+  return { ...(await issue(c, key, Promise.resolve(signer), now)), signer };
 };
 
 export const generatePki = async (model: ClusterModel, dir: string, options: CertsOptions = {}): Promise<CertsReport> => {
   const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date() };
   const plan = expandPki(model);
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
-  const newKey = (): Promise<KeyPair> => generateKey(model.keyAlgorithm);
+  const newKey = (): Promise<GeneratedKey> => generateKey(model.keyAlgorithm);
 
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
   const cas = new Map<CaName, CaState>();
@@ -171,12 +171,10 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
       data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem: caCerts.get(cert.ca)!.certPem, certPem: m.certPem, keyPem: m.keyPem }),
     };
   });
-  const saFiles: OutputFile[] = saKey && saKey.outcome !== 'kept'
-    ? [
-        { path: SERVICE_ACCOUNT_FILES.key, data: privateKeyPem(saKey.key), mode: SECRET_MODE },
-        { path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(saKey.key), mode: SECRET_MODE },
-      ]
-    : [];
+  const saFiles: OutputFile[] = [
+    ...(saKey?.outcome === 'created' ? [{ path: SERVICE_ACCOUNT_FILES.key, data: saKey.pem, mode: SECRET_MODE }] : []),
+    ...(saKey && saKey.outcome !== 'kept' ? [{ path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(saKey.key), mode: SECRET_MODE }] : []),
+  ];
   // Issued files are new by definition; kubeconfigs are rendered every time and written when they differ.
   const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...saFiles]), writeChanged(dir, kubeconfigFiles)]);
   const written = [...issuedPaths, ...kubeconfigPaths];
@@ -194,9 +192,9 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
 /** sa.key is never rotated by a re-run (every issued token would die); a missing sa.pub is re-derived. */
 const serviceAccountKey = async (
   sa: { key?: KeyObject; pub?: string },
-  newKey: () => Promise<KeyPair>,
-): Promise<{ key: KeyObject; outcome: Outcome }> => {
-  if (sa.key && keyAlgorithm(sa.key) !== undefined && sa.pub === publicKeyPem(sa.key)) return { key: sa.key, outcome: 'kept' };
-  if (sa.key && keyAlgorithm(sa.key) !== undefined) return { key: sa.key, outcome: 'reissued' };
-  return { key: (await newKey()).privateKey, outcome: 'created' };
+  newKey: () => Promise<GeneratedKey>,
+): Promise<{ key: KeyObject; pem: string; outcome: Outcome }> => {
+  if (sa.key && keyAlgorithm(sa.key) !== undefined) return { key: sa.key, pem: '', outcome: sa.pub === publicKeyPem(sa.key) ? 'kept' : 'reissued' };
+  const { pem } = await newKey();
+  return { key: parsePrivateKey(pem)!, pem, outcome: 'created' };
 };

@@ -1,25 +1,34 @@
-// Private keys: native, asynchronous generation so every core works (the libuv pool runs the jobs).
+// Private keys: native, asynchronous generation so every core works. The libuv pool also encodes each
+// key (PEM private key, DER public key), which keeps that work off the main thread too.
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { KeyAlgorithm } from '../inventory/model.js';
-import { ALGORITHMS, algorithmOfKey, keyTypeRow } from './algorithms.js';
+import { ALGORITHMS, algorithmOfKey } from './algorithms.js';
 
 const generate = promisify(generateKeyPair);
 
-export interface KeyPair {
-  readonly privateKey: KeyObject;
-  readonly publicKey: KeyObject;
+export interface GeneratedKey {
+  /** The private key as kubeadm writes it (PKCS#1 or SEC1 PEM). */
+  readonly pem: string;
+  /** The public key as a DER SubjectPublicKeyInfo, ready for a certificate. */
+  readonly spki: Buffer;
 }
 
-export const generateKey = async (algorithm: KeyAlgorithm): Promise<KeyPair> => {
+export const generateKey = async (algorithm: KeyAlgorithm): Promise<GeneratedKey> => {
   const g = ALGORITHMS[algorithm];
-  return g.type === 'rsa' ? generate('rsa', { modulusLength: g.modulusLength }) : generate('ec', { namedCurve: g.namedCurve });
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  // kubeadm's encodings: PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`
+  const { privateKey, publicKey } =
+    g.type === 'rsa'
+      ? await generate('rsa', { modulusLength: g.modulusLength, publicKeyEncoding, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } })
+      : await generate('ec', { namedCurve: g.namedCurve, publicKeyEncoding, privateKeyEncoding: { type: 'sec1', format: 'pem' } });
+  return { pem: privateKey, spki: publicKey };
 };
-
-export const privateKeyPem = (key: KeyObject): string => key.export({ type: keyTypeRow(key.asymmetricKeyType).keyEncoding, format: 'pem' }) as string;
 
 /** The public half as PKIX `PUBLIC KEY` PEM (sa.pub); takes either half. */
 export const publicKeyPem = (key: KeyObject): string => createPublicKey(key).export({ type: 'spki', format: 'pem' }) as string;
+
+export const spkiOf = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
 
 export const keyAlgorithm = (key: KeyObject): KeyAlgorithm | undefined =>
   algorithmOfKey({ asymmetricKeyType: key.asymmetricKeyType, ...key.asymmetricKeyDetails });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { generateKey } from './keys.js';
 import { canonicalIp, issueCertificate, keyIdentifier, parseCertificate, type CertTemplate } from './x509.js';
 
@@ -7,20 +8,24 @@ const later = new Date('2060-01-01T00:00:00Z'); // past 2049: GeneralizedTime
 
 describe.each(['rsa-2048', 'ecdsa-p256'] as const)('issueCertificate with %s', (algorithm) => {
   it('writes what it was asked, and the signature checks against the CA key only', async () => {
-    const [ca, leaf, stranger] = await Promise.all([generateKey(algorithm), generateKey(algorithm), generateKey(algorithm)]);
+    const keys = async () => {
+      const { pem, spki } = await generateKey(algorithm);
+      return { spki, privateKey: createPrivateKey(pem), publicKey: createPublicKey({ key: spki, format: 'der', type: 'spki' }) };
+    };
+    const [ca, leaf, stranger] = await Promise.all([keys(), keys(), keys()]);
     const caSubject = { cn: 'etcd-ca', o: [] };
     const caTemplate: CertTemplate = {
       subject: caSubject, isCa: true, keyUsage: ['digitalSignature', 'keyEncipherment', 'keyCertSign'], extKeyUsage: [],
       dnsNames: ['etcd-ca'], ipAddresses: [], notBefore: now, notAfter: later,
     };
-    const caKeyId = keyIdentifier(ca.publicKey);
-    const caPem = issueCertificate(caTemplate, ca.publicKey, { subject: caSubject, privateKey: ca.privateKey, keyId: caKeyId });
+    const caKeyId = keyIdentifier(ca.spki);
+    const caPem = issueCertificate(caTemplate, ca.spki, { subject: caSubject, privateKey: ca.privateKey, keyId: caKeyId });
     const leafPem = issueCertificate(
       {
         subject: { cn: 'system:node:n1', o: ['system:nodes'] }, isCa: false, keyUsage: ['digitalSignature', 'keyEncipherment'],
         extKeyUsage: ['serverAuth', 'clientAuth'], dnsNames: ['n1', 'localhost'], ipAddresses: ['127.0.3.1', '::1'], notBefore: now, notAfter: now,
       },
-      leaf.publicKey,
+      leaf.spki,
       { subject: caSubject, privateKey: ca.privateKey, keyId: caKeyId },
     );
     const caInfo = parseCertificate(caPem);

@@ -106,42 +106,57 @@ const subjectPublicKeyBits = (spki: Buffer): Buffer => {
   return buf(((node.value as Node[])[1]!.value as string).slice(1));
 };
 
-/** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
-export const keyIdentifier = (publicKey: KeyObject): Buffer =>
-  createHash('sha1').update(subjectPublicKeyBits(publicKey.export({ type: 'spki', format: 'der' }))).digest();
+/** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits of a DER SubjectPublicKeyInfo. */
+export const keyIdentifier = (spki: Buffer): Buffer => createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
+
+/** DER length octets (X.690 8.1.3). */
+const derLength = (n: number): Buffer => {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v >>= 8) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+};
+
+/** A SEQUENCE around parts that are DER already, so nothing is parsed again to be embedded. */
+const derSequence = (parts: readonly Buffer[]): Buffer => {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+};
+
+const pem = (label: string, derBytes: Buffer): string =>
+  `-----BEGIN ${label}-----\n${derBytes.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 
 const signatureAlgorithm = (signerKey: KeyObject): Node => {
   const row = keyTypeRow(signerKey.asymmetricKeyType);
   return seq([oid(row.signatureOid), ...(row.signatureNullParams ? [asn1.create(Class.UNIVERSAL, Type.NULL, false, '')] : [])]);
 };
 
-/** Issues a certificate for `publicKey` signed by `signer`; returns PEM. */
-export const issueCertificate = (t: CertTemplate, publicKey: KeyObject, signer: Signer): string => {
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
+/** Issues a certificate for the public key `spki` (DER) signed by `signer`; returns PEM. */
+export const issueCertificate = (t: CertTemplate, spki: Buffer, signer: Signer): string => {
   const algorithm = signatureAlgorithm(signer.privateKey);
   const extensions = [
     extension(OID.keyUsage, true, keyUsageBits(t.keyUsage)),
     ...(t.extKeyUsage.length ? [extension(OID.extKeyUsage, false, seq(t.extKeyUsage.map((u) => oid(EXT_KEY_USAGE_OIDS[u]))))] : []),
     extension(OID.basicConstraints, true, seq(t.isCa ? [asn1.create(Class.UNIVERSAL, Type.BOOLEAN, false, '\xff')] : [])),
     t.isCa
-      ? extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(publicKey)))
+      ? extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(spki)))
       : extension(OID.authorityKeyIdentifier, false, seq([asn1.create(Class.CONTEXT_SPECIFIC, 0, false, bin(signer.keyId))])),
     ...(t.dnsNames.length || t.ipAddresses.length ? [extension(OID.subjectAltName, false, sanNode(t.dnsNames, t.ipAddresses))] : []),
   ];
-  const tbs = seq([
-    asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(Class.UNIVERSAL, Type.INTEGER, false, '\x02')]),
-    asn1.create(Class.UNIVERSAL, Type.INTEGER, false, bin(randomSerial())),
-    algorithm,
-    nameNode(signer.subject),
-    seq([timeNode(t.notBefore), timeNode(t.notAfter)]),
-    nameNode(t.subject),
-    asn1.fromDer(bin(spki)),
-    asn1.create(Class.CONTEXT_SPECIFIC, 3, true, [seq(extensions)]),
+  const tbs = derSequence([
+    ...[
+      asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(Class.UNIVERSAL, Type.INTEGER, false, '\x02')]),
+      asn1.create(Class.UNIVERSAL, Type.INTEGER, false, bin(randomSerial())),
+      algorithm,
+      nameNode(signer.subject),
+      seq([timeNode(t.notBefore), timeNode(t.notAfter)]),
+      nameNode(t.subject),
+    ].map(der),
+    spki,
+    der(asn1.create(Class.CONTEXT_SPECIFIC, 3, true, [seq(extensions)])),
   ]);
-  const tbsDer = der(tbs);
-  const signature = sign('sha256', tbsDer, signer.privateKey);
-  const certDer = der(seq([asn1.fromDer(bin(tbsDer)), algorithm, bitString(signature)]));
-  return `-----BEGIN CERTIFICATE-----\n${certDer.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+  const signature = sign('sha256', tbs, signer.privateKey);
+  return pem('CERTIFICATE', derSequence([tbs, der(algorithm), der(bitString(signature))]));
 };
 
 /** What a certificate says, read back from its DER (the checks compare this with the spec). */
