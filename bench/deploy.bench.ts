@@ -4,6 +4,7 @@
 // files to the hosts in parallel, plus the time the services themselves take to start and become
 // healthy (the etcd, control-plane and nodes phases).
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadInventory } from '../src/inventory/load.js';
 import { indexBinaries, readClusterFiles } from '../src/render/load.js';
@@ -26,6 +27,16 @@ const sh = (cmd: string, args: readonly string[]): Promise<void> =>
   });
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** Remote time by step, from the deploy's command log: where a re-run's seconds go. */
+const remoteTimeByStep = async (logPath: string): Promise<string> => {
+  const byStep = new Map<string, { n: number; ms: number }>();
+  for (const m of (await readFile(logPath, 'utf8')).matchAll(/^\S+ \S+ \[([^\]]+)\] exit=-?\d+ (\d+)ms/gm)) {
+    const seen = byStep.get(m[1]!) ?? { n: 0, ms: 0 };
+    byStep.set(m[1]!, { n: seen.n + 1, ms: seen.ms + Number(m[2]) });
+  }
+  return [...byStep].map(([step, { n, ms }]) => `${step} ${n}x avg ${Math.round(ms / n)} ms`).join(', ');
+};
 
 const main = async (): Promise<void> => {
   const s = await startSetting(HOSTS);
@@ -62,6 +73,7 @@ const main = async (): Promise<void> => {
     console.log(`| no-change re-run (0 uploads, 0 restarts) | ${seconds(againMs)} | | under 2 s |`);
     console.log(`\nfirst deploy by phase: ${[...first.phaseTimings].map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
     console.log(`re-run by phase: ${[...again.phaseTimings].map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
+    console.log(`re-run remote commands: ${await remoteTimeByStep(again.logPath)}`);
   } finally {
     await s.stop();
   }

@@ -19,16 +19,17 @@ export interface UnitStatus {
 export const unitsToStart = (units: readonly string[], status: ReadonlyMap<string, UnitStatus>): string[] =>
   units.filter((u) => status.get(u)?.pending || status.get(u)?.state !== 'active');
 
+/** Units a file changed in this run restarts (on the host the marker says so too; a dry run writes none). */
+const changedThisRun = (ctx: DeployContext, hp: HostPlan, unit: string): boolean => {
+  const changed = new Set(ctx.outcomes.get(hp.host.name)?.changed ?? []);
+  return hp.files.some((f) => changed.has(f.path) && f.restarts.includes(unit));
+};
+
 /** Whether this run (re)starts `unit` on the host: it was not running, a restart was pending from an
  * earlier run, or this run uploaded a file it depends on. */
 export const willStart = (ctx: DeployContext, hp: HostPlan, unit: string): boolean => {
   const facts = ctx.facts.get(hp.host.name);
-  const uploaded = new Set(ctx.outcomes.get(hp.host.name)?.uploaded ?? []);
-  return (
-    facts?.unitStates.get(unit) !== 'active' ||
-    facts.pendingRestarts.includes(unit) ||
-    hp.files.some((f) => uploaded.has(f.path) && f.restarts.includes(unit))
-  );
+  return facts?.unitStates.get(unit) !== 'active' || facts.pendingRestarts.includes(unit) || changedThisRun(ctx, hp, unit);
 };
 
 export const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
@@ -49,12 +50,15 @@ export const startUnitsCommand = (units: readonly string[]): string =>
 /** Starts what needs starting among `units`; returns a line for the task tree. */
 export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readonly string[]): Promise<string> => {
   if (!units.length) return 'nothing to run here';
-  const status = await queryUnits(ctx, hp.host, units);
+  const queried = await queryUnits(ctx, hp.host, units);
+  const status = new Map(units.map((u) => [u, { ...queried.get(u)!, pending: queried.get(u)!.pending || changedThisRun(ctx, hp, u) }]));
   const toStart = unitsToStart(units, status);
   if (!toStart.length) return `unchanged and running: ${units.join(', ')}`;
   await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () => ctx.executor.exec(hp.host, startUnitsCommand(toStart), { step: `start ${toStart.join(', ')}`, sudo: true }));
-  outcomeOf(ctx, hp.host).restarted.push(...toStart);
-  const verb = (u: string): string => `${status.get(u)?.state === 'active' ? 'restarted' : 'started'} ${u}`;
+  if (!ctx.options.dryRun) outcomeOf(ctx, hp.host).restarted.push(...toStart);
+  const running = (u: string): boolean => status.get(u)?.state === 'active';
+  const verb = (u: string): string =>
+    ctx.options.dryRun ? `would ${running(u) ? 'restart' : 'start'} ${u}` : `${running(u) ? 'restarted' : 'started'} ${u}`;
   return toStart.map(verb).join(', ');
 };
 

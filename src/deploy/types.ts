@@ -24,6 +24,8 @@ export interface DeployOptions {
 
 /** What happened on one host during the run, for the summary and for the tests. */
 export interface HostOutcome {
+  /** Planned files that differed on the host when compared (sent, unless this is a dry run). */
+  readonly changed: string[];
   readonly uploaded: string[];
   readonly restarted: string[];
   readonly notes: string[];
@@ -66,7 +68,7 @@ export interface Phase {
 export const outcomeOf = (ctx: DeployContext, host: Host): HostOutcome => {
   let outcome = ctx.outcomes.get(host.name);
   if (!outcome) {
-    outcome = { uploaded: [], restarted: [], notes: [] };
+    outcome = { changed: [], uploaded: [], restarted: [], notes: [] };
     ctx.outcomes.set(host.name, outcome);
   }
   return outcome;

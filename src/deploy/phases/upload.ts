@@ -23,10 +23,14 @@ const upload = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
   const units = unitsRestartedBy(changed);
   const bytes = changed.reduce((sum, f) => sum + f.size, 0);
   const summary = `${changed.length} of ${hp.files.length} files (${mib(bytes)})${units.length ? `, then restart ${units.join(', ')}` : ''}`;
-  if (ctx.options.dryRun) return `would upload ${summary}: ${changed.map((f) => f.path).join(', ')}`;
-  if (units.length) await ctx.executor.exec(hp.host, markPendingCommand(units), { step: 'record pending restarts', sudo: true });
-  const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), { step: 'upload files' });
-  outcomeOf(ctx, hp.host).uploaded.push(...report.uploaded);
+  const outcome = outcomeOf(ctx, hp.host);
+  outcome.changed.push(...changed.map((f) => f.path));
+  await ctx.wet(hp.host, `upload ${summary}: ${changed.map((f) => f.path).join(', ')}`, async () => {
+    if (units.length) await ctx.executor.exec(hp.host, markPendingCommand(units), { step: 'record pending restarts', sudo: true });
+    const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), { step: 'upload files' });
+    outcome.uploaded.push(...report.uploaded);
+  });
+  if (ctx.options.dryRun) return `would upload ${summary}`;
   return `uploaded ${summary}`;
 };
 

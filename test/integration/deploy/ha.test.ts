@@ -54,6 +54,22 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     expect([result.summary.filesUploaded, result.summary.servicesRestarted]).toEqual([0, 0]);
   });
 
+  it('a changed binary: dry-run shows the upload and restart and changes nothing; the run restarts only that service', async () => {
+    await appendFile(join(s.binariesDir, 'kube-proxy'), '\n# a new build\n');
+    const dry = await s.deploy({ dryRun: true });
+    expect([dry.summary.filesUploaded, dry.summary.servicesRestarted]).toEqual([0, 0]);
+    for (const n of NODES) {
+      expect(dry.dryRunLines).toContainEqual(expect.stringMatching(new RegExp(`^${n.name}: would upload 1 of \\d+ files .*then restart kube-proxy.service: /usr/local/bin/kube-proxy$`)));
+      expect(dry.dryRunLines).toContain(`${n.name}: would start kube-proxy.service`);
+    }
+    const real = await s.deploy();
+    expect(real.summary.hosts.map((h) => [h.name, h.uploaded, h.restarted])).toEqual([
+      ...MASTERS.map((m) => [m.name, 0, []]),
+      ...NODES.map((n) => [n.name, 1, ['kube-proxy.service']]),
+    ]);
+    await expectHealthy([...MASTERS, ...NODES]);
+  });
+
   it('adds a node: only the new host gets files and services', async () => {
     await s.setHosts([...MASTERS, ...NODES, EXTRA_NODE]);
     const result = await s.deploy();
