@@ -5,10 +5,10 @@ import type { ClusterModel } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems } from './checks.js';
-import { generateKey, keyAlgorithm, parsePrivateKey, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
+import { generateKey, keyAlgorithm, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import { CERT_MODE, readMaterial, readServiceAccount, SECRET_MODE, writeAll, writeChanged, type Material, type OutputFile } from './store.js';
-import { issueCertificate, keyIdentifier, type CertInfo, type Signer } from './x509.js';
+import { issueCertificate, keyIdentifier, type CertInfo, type CertTemplate, type Signer } from './x509.js';
 
 /** kubeadm backdates every certificate by five minutes to absorb clock skew between hosts. */
 const BACKDATE_MS = 5 * 60_000;
@@ -76,7 +76,7 @@ const handled = <T>(p: Promise<T>): Promise<T> => {
   return p;
 };
 
-const templateOf = (c: CertInstance, now: Date) => ({
+const templateOf = (c: CertInstance, now: Date): CertTemplate => ({
   subject: c.subject,
   isCa: c.spec.profile === 'ca',
   keyUsage: PROFILES[c.spec.profile].keyUsage,
@@ -99,6 +99,43 @@ const issueCa = async (c: CertInstance, key: Promise<GeneratedKey>, now: Date): 
   return { ...(await issue(c, key, Promise.resolve(signer), now)), signer };
 };
 
+interface LeafDecision {
+  readonly c: CertInstance;
+  readonly outcome: Outcome;
+  /** Why it is (re-)issued; undefined for a new or kept one. */
+  readonly reason?: string;
+}
+
+/** Keep a leaf that still matches its spec under a kept CA; otherwise issue it, saying why. */
+const decideLeaf = (c: CertInstance, have: Material, ca: CaState, caCert: CertInfo | undefined, model: ClusterModel, now: Date): LeafDecision => {
+  if (have.certPem === undefined) return { c, outcome: 'created' };
+  if (ca.outcome !== 'kept') return { c, outcome: 'reissued', reason: `CA ${c.ca} was ${ca.outcome === 'created' ? 'created' : 'replaced'}` };
+  if (!have.cert) return { c, outcome: 'reissued', reason: have.certError };
+  const [reason] = certProblems(c, have.cert, have.key, caCert, { now, renewWithinDays: renewWithinDays(c.validityDays), checkSans: true, algorithm: model.keyAlgorithm });
+  return reason === undefined ? { c, outcome: 'kept' } : { c, outcome: 'reissued', reason };
+};
+
+/** An external CA cannot sign: stop before any key is made, naming every certificate that needs it. */
+const refuseExternalIssues = (decisions: readonly LeafDecision[], cas: ReadonlyMap<CaName, CaState>): void => {
+  const blocked = decisions.filter((d) => d.outcome !== 'kept' && cas.get(d.c.ca)!.external);
+  if (!blocked.length) return;
+  throw new KubeinstallError(
+    `cannot issue ${blocked.map((d) => `${d.c.id} (${d.reason ?? 'new'})`).join(', ')}: ` +
+      `the CA ${[...new Set(blocked.map((d) => d.c.ca))].join(', ')} is external (its certificate is here without its key); ` +
+      'issue them with that CA and place them at the paths docs/pki.md lists',
+  );
+};
+
+/** sa.key is never rotated by a re-run (every issued token would die); a missing sa.pub is derived again. */
+const serviceAccountFiles = async (sa: { key?: KeyObject; pub?: string }, newKey: () => Promise<GeneratedKey>): Promise<{ outcome: Outcome; files: OutputFile[] }> => {
+  const pub = (key: KeyObject): OutputFile => ({ path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(key), mode: SECRET_MODE });
+  if (sa.key && keyAlgorithm(sa.key) !== undefined) {
+    return sa.pub === publicKeyPem(sa.key) ? { outcome: 'kept', files: [] } : { outcome: 'reissued', files: [pub(sa.key)] };
+  }
+  const { pem } = await newKey();
+  return { outcome: 'created', files: [{ path: SERVICE_ACCOUNT_FILES.key, data: pem, mode: SECRET_MODE }, pub(createPrivateKey(pem))] };
+};
+
 export const generatePki = async (model: ClusterModel, dir: string, options: CertsOptions = {}): Promise<CertsReport> => {
   const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date() };
   const plan = expandPki(model);
@@ -110,51 +147,29 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   for (const c of plan.certs.filter((c) => c.spec.ca === 'self')) {
     cas.set(c.ca, decideCa(c, found.get(c.id)!, opts, () => issueCa(c, newKey(), opts.now)));
   }
-  const leaves = plan.certs.filter((c) => c.spec.ca !== 'self');
-  const leafStates = await Promise.all(
-    leaves.map(async (c) => {
-      const ca = cas.get(c.ca)!;
-      const have = found.get(c.id)!;
-      const caMaterial = ca.outcome === 'kept' ? await ca.material : undefined;
-      const reason =
-        ca.outcome !== 'kept'
-          ? have.certPem !== undefined ? `CA ${c.ca} was ${ca.outcome === 'created' ? 'created' : 'replaced'}` : undefined
-          : have.cert
-            ? certProblems(c, have.cert, have.key, caMaterial!.cert, { now: opts.now, renewWithinDays: renewWithinDays(c.validityDays), checkSans: true, algorithm: model.keyAlgorithm })[0]
-            : have.certPem !== undefined ? have.certError : undefined;
-      const keep = have.cert !== undefined && reason === undefined;
-      return { c, keep, outcome: (keep ? 'kept' : have.certPem !== undefined ? 'reissued' : 'created') as Outcome, reason };
-    }),
-  );
-  const blocked = leafStates.filter((s) => !s.keep && cas.get(s.c.ca)!.external);
-  if (blocked.length) {
-    throw new KubeinstallError(
-      `cannot issue ${blocked.map((s) => `${s.c.id} (${s.reason ?? 'new'})`).join(', ')}: ` +
-        `the CA ${[...new Set(blocked.map((s) => s.c.ca))].join(', ')} is external (its certificate is here without its key); ` +
-        'issue them with that CA and place them at the paths docs/pki.md lists',
-    );
-  }
-  const leafMaterial = new Map<string, Promise<Issued>>();
-  for (const s of leafStates) {
-    const have = found.get(s.c.id)!;
-    leafMaterial.set(
-      s.c.id,
-      s.keep
-        ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem! })
-        : handled(issue(s.c, newKey(), cas.get(s.c.ca)!.material.then((m) => m.signer!), opts.now)),
-    );
-  }
-  const [saKey, caCerts, issuedLeaves] = await Promise.all([
-    sa && serviceAccountKey(sa, newKey),
-    Promise.all([...cas].map(async ([name, st]) => [name, await st.material] as const)).then((e) => new Map(e)),
-    Promise.all([...leafMaterial].map(async ([id, p]) => [id, await p] as const)).then((e) => new Map(e)),
-  ]);
-  const material = (c: CertInstance): Issued => (c.spec.ca === 'self' ? caCerts.get(c.ca)! : issuedLeaves.get(c.id)!);
+  const keptCaCerts = new Map(await Promise.all([...cas].map(async ([name, st]) => [name, st.outcome === 'kept' ? (await st.material).cert : undefined] as const)));
+  const decisions = plan.certs
+    .filter((c) => c.spec.ca !== 'self')
+    .map((c) => decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now));
+  refuseExternalIssues(decisions, cas);
 
-  const changed = new Set([
-    ...[...cas].filter(([, st]) => st.outcome !== 'kept').map(([name]) => name as string),
-    ...leafStates.filter((s) => !s.keep).map((s) => s.c.id),
+  const leafMaterial = decisions.map(({ c, outcome }) => {
+    const have = found.get(c.id)!;
+    const signer = (): Promise<Signer> => cas.get(c.ca)!.material.then((m) => m.signer!);
+    return outcome === 'kept' ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem! }) : handled(issue(c, newKey(), signer(), opts.now));
+  });
+  const [saOutput, caIssued, leavesIssued] = await Promise.all([
+    sa && serviceAccountFiles(sa, newKey),
+    Promise.all([...cas].map(async ([name, st]) => [name, await st.material] as const)).then((e) => new Map(e)),
+    Promise.all(leafMaterial).then((all) => new Map(all.map((m, i) => [decisions[i]!.c.id, m]))),
   ]);
+  const material = (c: CertInstance): Issued => (c.spec.ca === 'self' ? caIssued.get(c.ca)! : leavesIssued.get(c.id)!);
+
+  const results: CertResult[] = [
+    ...[...cas].map(([name, st]) => ({ id: name, outcome: st.outcome, reason: st.reason })),
+    ...decisions.map(({ c, outcome, reason }) => ({ id: c.id, outcome, reason: outcome === 'reissued' ? reason : undefined })),
+  ];
+  const changed = new Set(results.filter((r) => r.outcome !== 'kept').map((r) => r.id));
   const certFiles = plan.certs
     .filter((c) => c.files && changed.has(c.id))
     .flatMap((c): OutputFile[] => [
@@ -164,37 +179,11 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const byId = new Map(plan.certs.map((c) => [c.id, c]));
   const kubeconfigFiles = plan.kubeconfigs.map((k): OutputFile => {
     const cert = byId.get(k.certId)!;
-    const m = material(cert);
-    return {
-      path: k.file,
-      mode: SECRET_MODE,
-      data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem: caCerts.get(cert.ca)!.certPem, certPem: m.certPem, keyPem: m.keyPem }),
-    };
+    const { certPem, keyPem } = material(cert);
+    const caPem = caIssued.get(cert.ca)!.certPem;
+    return { path: k.file, mode: SECRET_MODE, data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }) };
   });
-  const saFiles: OutputFile[] = [
-    ...(saKey?.outcome === 'created' ? [{ path: SERVICE_ACCOUNT_FILES.key, data: saKey.pem, mode: SECRET_MODE }] : []),
-    ...(saKey && saKey.outcome !== 'kept' ? [{ path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(saKey.key), mode: SECRET_MODE }] : []),
-  ];
   // Issued files are new by definition; kubeconfigs are rendered every time and written when they differ.
-  const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...saFiles]), writeChanged(dir, kubeconfigFiles)]);
-  const written = [...issuedPaths, ...kubeconfigPaths];
-
-  return {
-    certs: [
-      ...[...cas].map(([name, st]) => ({ id: name, outcome: st.outcome, reason: st.reason })),
-      ...leafStates.map((s) => ({ id: s.c.id, outcome: s.outcome, reason: s.outcome === 'reissued' ? s.reason : undefined })),
-    ],
-    serviceAccount: saKey?.outcome ?? 'kept',
-    written,
-  };
-};
-
-/** sa.key is never rotated by a re-run (every issued token would die); a missing sa.pub is re-derived. */
-const serviceAccountKey = async (
-  sa: { key?: KeyObject; pub?: string },
-  newKey: () => Promise<GeneratedKey>,
-): Promise<{ key: KeyObject; pem: string; outcome: Outcome }> => {
-  if (sa.key && keyAlgorithm(sa.key) !== undefined) return { key: sa.key, pem: '', outcome: sa.pub === publicKeyPem(sa.key) ? 'kept' : 'reissued' };
-  const { pem } = await newKey();
-  return { key: parsePrivateKey(pem)!, pem, outcome: 'created' };
+  const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...(saOutput?.files ?? [])]), writeChanged(dir, kubeconfigFiles)]);
+  return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written: [...issuedPaths, ...kubeconfigPaths] };
 };
