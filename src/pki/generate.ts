@@ -111,7 +111,7 @@ const decideLeaf = (c: CertInstance, have: Material, ca: CaState, caCert: CertIn
   if (have.certPem === undefined) return { c, outcome: 'created' };
   if (ca.outcome !== 'kept') return { c, outcome: 'reissued', reason: `CA ${c.ca} was ${ca.outcome === 'created' ? 'created' : 'replaced'}` };
   if (!have.cert) return { c, outcome: 'reissued', reason: have.certError };
-  const [reason] = certProblems(c, have.cert, have.key, caCert, { now, renewWithinDays: renewWithinDays(c.validityDays), checkSans: true, algorithm: model.keyAlgorithm });
+  const [reason] = certProblems(c, have.cert, have.key, caCert, { now, renewWithinDays: renewWithinDays(c.validityDays), sans: 'exact', algorithm: model.keyAlgorithm });
   return reason === undefined ? { c, outcome: 'kept' } : { c, outcome: 'reissued', reason };
 };
 

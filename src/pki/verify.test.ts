@@ -7,15 +7,13 @@ import { generatePki } from './generate.js';
 import { expandPki } from './specs.js';
 import { verifyPki, type VerifyRow } from './verify.js';
 
-const model = loadInventoryText(
-  `
-cluster: { name: t, keyAlgorithm: ecdsa-p256 }
+const inventory = (extraSans: string, m1: string) => `
+cluster: { name: t, keyAlgorithm: ecdsa-p256, apiServerExtraSans: [${extraSans}] }
 hosts:
-  - { name: m1, address: 127.0.3.1, roles: [etcd, master] }
+  - { name: m1, address: ${m1}, roles: [etcd, master] }
   - { name: n1, address: 127.0.3.11, roles: [node] }
-`,
-  '/x/inventory.yaml',
-).model;
+`;
+const model = loadInventoryText(inventory('k8s.example.com', '127.0.3.1'), '/x/inventory.yaml').model;
 
 let dir: string;
 beforeAll(async () => {
@@ -33,6 +31,16 @@ describe('verifyPki', () => {
     expect(problemsOf(await check())).toEqual({});
     const rows = await check(400);
     expect(rows.filter((r) => r.status === 'expiring').length).toBe(rows.filter((r) => r.kind === 'certificate' || r.kind === 'kubeconfig').length);
+  });
+
+  it('accepts SANs beyond what the inventory needs, and names the ones it lacks', async () => {
+    const moved = loadInventoryText(inventory('', '127.0.3.2'), '/x/inventory.yaml').model;
+    const rows = await verifyPki(dir, expandPki(moved), { warnWithinDays: 30, checkInventory: true });
+    expect(problemsOf(rows)).toMatchObject({
+      apiserver: ['IP SANs differ: missing 127.0.3.2'],
+      'etcd-server/m1': ['IP SANs differ: missing 127.0.3.2'],
+      'etcd-peer/m1': ['IP SANs differ: missing 127.0.3.2'],
+    });
   });
 
   it('reports swapped keys, a cert from the wrong CA, a truncated PEM and a loose key mode, without crashing', async () => {

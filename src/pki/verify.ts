@@ -46,7 +46,7 @@ const validity = (cert: CertInfo | undefined, now: Date) =>
 
 /** The problems of one certificate as found, or why it could not be read at all. */
 const materialProblems = (c: CertInstance, m: Material, ca: CertInfo | undefined, checkSans: boolean, now: Date, keyElsewhere = false): string[] =>
-  m.cert ? certProblems(c, m.cert, m.key, ca, { now, renewWithinDays: 0, checkSans, keyElsewhere }) : [`${m.source}: ${m.certError}`];
+  m.cert ? certProblems(c, m.cert, m.key, ca, { now, renewWithinDays: 0, sans: checkSans ? 'cover' : 'skip', keyElsewhere }) : [`${m.source}: ${m.certError}`];
 
 export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions): Promise<VerifyRow[]> => {
   const now = opts.now ?? new Date();
