@@ -82,6 +82,8 @@ export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, la
     selected.map((p) => phaseTask(ctx, p, layout, timings)),
     {
       exitOnError: true,
+      // Ctrl-C is ours: let the steps in flight finish, then stop (listr2 would exit 127 at once).
+      registerSignalListeners: false,
       renderer: layout === 'tree' ? 'default' : 'simple',
       rendererOptions: { ...timer, collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
       fallbackRenderer: 'simple',

@@ -1,16 +1,21 @@
 // End to end on the test bed: an etcd-only inventory of 3 hosts (127.0.2.21-23) becomes a healthy
 // 3-member TLS etcd cluster with real etcd; a re-run changes nothing; a taken port is reported.
+import { spawn } from 'node:child_process';
+import { appendFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhaseFailed } from '../../../src/deploy/manager.js';
-import { startSetting, type Setting } from './fixtures.js';
+import { run, startSetting, type Setting } from './fixtures.js';
 
 const HOSTS = [1, 2, 3].map((n) => ({ name: `etcd-${n}`, address: `127.0.2.${20 + n}`, roles: ['etcd' as const] }));
 const endpoints = HOSTS.map((h) => `https://${h.address}:2379`);
 let s: Setting;
+let ORIGINAL_ETCD_SHA: string;
 
 beforeAll(async () => {
   s = await startSetting(HOSTS);
+  ORIGINAL_ETCD_SHA = (await run('sha256sum', ['/usr/bin/etcd'])).stdout.split(' ')[0]!;
 });
 afterAll(async () => {
   await s?.stop();
@@ -51,6 +56,31 @@ describe('etcd-only inventory', () => {
     }
     // systemd keeps restarting the member, so it may be up again before this run starts it
     await s.deploy();
+    await s.etcdctl(endpoints, 'endpoint', 'health');
+  });
+
+  it('Ctrl-C during the upload: exits 130 saying a re-run resumes, leaves no partial file, and the re-run restarts etcd', async () => {
+    // A bigger etcd (trailing bytes do not change what an ELF binary runs) keeps the upload busy.
+    await appendFile(join(s.binariesDir, 'etcd'), Buffer.alloc(64 << 20, 1));
+    const cli = spawn(process.execPath, [join(__dirname, '../../../bin/kubeinstall'), 'deploy', '-i', s.inventory], { env: { ...process.env, CI: 'true' } });
+    let stderr = '';
+    cli.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => cli.on('close', resolve));
+    while ((await s.tb.hostExec('etcd-1', 'test -e /var/lib/kubeinstall/pending-restart/etcd.service', { allowFailure: true })).code !== 0) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    cli.kill('SIGINT');
+    const code = await exited;
+    expect({ code, stderr }).toMatchObject({ code: 130, stderr: expect.stringMatching(/re-running the same deploy resumes/) });
+    const localSum = (await run('sha256sum', [join(s.binariesDir, 'etcd')])).stdout.split(' ')[0];
+    for (const h of HOSTS) {
+      const { stdout } = await s.tb.hostExec(h.name, "sha256sum /usr/local/bin/etcd | cut -d' ' -f1; ls -A /usr/local/bin");
+      const [sum, ...files] = stdout.trim().split('\n');
+      expect([localSum, ORIGINAL_ETCD_SHA], h.name).toContain(sum); // the new binary or the old one, never a torn one
+      expect(files, h.name).toEqual(['etcd', 'etcdctl']);
+    }
+    const resumed = await s.deploy();
+    expect(resumed.summary.hosts.map((h) => h.restarted)).toEqual([['etcd.service'], ['etcd.service'], ['etcd.service']]);
     await s.etcdctl(endpoints, 'endpoint', 'health');
   });
 });
