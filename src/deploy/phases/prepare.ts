@@ -16,7 +16,7 @@ export const preparePhase: Phase = {
         const changed: string[] = [];
         const cannot = decisions.filter((d) => d.blocked).map((d) => `${d.item}: ${d.problem}; ${d.blocked}`);
         for (const d of decisions.filter((x) => x.command)) {
-          const result = await ctx.wet(hp.host, `${d.item}: ${d.command}`, () =>
+          const result = await ctx.wet(hp.host, `run \`${d.command}\` (${d.item})`, () =>
             ctx.executor.exec(hp.host, d.command!, { step: `prepare ${d.item}`, sudo: true, allowFailure: true }),
           );
           // The host refused (a module the kernel cannot load here): report it, the deploy goes on.

@@ -1,7 +1,17 @@
 // Uploads each host's planned files, skipping those whose bytes already match.
 import type { HostPlan, PlannedFile } from '../../render/types.js';
 import type { UploadItem } from '../../ssh/types.js';
-import { changedFiles, markPendingCommand, parseRemoteHashes, remoteHashCommand, unitsRestartedBy } from '../file-diff.js';
+import {
+  changedFiles,
+  markPendingCommand,
+  parseRemoteHashes,
+  parseStatOutput,
+  recordHashesCommand,
+  recordInput,
+  remoteHashCommand,
+  statCommand,
+  unitsRestartedBy,
+} from '../file-diff.js';
 import { reachedHosts } from '../hosts.js';
 import { outcomeOf, type DeployContext, type Phase } from '../types.js';
 
@@ -17,9 +27,18 @@ const toUploadItem = (f: PlannedFile): UploadItem => ({
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 const upload = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
-  const { stdout } = await ctx.executor.exec(hp.host, remoteHashCommand(hp.files), { step: 'compare files', sudo: true });
-  const changed = changedFiles(hp.files, parseRemoteHashes(stdout));
-  if (!changed.length) return `all ${hp.files.length} files already match`;
+  const remote = parseStatOutput((await ctx.executor.exec(hp.host, statCommand(hp.files), { step: 'compare files', sudo: true })).stdout);
+  if (remote.unknown.length) {
+    const { stdout } = await ctx.executor.exec(hp.host, remoteHashCommand(remote.unknown), { step: 'hash files', sudo: true });
+    for (const [path, sha] of parseRemoteHashes(stdout)) remote.known.set(path, sha);
+  }
+  const changed = changedFiles(hp.files, remote.known);
+  const record = (): Promise<unknown> =>
+    ctx.executor.exec(hp.host, recordHashesCommand(), { step: 'record file hashes', sudo: true, stdin: recordInput(hp.files) });
+  if (!changed.length) {
+    if (remote.unknown.length && !ctx.options.dryRun) await record();
+    return `all ${hp.files.length} files already match`;
+  }
   const units = unitsRestartedBy(changed);
   const bytes = changed.reduce((sum, f) => sum + f.size, 0);
   const summary = `${changed.length} of ${hp.files.length} files (${mib(bytes)})${units.length ? `, then restart ${units.join(', ')}` : ''}`;
@@ -29,6 +48,7 @@ const upload = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
     if (units.length) await ctx.executor.exec(hp.host, markPendingCommand(units), { step: 'record pending restarts', sudo: true });
     const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), { step: 'upload files' });
     outcome.uploaded.push(...report.uploaded);
+    await record();
   });
   if (ctx.options.dryRun) return `would upload ${summary}`;
   return `uploaded ${summary}`;
