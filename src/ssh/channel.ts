@@ -65,3 +65,7 @@ export const putFile = (
       },
     }, done);
   });
+
+/** rename(2) on the server (OpenSSH's posix-rename extension): atomic, and replaces the target. */
+export const renameOver = (sftp: SFTPWrapper, from: string, to: string): Promise<void> =>
+  new Promise((resolve, reject) => sftp.ext_openssh_rename(from, to, (err) => (err ? reject(err) : resolve())));

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Host } from '../inventory/model.js';
 import { UsageError } from '../util/errors.js';
 import { promptOnTerminal } from './auth.js';
-import { runCommand, openSftp, putFile, realpath, type RawResult } from './channel.js';
+import { runCommand, openSftp, putFile, realpath, renameOver, type RawResult } from './channel.js';
 import { connectWithRetry, DEFAULT_RETRY, whileAlive, type Connection, type ConnectDeps, type RetryPolicy } from './connection.js';
 import { ConnectError, RemoteCommandError, tail } from './errors.js';
 import { decideHostKey } from './host-key.js';
@@ -16,7 +16,7 @@ import { createSemaphore } from './semaphore.js';
 import { PROBE_PASSWORDLESS, sudoHint, wrapForSudo, type SudoMode } from './sudo.js';
 import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type ResolvedTarget, type SshConfigLookup } from './target.js';
 import type { ExecEvent, ExecOptions, ExecResult, Executor, UploadItem, UploadReport } from './types.js';
-import { installCommand, parseRemoteState, planUploads, prepareCommand, remoteStateCommand, stagedPath, validateItems, type Staging } from './upload-plan.js';
+import { installCommand, parseRemoteState, planUploads, prepareCommand, remoteStateCommand, stagedPaths, validateItems, type Staging } from './upload-plan.js';
 
 export interface ExecutorOptions {
   /** Read-only known_hosts files. Default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
@@ -214,30 +214,34 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
       const total = plan.send.reduce((n, i) => n + i.size, 0);
       if (!plan.send.length && !plan.fix.length) return { uploaded: [], skipped: plan.skip.map((i) => i.path), bytes: 0 };
       const staging: Staging = host.ssh.sudo ? 'home' : 'beside-target';
-      const staged = plan.send.map((item, i) => stagedPath(staging, item, i));
+      const staged = stagedPaths(staging, plan.send);
+      const lost = (what: string) => (err: Error) => {
+        throw new ConnectError(host.name, `${o.step}: ${what} failed: ${redactor.redact(err.message)}`, true);
+      };
       let home = '';
       if (plan.send.length) {
         await run(host, conn, prepareCommand(staging, plan.send), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
-        const sftp = await whileAlive(conn, openSftp(conn.client));
-        try {
+      }
+      const sftp = plan.send.length ? await whileAlive(conn, openSftp(conn.client)) : undefined;
+      try {
+        if (sftp) {
           if (staging === 'home') home = await whileAlive(conn, realpath(sftp, '.'));
           let done = 0;
           o.onProgress?.(0, total);
           const files = createSemaphore(8);
           await Promise.all(
             plan.send.map((item, i) =>
-              files.run(() =>
-                whileAlive(conn, putFile(sftp, item.source, staged[i], (delta) => o.onProgress?.((done += delta), total))).catch((err: Error) => {
-                  throw new ConnectError(host.name, `${o.step}: sending ${item.path} failed: ${redactor.redact(err.message)}`, true);
-                }),
-              ),
+              files.run(() => whileAlive(conn, putFile(sftp, item.source, staged[i], (delta) => o.onProgress?.((done += delta), total))).catch(lost(`sending ${item.path}`))),
             ),
           );
-        } finally {
-          sftp.end();
         }
+        await run(host, conn, installCommand(staging, plan, home), { step: `${o.step}: install`, sudo: true });
+        if (sftp && staging === 'beside-target') {
+          await Promise.all(plan.send.map((item, i) => whileAlive(conn, renameOver(sftp, staged[i], item.path)).catch(lost(`moving ${item.path} into place`))));
+        }
+      } finally {
+        sftp?.end();
       }
-      await run(host, conn, installCommand(staging, plan, staged, home), { step: `${o.step}: install`, sudo: true });
       return { uploaded: [...plan.send, ...plan.fix].map((i) => i.path), skipped: plan.skip.map((i) => i.path), bytes: total };
     });
   };

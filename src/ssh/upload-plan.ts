@@ -30,7 +30,7 @@ export const validateItems = (host: string, items: readonly UploadItem[]): void 
   for (const item of items) {
     const problem = !posix.isAbsolute(item.path)
       ? 'is not absolute'
-      : /[\n\r]/.test(item.path) || item.path.endsWith('/')
+      : /[\n\r\\]/.test(item.path) || item.path.endsWith('/')
         ? 'is not a plain file path'
         : seen.has(item.path)
           ? 'appears twice'
@@ -42,15 +42,22 @@ export const validateItems = (host: string, items: readonly UploadItem[]): void 
   }
 };
 
-/** One command printing `mode owner sha256  path` for every target that exists. */
-export const remoteStateCommand = (paths: readonly string[]): string =>
-  `for p in ${quoteAll(paths)}; do [ -f "$p" ] && printf '%s %s ' $(stat -c '%a %U:%G' -- "$p") && sha256sum -- "$p"; done; true`;
+/** One command, two processes whatever the number of files: `stat` of every target that exists, a
+ * blank line, then `sha256sum` of each. Missing files only produce (discarded) errors. */
+export const remoteStateCommand = (paths: readonly string[]): string => {
+  const args = quoteAll(paths);
+  return `stat -c '%a %U:%G %n' -- ${args} 2>/dev/null; echo; sha256sum -- ${args} 2>/dev/null; true`;
+};
 
 export const parseRemoteState = (stdout: string): Map<string, RemoteFileState> => {
+  const blank = stdout.indexOf('\n\n');
+  const [stats, sums] = blank < 0 ? [stdout, ''] : [stdout.slice(0, blank), stdout.slice(blank + 2)];
+  const meta = new Map<string, { mode: number; owner: string }>();
+  for (const m of stats.matchAll(/^([0-7]+) (\S+) (.+)$/gm)) meta.set(m[3], { mode: parseInt(m[1], 8), owner: m[2] });
   const state = new Map<string, RemoteFileState>();
-  for (const line of stdout.split('\n')) {
-    const m = /^([0-7]+) (\S+) ([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (m) state.set(m[4], { mode: parseInt(m[1], 8), owner: m[2], sha256: m[3] });
+  for (const m of sums.matchAll(/^([0-9a-f]{64}) [ *](.+)$/gm)) {
+    const found = meta.get(m[2]);
+    if (found) state.set(m[2], { ...found, sha256: m[1] });
   }
   return state;
 };
@@ -72,33 +79,53 @@ export const planUploads = (items: readonly UploadItem[], state: ReadonlyMap<str
  * which the next run overwrites. */
 export const besideTarget = (path: string): string => posix.join(dirname(path), `.${basename(path)}.kubeinstall-upload`);
 
-/** Where SFTP writes each file (home staging is relative: SFTP resolves it against the login dir). */
-export const stagedPath = (staging: Staging, item: UploadItem, index: number): string =>
-  staging === 'beside-target' ? besideTarget(item.path) : `${HOME_STAGING_DIR}/${index}-${basename(item.path)}`;
+const targetDirs = (items: readonly UploadItem[]): string[] => [...new Set(items.map((i) => dirname(i.path)))];
+
+/** Where SFTP writes each file. Home staging mirrors the target folders (one numbered folder each, files
+ * under their beside-target names) so one `cp` per folder moves them across; it is relative, as SFTP
+ * resolves it against the login folder. */
+export const stagedPaths = (staging: Staging, send: readonly UploadItem[]): string[] => {
+  const dirs = targetDirs(send);
+  return send.map((item) =>
+    staging === 'beside-target' ? besideTarget(item.path) : `${HOME_STAGING_DIR}/${dirs.indexOf(dirname(item.path))}/${basename(besideTarget(item.path))}`,
+  );
+};
 
 /** Creates the folders SFTP writes into. Runs privileged for beside-target staging. */
-export const prepareCommand = (staging: Staging, items: readonly UploadItem[]): string =>
+export const prepareCommand = (staging: Staging, send: readonly UploadItem[]): string =>
   staging === 'beside-target'
-    ? `mkdir -p -- ${quoteAll([...new Set(items.map((i) => dirname(i.path)))])}`
-    : `rm -rf ${HOME_STAGING_DIR} && mkdir -m 700 ${HOME_STAGING_DIR}`;
+    ? `mkdir -p -- ${quoteAll(targetDirs(send))}`
+    : `rm -rf ${HOME_STAGING_DIR} && mkdir -m 700 ${HOME_STAGING_DIR} && mkdir -- ${quoteAll(targetDirs(send).map((_, i) => `${HOME_STAGING_DIR}/${i}`))}`;
 
-const mode = (item: UploadItem): string => (item.mode & 0o7777).toString(8).padStart(4, '0');
+const octal = (item: UploadItem): string => (item.mode & 0o7777).toString(8).padStart(4, '0');
 
-/** Moves every sent file into place (checked against its sha256 first) and fixes the metadata of the
- * rest, privileged. `home` is the login user's home for home staging. */
-export const installCommand = (staging: Staging, plan: UploadPlan, staged: readonly string[], home = ''): string => {
+/** `chown`/`chmod` once per distinct owner or mode, not once per file: process start-up dominates. */
+const grouped = (verb: string, key: (i: UploadItem) => string, items: readonly UploadItem[], pathOf: (i: UploadItem) => string): string[] => {
+  const groups = new Map<string, string[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), pathOf(item)]);
+  return [...groups].map(([value, paths]) => `${verb} ${quote(value)} -- ${quoteAll(paths)}`);
+};
+
+const SUMS_END = 'KUBEINSTALL_SUMS';
+
+/** The privileged script that makes sent files ready beside their targets (copied from home staging,
+ * checked against their sha256, owner and mode set) and fixes the metadata of the rest. Renaming into
+ * place is the last step: here with `mv` for home staging; for beside-target staging the executor
+ * renames over SFTP (posix-rename), which starts no process per file. */
+export const installCommand = (staging: Staging, plan: UploadPlan, home = ''): string => {
   const lines = ['set -e'];
   const fromHome = staging === 'home' && plan.send.length > 0;
-  if (fromHome) lines.push(`mkdir -p -- ${quoteAll([...new Set(plan.send.map((i) => dirname(i.path)))])}`);
-  plan.send.forEach((item, i) => {
-    const tmp = besideTarget(item.path);
-    if (fromHome) lines.push(`cp -- ${quote(posix.join(home, staged[i]))} ${quote(tmp)}`);
-    lines.push(
-      `echo ${item.sha256}'  '${quote(tmp)} | sha256sum -c --quiet -`,
-      `chown ${quote(item.owner)} ${quote(tmp)} && chmod ${mode(item)} ${quote(tmp)} && mv -f -- ${quote(tmp)} ${quote(item.path)}`,
-    );
-  });
-  for (const item of plan.fix) lines.push(`chown ${quote(item.owner)} ${quote(item.path)} && chmod ${mode(item)} ${quote(item.path)}`);
-  if (fromHome) lines.push(`rm -rf -- ${quote(posix.join(home, HOME_STAGING_DIR))}`);
+  const staged = posix.join(home, HOME_STAGING_DIR);
+  if (fromHome) {
+    const dirs = targetDirs(plan.send);
+    lines.push(`mkdir -p -- ${quoteAll(dirs)}`, ...dirs.map((d, i) => `cp -rT -- ${quote(`${staged}/${i}`)} ${quote(d)}`));
+  }
+  if (plan.send.length) {
+    lines.push(`sha256sum -c --quiet <<'${SUMS_END}'`, ...plan.send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`), SUMS_END);
+    lines.push(...grouped('chown', (i) => i.owner, plan.send, (i) => besideTarget(i.path)));
+    lines.push(...grouped('chmod', octal, plan.send, (i) => besideTarget(i.path)));
+  }
+  lines.push(...grouped('chown', (i) => i.owner, plan.fix, (i) => i.path), ...grouped('chmod', octal, plan.fix, (i) => i.path));
+  if (fromHome) lines.push(...plan.send.map((i) => `mv -f -- ${quote(besideTarget(i.path))} ${quote(i.path)}`), `rm -rf -- ${quote(staged)}`);
   return lines.join('\n');
 };
