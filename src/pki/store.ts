@@ -9,7 +9,7 @@ import { SERVICE_ACCOUNT_FILES, type CertInstance, type PkiPlan } from './specs.
 import { parseCertificate, type CertInfo } from './x509.js';
 
 /** Enough for the disk, few enough to stay far from the open-file limit. */
-const IO_CONCURRENCY = 64;
+export const IO_CONCURRENCY = 64;
 
 export const mapLimit = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> => {
   const results: R[] = new Array(items.length);

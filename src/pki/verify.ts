@@ -6,7 +6,7 @@ import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems, daysLeft } from './checks.js';
 import { parsePrivateKey, publicKeyPem } from './keys.js';
 import { expandPki, SERVICE_ACCOUNT_FILES, type CertInstance, type Host, type PkiModel, type PkiPlan } from './specs.js';
-import { CERT_MODE, mapLimit, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
+import { CERT_MODE, IO_CONCURRENCY, mapLimit, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
 import { parseCertificate, type CertInfo } from './x509.js';
 
 export type Status = 'ok' | 'expiring' | 'invalid';
@@ -55,7 +55,7 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
   const material = await readMaterial(dir, { ...plan, certs: filed });
   const caCert = (c: CertInstance): CertInfo | undefined => material.get(c.ca)?.cert;
 
-  const certRows = await mapLimit(filed, 64, async (c): Promise<VerifyRow> => {
+  const certRows = await mapLimit(filed, IO_CONCURRENCY, async (c): Promise<VerifyRow> => {
     const m = material.get(c.id)!;
     const isCa = c.spec.ca === 'self';
     const external = isCa && m.cert !== undefined && m.keyPem === undefined;
@@ -74,7 +74,7 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
   });
 
   const byId = new Map(plan.certs.map((c) => [c.id, c]));
-  const kubeconfigRows = await mapLimit(plan.kubeconfigs, 64, async (k): Promise<VerifyRow> => {
+  const kubeconfigRows = await mapLimit(plan.kubeconfigs, IO_CONCURRENCY, async (k): Promise<VerifyRow> => {
     const c = byId.get(k.certId)!;
     const row = { name: k.file, kind: 'kubeconfig' as const, file: k.file, ca: c.ca };
     const text = await readIfExists(join(dir, k.file));
