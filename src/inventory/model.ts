@@ -93,11 +93,12 @@ export interface ClusterModel {
   readonly hosts: readonly Host[];
 }
 
-export const hostsWithRole = (model: Pick<ClusterModel, 'hosts'>, role: Role): Host[] =>
+/** Generic over the host type so that partial hosts (the PKI's view, verify-certs' folder-derived hosts) share the rule. */
+export const hostsWithRole = <H extends Pick<Host, 'roles'>>(model: { readonly hosts: readonly H[] }, role: Role): H[] =>
   model.hosts.filter((h) => h.roles.includes(role));
 
-export const hasRole = (host: Host, role: Role): boolean => host.roles.includes(role);
-
 /** An inventory with etcd members and no master deploys an external etcd cluster only. */
-export const isEtcdOnly = (model: Pick<ClusterModel, 'hosts'>): boolean =>
-  model.hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');
+export const isEtcdOnly = (model: { readonly hosts: readonly Pick<Host, 'roles'>[] }): boolean =>
+  model.hosts.length > 0 && model.hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');
+
+export const hasRole = (host: Pick<Host, 'roles'>, role: Role): boolean => host.roles.includes(role);

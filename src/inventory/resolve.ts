@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { PathSegment } from './parse.js';
 import type { FieldProblem } from './validate.js';
+import { hostsWithRole, isEtcdOnly } from './model.js';
 import type {
   ApiEndpoint,
   ApiEndpointKind,
@@ -142,9 +143,9 @@ export const resolveInventory = (
     });
   });
 
-  const etcdMembers = hosts.filter((h) => h.roles.includes('etcd'));
-  const masters = hosts.filter((h) => h.roles.includes('master'));
-  const etcdOnly = hosts.length > 0 && hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');
+  const etcdMembers = hostsWithRole({ hosts }, 'etcd');
+  const masters = hostsWithRole({ hosts }, 'master');
+  const etcdOnly = isEtcdOnly({ hosts });
   if (hosts.length === rawHosts.length && hosts.length > 0) {
     if (etcdMembers.length === 0) error(['hosts'], 'no host has the role "etcd": the cluster needs at least one etcd member');
     if (masters.length === 0 && !etcdOnly) {

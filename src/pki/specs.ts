@@ -1,6 +1,6 @@
 // The whole cluster PKI as data, in the manner of kubeadm's certlist.go: one row per certificate kind,
 // expanded per host where a kind is per host. `certs`, `verify-certs` and renewal all read this table.
-import type { ClusterModel, Host as InventoryHost, Role } from '../inventory/model.js';
+import { hostsWithRole, isEtcdOnly, type ClusterModel, type Host as InventoryHost, type Role } from '../inventory/model.js';
 import { hostPort, isIpAddress } from '../util/ip.js';
 import { canonicalIp, type ExtKeyUsage, type KeyUsage, type Subject } from './x509.js';
 
@@ -13,9 +13,6 @@ export interface PkiModel
   readonly hosts: readonly Host[];
 }
 
-const hostsWithRole = (model: PkiModel, role: Role): Host[] => model.hosts.filter((h) => h.roles.includes(role));
-/** The same rule as the inventory's isEtcdOnly: only etcd members, so an external etcd cluster. */
-const isEtcdOnly = (model: PkiModel): boolean => model.hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');
 
 /** Key usages by role of the certificate (kubeadm: NewSelfSignedCACert, NewSignedCert). */
 export type Profile = 'ca' | 'server' | 'client' | 'server-client';
