@@ -39,7 +39,7 @@ describe('generatePki re-runs', () => {
     const r = await generatePki(model(inventory('  - { name: n2, address: 127.0.3.12, roles: [node] }')), dir);
     expect(outcomes(r, 'created')).toEqual(['kubelet-client/n2', 'kubelet-server/n2']);
     expect(outcomes(r, 'reissued')).toEqual([]);
-    expect(r.written.sort()).toEqual(['kubeconfigs/nodes/n2/kubelet.conf', 'pki/kubelets/n2/kubelet-client.crt', 'pki/kubelets/n2/kubelet-client.key', 'pki/kubelets/n2/kubelet-server.crt', 'pki/kubelets/n2/kubelet-server.key']);
+    expect([...r.written].sort()).toEqual(['kubeconfigs/nodes/n2/kubelet.conf', 'pki/kubelets/n2/kubelet-client.crt', 'pki/kubelets/n2/kubelet-client.key', 'pki/kubelets/n2/kubelet-server.crt', 'pki/kubelets/n2/kubelet-server.key']);
     expect(await readFile(join(dir, 'pki/apiserver.crt'), 'utf8')).toBe(before);
   });
 
