@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { factsScript, parseFacts } from './facts.js';
@@ -9,13 +10,17 @@ describe('facts', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.2.48', resolve));
     const port = (server.address() as { port: number }).port;
     try {
-      const script = factsScript({ units: ['no-such-unit.service'], modules: ['no_such_module'], sysctlKeys: ['net.ipv4.ip_forward'] });
+      const script = factsScript({ units: ['no-such-unit.service'], modules: ['no_such_module'], sysctlKeys: ['net.ipv4.ip_forward', 'net.ipv4.ip_local_port_range', 'no.such.key'] });
       const before = Date.now() / 1000;
       const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), before);
       expect(facts.arch).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
       expect(facts.listening).toContainEqual({ address: '127.0.2.48', port });
       expect(facts.loadedModules.has('no_such_module')).toBe(false);
       expect(facts.sysctls.get('net.ipv4.ip_forward')).toMatch(/^[01]$/);
+      // several digits: /proc/sys integer files read a byte at a time would give only the first
+      expect(facts.sysctls.get('net.ipv4.ip_local_port_range')).toBe(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trimEnd());
+      expect(facts.sysctls.has('no.such.key')).toBe(false);
+      expect(facts.hostname).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
       expect(facts.unitStates.get('no-such-unit.service')).not.toBe('active');
       expect(Math.abs(facts.clockSkewSeconds)).toBeLessThan(2);
     } finally {
@@ -30,6 +35,8 @@ describe('facts', () => {
       'swap=1',
       'selinux=',
       'clock=1000.5',
+      'unit=firewalld.service=active',
+      'unit=ufw.service=inactive',
       'unit=etcd.service=active',
       'unit=kubelet.service=inactive',
       'pending=kubelet.service',
@@ -42,6 +49,9 @@ describe('facts', () => {
     expect(facts.clockSkewSeconds).toBe(0.5);
     expect(facts.unitStates.get('etcd.service')).toBe('active');
     expect(facts.pendingRestarts).toEqual(['kubelet.service']);
+    // firewalls share the unit query but are not the plan's units
+    expect([facts.firewalldActive, facts.ufwActive]).toEqual([true, false]);
+    expect([...facts.unitStates.keys()]).toEqual(['etcd.service', 'kubelet.service']);
     expect(facts.systemd).toBe(true);
     expect(facts.swapDevices).toBe(1);
   });
