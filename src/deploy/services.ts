@@ -32,7 +32,7 @@ export const willStart = (ctx: DeployContext, hp: HostPlan, unit: string): boole
   return facts?.unitStates.get(unit) !== 'active' || facts.pendingRestarts.includes(unit) || changedThisRun(ctx, hp, unit);
 };
 
-export const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
+const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
   const { stdout } = await ctx.executor.exec(host, unitStatusScript(units), { step: 'query units', sudo: true });
   const facts = parseFacts(stdout, 0);
   return new Map(units.map((u) => [u, { state: facts.unitStates.get(u) ?? 'unknown', pending: facts.pendingRestarts.includes(u) }]));
@@ -48,9 +48,19 @@ export const startUnitsCommand = (units: readonly string[]): string =>
   ].join(' && ');
 
 /** Starts what needs starting among `units`; returns a line for the task tree. */
+/**
+ * The units' states and pending restarts: those the facts gathered while this run has (re)started
+ * nothing on the host yet, since nothing of ours changed them since; asked again otherwise.
+ */
+export const unitStatus = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
+  const facts = ctx.facts.get(host.name);
+  if (!facts || ctx.outcomes.get(host.name)?.restarted.length) return queryUnits(ctx, host, units);
+  return new Map(units.map((u) => [u, { state: facts.unitStates.get(u) ?? 'unknown', pending: facts.pendingRestarts.includes(u) }]));
+};
+
 export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readonly string[]): Promise<string> => {
   if (!units.length) return 'nothing to run here';
-  const queried = await queryUnits(ctx, hp.host, units);
+  const queried = await unitStatus(ctx, hp.host, units);
   const status = new Map(units.map((u) => [u, { ...queried.get(u)!, pending: queried.get(u)!.pending || changedThisRun(ctx, hp, u) }]));
   const toStart = unitsToStart(units, status);
   if (!toStart.length) return `unchanged and running: ${units.join(', ')}`;
