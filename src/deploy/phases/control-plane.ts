@@ -31,10 +31,13 @@ export const startAndWait = (title: string, pick: (hp: HostPlan) => PlannedServi
   { title: `start ${title}`, run: (ctx, hp) => startUnits(ctx, hp, pick(hp).map((s) => s.unit)) },
   {
     title: `wait for ${title}`,
+    // All at once: the units were started together, and each wait only reads. The first failure in
+    // the plan's order is the one reported, as when waiting one after another.
     run: async (ctx, hp) => {
-      const results = [];
-      for (const s of pick(hp)) results.push(await waitHealthy(ctx, hp, s));
-      return results.filter(Boolean).join(', ');
+      const settled = await Promise.allSettled(pick(hp).map((s) => waitHealthy(ctx, hp, s)));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return settled.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : [])).join(', ');
     },
   },
 ];
