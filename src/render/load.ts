@@ -1,11 +1,17 @@
 // The I/O edge of render: read the cluster folder's PKI files and kubeconfigs into ClusterFiles, and hash
 // the binaries the inventory's roles need into a BinaryIndex. Everything else in src/render is pure.
+//
+// Hashing hundreds of MiB of binaries on every run costs a noticeable part of a no-change deploy, so
+// the hashes are kept in a cache beside the cluster files, each with the file's identity (inode, size,
+// mtime and ctime in ns): a binary whose identity still matches is not hashed again; any other is.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Host } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { requiredBinaries } from './binaries.js';
 import type { BinaryIndex, ClusterFiles, LocalBinary } from './types.js';
 
@@ -41,22 +47,60 @@ const hashFile = (path: string): Promise<string> =>
       .on('end', () => resolve(hash.digest('hex')));
   });
 
-/** Hashes every binary some host's roles need; a missing or non-file binary is an error naming it and its roles. */
-export const indexBinaries = async (binariesDir: string, hosts: readonly Host[]): Promise<BinaryIndex> => {
+/** Where deploy keeps the binaries' hashes between runs. */
+export const binaryHashCache = (clusterDir: string): string => join(clusterDir, '.cache', 'binaries.json');
+
+interface CachedHash {
+  readonly identity: string;
+  readonly sha256: string;
+}
+type HashCache = Record<string, CachedHash>;
+
+/** Changes whenever the file's bytes may have: a rewrite or replacement moves the ctime, which no tool can set back. */
+const identityOf = (info: BigIntStats): string => `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+
+const isCachedHash = (v: unknown): v is CachedHash =>
+  typeof v === 'object' && v !== null && typeof (v as CachedHash).identity === 'string' && /^[0-9a-f]{64}$/.test((v as CachedHash).sha256);
+
+/** A missing or unreadable cache is an empty one: it only saves work. */
+const readHashCache = async (path: string | undefined): Promise<HashCache> => {
+  if (!path) return {};
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => isCachedHash(v)));
+  } catch {
+    return {};
+  }
+};
+
+/**
+ * Hashes every binary some host's roles need; a missing or non-file binary is an error naming it and
+ * its roles. With `cacheFile`, hashes of binaries unchanged since the last run come from there.
+ */
+export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string): Promise<BinaryIndex> => {
   const needed = requiredBinaries(hosts);
+  const cache = await readHashCache(cacheFile);
   const problems: string[] = [];
   const found: LocalBinary[] = [];
+  const nextCache: HashCache = {};
   await Promise.all(
     [...needed].map(async ([name, roles]) => {
       const localPath = join(binariesDir, name);
-      const info = await stat(localPath).catch(() => undefined);
+      const info = await stat(localPath, { bigint: true }).catch(() => undefined);
       if (!info?.isFile()) {
         problems.push(`${name} (needed by role${roles.length > 1 ? 's' : ''} ${roles.join(', ')}) is missing from ${binariesDir}`);
         return;
       }
-      found.push({ name, localPath, size: info.size, sha256: await hashFile(localPath) });
+      const identity = identityOf(info);
+      const cached = cache[localPath];
+      const sha256 = cached?.identity === identity ? cached.sha256 : await hashFile(localPath);
+      nextCache[localPath] = { identity, sha256 };
+      found.push({ name, localPath, size: Number(info.size), sha256 });
     }),
   );
   if (problems.length > 0) throw new KubeinstallError(`binaries folder incomplete:\n  ${problems.sort().join('\n  ')}`);
+  const sorted = Object.fromEntries(Object.entries(nextCache).sort(([a], [b]) => a.localeCompare(b)));
+  if (cacheFile && JSON.stringify(sorted) !== JSON.stringify(cache)) await writeFileAtomic(cacheFile, `${JSON.stringify(sorted, null, 2)}\n`, { mode: 0o644 });
   return new Map(found.map((b) => [b.name, b]));
 };
