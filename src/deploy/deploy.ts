@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../inventory/load.js';
 import type { Problem } from '../util/errors.js';
 import { UsageError } from '../util/errors.js';
-import { binaryHashCache, indexBinaries, readClusterFiles } from '../render/load.js';
+import { loadPlanInputs } from '../render/load.js';
 import { buildClusterPlan } from '../render/plan.js';
 import { createExecutor } from '../ssh/executor.js';
 import type { Layout } from './manager.js';
@@ -24,7 +24,7 @@ export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
   req.onWarnings?.(warnings);
   const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
   if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
-  const [clusterFiles, binaries] = await Promise.all([readClusterFiles(model.clusterDir), indexBinaries(model.binariesDir, model.hosts, binaryHashCache(model.clusterDir))]);
+  const { clusterFiles, binaries } = await loadPlanInputs(model);
   const plan = buildClusterPlan(model, clusterFiles, binaries);
   const executor = createExecutor({
     clusterKnownHosts: join(model.clusterDir, 'known_hosts'),

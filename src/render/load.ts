@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { Host } from '../inventory/model.js';
+import type { ClusterModel, Host } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { requiredBinaries } from './binaries.js';
@@ -103,4 +103,16 @@ export const indexBinaries = async (binariesDir: string, hosts: readonly Host[],
   const sorted = Object.fromEntries(Object.entries(nextCache).sort(([a], [b]) => a.localeCompare(b)));
   if (cacheFile && JSON.stringify(sorted) !== JSON.stringify(cache)) await writeFileAtomic(cacheFile, `${JSON.stringify(sorted, null, 2)}\n`, { mode: 0o644 });
   return new Map(found.map((b) => [b.name, b]));
+};
+
+/** What `plan` and `deploy` both start from: the cluster folder's files and the hashed binaries. */
+export const loadPlanInputs = async (
+  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts'>,
+  clusterDir: string = model.clusterDir,
+): Promise<{ clusterFiles: ClusterFiles; binaries: BinaryIndex }> => {
+  const [clusterFiles, binaries] = await Promise.all([
+    readClusterFiles(clusterDir),
+    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir)),
+  ]);
+  return { clusterFiles, binaries };
 };

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { resolve } from 'node:path';
 import { loadInventory } from '../../inventory/load.js';
-import { indexBinaries, readClusterFiles } from '../../render/load.js';
+import { loadPlanInputs } from '../../render/load.js';
 import { buildClusterPlan } from '../../render/plan.js';
 import { planSummary, planTable } from '../../render/summary.js';
 import { writePlanTree } from '../../render/write.js';
@@ -21,10 +21,7 @@ export const registerPlan = (program: Command): void => {
     .action(async (opts: { inventory: string; dir?: string; output: 'table' | 'json'; write?: string }) => {
       const { model, warnings } = await loadInventory(opts.inventory, { requireBinaries: true });
       printWarnings(warnings);
-      const [clusterFiles, binaries] = await Promise.all([
-        readClusterFiles(opts.dir ? resolve(opts.dir) : model.clusterDir),
-        indexBinaries(model.binariesDir, model.hosts),
-      ]);
+      const { clusterFiles, binaries } = await loadPlanInputs(model, opts.dir ? resolve(opts.dir) : model.clusterDir);
       const plan = buildClusterPlan(model, clusterFiles, binaries);
       process.stdout.write(opts.output === 'json' ? JSON.stringify(planSummary(plan), null, 2) + '\n' : planTable(plan));
       if (opts.write) {
