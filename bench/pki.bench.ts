@@ -3,7 +3,6 @@
 // run: the bare cost of generating the same keys natively on every core, and the same keys and
 // certificates made with the openssl command line and with cfssl, one command after another as the
 // hand-written install guides do (--jobs runs that many at once).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +15,7 @@ import { generatePki } from '../src/pki/generate.js';
 import { generateKey } from '../src/pki/keys.js';
 import { mapLimit } from '../src/pki/store.js';
 import { expandPki, PROFILES, type CertInstance } from '../src/pki/specs.js';
+import { run } from '../test/testbed/proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,18 +63,7 @@ const time = async <T>(fn: () => Promise<T>): Promise<Timed<T>> => {
   return { seconds: (performance.now() - start) / 1000, cpu: cpuSeconds() - cpu, result };
 };
 
-const exec = (cmd: string, argv: readonly string[], input?: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new Error(`${cmd} ${argv[0]}: ${Buffer.concat(err).toString().trim().slice(-400)}`))));
-    child.stdin.on('error', () => {}); // a command that exits without reading its input
-    child.stdin.end(input ?? '');
-  });
+const exec = async (cmd: string, argv: readonly string[], input?: string): Promise<string> => (await run(cmd, argv, { input })).stdout;
 
 /** CAs first, then every leaf once its CA exists: the order any hand-written script must follow. */
 const inOrder = async (certs: readonly CertInstance[], make: (c: CertInstance) => Promise<unknown>): Promise<void> => {

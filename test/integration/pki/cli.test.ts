@@ -1,12 +1,11 @@
 // `kubeinstall certs` and `kubeinstall verify-certs` as a user runs them (the built command): output,
 // exit codes, and nothing secret on the terminal. Needs `npm run build` (npm test does it).
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kubeinstall } from '../kubeinstall.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const bin = join(__dirname, '../../../bin/kubeinstall');
 const root = mkdtempSync(join(tmpdir(), 'kubeinstall-pki-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const inventory = join(root, 'inventory.yaml');
@@ -22,11 +21,7 @@ hosts:
 );
 const dir = join(root, 'demo'); // the default cluster folder: named after the cluster, next to the inventory
 
-const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', input: '', env: { ...process.env, NO_COLOR: '1' } });
-  expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY|^\s+at .+:\d+:\d+\)$/m);
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const run = (...args: string[]) => kubeinstall(args);
 
 describe('kubeinstall certs and verify-certs', () => {
   it('creates the PKI in the cluster folder, then keeps all of it on a re-run', () => {

@@ -1,21 +1,17 @@
 // `kubeinstall plan` as an operator runs it, on an inventory whose PKI comes from `kubeinstall certs`.
 // Needs the built command (`npm run build`; `npm ci` runs it through `prepare`).
-import { spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kubeinstall } from '../kubeinstall.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_BINARIES } from '../../../src/render/test-fixtures.js';
 
-const bin = join(__dirname, '../../../bin/kubeinstall');
 const dir = mkdtempSync(join(tmpdir(), 'kubeinstall-plan-cli-'));
 const inventory = join(dir, 'inventory.yaml');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const run = (...args: string[]) => kubeinstall(args);
 
 beforeAll(() => {
   mkdirSync(join(dir, 'binaries'));
