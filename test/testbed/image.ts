@@ -44,10 +44,12 @@ const machineMirror = (): string => {
 };
 
 // Runs under the lock. Every output appears under its final name only when complete (build in a
-// temp name, then rename), so a build killed half way leaves nothing a later run would trust.
+// temp name, then rename), so a build killed half way leaves nothing a later run would trust; the temp
+// folders a SIGKILLed build could not remove are removed by the next one (no other builder holds the lock).
 const BUILD_SCRIPT = String.raw`
 set -eu
 cache=$1 key=$2 mirror=$3 packages=$4 user=$5
+rm -rf "$cache"/build-* "$cache"/extract-*
 tarball=$cache/base-$key.tar.zst base=$cache/base-$key
 if [ ! -f "$tarball" ]; then
   tmp=$(mktemp -d "$cache/build-$key.XXXXXX")
