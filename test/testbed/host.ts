@@ -1,5 +1,6 @@
 // One test-bed host: an overlay root over the shared base, provisioned before its first boot, booted
-// with systemd-nspawn (a real systemd and sshd on its own 127.x address), stopped by process id.
+// with systemd-nspawn (a real systemd and sshd on its own 127.x address, or in its own network namespace
+// on the test bed's bridge), stopped by process id.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { run, type RunOptions, type RunResult } from './proc.js';
 import { SUDO_USER } from './image.js';
+import { bridgeName, hostAddressCommand, type TestbedNetwork } from './network.js';
 
 export interface HostSpec {
   readonly name: string;
@@ -18,6 +20,8 @@ export interface HostState extends HostSpec {
   /** The overlay root as seen from outside (its files can be read directly). */
   readonly root: string;
   readonly dir: string;
+  /** Set when the host has its own network namespace on the test bed's bridge. */
+  readonly network?: TestbedNetwork;
   /** PID of the host's systemd (PID 1 inside); changes on every boot. */
   leaderPid: number;
   nspawn?: ChildProcess;
@@ -32,8 +36,10 @@ const cgroupName = (h: HostSpec): string => `kubeinstall-testbed-${h.address}`;
 export const hostsFile = (hosts: readonly HostSpec[]): string =>
   ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address} ${h.name}`)].join('\n') + '\n';
 
-export const sshdDropIn = (address: string): string =>
-  [`ListenAddress ${address}:22`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication yes', 'UseDNS no'].join('\n') + '\n';
+/** With a shared network namespace sshd must listen on the host's own address only; in a host's own
+ * namespace it listens on every address (the address is set after boot begins). */
+export const sshdDropIn = (listenAddress: string | undefined): string =>
+  [...(listenAddress ? [`ListenAddress ${listenAddress}:22`] : []), 'PermitRootLogin prohibit-password', 'PasswordAuthentication yes', 'UseDNS no'].join('\n') + '\n';
 
 export const nspawnArgs = (h: HostState, registered: boolean): string[] => [
   '--quiet',
@@ -42,10 +48,13 @@ export const nspawnArgs = (h: HostState, registered: boolean): string[] => [
   `--machine=ki-${h.address.replaceAll('.', '-')}`,
   `--hostname=${h.name}`,
   '--console=read-only',
+  ...(h.network ? [`--network-bridge=${bridgeName(h.network)}`] : []),
   ...(registered ? [] : ['--register=no', '--keep-unit']),
 ];
 
-/** Checks nothing listens on the host's sshd address (including a wildcard listener on port 22). */
+/** Checks nothing listens on the host's sshd address (including a wildcard listener on port 22), for hosts
+ * that share this machine's loopback. (Hosts with networks of their own are not probed: before their
+ * bridge exists a connection to their address would leave through the machine's default route.) */
 export const assertAddressFree = async (address: string): Promise<void> => {
   if (!/^127\./.test(address)) throw new Error(`test-bed address ${address} is outside 127.0.0.0/8`);
   const listening = await new Promise<boolean>((resolve) => {
@@ -57,12 +66,12 @@ export const assertAddressFree = async (address: string): Promise<void> => {
   if (listening) throw new Error(`${address}:22 is already in use (a test bed left running? another test file using the same address?)`);
 };
 
-export const createHostRoot = async (spec: HostSpec, base: string, testbedDir: string): Promise<HostState> => {
+export const createHostRoot = async (spec: HostSpec, base: string, testbedDir: string, network?: TestbedNetwork): Promise<HostState> => {
   const dir = join(testbedDir, spec.name);
   const root = join(dir, 'root');
   await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(dir, d), { recursive: true })));
   await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
-  return { ...spec, dir, root, leaderPid: 0 };
+  return { ...spec, dir, root, network, leaderPid: 0 };
 };
 
 /** Everything a host needs before its first boot: identity, addresses, sshd, keys, the sudo user. */
@@ -71,7 +80,7 @@ export const provisionHost = async (h: HostState, all: readonly HostSpec[], auth
   await writeFile(at('etc/hostname'), `${h.name}\n`);
   await writeFile(at('etc/hosts'), hostsFile(all));
   await writeFile(at('etc/machine-id'), randomBytes(16).toString('hex') + '\n');
-  await writeFile(at('etc/ssh/sshd_config.d/10-testbed.conf'), sshdDropIn(h.address));
+  await writeFile(at('etc/ssh/sshd_config.d/10-testbed.conf'), sshdDropIn(h.network ? undefined : h.address));
   await run('ssh-keygen', ['-A', '-f', h.root]);
   for (const home of ['root', `home/${SUDO_USER}`]) {
     await mkdir(at(`${home}/.ssh`), { recursive: true, mode: 0o700 });
@@ -121,7 +130,7 @@ const until = async <T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 };
 
-export const nsenterArgs = (leaderPid: number, command: string): string[] => ['-t', String(leaderPid), '-m', '-u', '-i', '-p', '--', '/bin/sh', '-c', command];
+export const nsenterArgs = (leaderPid: number, command: string): string[] => ['-t', String(leaderPid), '-m', '-u', '-i', '-n', '-p', '--', '/bin/sh', '-c', command];
 
 export const hostExec = (h: HostState, command: string, opts: RunOptions = {}): Promise<RunResult> => {
   if (!h.nspawn || h.nspawn.exitCode !== null) return Promise.reject(new Error(`test-bed host ${h.name} is not running`));
@@ -159,6 +168,7 @@ export const bootHost = async (h: HostState): Promise<void> => {
   exited.catch(() => {});
   const booted = (async () => {
     h.leaderPid = await until(`${h.name}'s systemd to start`, 20_000, () => findLeader(child.pid!));
+    if (h.network) await run('nsenter', ['-t', String(h.leaderPid), '-n', '--', '/bin/sh', '-c', hostAddressCommand(h.address)]);
     await until(`${h.name}'s systemd to finish booting`, 60_000, async () => {
       const r = await run('nsenter', nsenterArgs(h.leaderPid, 'systemctl is-system-running --wait'), { allowFailure: true, timeoutMs: 30_000 });
       return ['running', 'degraded'].includes(r.stdout.trim()) ? true : undefined;

@@ -1,6 +1,7 @@
-// The test bed: real Debian hosts (systemd + sshd) on 127.x addresses, for integration tests and
-// benchmarks. Each caller starts its own hosts and stops them; they are also torn down (by process
-// id) when the test process exits or is interrupted.
+// The test bed: real Debian hosts (systemd + sshd) on 127.x addresses, or each in its own network
+// namespace on a bridge of the test bed's own (198.18.0.0/15), for integration tests and benchmarks.
+// Each caller starts its own hosts and stops them; they are also torn down (by process id, the bridge by
+// its exact name) when the test process exits or is interrupted.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -20,13 +21,18 @@ import {
   type HostSpec,
   type HostState,
 } from './host.js';
+import { assertTestNetwork, createBridge, gatewayAddress, removeBridge, removeBridgeNow, bridgeName, type TestbedNetwork } from './network.js';
 
 export type { HostSpec } from './host.js';
+export type { TestbedNetwork } from './network.js';
 
 export interface TestbedOptions {
   readonly hosts: readonly HostSpec[];
   /** Debian packages beyond the base set (a different package list is a different cached image). */
   readonly extraPackages?: readonly string[];
+  /** Each host in its own network namespace on this bridge (host addresses from its subnet); without
+   * it the hosts share this machine's namespace on 127.x addresses. */
+  readonly network?: TestbedNetwork;
 }
 
 export interface TestbedHost {
@@ -38,6 +44,8 @@ export interface TestbedHost {
 
 export interface Testbed {
   readonly hosts: readonly TestbedHost[];
+  /** The bridge and the runner's address on it, when the hosts have their own networks. */
+  readonly network?: { readonly bridge: string; readonly gateway: string };
   /** Private key (ed25519, no passphrase) authorized for root and the sudo user on every host. */
   readonly privateKeyPath: string;
   /** A non-root user on every host, in the sudo group, whose sudo asks for this password. */
@@ -57,12 +65,18 @@ export interface Testbed {
   stop(): Promise<void>;
 }
 
-/** Every running test bed of this process: its folder and hosts, torn down if the process exits first. */
-const live = new Map<string, HostState[]>();
+interface LiveTestbed {
+  readonly hosts: HostState[];
+  /** Set once this test bed has made its bridge: only then is the bridge its to remove. */
+  network?: TestbedNetwork;
+}
+/** Every running test bed of this process: its folder, hosts and network, torn down if the process exits first. */
+const live = new Map<string, LiveTestbed>();
 let exitHooked = false;
 const tearDownAllNow = (): void => {
-  for (const [dir, hosts] of live) {
+  for (const [dir, { hosts, network }] of live) {
     hosts.forEach(removeHostNow);
+    if (network) removeBridgeNow(network);
     rmSync(dir, { recursive: true, force: true });
   }
   live.clear();
@@ -82,7 +96,10 @@ const hookExit = (): void => {
 export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   const names = new Set(opts.hosts.map((h) => h.name));
   if (names.size !== opts.hosts.length) throw new Error('test-bed host names must be unique');
-  await Promise.all(opts.hosts.map((h) => assertAddressFree(h.address)));
+  const { network } = opts;
+  // A network of its own is checked as a whole (its bridge must not exist yet); shared loopback addresses one by one.
+  if (network) assertTestNetwork(network, opts.hosts.map((h) => h.address));
+  else await Promise.all(opts.hosts.map((h) => assertAddressFree(h.address)));
   const base = await ensureBaseImage(opts.extraPackages);
   const dir = await mkdtemp('/var/tmp/kubeinstall-testbed-');
   const privateKeyPath = join(dir, 'id_ed25519');
@@ -92,7 +109,8 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   hookExit();
 
   const states: HostState[] = [];
-  live.set(dir, states);
+  const entry: LiveTestbed = { hosts: states };
+  live.set(dir, entry);
   const byName = (name: string): HostState => {
     const h = states.find((s) => s.name === name);
     if (!h) throw new Error(`no test-bed host named ${name}`);
@@ -100,13 +118,18 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   };
   const stop = async (): Promise<void> => {
     await Promise.all(states.map(removeHost));
+    if (entry.network) await removeBridge(entry.network);
     await rm(dir, { recursive: true, force: true });
     live.delete(dir);
   };
   try {
+    if (network) {
+      await createBridge(network); // refuses a bridge that exists: another test bed's is never taken over
+      entry.network = network;
+    }
     await Promise.all(
       opts.hosts.map(async (spec) => {
-        const h = await createHostRoot(spec, base, dir);
+        const h = await createHostRoot(spec, base, dir, network);
         states.push(h);
         await provisionHost(h, opts.hosts, authorizedKey, sudoUser.password);
         await bootHost(h);
@@ -124,6 +147,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   };
   return {
     hosts: states,
+    ...(network && { network: { bridge: bridgeName(network), gateway: gatewayAddress(network) } }),
     privateKeyPath,
     sudoUser,
     hostExec: (name, command, runOpts) => hostExec(byName(name), command, runOpts),
