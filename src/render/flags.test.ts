@@ -30,6 +30,15 @@ describe('flag tables', () => {
     for (const gone of REMOVED[component] ?? []) expect(table.has(gone), `--${gone}`).toBe(false);
   });
 
+  // k8s.io/apiserver pkg/server/options/server_run_options.go registers both flags from v0.33.0 on, not at v0.32.0.
+  it('date the emulation forward-compatibility flags to 1.33 (absent from the 1.32 apiserver)', () => {
+    const forwardCompatible = ['emulation-forward-compatible', 'runtime-config-emulation-forward-compatible'];
+    for (const name of forwardCompatible) {
+      expect(flagsFor('1.32', 'kube-apiserver').has(name), `1.32 --${name}`).toBe(false);
+      expect(flagsFor('1.33', 'kube-apiserver').has(name), `1.33 --${name}`).toBe(true);
+    }
+  });
+
   it('report unknown and deprecated flags (the check the renderer relies on can fail)', () => {
     expect(flagProblems('1.35', 'kube-apiserver', ['bind-address', 'insecure-bind-address', 'enable-logs-handler'])).toEqual([
       'kube-apiserver 1.35 has no flag --insecure-bind-address',
