@@ -1,6 +1,8 @@
 // Per-minor tables of each component's valid flags (assets/flags/<minor>/<component>.txt), taken from the
-// official command-line reference. The renderer checks its own output against them, and test stand-ins for
-// the real binaries read the same files to reject what the real binary would reject.
+// official command-line reference and checked, where the registering Go source is a staging repository, against
+// it at the minor's tag (scripts/check-flag-tables.mjs; each file's header says which flags were checked). The
+// renderer checks its own output against them, and test stand-ins for the real binaries read the same files to
+// reject what the real binary would reject.
 import { readAsset } from './assets.js';
 
 export const FLAG_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'] as const;
