@@ -24,7 +24,14 @@ export const elfArchitecture = (header: Buffer): string | undefined => {
 };
 
 /** Node's `process.arch` as `uname -m` names it (the names ELF_MACHINES uses). */
-const NODE_ARCHITECTURES: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const NODE_ARCHITECTURES: Readonly<Record<string, string>> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  arm: 'armv7l',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 export const LOCAL_ARCHITECTURE = NODE_ARCHITECTURES[process.arch] ?? process.arch;
 
 /** The first `x.y.z` of a `--version` output: `etcd Version: 3.4.23`, `containerd github.com/containerd/containerd/v2 v2.1.4 ...`,

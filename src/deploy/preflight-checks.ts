@@ -126,13 +126,19 @@ export const containerdVerdict = (version: string, minor: KubernetesMinor): Verd
   const floor = supported.find((v) => seriesOf(v) === seriesOf(version));
   return floor && compareVersions(version, floor) >= 0
     ? undefined
-    : { severity: 'error', message: `containerd ${version} is not supported with Kubernetes ${minor}; containerd supports it with ${supported.map((v) => `${v}+`).join(', ')}` };
+    : {
+        severity: 'error',
+        message: `containerd ${version} is not supported with Kubernetes ${minor}; containerd supports it with ${supported.map((v) => `${v}+`).join(', ')}`,
+      };
 };
 
 export const etcdVerdict = (version: string, minor: KubernetesMinor): Verdict | undefined => {
   const series = ETCD_FOR_KUBERNETES[minor];
   if (compareVersions(version, MIN_ETCD_VERSION) < 0) {
-    return { severity: 'error', message: `etcd ${version} is older than ${MIN_ETCD_VERSION}, the oldest etcd kubeadm accepts; Kubernetes ${minor} runs with etcd ${series}` };
+    return {
+      severity: 'error',
+      message: `etcd ${version} is older than ${MIN_ETCD_VERSION}, the oldest etcd kubeadm accepts; Kubernetes ${minor} runs with etcd ${series}`,
+    };
   }
   return seriesOf(version) === series ? undefined : { severity: 'warning', message: `etcd ${version}: Kubernetes ${minor} is released with etcd ${series}` };
 };
