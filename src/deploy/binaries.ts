@@ -1,6 +1,9 @@
-// Local checks of the binaries folder: SHA256SUMS and the architecture an ELF file was built for.
+// Local checks of the binaries folder: SHA256SUMS, the architecture an ELF file was built for, and
+// the version a binary reports.
+import { execFile } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** ELF e_machine values and the `uname -m` names of the same architectures. */
 const ELF_MACHINES: ReadonlyMap<number, string> = new Map([
@@ -18,6 +21,31 @@ export const elfArchitecture = (header: Buffer): string | undefined => {
   const littleEndian = header[5] === 1;
   const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
   return ELF_MACHINES.get(machine) ?? `elf-machine-${machine}`;
+};
+
+/** Node's `process.arch` as `uname -m` names it (the names ELF_MACHINES uses). */
+const NODE_ARCHITECTURES: Readonly<Record<string, string>> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  arm: 'armv7l',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
+export const LOCAL_ARCHITECTURE = NODE_ARCHITECTURES[process.arch] ?? process.arch;
+
+/** The first `x.y.z` of a `--version` output: `etcd Version: 3.4.23`, `containerd github.com/containerd/containerd/v2 v2.1.4 ...`,
+ * Debian's `containerd ... 1.6.20~ds1 ...` (1.6.20). */
+export const parseVersion = (output: string): string | undefined => /(?:^|[\s:])v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+
+const VERSION_TIMEOUT_MS = 10_000;
+
+/** Runs `<path> --version` here; the caller makes sure the binary is built for this machine. */
+export const readBinaryVersion = async (path: string): Promise<string> => {
+  const { stdout, stderr } = await promisify(execFile)(path, ['--version'], { timeout: VERSION_TIMEOUT_MS });
+  const version = parseVersion(`${stdout}\n${stderr}`);
+  if (!version) throw new Error(`${path} --version printed no version: ${JSON.stringify(`${stdout}${stderr}`.slice(0, 200))}`);
+  return version;
 };
 
 export const readElfArchitecture = async (path: string): Promise<string | undefined> => {

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { factsScript, parseFacts } from './facts.js';
@@ -10,7 +12,14 @@ describe('facts', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.2.48', resolve));
     const port = (server.address() as { port: number }).port;
     try {
-      const script = factsScript({ units: ['no-such-unit.service'], modules: ['no_such_module'], sysctlKeys: ['net.ipv4.ip_forward', 'net.ipv4.ip_local_port_range', 'no.such.key'] });
+      const script = factsScript({
+        units: ['no-such-unit.service'],
+        modules: ['no_such_module'],
+        sysctlKeys: ['net.ipv4.ip_forward', 'net.ipv4.ip_local_port_range', 'no.such.key'],
+        commands: ['sh', 'no-such-command'],
+        diskDirs: [],
+        hashRecord: '/nonexistent/file-hashes',
+      });
       const before = Date.now() / 1000;
       const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), before);
       expect(facts.arch).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim());
@@ -23,6 +32,9 @@ describe('facts', () => {
       expect(facts.hostname).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
       expect(facts.unitStates.get('no-such-unit.service')).not.toBe('active');
       expect(Math.abs(facts.clockSkewSeconds)).toBeLessThan(2);
+      expect(facts.cgroupVersion).toBe(execFileSync('stat', ['-fc', '%T', '/sys/fs/cgroup'], { encoding: 'utf8' }).trim() === 'cgroup2fs' ? 2 : 1);
+      expect([...facts.commands]).toEqual(['sh']);
+      expect(facts.hashRecord).toEqual([]);
     } finally {
       server.close();
     }
@@ -54,5 +66,27 @@ describe('facts', () => {
     expect([...facts.unitStates.keys()]).toEqual(['etcd.service', 'kubelet.service']);
     expect(facts.systemd).toBe(true);
     expect(facts.swapDevices).toBe(1);
+    expect(facts.cgroupVersion).toBe(1); // not reported: not the unified hierarchy
+  });
+
+  it("measures free space where each folder is or will be created, the login user's home, and reads the hash record", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ki-facts-'));
+    try {
+      const record = join(dir, 'file-hashes');
+      writeFileSync(record, `${'a'.repeat(64)} 10 1700000000 /usr/local/bin/etcd\n`);
+      const user = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
+      const script = factsScript({ units: [], modules: [], sysctlKeys: [], commands: [], diskDirs: ['/dev/shm', `${dir}/not/yet`], stagingUser: user, hashRecord: record });
+      const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), Date.now() / 1000);
+      const df = (path: string) => execFileSync('df', ['-B1', '--output=avail,target', path], { encoding: 'utf8' }).trim().split('\n')[1]!.trim().split(/\s+/);
+      const [, shmMount] = df('/dev/shm');
+      expect(facts.diskSpace.get('/dev/shm')).toMatchObject({ mountPoint: shmMount });
+      expect(facts.diskSpace.get('/dev/shm')!.freeBytes).toBeGreaterThan(0);
+      expect(facts.diskSpace.get(`${dir}/not/yet`)!.mountPoint).toBe(df(dir)[1]); // measured at the folder that exists
+      expect(facts.stagingHome).toBe(userInfo().homedir); // from the password database, as ~user is
+      expect(facts.diskSpace.get(facts.stagingHome!)!.mountPoint).toBe(df(facts.stagingHome!)[1]);
+      expect(facts.hashRecord).toEqual([`${'a'.repeat(64)} 10 1700000000 /usr/local/bin/etcd`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -28,12 +28,33 @@ export interface Facts {
   readonly unitStates: ReadonlyMap<string, string>;
   /** Units whose files changed in an earlier run that did not restart them yet. */
   readonly pendingRestarts: readonly string[];
+  /** 2 when /sys/fs/cgroup is the unified (cgroup2) hierarchy, else 1 (v1 or hybrid, which the kubelet treats as v1). */
+  readonly cgroupVersion: 1 | 2;
+  /** Which of the queried commands are on the PATH. */
+  readonly commands: ReadonlySet<string>;
+  /** Free space of the file system holding each queried folder (or its nearest existing parent). */
+  readonly diskSpace: ReadonlyMap<string, DiskSpace>;
+  /** The login user's home, where sudo users' uploads are staged; when asked for. */
+  readonly stagingHome?: string;
+  /** The lines of the hash record kubeinstall left on the host (see file-diff.ts), empty on a first run. */
+  readonly hashRecord: readonly string[];
+}
+
+export interface DiskSpace {
+  readonly mountPoint: string;
+  readonly freeBytes: number;
 }
 
 export interface FactsQuery {
   readonly units: readonly string[];
   readonly modules: readonly string[];
   readonly sysctlKeys: readonly string[];
+  readonly commands: readonly string[];
+  /** Absolute folders the upload writes into. */
+  readonly diskDirs: readonly string[];
+  /** The login user whose home holds the upload staging (sudo users), if any. */
+  readonly stagingUser?: string;
+  readonly hashRecord: string;
 }
 
 /** Where a host remembers, across runs, the units that still need a restart for files already uploaded. */
@@ -63,6 +84,27 @@ const TCP_LISTEN = '0A';
 /** Firewalls prepare turns off; asked in the same systemctl call as the plan's units. */
 const FIREWALL_UNITS = { firewalld: 'firewalld.service', ufw: 'ufw.service' } as const;
 
+/** A user name safe to leave unquoted, which `~user` (tilde expansion, getpwnam) needs. */
+const PLAIN_USER = /^[a-z_][a-z0-9_.-]*$/i;
+
+/**
+ * Free bytes per folder in one `df` (GNU coreutils, as on every systemd distribution): each folder that
+ * does not exist yet is measured at its nearest existing parent, where it will be created.
+ */
+const diskSpaceScript = (dirs: readonly string[], stagingUser: string | undefined): string[] => {
+  const home = stagingUser && PLAIN_USER.test(stagingUser) ? [`home=~${stagingUser}`, 'echo "home=$home"'] : ['home='];
+  return [
+    ...home,
+    'set --',
+    `for d in ${quoteAll(dirs)} ` + '${home:+"$home"}; do',
+    '  case $d in /*) ;; *) continue ;; esac',
+    '  a=$d; while [ ! -d "$a" ]; do a=${a%/*}; a=${a:-/}; done',
+    '  echo "disk-dir=$d=$a"; set -- "$@" "$a"',
+    'done',
+    '[ $# -gt 0 ] && df -B1 --output=avail,file,target -- "$@" 2>/dev/null | while IFS= read -r line; do echo "df=$line"; done',
+  ];
+};
+
 /** Prints `key=<first line of file>`, or `key=` when it cannot be read; only for files readable a byte at a time. */
 const readLine = (key: string, path: string): string => `v=; read -r v 2>/dev/null < ${quote(path)}; echo "${key}=$v"`;
 
@@ -87,6 +129,11 @@ export const factsScript = (q: FactsQuery): string =>
     'elif command -v getenforce >/dev/null 2>&1; then echo "selinux=$(getenforce | tr A-Z a-z)"; else echo selinux=; fi',
     'echo "clock=$(date +%s.%N)"',
     '[ -w /proc/sys/net/ipv4/ip_forward ] && echo proc-sys=writable || echo proc-sys=read-only',
+    // the unified hierarchy's root has cgroup.controllers; a v1 or hybrid tmpfs never does (same answer as `stat -fc %T`, no process)
+    '[ -f /sys/fs/cgroup/cgroup.controllers ] && echo cgroup=2 || echo cgroup=1',
+    ...q.commands.map((c) => `command -v ${quote(c)} >/dev/null 2>&1 && echo command=${quote(c)}`),
+    `while IFS= read -r line; do echo "record=$line"; done 2>/dev/null < ${quote(q.hashRecord)}`,
+    ...diskSpaceScript(q.diskDirs, q.stagingUser),
     'command -v modprobe >/dev/null 2>&1 && echo modprobe=yes || echo modprobe=no',
     ...q.modules.map((m) => `[ -d /sys/module/${quote(m)} ] && echo module=${quote(m)}`),
     // not `read`: it reads a byte at a time, and /proc/sys integer files end at the first byte read at an offset
@@ -116,6 +163,16 @@ const parseListening = (line: string): ListeningSocket | undefined => {
   if (!local || state !== TCP_LISTEN) return undefined;
   const [addr, port] = local.split(':');
   return { address: procNetAddress(addr!), port: parseInt(port!, 16) };
+};
+
+/** `df --output=avail,file,target` lines (padded columns; the mount point last, as it may hold spaces). */
+const parseDiskSpace = (measuredAt: ReadonlyMap<string, string>, dfLines: readonly string[]): Map<string, DiskSpace> => {
+  const byFile = new Map<string, DiskSpace>();
+  for (const line of dfLines) {
+    const m = /^\s*(\d+)\s+(\S+)\s+(.+?)\s*$/.exec(line);
+    if (m) byFile.set(m[2]!, { freeBytes: Number(m[1]), mountPoint: m[3]! });
+  }
+  return new Map([...measuredAt].flatMap(([dir, at]) => (byFile.has(at) ? [[dir, byFile.get(at)!] as const] : [])));
 };
 
 export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts => {
@@ -153,5 +210,10 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     hasModprobe: single.get('modprobe') === 'yes',
     unitStates: new Map([...units].filter(([u]) => !firewallUnits.has(u))),
     pendingRestarts: all('pending'),
+    cgroupVersion: single.get('cgroup') === '2' ? 2 : 1,
+    commands: new Set(all('command')),
+    diskSpace: parseDiskSpace(pairs('disk-dir'), all('df')),
+    ...(single.get('home')?.startsWith('/') ? { stagingHome: single.get('home')! } : {}),
+    hashRecord: all('record'),
   };
 };

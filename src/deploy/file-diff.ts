@@ -34,14 +34,20 @@ export interface RemoteState {
   readonly unknown: string[];
 }
 
-export const parseStatOutput = (stdout: string): RemoteState => {
-  const [recordText, statText = ''] = stdout.split(`${SEPARATOR}\n`);
+/** The record's lines: `<sha256> <size> <mtime> <path>` each. */
+export const parseHashRecord = (lines: readonly string[]): Map<string, Stat & { sha256: string }> => {
   const recorded = new Map<string, Stat & { sha256: string }>();
-  for (const line of recordText!.split('\n')) {
+  for (const line of lines) {
     const m = /^([0-9a-f]{64}) (.+)$/.exec(line);
     const stat = m && parseStatLine(m[2]!);
     if (stat) recorded.set(stat[0], { ...stat[1], sha256: m[1]! });
   }
+  return recorded;
+};
+
+export const parseStatOutput = (stdout: string): RemoteState => {
+  const [recordText, statText = ''] = stdout.split(`${SEPARATOR}\n`);
+  const recorded = parseHashRecord(recordText!.split('\n'));
   const known = new Map<string, string>();
   const unknown: string[] = [];
   for (const [path, now] of statText.split('\n').map(parseStatLine).filter((x): x is [string, Stat] => x !== undefined)) {

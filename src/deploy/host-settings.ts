@@ -1,5 +1,6 @@
-// The kernel modules and sysctls a host needs, read from the drop-ins the plan installs, so the
+// The kernel modules, sysctls and commands a host needs; modules and sysctls read from the drop-ins the plan installs, so the
 // plan stays the one place that says what they are.
+import { hasRole } from '../inventory/model.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 
 export interface Sysctl {
@@ -28,3 +29,17 @@ export const parseSysctlDropIn = (text: string): Sysctl[] =>
 
 export const requiredSysctls = (hp: HostPlan): Sysctl[] =>
   dropIns(hp, '/etc/sysctl.d/').flatMap((f) => parseSysctlDropIn(inlineText(f)));
+
+/**
+ * Commands node components run from the host's PATH. kube-proxy runs in its default iptables mode
+ * (the plan sets no other), so iptables is an error. kube-proxy 1.32+ clears conntrack entries over
+ * netlink (kubernetes/kubernetes#126847), but CNI plugins' hostport handling still calls `conntrack`,
+ * and `kubectl port-forward` runtimes may call `socat`: warnings.
+ */
+export const NODE_COMMANDS: readonly { readonly command: string; readonly usedBy: string; readonly severity: 'error' | 'warning' }[] = [
+  { command: 'iptables', usedBy: 'kube-proxy (iptables mode)', severity: 'error' },
+  { command: 'conntrack', usedBy: 'CNI hostport cleanup', severity: 'warning' },
+  { command: 'socat', usedBy: 'kubectl port-forward', severity: 'warning' },
+];
+
+export const requiredCommands = (hp: HostPlan): typeof NODE_COMMANDS => (hasRole(hp.host, 'node') ? NODE_COMMANDS : []);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterModel, Host, Role } from '../inventory/model.js';
 import type { HostPlan } from '../render/types.js';
 import type { Facts } from './facts.js';
-import { runPreflight, type PreflightInput } from './preflight-checks.js';
+import { containerdVerdict, DISK_SPACE_MARGIN, etcdVerdict, runPreflight, type PreflightInput } from './preflight-checks.js';
 
 const host = (name: string, address: string, roles: Role[]): Host =>
   ({ name, address, internalAddress: address, roles, ssh: { user: 'root', sudo: false } }) as unknown as Host;
@@ -24,14 +24,20 @@ const plan = (h: Host): HostPlan => ({
 const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   os: 'Debian', arch: 'x86_64', systemd: true, hostname: 'h', machineId: 'm', swapDevices: 0, firewalldActive: false, ufwActive: false,
   selinux: 'absent', clockSkewSeconds: 0, listening: [], loadedModules: new Set(['overlay', 'br_netfilter']),
-  sysctls: new Map([['net.ipv4.ip_forward', '1']]), procSysWritable: true, hasModprobe: true, unitStates: new Map(), pendingRestarts: [], ...over,
+  sysctls: new Map([['net.ipv4.ip_forward', '1']]), procSysWritable: true, hasModprobe: true, unitStates: new Map(), pendingRestarts: [],
+  cgroupVersion: 2, commands: new Set(['iptables', 'conntrack', 'socat']), hashRecord: [],
+  diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
+  ...over,
 });
 
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
-  model: { apiServerPort: 6443 } as ClusterModel,
+  model: { apiServerPort: 6443, kubernetesVersion: '1.34.2' } as ClusterModel,
   hostPlans: hosts.map(plan),
   facts: new Map(Object.entries(facts)),
-  binaries: [{ name: 'etcd', sha256: 'aa', arch: 'x86_64' }],
+  binaries: [{ name: 'etcd', sha256: 'aa', arch: 'x86_64', version: '3.6.5' }],
   ...over,
 });
 
@@ -82,5 +88,88 @@ describe('preflight checks', () => {
     expect(runPreflight(skewed, new Set(['clock-skew']))[0]).toMatchObject({ severity: 'warning', message: expect.stringContaining('(ignored)') });
     expect(runPreflight(skewed, new Set(['all']))[0]!.severity).toBe('warning');
     expect(runPreflight(skewed, new Set(['ports']))[0]!.severity).toBe('error');
+  });
+
+  describe('disk-space', () => {
+    const big = (h: Host, size: number): HostPlan => {
+      const p = plan(h);
+      return { ...p, files: p.files.map((f) => (f.path === '/usr/local/bin/etcd' ? { ...f, size } : f)) };
+    };
+    const small = (free: number) => new Map([['/usr/local/bin', { mountPoint: '/usr/local/bin', freeBytes: free }], ['/etc/modules-load.d', { mountPoint: '/', freeBytes: 10 * GiB }], ['/etc/sysctl.d', { mountPoint: '/', freeBytes: 10 * GiB }]]);
+    const needed = Math.ceil(100 * MiB * (1 + DISK_SPACE_MARGIN.share)) + DISK_SPACE_MARGIN.bytes;
+
+    it('names the host, the mount point, what is needed and what is free when a first upload does not fit', () => {
+      const findings = runPreflight(input({ a: goodFacts({ diskSpace: small(needed - 1) }) }, [a], { hostPlans: [big(a, 100 * MiB)] }), new Set());
+      expect(findings).toEqual([
+        { check: 'disk-space', severity: 'error', host: 'a', message: `/usr/local/bin (for /usr/local/bin): needs 174.0 MiB (100.0 MiB to upload + margin), ${((needed - 1) / MiB).toFixed(1)} MiB free` },
+      ]);
+      expect(runPreflight(input({ a: goodFacts({ diskSpace: small(needed) }) }, [a], { hostPlans: [big(a, 100 * MiB)] }), new Set())).toEqual([]);
+    });
+
+    it('counts only the files whose hash the host record does not hold', () => {
+      const record = [`${'aa'.padEnd(64, '0')} 1 2 /usr/local/bin/etcd`];
+      const p = big(a, 100 * MiB);
+      const withSha = { ...p, files: p.files.map((f) => (f.path === '/usr/local/bin/etcd' ? { ...f, sha256: 'aa'.padEnd(64, '0') } : f)) };
+      expect(runPreflight(input({ a: goodFacts({ diskSpace: small(MiB), hashRecord: record }) }, [a], { hostPlans: [withSha] }), new Set())).toEqual([]);
+    });
+
+    it("adds a sudo user's home staging to the file system that holds it", () => {
+      const sudo = { ...host('a', '127.0.2.1', ['etcd']), ssh: { user: 'u', sudo: true } } as unknown as Host;
+      const shared = new Map(['/usr/local/bin', '/etc/modules-load.d', '/etc/sysctl.d', '/home/u'].map((d) => [d, { mountPoint: '/', freeBytes: needed + 10 * MiB }]));
+      const findings = runPreflight(input({ a: goodFacts({ diskSpace: shared, stagingHome: '/home/u' }) }, [sudo], { hostPlans: [big(sudo, 100 * MiB)] }), new Set());
+      expect(findings.map((f) => f.message)).toEqual([expect.stringMatching(/^\/ \(for \/etc\/modules-load.d, \/etc\/sysctl.d, \/usr\/local\/bin, \/home\/u\): needs 284\.0 MiB \(200\.0 MiB to upload/)]);
+    });
+  });
+
+  it('cgroups: v1 on a node is a warning before Kubernetes 1.35 and an error from it; etcd-only hosts are not asked', () => {
+    const v1 = { a: goodFacts({ hostname: 'a', machineId: '1', cgroupVersion: 1 }), b: goodFacts({ hostname: 'b', machineId: '2', cgroupVersion: 1 }) };
+    const at = (version: string) => runPreflight(input(v1, [a, b], { model: { apiServerPort: 6443, kubernetesVersion: version } as ClusterModel }), new Set());
+    expect(at('1.34.2').map((f) => `${f.severity} ${f.check} ${f.host}`)).toEqual(['warning cgroups a']);
+    expect(at('1.35.0')).toEqual([
+      { check: 'cgroups', severity: 'error', host: 'a', message: expect.stringContaining('the kubelet of Kubernetes 1.35 refuses to start') },
+    ]);
+  });
+
+  it('node-commands: no iptables is an error, no socat a warning, on nodes only', () => {
+    const facts = { a: goodFacts({ hostname: 'a', machineId: '1', commands: new Set(['conntrack']) }), b: goodFacts({ hostname: 'b', machineId: '2', commands: new Set() }) };
+    expect(runPreflight(input(facts, [a, b]), new Set())).toEqual([
+      { check: 'node-commands', severity: 'error', host: 'a', message: 'not on the PATH: iptables (for kube-proxy (iptables mode))' },
+      { check: 'node-commands', severity: 'warning', host: 'a', message: 'not on the PATH: socat (for kubectl port-forward)' },
+    ]);
+  });
+
+  it("containerd-version follows containerd's support table per Kubernetes minor", () => {
+    expect(containerdVerdict('1.6.20', '1.32')).toEqual({ severity: 'error', message: 'containerd 1.6.20 is not supported with Kubernetes 1.32; containerd supports it with 2.1.0+, 2.0.1+, 1.7.24+, 1.6.36+' });
+    expect(containerdVerdict('1.6.36', '1.32')).toBeUndefined();
+    expect(containerdVerdict('2.0.1', '1.32')).toBeUndefined();
+    expect(containerdVerdict('1.6.39', '1.35')).toMatchObject({ severity: 'error' }); // 1.6 is not listed for 1.35
+    expect(containerdVerdict('1.7.27', '1.35')).toMatchObject({ severity: 'error' });
+    expect(containerdVerdict('1.7.28', '1.35')).toBeUndefined();
+    expect(containerdVerdict('2.1.4', '1.35')).toMatchObject({ severity: 'error' });
+    expect(containerdVerdict('2.10.0', '1.35')).toMatchObject({ severity: 'error' }); // numeric, not text, comparison of minors
+  });
+
+  it("etcd-version: below kubeadm's minimum is an error, another minor than kubeadm's a warning", () => {
+    expect(etcdVerdict('3.4.23', '1.34')).toEqual({ severity: 'error', message: 'etcd 3.4.23 is older than 3.5.24, the oldest etcd kubeadm accepts; Kubernetes 1.34 runs with etcd 3.6' });
+    expect(etcdVerdict('3.5.23', '1.32')).toMatchObject({ severity: 'error' });
+    expect(etcdVerdict('3.5.24', '1.32')).toBeUndefined();
+    expect(etcdVerdict('3.5.24', '1.34')).toEqual({ severity: 'warning', message: 'etcd 3.5.24: Kubernetes 1.34 is released with etcd 3.6' });
+    expect(etcdVerdict('3.6.5', '1.35')).toBeUndefined();
+    expect(etcdVerdict('3.6.5', '1.32')).toMatchObject({ severity: 'warning' });
+  });
+
+  it('reports a version on every host that gets the binary, and says when it could not be read', () => {
+    const old = input({ a: goodFacts({ hostname: 'a', machineId: '1' }), b: goodFacts({ hostname: 'b', machineId: '2' }) }, [a, b], {
+      binaries: [{ name: 'etcd', sha256: 'aa', arch: 'x86_64', version: '3.4.23' }],
+    });
+    expect(runPreflight(old, new Set()).map((f) => `${f.severity} ${f.check} ${f.host}: ${f.message}`)).toEqual([
+      'error etcd-version a: etcd 3.4.23 is older than 3.5.24, the oldest etcd kubeadm accepts; Kubernetes 1.34 runs with etcd 3.6',
+      'error etcd-version b: etcd 3.4.23 is older than 3.5.24, the oldest etcd kubeadm accepts; Kubernetes 1.34 runs with etcd 3.6',
+    ]);
+    expect(runPreflight(old, new Set(['etcd-version'])).every((f) => f.severity === 'warning')).toBe(true);
+    const unknown = { ...old, binaries: [{ name: 'etcd', sha256: 'aa', arch: 'aarch64', versionUnknown: 'it is built for aarch64 and this machine is x86_64' }] };
+    expect(runPreflight(unknown, new Set()).filter((f) => f.check === 'etcd-version')).toEqual(
+      ['a', 'b'].map((h) => ({ check: 'etcd-version', severity: 'warning', host: h, message: 'cannot read the version of etcd, so it is not checked: it is built for aarch64 and this machine is x86_64' })),
+    );
   });
 });

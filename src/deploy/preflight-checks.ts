@@ -1,9 +1,21 @@
 // Named preflight checks as a table of pure functions over the gathered facts and the plan.
 // Problems that `prepare` fixes are warnings; the rest are errors unless ignored by name.
+import { posix } from 'node:path';
 import { hasRole, type ClusterModel } from '../inventory/model.js';
-import type { HostPlan } from '../render/types.js';
+import type { HostPlan, PlannedFile } from '../render/types.js';
+import { stagingFor } from '../ssh/upload-plan.js';
+import {
+  CGROUP_V1_SEVERITY,
+  compareVersions,
+  CONTAINERD_FOR_KUBERNETES,
+  ETCD_FOR_KUBERNETES,
+  MIN_ETCD_VERSION,
+  minorOf,
+  type KubernetesMinor,
+} from '../versions.js';
 import type { Facts } from './facts.js';
-import { requiredModules, requiredSysctls } from './host-settings.js';
+import { parseHashRecord } from './file-diff.js';
+import { requiredCommands, requiredModules, requiredSysctls } from './host-settings.js';
 import { ROLE_PORTS } from './ports.js';
 
 export interface LocalBinaryCheck {
@@ -11,7 +23,13 @@ export interface LocalBinaryCheck {
   readonly sha256: string;
   /** From the ELF header; undefined for scripts, which run anywhere. */
   readonly arch?: string;
+  /** `<binary> --version`, for the VERSIONED_BINARIES; else why it could not be read. */
+  readonly version?: string;
+  readonly versionUnknown?: string;
 }
+
+/** The binaries whose version a check compares with the Kubernetes minor. */
+export const VERSIONED_BINARIES: readonly string[] = ['etcd', 'containerd'];
 
 export interface PreflightInput {
   readonly model: ClusterModel;
@@ -37,6 +55,93 @@ export interface PreflightCheck {
 }
 
 export const MAX_CLOCK_SKEW_SECONDS = 2;
+
+/** Free space a file system must have beyond the bytes uploaded to it: a share for what else writes
+ * there meanwhile (logs, etcd) plus a floor for small file systems. */
+export const DISK_SPACE_MARGIN = { share: 0.1, bytes: 64 * 1024 * 1024 } as const;
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/**
+ * The files upload will send: those whose hash the host's record does not hold (all of them on a
+ * first run). A file changed behind kubeinstall's back is missed here, which the margin absorbs.
+ */
+export const filesToSend = (hp: HostPlan, facts: Facts): PlannedFile[] => {
+  const recorded = parseHashRecord(facts.hashRecord);
+  return hp.files.filter((f) => recorded.get(f.path)?.sha256 !== f.sha256);
+};
+
+/** Bytes written per folder: each file beside its target; a sudo user's upload first stages them all in its home. */
+export const uploadFootprint = (hp: HostPlan, facts: Facts, sending: readonly PlannedFile[]): Map<string, number> => {
+  const bytes = new Map<string, number>();
+  const add = (dir: string, n: number): void => void bytes.set(dir, (bytes.get(dir) ?? 0) + n);
+  for (const f of sending) add(posix.dirname(f.path), f.size);
+  if (sending.length && stagingFor(hp.host) === 'home' && facts.stagingHome) add(facts.stagingHome, sending.reduce((n, f) => n + f.size, 0));
+  return bytes;
+};
+
+const diskSpaceProblem = (hp: HostPlan, facts: Facts): string | undefined => {
+  const byMount = new Map<string, { free: number; bytes: number; dirs: string[] }>();
+  for (const [dir, bytes] of uploadFootprint(hp, facts, filesToSend(hp, facts))) {
+    const space = facts.diskSpace.get(dir);
+    if (!space) continue; // not measured (df failed): the upload's own error still names the file
+    const entry = byMount.get(space.mountPoint) ?? { free: space.freeBytes, bytes: 0, dirs: [] };
+    byMount.set(space.mountPoint, { ...entry, bytes: entry.bytes + bytes, dirs: [...entry.dirs, dir] });
+  }
+  const short = [...byMount]
+    .map(([mount, m]) => ({ mount, ...m, needed: Math.ceil(m.bytes * (1 + DISK_SPACE_MARGIN.share)) + DISK_SPACE_MARGIN.bytes }))
+    .filter((m) => m.free < m.needed);
+  return short.length
+    ? short
+        .map((m) => `${m.mount} (for ${m.dirs.join(', ')}): needs ${mib(m.needed)} (${mib(m.bytes)} to upload + margin), ${mib(m.free)} free`)
+        .join('; ')
+    : undefined;
+};
+
+const kubernetesMinor = (input: PreflightInput): KubernetesMinor => minorOf(input.model.kubernetesVersion) as KubernetesMinor;
+const seriesOf = (version: string): string => minorOf(version);
+
+interface Verdict {
+  readonly severity: Finding['severity'];
+  readonly message: string;
+}
+
+/** A binary's version against the Kubernetes minor, reported on every host that gets the binary. */
+const binaryVersion =
+  (check: string, binary: string, verdict: (version: string, minor: KubernetesMinor) => Verdict | undefined) =>
+  (input: PreflightInput): Finding[] => {
+    const local = input.binaries.find((b) => b.name === binary);
+    if (!local) return [];
+    const found: Verdict | undefined = local.version
+      ? verdict(local.version, kubernetesMinor(input))
+      : { severity: 'warning', message: `cannot read the version of ${binary}, so it is not checked: ${local.versionUnknown ?? 'unknown'}` };
+    if (!found) return [];
+    return withFacts(input)
+      .filter(({ hp }) => hp.files.some((f) => f.content.kind === 'local' && binaryNameOf(f.path) === binary))
+      .map(({ hp }) => ({ check, host: hp.host.name, ...found }));
+  };
+
+export const containerdVerdict = (version: string, minor: KubernetesMinor): Verdict | undefined => {
+  const supported = CONTAINERD_FOR_KUBERNETES[minor];
+  const floor = supported.find((v) => seriesOf(v) === seriesOf(version));
+  return floor && compareVersions(version, floor) >= 0
+    ? undefined
+    : {
+        severity: 'error',
+        message: `containerd ${version} is not supported with Kubernetes ${minor}; containerd supports it with ${supported.map((v) => `${v}+`).join(', ')}`,
+      };
+};
+
+export const etcdVerdict = (version: string, minor: KubernetesMinor): Verdict | undefined => {
+  const series = ETCD_FOR_KUBERNETES[minor];
+  if (compareVersions(version, MIN_ETCD_VERSION) < 0) {
+    return {
+      severity: 'error',
+      message: `etcd ${version} is older than ${MIN_ETCD_VERSION}, the oldest etcd kubeadm accepts; Kubernetes ${minor} runs with etcd ${series}`,
+    };
+  }
+  return seriesOf(version) === series ? undefined : { severity: 'warning', message: `etcd ${version}: Kubernetes ${minor} is released with etcd ${series}` };
+};
 
 /** Every host of the run with its facts; hosts without facts never reach preflight. */
 const withFacts = (input: PreflightInput): { hp: HostPlan; facts: Facts }[] =>
@@ -140,6 +245,52 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
       if (!missing.length) return undefined;
       return f.hasModprobe ? `not loaded yet: ${missing.join(', ')}; prepare loads them` : `not loaded and no modprobe on the host: ${missing.join(', ')}`;
     }),
+  },
+  {
+    name: 'disk-space',
+    description: `each file system the upload writes to has room for it, plus ${DISK_SPACE_MARGIN.share * 100}% and ${mib(DISK_SPACE_MARGIN.bytes)}`,
+    run: perHost('disk-space', 'error', diskSpaceProblem),
+  },
+  {
+    name: 'cgroups',
+    description: 'nodes run the unified cgroup v2 hierarchy (the kubelet refuses v1 from Kubernetes 1.35)',
+    run: (input) => {
+      const minor = kubernetesMinor(input);
+      return withFacts(input)
+        .filter(({ hp, facts }) => hasRole(hp.host, 'node') && facts.cgroupVersion === 1)
+        .map(({ hp }) => ({
+          check: 'cgroups',
+          severity: CGROUP_V1_SEVERITY[minor],
+          host: hp.host.name,
+          message:
+            CGROUP_V1_SEVERITY[minor] === 'error'
+              ? `cgroup v1 (/sys/fs/cgroup is not cgroup2): the kubelet of Kubernetes ${minor} refuses to start; boot with systemd.unified_cgroup_hierarchy=1`
+              : `cgroup v1 (/sys/fs/cgroup is not cgroup2): Kubernetes ${minor} still runs on it, but its kubelet refuses it from 1.35`,
+        }));
+    },
+  },
+  {
+    name: 'node-commands',
+    description: 'nodes have iptables (an error without), conntrack and socat (warnings)',
+    run: (input) =>
+      withFacts(input).flatMap(({ hp, facts }) =>
+        (['error', 'warning'] as const).flatMap((severity) => {
+          const missing = requiredCommands(hp).filter((c) => c.severity === severity && !facts.commands.has(c.command));
+          return missing.length
+            ? [{ check: 'node-commands', severity, host: hp.host.name, message: `not on the PATH: ${missing.map((c) => `${c.command} (for ${c.usedBy})`).join(', ')}` }]
+            : [];
+        }),
+      ),
+  },
+  {
+    name: 'containerd-version',
+    description: "containerd is a release containerd supports with the cluster's Kubernetes minor (its RELEASES.md)",
+    run: binaryVersion('containerd-version', 'containerd', containerdVerdict),
+  },
+  {
+    name: 'etcd-version',
+    description: `etcd is ${MIN_ETCD_VERSION} or newer, ideally the minor kubeadm pairs with the cluster's Kubernetes minor`,
+    run: binaryVersion('etcd-version', 'etcd', etcdVerdict),
   },
   {
     name: 'sysctls',

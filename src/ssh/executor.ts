@@ -16,7 +16,7 @@ import { createSemaphore } from './semaphore.js';
 import { PROBE_PASSWORDLESS, sudoHint, wrapForSudo, type SudoMode } from './sudo.js';
 import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type ResolvedTarget, type SshConfigLookup } from './target.js';
 import type { ExecEvent, ExecOptions, ExecResult, Executor, UploadItem, UploadReport } from './types.js';
-import { installCommand, parseRemoteState, planUploads, prepareCommand, remoteStateCommand, stagedPaths, validateItems, type Staging } from './upload-plan.js';
+import { installCommand, parseRemoteState, planUploads, prepareCommand, remoteStateCommand, stagedPaths, stagingFor, validateItems } from './upload-plan.js';
 
 export interface ExecutorOptions {
   /** Read-only known_hosts files. Default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
@@ -213,7 +213,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
       const plan = planUploads(items, state);
       const total = plan.send.reduce((n, i) => n + i.size, 0);
       if (!plan.send.length && !plan.fix.length) return { uploaded: [], skipped: plan.skip.map((i) => i.path), bytes: 0 };
-      const staging: Staging = host.ssh.sudo ? 'home' : 'beside-target';
+      const staging = stagingFor(host);
       const staged = stagedPaths(staging, plan.send);
       const lost = (what: string) => (err: Error) => {
         throw new ConnectError(host.name, `${o.step}: ${what} failed: ${redactor.redact(err.message)}`, true);

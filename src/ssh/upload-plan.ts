@@ -2,6 +2,7 @@
 // where each file is staged, and the one script that moves staged files into place atomically.
 import { dirname, basename, posix } from 'node:path';
 import { KubeinstallError } from '../util/errors.js';
+import type { Host } from '../inventory/model.js';
 import type { UploadItem } from './types.js';
 import { quote, quoteAll } from './shell.js';
 
@@ -24,6 +25,9 @@ export interface UploadPlan {
 export type Staging = 'beside-target' | 'home';
 
 export const HOME_STAGING_DIR = '.kubeinstall-upload';
+
+/** Root writes beside the targets; a sudo user cannot, so stages in its home (preflight counts that space too). */
+export const stagingFor = (host: Pick<Host, 'ssh'>): Staging => (host.ssh.sudo ? 'home' : 'beside-target');
 
 export const validateItems = (host: string, items: readonly UploadItem[]): void => {
   const seen = new Set<string>();

@@ -1,7 +1,10 @@
 // Gathers what every later phase decides from: OS, architecture, init system, ports, kernel
 // settings, and the state kubeinstall left on the host before.
+import { posix } from 'node:path';
+import { stagingFor } from '../../ssh/upload-plan.js';
 import { factsScript, parseFacts } from '../facts.js';
-import { requiredModules, requiredSysctls } from '../host-settings.js';
+import { HASH_RECORD } from '../file-diff.js';
+import { requiredCommands, requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
 import type { Phase } from '../types.js';
 
@@ -17,6 +20,10 @@ export const factsPhase: Phase = {
           units: hp.services.map((s) => s.unit),
           modules: requiredModules(hp),
           sysctlKeys: requiredSysctls(hp).map((s) => s.key),
+          commands: requiredCommands(hp).map((c) => c.command),
+          diskDirs: [...new Set(hp.files.map((f) => posix.dirname(f.path)))],
+          ...(stagingFor(hp.host) === 'home' ? { stagingUser: hp.host.ssh.user } : {}),
+          hashRecord: HASH_RECORD,
         });
         const before = Date.now();
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhaseFailed } from '../../../src/deploy/manager.js';
-import { run, startSetting, type Setting } from './fixtures.js';
+import { run, startSetting, TESTBED_IGNORED_CHECKS, type Setting } from './fixtures.js';
 
 const HOSTS = [1, 2, 3].map((n) => ({ name: `etcd-${n}`, address: `127.0.2.${20 + n}`, roles: ['etcd' as const] }));
 const endpoints = HOSTS.map((h) => `https://${h.address}:2379`);
@@ -46,7 +46,7 @@ describe('etcd-only inventory', () => {
     await new Promise<void>((resolve) => squatter.listen(2380, HOSTS[2]!.address, resolve));
     try {
       await expect(s.deploy()).rejects.toThrow(/etcd-3: checks: preflight errors: \n\s+\[ports\] already in use on 127\.0\.2\.23: 2380 \(etcd peer\)/);
-      const err = await s.deploy({ ignorePreflight: new Set(['ports']) }).catch((e: unknown) => e);
+      const err = await s.deploy({ ignorePreflight: new Set([...TESTBED_IGNORED_CHECKS, 'ports']) }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PhaseFailed);
       expect((err as PhaseFailed).failures.map((f) => [f.host, f.step])).toEqual([['etcd-3', 'wait for endpoint health']]);
       expect((err as PhaseFailed).message).toMatch(/journalctl -u etcd.service \(last lines\):[\s\S]*address already in use/);
@@ -62,7 +62,8 @@ describe('etcd-only inventory', () => {
   it('Ctrl-C during the upload: exits 130 saying a re-run resumes, leaves no partial file, and the re-run restarts etcd', async () => {
     // A bigger etcd (trailing bytes do not change what an ELF binary runs) keeps the upload busy.
     await appendFile(join(s.binariesDir, 'etcd'), Buffer.alloc(64 << 20, 1));
-    const cli = spawn(process.execPath, [join(__dirname, '../../../bin/kubeinstall'), 'deploy', '-i', s.inventory], { env: { ...process.env, CI: 'true' } });
+    const ignored = `--ignore-preflight-errors=${[...TESTBED_IGNORED_CHECKS].join(',')}`;
+    const cli = spawn(process.execPath, [join(__dirname, '../../../bin/kubeinstall'), 'deploy', '-i', s.inventory, ignored], { env: { ...process.env, CI: 'true' } });
     let stderr = '';
     cli.stderr.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => cli.on('close', resolve));
