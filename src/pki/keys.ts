@@ -28,7 +28,8 @@ export const generateKey = async (algorithm: KeyAlgorithm): Promise<GeneratedKey
 /** The public half as PKIX `PUBLIC KEY` PEM (sa.pub); takes either half. */
 export const publicKeyPem = (key: KeyObject): string => createPublicKey(key).export({ type: 'spki', format: 'pem' }) as string;
 
-export const spkiOf = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
+/** The DER SubjectPublicKeyInfo of either half of a key pair. */
+export const spkiOf = (key: KeyObject): Buffer => (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
 
 export const keyAlgorithm = (key: KeyObject): KeyAlgorithm | undefined =>
   algorithmOfKey({ asymmetricKeyType: key.asymmetricKeyType, ...key.asymmetricKeyDetails });
