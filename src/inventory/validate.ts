@@ -27,7 +27,9 @@ const WILDCARD_DNS = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z
 
 // node:net accepts an IPv6 zone id (fe80::1%eth0), but a certificate's IP SAN cannot carry one: it would be lost.
 const zoneIdError = (v: string): string | undefined =>
-  isIpAddress(v) && v.includes('%') ? `"${v}" has an IPv6 zone id (${v.slice(v.indexOf('%'))}), which a certificate cannot name: give the address without it` : undefined;
+  isIpAddress(v) && v.includes('%')
+    ? `"${v}" has an IPv6 zone id (${v.slice(v.indexOf('%'))}), which a certificate cannot name: give the address without it`
+    : undefined;
 
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
   ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),

@@ -3,7 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { KeyAlgorithm } from '../inventory/model.js';
 import { keyAlgorithm, spkiOf } from './keys.js';
-import { keyUsagesOf, PROFILES, type CertInstance } from './specs.js';
+import { keyUsagesOf, PROFILES, type CertInstance, type Profile } from './specs.js';
 import { keyIdentifier, type CertInfo } from './x509.js';
 
 const DAY_MS = 86_400_000;
@@ -37,11 +37,17 @@ export const daysLeft = (cert: CertInfo, now: Date): number => Math.floor((cert.
 
 /** A CA whose SKI is not its key's (RFC 5280 method 1): leaves name their issuer by it, so a bundle of an old
  * and a new CA (a rotation) is ambiguous to verifiers. */
-export const keyIdProblem = (cert: CertInfo): string | undefined => {
+const keyIdProblem = (cert: CertInfo): string | undefined => {
   const want = keyIdentifier(spkiOf(cert.x509.publicKey));
   const have = cert.subjectKeyId;
   return have?.equals(want) ? undefined : `subject key identifier ${have ? hex(have) : '(none)'} does not match its key (${hex(want)})`;
 };
+const usageProblem = (profile: Profile, cert: CertInfo): string | undefined =>
+  diff('key usages', keyUsagesOf(profile, cert.x509.publicKey.asymmetricKeyType), cert.keyUsage);
+
+/** What can be wrong with a CA that still signs (so `certs` keeps it, saying `--force-ca` fixes it). */
+export const caDefects = (cert: CertInfo): string[] => [usageProblem('ca', cert), keyIdProblem(cert)].filter((p): p is string => p !== undefined);
+
 const hex = (b: Buffer): string => b.toString('hex').toUpperCase().match(/../g)!.join(':');
 
 /** Every way `cert` (with `key`, signed by `ca`) departs from `spec`; empty when it is right. */
@@ -51,8 +57,7 @@ export const certProblems = (spec: CertInstance, cert: CertInfo, key: KeyObject 
     cert.subject.cn !== spec.subject.cn ? `CN is "${cert.subject.cn}", expected "${spec.subject.cn}"` : undefined,
     !sameList(cert.subject.o, spec.subject.o) ? `O is [${cert.subject.o.join(', ')}], expected [${spec.subject.o.join(', ')}]` : undefined,
     cert.isCa !== (spec.spec.profile === 'ca') ? (cert.isCa ? 'is a CA certificate, expected a leaf' : 'is not a CA certificate') : undefined,
-    diff('key usages', keyUsagesOf(spec.spec.profile, cert.x509.publicKey.asymmetricKeyType), cert.keyUsage),
-    spec.spec.profile === 'ca' ? keyIdProblem(cert) : undefined,
+    ...(spec.spec.profile === 'ca' ? caDefects(cert) : [usageProblem(spec.spec.profile, cert)]),
     diff('extended key usages', profile.extKeyUsage, cert.extKeyUsage),
     opts.sans !== 'skip' ? diff('DNS SANs', spec.altNames.dnsNames, cert.dnsNames, opts.sans === 'cover') : undefined,
     opts.sans !== 'skip' ? diff('IP SANs', spec.altNames.ipAddresses, cert.ipAddresses, opts.sans === 'cover') : undefined,

@@ -5,7 +5,7 @@ import type { ClusterModel } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { ALGORITHMS } from './algorithms.js';
-import { certProblems, keyIdProblem } from './checks.js';
+import { caDefects, certProblems } from './checks.js';
 import { generateKey, keyAlgorithm, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
@@ -78,7 +78,12 @@ interface CaState {
 }
 
 /** Keep, replace or create one CA; a CA cert without its key is an external CA, kept as it is. */
-const decideCa = (c: CertInstance, found: Material, opts: { readonly forceCa: boolean; readonly now: Date }, issueCa: () => Promise<Issued & { signer: Signer }>): CaState => {
+const decideCa = (
+  c: CertInstance,
+  found: Material,
+  opts: { readonly forceCa: boolean; readonly now: Date },
+  issueCa: () => Promise<Issued & { signer: Signer }>,
+): CaState => {
   const { crt, key } = c.files!;
   const fresh = { notAfter: new Date(opts.now.getTime() + c.validityDays * DAY_MS) };
   if (opts.forceCa) {
@@ -98,14 +103,6 @@ const decideCa = (c: CertInstance, found: Material, opts: { readonly forceCa: bo
   const signer = found.key && { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)) };
   const material = Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer });
   return { outcome: 'kept', external: !signer, notAfter: cert.notAfter, defects: signer ? caDefects(cert) : [], material };
-};
-
-/** Defects of a CA made by an earlier release: a wrong subject key identifier, keyEncipherment on an EC key. */
-const caDefects = (cert: CertInfo): string[] => {
-  const unexpected = cert.keyUsage.filter((u) => !keyUsagesOf('ca', cert.x509.publicKey.asymmetricKeyType).includes(u));
-  return [keyIdProblem(cert), unexpected.length ? `key usage ${unexpected.join(', ')} is not allowed for its key type` : undefined].filter(
-    (d): d is string => d !== undefined,
-  );
 };
 
 /** Marks a promise as handled now; whoever awaits it later still sees the rejection. */

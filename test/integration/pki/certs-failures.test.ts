@@ -21,7 +21,10 @@ const setup = (algorithm: string, nodes = 1, cluster = ''): { inventory: string;
   const base = join(root, String(++count));
   mkdirSync(base);
   const inventory = join(base, 'inventory.yaml');
-  const hosts = ['  - { name: m1, address: 127.0.3.97, roles: [etcd, master] }', ...Array.from({ length: nodes }, (_, i) => `  - { name: n${i + 1}, address: 127.0.4.${i + 1}, roles: [node] }`)];
+  const hosts = [
+    '  - { name: m1, address: 127.0.3.97, roles: [etcd, master] }',
+    ...Array.from({ length: nodes }, (_, i) => `  - { name: n${i + 1}, address: 127.0.4.${i + 1}, roles: [node] }`),
+  ];
   writeFileSync(inventory, `cluster:\n  name: demo\n  keyAlgorithm: ${algorithm}\n${cluster}hosts:\n${hosts.join('\n')}\n`);
   return { inventory, dir: join(base, 'demo') };
 };
