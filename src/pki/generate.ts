@@ -6,7 +6,7 @@ import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { ALGORITHMS } from './algorithms.js';
 import { caDefects, certProblems } from './checks.js';
-import { generateKey, keyAlgorithm, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
+import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
   CERT_MODE, changedFiles, commitFiles, readMaterial, readServiceAccount, recoverInterrupted, SECRET_MODE, StagingDropped, tightenModes, unsafeFolderProblems,
@@ -209,7 +209,8 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   ];
   const plan = expandPki(model);
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
-  const newKey = (): Promise<GeneratedKey> => generateKey(model.keyAlgorithm);
+  const queue = keyQueue(opts.signal, () => new CertsInterrupted(false));
+  const newKey = (): Promise<GeneratedKey> => queue(() => generateKey(model.keyAlgorithm));
 
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
   const cas = new Map<CaName, CaState>();

@@ -2,7 +2,7 @@
 // mounts, so it runs as root), Ctrl-C, unsafe folders, loose key modes, a CA with a wrong key identifier,
 // a CA that expires before its leaves would. openssl reads the certificates.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -85,17 +85,33 @@ describe('certs on a full disk', () => {
   });
 });
 
+/**
+ * Waits until the process has used a second of CPU: Node starts and loads the inventory in a fraction of
+ * that, so it is generating keys (and has its Ctrl-C handler), whatever the load on the machine.
+ */
+const busyGeneratingKeys = async (pid: number): Promise<void> => {
+  for (let i = 0; i < 1500; i++) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    if (Number(fields[11]) + Number(fields[12]) >= 100) return; // utime + stime, in 1/100 s
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('certs did not get busy');
+};
+
 describe('certs interrupted by Ctrl-C', () => {
   it('exits 130 while keys are being made, writes nothing, and the next run completes', async () => {
-    const { inventory, dir } = setup('rsa-2048', 20); // about 60 RSA keys: seconds of work
+    const { inventory, dir } = setup('rsa-2048', 10); // 35 RSA keys: seconds of work
     const child = spawn(process.execPath, [KUBEINSTALL_BIN, 'certs', '-i', inventory], { env: { ...process.env, NO_COLOR: '1' } });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise((r) => setTimeout(r, 1500));
+    await busyGeneratingKeys(child.pid!);
+    const stoppedAt = Date.now();
     child.kill('SIGINT');
     expect(await exited, err).toBe(130);
+    expect(Date.now() - stoppedAt).toBeLessThan(5000); // only the keys already in the pool are waited for
     expect(err).toMatch(/error: interrupted: nothing was changed/);
+    expect(err).not.toMatch(/PRIVATE KEY|^\s+at /m);
     expect(existsSync(dir) ? files(dir) : []).toEqual([]);
     const again = kubeinstall(['certs', '-i', inventory]);
     expect(again.code, again.err).toBe(0);
