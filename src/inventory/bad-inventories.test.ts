@@ -76,6 +76,10 @@ const cases: Case[] = [
   { name: 'duplicate addresses', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, master'), host('n1', '10.0.0.1', 'node')]), path: 'hosts[1].address', message: /address "10.0.0.1" is also used by hosts\[0\]/ },
   { name: 'duplicate internal addresses', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, master', 'internalAddress: 10.1.0.1'), host('n1', '10.0.0.2', 'node', 'internalAddress: 10.1.0.1')]), path: 'hosts[1].internalAddress', message: /internal address "10.1.0.1" is also used/ },
   { name: 'bastion without address', yaml: inv('', OK_HOSTS, '  bastion:\n    user: jump'), path: 'ssh.bastion.address', message: /"address" is required/ },
+  // A zone id is valid to node:net but cannot be put in a certificate's IP SAN (it was silently dropped).
+  { name: 'IPv6 zone id in address', yaml: inv('', [host('m1', '"fe80::1%eth0"', 'etcd, master')]), path: 'hosts[0].address', message: /"fe80::1%eth0" has an IPv6 zone id \(%eth0\), which a certificate cannot name/ },
+  { name: 'IPv6 zone id in internal address', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, master', 'internalAddress: "fe80::1%eth0"')]), path: 'hosts[0].internalAddress', message: /IPv6 zone id/ },
+  { name: 'IPv6 zone id in an extra SAN', yaml: inv('  apiServerExtraSans: ["fe80::2%2"]', OK_HOSTS), path: 'cluster.apiServerExtraSans[0]', message: /"fe80::2%2" has an IPv6 zone id/ },
   { name: 'extra SAN invalid', yaml: inv('  apiServerExtraSans: ["bad name"]', OK_HOSTS), path: 'cluster.apiServerExtraSans[0]', message: /neither an IP address nor a DNS name/ },
   // Roles and topology
   { name: 'no etcd member', yaml: inv('', [host('m1', '10.0.0.1', 'master'), host('n1', '10.0.0.2', 'node')]), path: 'hosts', message: /no host has the role "etcd"/ },

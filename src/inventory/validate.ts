@@ -25,9 +25,15 @@ const describe = (value: unknown): string => {
 
 const WILDCARD_DNS = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
+// node:net accepts an IPv6 zone id (fe80::1%eth0), but a certificate's IP SAN cannot carry one: it would be lost.
+const zoneIdError = (v: string): string | undefined =>
+  isIpAddress(v) && v.includes('%')
+    ? `"${v}" has an IPv6 zone id (${v.slice(v.indexOf('%'))}), which a certificate cannot name: give the address without it`
+    : undefined;
+
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
-  ip: (v) => (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
-  host: (v) => (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
+  ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
+  host: (v) => zoneIdError(v) ?? (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
   hostname: (v) =>
     isHostname(v) ? undefined : `"${v}" is not a valid name (RFC 1123: lower-case letters, digits, '-' and '.', at most 63 per label)`,
   cidr: (v) => {
@@ -41,7 +47,7 @@ const formatChecks: Record<Format, (v: string) => string | undefined> = {
   version: (v) => (/^v?\d+\.\d+\.\d+$/.test(v) ? undefined : `"${v}" is not a version of the form x.y.z (e.g. 1.34.2)`),
   envName: (v) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? undefined : `"${v}" is not an environment variable name`),
   path: (v) => (v.trim() ? undefined : 'an empty path'),
-  san: (v) => (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
+  san: (v) => zoneIdError(v) ?? (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
 };
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

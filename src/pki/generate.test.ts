@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,6 +83,18 @@ describe('generatePki re-runs', () => {
     await expect(generatePki(grown, dir)).rejects.toThrow(
       'cannot issue etcd-server/e2 (new), etcd-server/e3 (new), etcd-peer/e2 (new), etcd-peer/e3 (new): the CA etcd-ca is external',
     );
+  });
+
+  it('drops what a run stopped before its journal had staged (it had changed nothing)', async () => {
+    await generatePki(model(inventory()), dir);
+    const ca = await readFile(join(dir, 'pki/ca.crt'), 'utf8');
+    await mkdir(join(dir, '.certs-staging/pki'), { recursive: true });
+    await writeFile(join(dir, '.certs-staging/pki/ca.crt'), 'half a certificate');
+    const r = await generatePki(model(inventory()), dir);
+    expect(r.warnings).toEqual(['discarded the staged files of an interrupted run (it had changed nothing)']);
+    expect(outcomes(r, 'kept')).toHaveLength(r.certs.length);
+    expect(await readFile(join(dir, 'pki/ca.crt'), 'utf8')).toBe(ca);
+    await expect(readdir(join(dir, '.certs-staging'))).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses a CA key without its certificate, and writes nothing', async () => {

@@ -4,10 +4,14 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { ClusterModel } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
-import { certProblems } from './checks.js';
-import { generateKey, keyAlgorithm, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
-import { expandPki, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
-import { CERT_MODE, readMaterial, readServiceAccount, SECRET_MODE, writeAll, writeChanged, type Material, type OutputFile } from './store.js';
+import { ALGORITHMS } from './algorithms.js';
+import { caDefects, certProblems } from './checks.js';
+import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
+import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
+import {
+  CERT_MODE, changedFiles, commitFiles, readMaterial, readServiceAccount, recoverInterrupted, SECRET_MODE, StagingDropped, tightenModes, unsafeFolderProblems,
+  type Material, type OutputFile,
+} from './store.js';
 import { issueCertificate, keyIdentifier, type CertInfo, type CertTemplate, type Signer } from './x509.js';
 
 /** kubeadm backdates every certificate by five minutes to absorb clock skew between hosts. */
@@ -31,12 +35,28 @@ export interface CertsReport {
   readonly serviceAccount: Outcome;
   /** Files written (relative to the cluster folder); unchanged files are not rewritten. */
   readonly written: readonly string[];
+  /** What the user should know although nothing failed: capped validity, CA defects kept, modes fixed. */
+  readonly warnings: readonly string[];
 }
 
 export interface CertsOptions {
   /** Replace the CAs (and so every leaf). */
   readonly forceCa?: boolean;
   readonly now?: Date;
+  /** Ctrl-C: stop before anything is moved into place, or finish the move and then stop. */
+  readonly signal?: AbortSignal;
+}
+
+/** Exit 130, as a shell reports a Ctrl-C. */
+export class CertsInterrupted extends KubeinstallError {
+  constructor(afterWriting: boolean) {
+    super(
+      afterWriting
+        ? 'interrupted: the run had already written its files, so the PKI is complete'
+        : 'interrupted: nothing was changed (a re-run starts over; keys generated so far were dropped)',
+      130,
+    );
+  }
 }
 
 interface Issued {
@@ -49,17 +69,31 @@ interface CaState {
   readonly reason?: string;
   /** Its key is not here: nothing new can be signed with it. */
   readonly external?: boolean;
+  /** When it expires: no leaf it signs may outlive it. */
+  readonly notAfter: Date;
+  /** What is wrong with a kept CA that `--force-ca` would fix (its leaves still verify). */
+  readonly defects?: readonly string[];
   /** `cert` is read back only for a CA that was kept: a new CA's leaves are all issued anew. */
   readonly material: Promise<Issued & { readonly cert?: CertInfo; readonly signer?: Signer }>;
 }
 
 /** Keep, replace or create one CA; a CA cert without its key is an external CA, kept as it is. */
-const decideCa = (c: CertInstance, found: Material, opts: Required<CertsOptions>, issueCa: () => Promise<Issued & { signer: Signer }>): CaState => {
+const decideCa = (
+  c: CertInstance,
+  found: Material,
+  opts: { readonly forceCa: boolean; readonly now: Date },
+  issueCa: () => Promise<Issued & { signer: Signer }>,
+): CaState => {
   const { crt, key } = c.files!;
-  if (opts.forceCa) return { outcome: found.certPem ? 'reissued' : 'created', reason: 'replaced (--force-ca)', material: handled(issueCa()) };
+  const fresh = { notAfter: new Date(opts.now.getTime() + c.validityDays * DAY_MS) };
+  if (opts.forceCa) {
+    const defects = found.cert ? caDefects(found.cert) : [];
+    const reason = `replaced (--force-ca)${defects.length ? `; it had: ${defects.join('; ')}` : ''}`;
+    return { ...fresh, outcome: found.certPem ? 'reissued' : 'created', reason, material: handled(issueCa()) };
+  }
   if (found.certPem === undefined) {
     if (found.keyPem !== undefined) throw new KubeinstallError(`${key} exists without ${crt}: restore the certificate or remove the key`);
-    return { outcome: 'created', material: handled(issueCa()) };
+    return { ...fresh, outcome: 'created', material: handled(issueCa()) };
   }
   const cert = found.cert;
   if (!cert) throw new KubeinstallError(`${crt}: ${found.certError}; restore it, or replace every CA with --force-ca`);
@@ -67,7 +101,8 @@ const decideCa = (c: CertInstance, found: Material, opts: Required<CertsOptions>
   if (found.keyPem !== undefined && !found.key) throw new KubeinstallError(`${key} is not a readable private key`);
   if (found.key && !cert.x509.checkPrivateKey(found.key)) throw new KubeinstallError(`${key} does not belong to ${crt}`);
   const signer = found.key && { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)) };
-  return { outcome: 'kept', external: !signer, material: Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer }) };
+  const material = Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer });
+  return { outcome: 'kept', external: !signer, notAfter: cert.notAfter, defects: signer ? caDefects(cert) : [], material };
 };
 
 /** Marks a promise as handled now; whoever awaits it later still sees the rejection. */
@@ -76,27 +111,31 @@ const handled = <T>(p: Promise<T>): Promise<T> => {
   return p;
 };
 
-const templateOf = (c: CertInstance, now: Date): CertTemplate => ({
+/** When a leaf issued now expires: its own validity, cut at its CA's expiry. */
+const leafNotAfter = (c: CertInstance, now: Date, ca: CaState): Date => new Date(Math.min(now.getTime() + c.validityDays * DAY_MS, ca.notAfter.getTime()));
+
+const templateOf = (c: CertInstance, model: ClusterModel, now: Date, notAfter: Date): CertTemplate => ({
   subject: c.subject,
   isCa: c.spec.profile === 'ca',
-  keyUsage: PROFILES[c.spec.profile].keyUsage,
+  keyUsage: keyUsagesOf(c.spec.profile, ALGORITHMS[model.keyAlgorithm].type),
   extKeyUsage: PROFILES[c.spec.profile].extKeyUsage,
   dnsNames: c.altNames.dnsNames,
   ipAddresses: c.altNames.ipAddresses,
   notBefore: new Date(now.getTime() - BACKDATE_MS),
-  notAfter: new Date(now.getTime() + c.validityDays * DAY_MS),
+  notAfter,
 });
 
-const issue = async (c: CertInstance, key: Promise<GeneratedKey>, signer: Promise<Signer>, now: Date): Promise<Issued> => {
+const issue = async (template: CertTemplate, key: Promise<GeneratedKey>, signer: Promise<Signer>): Promise<Issued> => {
   const [{ pem, spki }, by] = await Promise.all([key, signer]);
-  return { certPem: issueCertificate(templateOf(c, now), spki, by), keyPem: pem };
+  return { certPem: issueCertificate(template, spki, by), keyPem: pem };
 };
 
 /** A new CA signs its own certificate, then every leaf under it. */
-const issueCa = async (c: CertInstance, key: Promise<GeneratedKey>, now: Date): Promise<Issued & { signer: Signer }> => {
+const issueCa = async (c: CertInstance, model: ClusterModel, key: Promise<GeneratedKey>, now: Date): Promise<Issued & { signer: Signer }> => {
   const { pem, spki } = await key;
   const signer = { subject: c.subject, privateKey: createPrivateKey(pem), keyId: keyIdentifier(spki) };
-  return { ...(await issue(c, key, Promise.resolve(signer), now)), signer };
+  const template = templateOf(c, model, now, new Date(now.getTime() + c.validityDays * DAY_MS));
+  return { ...(await issue(template, key, Promise.resolve(signer))), signer };
 };
 
 interface LeafDecision {
@@ -111,7 +150,9 @@ const decideLeaf = (c: CertInstance, have: Material, ca: CaState, caCert: CertIn
   if (have.certPem === undefined) return { c, outcome: 'created' };
   if (ca.outcome !== 'kept') return { c, outcome: 'reissued', reason: `CA ${c.ca} was ${ca.outcome === 'created' ? 'created' : 'replaced'}` };
   if (!have.cert) return { c, outcome: 'reissued', reason: have.certError };
-  const [reason] = certProblems(c, have.cert, have.key, caCert, { now, renewWithinDays: renewWithinDays(c.validityDays), sans: 'exact', algorithm: model.keyAlgorithm });
+  // A leaf capped at its CA's expiry is judged by the validity it could get, or it would be re-issued every run.
+  const validityDays = Math.floor((leafNotAfter(c, now, ca).getTime() - now.getTime()) / DAY_MS);
+  const [reason] = certProblems(c, have.cert, have.key, caCert, { now, renewWithinDays: renewWithinDays(validityDays), sans: 'exact', algorithm: model.keyAlgorithm });
   return reason === undefined ? { c, outcome: 'kept' } : { c, outcome: 'reissued', reason };
 };
 
@@ -136,16 +177,45 @@ const serviceAccountFiles = async (sa: { key?: KeyObject; pub?: string }, newKey
   return { outcome: 'created', files: [{ path: SERVICE_ACCOUNT_FILES.key, data: pem, mode: SECRET_MODE }, pub(createPrivateKey(pem))] };
 };
 
+/** Stops at Ctrl-C: whatever is still being generated is dropped, nothing has been written yet. */
+const unlessInterrupted = <T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> =>
+  !signal
+    ? work
+    : Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          const stop = (): void => reject(new CertsInterrupted(false));
+          if (signal.aborted) stop();
+          signal.addEventListener('abort', stop, { once: true });
+          void work.finally(() => signal.removeEventListener('abort', stop)).catch(() => undefined);
+        }),
+      ]);
+
+/** Kinds with their counts: `kubelet-client (500)`. */
+const kindCounts = (ids: readonly string[]): string => {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id.split('/')[0]!, (counts.get(id.split('/')[0]!) ?? 0) + 1);
+  return [...counts].map(([kind, n]) => (n > 1 ? `${kind} (${n})` : kind)).join(', ');
+};
+
 export const generatePki = async (model: ClusterModel, dir: string, options: CertsOptions = {}): Promise<CertsReport> => {
-  const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date() };
+  const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date(), signal: options.signal };
+  const unsafe = await unsafeFolderProblems(dir);
+  if (unsafe.length) throw new KubeinstallError(`refusing to use a folder others can change:\n  ${unsafe.join('\n  ')}`);
+  const recovery = await recoverInterrupted(dir);
+  const warnings: string[] = [
+    ...(recovery && 'finished' in recovery ? [`finished writing the ${recovery.finished} files of an interrupted run`] : []),
+    ...(recovery && 'discarded' in recovery ? ['discarded the staged files of an interrupted run (it had changed nothing)'] : []),
+  ];
   const plan = expandPki(model);
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
-  const newKey = (): Promise<GeneratedKey> => generateKey(model.keyAlgorithm);
+  const queue = keyQueue(opts.signal, () => new CertsInterrupted(false));
+  const newKey = (): Promise<GeneratedKey> => queue(() => generateKey(model.keyAlgorithm));
 
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
   const cas = new Map<CaName, CaState>();
   for (const c of plan.certs.filter((c) => c.spec.ca === 'self')) {
-    cas.set(c.ca, decideCa(c, found.get(c.id)!, opts, () => issueCa(c, newKey(), opts.now)));
+    cas.set(c.ca, decideCa(c, found.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)));
   }
   const keptCaCerts = new Map(await Promise.all([...cas].map(async ([name, st]) => [name, st.outcome === 'kept' ? (await st.material).cert : undefined] as const)));
   const decisions = plan.certs
@@ -153,16 +223,30 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     .map((c) => decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now));
   refuseExternalIssues(decisions, cas);
 
+  const issued = decisions.filter((d) => d.outcome !== 'kept');
+  const capped = issued.filter(({ c }) => leafNotAfter(c, opts.now, cas.get(c.ca)!).getTime() < opts.now.getTime() + c.validityDays * DAY_MS);
+  for (const [name, st] of cas) {
+    const ids = capped.filter((d) => d.c.ca === name).map((d) => d.c.id);
+    if (ids.length) warnings.push(`validity cut to the expiry of CA ${name} (${st.notAfter.toISOString()}): ${kindCounts(ids)}`);
+    for (const d of st.defects ?? []) warnings.push(`kept CA ${name}, but its ${d}; \`certs --force-ca\` re-issues it and everything it signed`);
+  }
+
   const leafMaterial = decisions.map(({ c, outcome }) => {
     const have = found.get(c.id)!;
-    const signer = (): Promise<Signer> => cas.get(c.ca)!.material.then((m) => m.signer!);
-    return outcome === 'kept' ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem! }) : handled(issue(c, newKey(), signer(), opts.now));
+    const ca = cas.get(c.ca)!;
+    const signer = (): Promise<Signer> => ca.material.then((m) => m.signer!);
+    return outcome === 'kept'
+      ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem! })
+      : handled(issue(templateOf(c, model, opts.now, leafNotAfter(c, opts.now, ca)), newKey(), signer()));
   });
-  const [saOutput, caIssued, leavesIssued] = await Promise.all([
-    sa && serviceAccountFiles(sa, newKey),
-    Promise.all([...cas].map(async ([name, st]) => [name, await st.material] as const)).then((e) => new Map(e)),
-    Promise.all(leafMaterial).then((all) => new Map(all.map((m, i) => [decisions[i]!.c.id, m]))),
-  ]);
+  const [saOutput, caIssued, leavesIssued] = await unlessInterrupted(
+    Promise.all([
+      sa && serviceAccountFiles(sa, newKey),
+      Promise.all([...cas].map(async ([name, st]) => [name, await st.material] as const)).then((e) => new Map(e)),
+      Promise.all(leafMaterial).then((all) => new Map(all.map((m, i) => [decisions[i]!.c.id, m]))),
+    ]),
+    opts.signal,
+  );
   const material = (c: CertInstance): Issued => (c.spec.ca === 'self' ? caIssued.get(c.ca)! : leavesIssued.get(c.id)!);
 
   const results: CertResult[] = [
@@ -176,6 +260,12 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
       { path: c.files!.crt, data: material(c).certPem, mode: CERT_MODE },
       { path: c.files!.key, data: material(c).keyPem, mode: SECRET_MODE },
     ]);
+  // Kept keys keep their content, but never a mode that lets others read them.
+  const keptKeys = [
+    ...plan.certs.filter((c) => c.files && !changed.has(c.id) && found.get(c.id)!.keyPem !== undefined).map((c) => ({ path: c.files!.key, mode: SECRET_MODE })),
+    ...(sa && saOutput?.outcome === 'kept' ? Object.values(SERVICE_ACCOUNT_FILES).map((path) => ({ path, mode: SECRET_MODE })) : []),
+  ];
+  warnings.push(...(await tightenModes(dir, keptKeys)));
   const byId = new Map(plan.certs.map((c) => [c.id, c]));
   const kubeconfigFiles = plan.kubeconfigs.map((k): OutputFile => {
     const cert = byId.get(k.certId)!;
@@ -184,6 +274,13 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     return { path: k.file, mode: SECRET_MODE, data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }) };
   });
   // Issued files are new by definition; kubeconfigs are rendered every time and written when they differ.
-  const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...(saOutput?.files ?? [])]), writeChanged(dir, kubeconfigFiles)]);
-  return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written: [...issuedPaths, ...kubeconfigPaths] };
+  const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, kubeconfigFiles))];
+  let written: string[];
+  try {
+    written = await commitFiles(dir, files, () => opts.signal?.aborted === true);
+  } catch (err) {
+    throw err instanceof StagingDropped ? new CertsInterrupted(false) : err;
+  }
+  if (opts.signal?.aborted) throw new CertsInterrupted(true);
+  return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written, warnings };
 };

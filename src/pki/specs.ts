@@ -14,7 +14,7 @@ export interface PkiModel
 }
 
 
-/** Key usages by role of the certificate (kubeadm: NewSelfSignedCACert, NewSignedCert). */
+/** Key usages by role of the certificate (kubeadm: NewSelfSignedCACert, NewSignedCert), for an RSA key. */
 export type Profile = 'ca' | 'server' | 'client' | 'server-client';
 export const PROFILES: Readonly<Record<Profile, { readonly keyUsage: readonly KeyUsage[]; readonly extKeyUsage: readonly ExtKeyUsage[] }>> = {
   ca: { keyUsage: ['digitalSignature', 'keyEncipherment', 'keyCertSign'], extKeyUsage: [] },
@@ -22,6 +22,10 @@ export const PROFILES: Readonly<Record<Profile, { readonly keyUsage: readonly Ke
   client: { keyUsage: ['digitalSignature', 'keyEncipherment'], extKeyUsage: ['clientAuth'] },
   'server-client': { keyUsage: ['digitalSignature', 'keyEncipherment'], extKeyUsage: ['serverAuth', 'clientAuth'] },
 };
+
+/** The key usages a certificate of this profile carries: keyEncipherment only with an RSA key (RFC 5480 3). */
+export const keyUsagesOf = (profile: Profile, keyType: string | undefined): readonly KeyUsage[] =>
+  keyType === 'rsa' ? PROFILES[profile].keyUsage : PROFILES[profile].keyUsage.filter((u) => u !== 'keyEncipherment');
 
 export interface AltNames {
   readonly dnsNames: readonly string[];

@@ -1,7 +1,9 @@
-// The cluster folder on disk: read what exists, write only what changed. Nothing else here touches the disk.
-import { readFile, stat } from 'node:fs/promises';
+// The cluster folder on disk: read what exists, write only what changed, as one set. Nothing else in the
+// PKI touches the disk.
+import { chmod, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import { KubeinstallError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { parsePrivateKey } from './keys.js';
@@ -94,20 +96,126 @@ export const CERT_MODE = 0o644;
 export const SECRET_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
-const writeOne = async (dir: string, f: OutputFile): Promise<string> => {
-  await writeFileAtomic(join(dir, f.path), f.data, { mode: f.mode, dirMode: DIR_MODE });
-  return f.path;
+/** Folders whose owner and mode `certs` checks before it reads or writes anything ('' is the cluster folder). */
+const GUARDED_FOLDERS = ['', 'pki', 'kubeconfigs'] as const;
+
+/** A folder someone else can write to lets them swap a CA or read keys as they appear: refuse it. */
+export const unsafeFolderProblems = async (dir: string): Promise<string[]> => {
+  const uid = process.getuid?.();
+  const problems = await Promise.all(
+    GUARDED_FOLDERS.map(async (sub) => {
+      const path = join(dir, sub);
+      const info = await lstat(path).catch(() => undefined);
+      if (!info) return undefined;
+      if (!info.isDirectory()) return `${path} is not a folder`;
+      if (uid !== undefined && info.uid !== uid) return `${path} is owned by uid ${info.uid}, not by you (uid ${uid}): \`chown ${uid} ${path}\` or use another folder`;
+      const mode = info.mode & 0o777;
+      if (mode & 0o022) return `${path} is writable by group or others (mode ${octal(mode)}): \`chmod go-w ${path}\``;
+      return undefined;
+    }),
+  );
+  return problems.filter((p): p is string => p !== undefined);
 };
 
-/** Writes every file (each atomically); returns the paths written. */
-export const writeAll = (dir: string, files: readonly OutputFile[]): Promise<string[]> => mapLimit(files, IO_CONCURRENCY, (f) => writeOne(dir, f));
+const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
 
-/** Writes each file whose content or mode differs from what is on disk; returns the paths written. */
-export const writeChanged = async (dir: string, files: readonly OutputFile[]): Promise<string[]> => {
-  const written = await mapLimit(files, IO_CONCURRENCY, async (f) => {
+/** Sets each existing file to its mode where it is looser (bits beyond the mode); returns what was fixed. */
+export const tightenModes = async (dir: string, files: readonly { path: string; mode: number }[]): Promise<string[]> => {
+  const fixed = await mapLimit(files, IO_CONCURRENCY, async (f) => {
+    const path = join(dir, f.path);
+    const info = await stat(path).catch(() => undefined);
+    if (!info || (info.mode & 0o777 & ~f.mode) === 0) return undefined;
+    await named(path, () => chmod(path, f.mode));
+    return `${f.path} had mode ${octal(info.mode & 0o777)}, set to ${octal(f.mode)}`;
+  });
+  return fixed.filter((p): p is string => p !== undefined);
+};
+
+/** Node's write errors do not say which file ("ENOSPC: no space left on device, write"): add it. */
+const named = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+  try {
+    return await op();
+  } catch (err) {
+    throw new KubeinstallError(`${what}: ${(err as Error).message}`);
+  }
+};
+
+/** Each file whose content or mode differs from what is on disk. */
+export const changedFiles = async (dir: string, files: readonly OutputFile[]): Promise<OutputFile[]> => {
+  const changed = await mapLimit(files, IO_CONCURRENCY, async (f) => {
     const path = join(dir, f.path);
     const [current, info] = await Promise.all([readIfExists(path), stat(path).catch(() => undefined)]);
-    return current?.toString() === f.data && info && (info.mode & 0o777) === f.mode ? undefined : writeOne(dir, f);
+    return current?.toString() === f.data && info && (info.mode & 0o777) === f.mode ? undefined : f;
   });
-  return written.filter((p): p is string => p !== undefined);
+  return changed.filter((f): f is OutputFile => f !== undefined);
 };
+
+// A run's files are first written under the staging folder; then a journal listing them is written, and
+// only then are they renamed into place. A run stopped before the journal left the folder as it was (the
+// next run discards the staged files); one stopped after it is finished by the next run. Either way no
+// certificate ever sits beside a key it was not issued with.
+export const STAGING_DIR = '.certs-staging';
+const JOURNAL = 'journal.json';
+
+/** Moves every file the journal lists into place (a file already moved is skipped): keys first, then the rest. */
+const applyJournal = async (dir: string, paths: readonly string[]): Promise<void> => {
+  const staging = join(dir, STAGING_DIR);
+  // Every folder on the way, parents first, one at a time: a recursive mkdir reports a full disk as ENOENT.
+  const folders = [...new Set(paths.flatMap((p) => p.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))].sort();
+  for (const f of folders) {
+    await named(join(dir, f), () => mkdir(join(dir, f), { mode: DIR_MODE })).catch(async (err) => {
+      if (!(await stat(join(dir, f)).catch(() => undefined))?.isDirectory()) throw err;
+    });
+  }
+  const move = async (p: string): Promise<void> => {
+    const target = join(dir, p);
+    await named(target, () => rename(join(staging, p), target)).catch(async (err) => {
+      if (await lstat(join(staging, p)).catch(() => undefined)) throw err; // else an earlier run moved it
+    });
+  };
+  const isKey = (p: string): boolean => !p.endsWith('.crt');
+  await mapLimit(paths.filter(isKey), IO_CONCURRENCY, move);
+  await mapLimit(paths.filter((p) => !isKey(p)), IO_CONCURRENCY, move);
+  await named(staging, () => rm(staging, { recursive: true, force: true }));
+};
+
+export type Recovery = { readonly finished: number } | { readonly discarded: true } | undefined;
+
+/** What an interrupted run left: finish it when its journal was written, else discard its staged files. */
+export const recoverInterrupted = async (dir: string): Promise<Recovery> => {
+  const staging = join(dir, STAGING_DIR);
+  const journal = await readIfExists(join(staging, JOURNAL));
+  if (journal) {
+    const paths = JSON.parse(journal.toString()) as string[];
+    await applyJournal(dir, paths);
+    return { finished: paths.length };
+  }
+  if (!(await lstat(staging).catch(() => undefined))) return undefined;
+  await named(staging, () => rm(staging, { recursive: true, force: true }));
+  return { discarded: true };
+};
+
+/**
+ * Writes the files as one set (staged, journaled, moved); returns their paths. `stop` is asked once all are
+ * staged: when it says so, the staged files are dropped and nothing changed.
+ */
+export const commitFiles = async (dir: string, files: readonly OutputFile[], stop: () => boolean = () => false): Promise<string[]> => {
+  if (!files.length) return [];
+  const staging = join(dir, STAGING_DIR);
+  const discard = (): Promise<void> => rm(staging, { recursive: true, force: true });
+  try {
+    await mapLimit(files, IO_CONCURRENCY, (f) =>
+      named(`${join(dir, f.path)} (staged in ${staging})`, () => writeFileAtomic(join(staging, f.path), f.data, { mode: f.mode, dirMode: DIR_MODE })),
+    );
+    if (stop()) throw new StagingDropped();
+    await named(join(staging, JOURNAL), () => writeFileAtomic(join(staging, JOURNAL), JSON.stringify(files.map((f) => f.path)), { mode: SECRET_MODE }));
+  } catch (err) {
+    await discard().catch(() => undefined);
+    throw err;
+  }
+  await applyJournal(dir, files.map((f) => f.path));
+  return files.map((f) => f.path);
+};
+
+/** `commitFiles` was told to stop before anything was moved into place. */
+export class StagingDropped extends Error {}

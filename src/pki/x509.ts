@@ -101,9 +101,21 @@ const sanNode = (dnsNames: readonly string[], ips: readonly string[]): Node =>
     ...ips.map((ip) => asn1.create(Class.CONTEXT_SPECIFIC, 7, false, bin(ipBytes(ip)))),
   ]);
 
+/** The content of the DER element at `offset` (X.690 8.1: tag, length, content), and where the element ends. */
+const derElement = (b: Buffer, offset: number): { start: number; end: number } => {
+  const first = b[offset + 1]!;
+  const lengthBytes = first & 0x80 ? first & 0x7f : 0;
+  const length = lengthBytes ? b.subarray(offset + 2, offset + 2 + lengthBytes).reduce((n, byte) => n * 256 + byte, 0) : first;
+  const start = offset + 2 + lengthBytes;
+  return { start, end: start + length };
+};
+
+// Read from the DER by hand: node-forge's parser decodes BIT STRING contents that happen to be valid DER
+// (an RSA key always, an EC point now and then) into child nodes, and the key bits then read as empty.
 const subjectPublicKeyBits = (spki: Buffer): Buffer => {
-  const node = asn1.fromDer(bin(spki));
-  return buf(((node.value as Node[])[1]!.value as string).slice(1));
+  const algorithm = derElement(spki, derElement(spki, 0).start); // SEQUENCE { AlgorithmIdentifier, BIT STRING }
+  const key = derElement(spki, algorithm.end);
+  return spki.subarray(key.start + 1, key.end); // without the unused-bits byte
 };
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits of a DER SubjectPublicKeyInfo. */

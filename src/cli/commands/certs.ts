@@ -54,7 +54,20 @@ export const registerCerts = (program: Command): void => {
       printWarnings(warnings);
       const dir = resolve(opts.dir ?? model.clusterDir);
       if (opts.forceCa && !opts.yes && !(await confirmCaReplacement(dir))) throw new UsageError('CA replacement not confirmed; nothing was changed');
-      const report = await generatePki(model, dir, { forceCa: opts.forceCa });
-      process.stdout.write(formatCertsReport(report, dir));
+      // Ctrl-C: stop before anything is moved into place (or finish the move), exit 130; twice: quit at once.
+      const controller = new AbortController();
+      const onInterrupt = (): void => {
+        if (controller.signal.aborted) process.exit(130);
+        process.stderr.write('\nstopping: nothing is written unless the files were already being moved into place (Ctrl-C again to quit at once)…\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onInterrupt);
+      try {
+        const report = await generatePki(model, dir, { forceCa: opts.forceCa, signal: controller.signal });
+        for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+        process.stdout.write(formatCertsReport(report, dir));
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
     });
 };

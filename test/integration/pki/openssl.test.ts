@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKubeconfig } from '../../../src/kubeconfig/kubeconfig.js';
-import { PROFILES, type CertInstance } from '../../../src/pki/specs.js';
+import { ALGORITHMS } from '../../../src/pki/algorithms.js';
+import { keyUsagesOf, PROFILES, type CertInstance } from '../../../src/pki/specs.js';
+import type { KeyAlgorithm } from '../../../src/inventory/model.js';
 import { ipToBigInt } from '../../../src/util/ip.js';
 import { run } from '../../testbed/proc.js';
 import { makePki, TEST_ALGORITHMS, type TestPki } from './fixture.js';
@@ -16,14 +18,15 @@ const EXT_KEY_USAGE_TEXT = { serverAuth: 'TLS Web Server Authentication', client
 const opensslIp = (ip: string): string =>
   ip.includes(':') ? ipToBigInt(ip).toString(16).padStart(32, '0').match(/.{4}/g)!.map((h) => parseInt(h, 16).toString(16)).join(':') : ip;
 
-/** The lines of `openssl x509 -text` this spec determines. */
-const expectedText = (c: CertInstance): string[] => {
+/** The lines of `openssl x509 -text` this spec determines: keyEncipherment only for RSA keys (RFC 5480). */
+const expectedText = (c: CertInstance, algorithm: KeyAlgorithm): string[] => {
   const profile = PROFILES[c.spec.profile];
+  const keyUsage = keyUsagesOf(c.spec.profile, ALGORITHMS[algorithm].type);
   const subject = [...c.subject.o.map((o) => `O = ${o}`), `CN = ${c.subject.cn}`].join(', ');
   const sans = [...c.altNames.dnsNames.map((d) => `DNS:${d}`), ...c.altNames.ipAddresses.map((ip) => `IP Address:${opensslIp(ip)}`)].join(', ');
   return [
     `Subject: ${subject}`,
-    `X509v3 Key Usage: critical\n                ${profile.keyUsage.map((u) => KEY_USAGE_TEXT[u]).join(', ')}`,
+    `X509v3 Key Usage: critical\n                ${keyUsage.map((u) => KEY_USAGE_TEXT[u]).join(', ')}\n`,
     `X509v3 Basic Constraints: critical\n                CA:${c.spec.profile === 'ca' ? 'TRUE' : 'FALSE'}`,
     ...(profile.extKeyUsage.length ? [`X509v3 Extended Key Usage: \n                ${profile.extKeyUsage.map((u) => EXT_KEY_USAGE_TEXT[u]).join(', ')}`] : []),
     ...(sans ? [`X509v3 Subject Alternative Name: \n                ${sans}`] : []),
@@ -79,7 +82,8 @@ describe.each(TEST_ALGORITHMS)('the PKI checked by openssl (%s)', (algorithm) =>
   it('shows the subject, key usages, extended key usages and SANs of its spec (openssl x509 -text)', async () => {
     for (const c of pki.plan.certs) {
       const { stdout } = await run('openssl', ['x509', '-in', paths.get(c.id)!.crt, '-noout', '-text']);
-      for (const line of expectedText(c)) expect(stdout, c.id).toContain(line);
+      for (const line of expectedText(c, algorithm)) expect(stdout, c.id).toContain(line);
+      expect(stdout.includes('Key Encipherment'), c.id).toBe(algorithm !== 'ecdsa-p256');
       expect(stdout, c.id).toContain(`Signature Algorithm: ${algorithm === 'ecdsa-p256' ? 'ecdsa-with-SHA256' : 'sha256WithRSAEncryption'}`);
     }
   });
