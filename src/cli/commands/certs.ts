@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadInventory } from '../../inventory/load.js';
 import { generatePki, type CertsReport } from '../../pki/generate.js';
+import { withClusterLock } from '../../util/cluster-lock.js';
 import { UsageError } from '../../util/errors.js';
 import { inventoryOption } from '../options.js';
 import { printWarnings } from '../output.js';
@@ -53,8 +54,10 @@ export const registerCerts = (program: Command): void => {
       const { model, warnings } = await loadInventory(opts.inventory);
       printWarnings(warnings);
       const dir = resolve(opts.dir ?? model.clusterDir);
-      if (opts.forceCa && !opts.yes && !(await confirmCaReplacement(dir))) throw new UsageError('CA replacement not confirmed; nothing was changed');
-      const report = await generatePki(model, dir, { forceCa: opts.forceCa });
-      process.stdout.write(formatCertsReport(report, dir));
+      await withClusterLock(dir, async () => {
+        if (opts.forceCa && !opts.yes && !(await confirmCaReplacement(dir))) throw new UsageError('CA replacement not confirmed; nothing was changed');
+        const report = await generatePki(model, dir, { forceCa: opts.forceCa });
+        process.stdout.write(formatCertsReport(report, dir));
+      });
     });
 };
