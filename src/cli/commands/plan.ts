@@ -17,8 +17,8 @@ export const registerPlan = (program: Command): void => {
     .addOption(inventoryOption())
     .option('--dir <dir>', 'cluster folder holding pki/ and kubeconfigs/ (default: the inventory\'s cluster folder)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--write <dir>', 'also write each host\'s files under DIR/hosts/<name>/')
-    .addHelpText('after', '\nExamples:\n  kubeinstall plan -i examples/ha.yaml\n  kubeinstall plan -i inventory.yaml -o json --write /tmp/plan')
+    .option('--write <dir>', 'also write each host\'s files (keys included) under DIR/hosts/<name>/; DIR must be new, empty or written by an earlier plan --write')
+    .addHelpText('after', '\nExamples:\n  kubeinstall plan -i examples/ha.yaml\n  kubeinstall plan -i inventory.yaml -o json --write ./plan')
     .action(async (opts: { inventory: string; dir?: string; output: 'table' | 'json'; write?: string }) => {
       const { model, warnings } = await loadInventory(opts.inventory, { requireBinaries: true });
       printWarnings(warnings);
