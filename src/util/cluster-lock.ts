@@ -13,9 +13,9 @@ import { writeFileAtomic } from './fs.js';
 
 export const LOCK_FILE = 'kubeinstall.lock';
 /** The cluster folder holds private keys: it is created private. */
-export const CLUSTER_DIR_MODE = 0o700;
+const CLUSTER_DIR_MODE = 0o700;
 
-export interface LockHolder {
+interface LockHolder {
   readonly pid: number;
   readonly command: string;
   readonly startedAt: string;
@@ -93,7 +93,7 @@ const hold = (path: string, text: string): (() => void) => {
   return release;
 };
 /** Takes the cluster folder's lock (creating the folder), or says who holds it (exit 1). */
-export const lockClusterFolder = async (clusterDir: string, note: (line: string) => void): Promise<() => void> => {
+const lockClusterFolder = async (clusterDir: string, note: (line: string) => void): Promise<() => void> => {
   const path = join(clusterDir, LOCK_FILE);
   const cannot = (err: unknown): KubeinstallError => new KubeinstallError(`cannot lock the cluster folder: ${path}: ${systemReason(err)}`);
   await mkdir(clusterDir, { recursive: true, mode: CLUSTER_DIR_MODE }).catch((err: unknown) => {

@@ -7,6 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_BINARIES } from '../../../src/render/test-fixtures.js';
+import { LOCK_FILE } from '../../../src/util/cluster-lock.js';
 import { kubeinstall, startKubeinstall } from '../kubeinstall.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kubeinstall-cluster-folder-'));
@@ -65,14 +66,14 @@ describe('the deploy log', () => {
 /** A cluster whose `certs` takes long enough (RSA keys for 7 hosts) for two runs to overlap. */
 const race = join(root, 'race.yaml');
 const raceDir = join(root, 'race');
-const lockFile = join(raceDir, 'kubeinstall.lock');
+const lockFile = join(raceDir, LOCK_FILE);
 writeFileSync(
   race,
   ['cluster: { name: race, keyAlgorithm: rsa-2048 }', 'hosts:', '  - { name: m1, address: 127.0.8.1, roles: [etcd, master] }',
     ...Array.from({ length: 6 }, (_, i) => `  - { name: n${i + 1}, address: 127.0.8.${i + 2}, roles: [node] }`), ''].join('\n'),
 );
 
-const writeLock = (dir: string, holder: Record<string, unknown>): void => writeFileSync(join(dir, 'kubeinstall.lock'), JSON.stringify(holder));
+const writeLock = (dir: string, holder: Record<string, unknown>): void => writeFileSync(join(dir, LOCK_FILE), JSON.stringify(holder));
 
 describe('the cluster folder lock', () => {
   it('lets one of two certs runs started at once work and stops the other, naming the holder; the PKI verifies clean', async () => {
@@ -94,7 +95,19 @@ describe('the cluster folder lock', () => {
     const r = kubeinstall(['certs', '-i', inventory]);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`note: took over the lock on ${clusterDir} left by pid ${dead} (kubeinstall certs -i old.yaml) since 2026-01-01T00:00:00.000Z, which is no longer running\n`);
-    expect(existsSync(join(clusterDir, 'kubeinstall.lock'))).toBe(false);
+    expect(existsSync(join(clusterDir, LOCK_FILE))).toBe(false);
+  });
+
+  it('lets only one of two runs take over the same stale lock', async () => {
+    const dead = spawnSync('true').pid;
+    rmSync(raceDir, { recursive: true }); // a new PKI: long enough for the runs to overlap
+    mkdirSync(raceDir);
+    writeLock(raceDir, { pid: dead, command: 'kubeinstall certs -i race.yaml', startedAt: '2026-01-01T00:00:00.000Z', hostname: hostname() });
+    const runs = [startKubeinstall(['certs', '-i', race]), startKubeinstall(['certs', '-i', race])];
+    const results = await Promise.all(runs.map((r) => r.done));
+    expect(results.map((r) => r.code).sort(), results.map((r) => r.err).join('\n')).toEqual([0, 1]);
+    expect(results.find((r) => r.code === 1)!.err).toMatch(/is in use by pid \d+ \(kubeinstall certs -i .*race\.yaml\)/);
+    expect(existsSync(lockFile)).toBe(false);
   });
 
   it('stops certs, deploy and plan --write while a live run holds it, before deploy connects', () => {
@@ -106,12 +119,12 @@ describe('the cluster folder lock', () => {
         const r = kubeinstall(args);
         expect(r.code, args.join(' ')).toBe(1);
         expect(r.out).toBe('');
-        expect(r.err).toBe(`error: ${clusterDir} is in use by pid ${process.pid} (kubeinstall deploy -i inventory.yaml) since 2026-01-01T00:00:00.000Z; try again when it has finished (lock file ${join(clusterDir, 'kubeinstall.lock')})\n`);
+        expect(r.err).toBe(`error: ${clusterDir} is in use by pid ${process.pid} (kubeinstall deploy -i inventory.yaml) since 2026-01-01T00:00:00.000Z; try again when it has finished (lock file ${join(clusterDir, LOCK_FILE)})\n`);
       }
       expect(existsSync(out)).toBe(false);
-      expect(JSON.parse(readFileSync(join(clusterDir, 'kubeinstall.lock'), 'utf8'))).toEqual(holder);
+      expect(JSON.parse(readFileSync(join(clusterDir, LOCK_FILE), 'utf8'))).toEqual(holder);
     } finally {
-      rmSync(join(clusterDir, 'kubeinstall.lock'));
+      rmSync(join(clusterDir, LOCK_FILE));
     }
   });
 
