@@ -92,8 +92,9 @@ const hold = (path: string, text: string): (() => void) => {
   for (const s of SIGNALS) process.on(s, onSignal);
   return release;
 };
+
 /** Takes the cluster folder's lock (creating the folder), or says who holds it (exit 1). */
-const lockClusterFolder = async (clusterDir: string, note: (line: string) => void): Promise<() => void> => {
+const lockClusterFolder = async (clusterDir: string): Promise<() => void> => {
   const path = join(clusterDir, LOCK_FILE);
   const cannot = (err: unknown): KubeinstallError => new KubeinstallError(`cannot lock the cluster folder: ${path}: ${systemReason(err)}`);
   await mkdir(clusterDir, { recursive: true, mode: CLUSTER_DIR_MODE }).catch((err: unknown) => {
@@ -117,7 +118,9 @@ const lockClusterFolder = async (clusterDir: string, note: (line: string) => voi
       if (current === undefined) continue;
       const holder = parseHolder(current, path);
       if (!isStale(holder)) throw new KubeinstallError(`${clusterDir} is in use by ${describeHolder(holder)}; try again when it has finished (lock file ${path})`);
-      if (await removeIfUnchanged(path, current)) note(`note: took over the lock on ${clusterDir} left by ${describeHolder(holder)}, which is no longer running`);
+      if (await removeIfUnchanged(path, current)) {
+        process.stderr.write(`note: took over the lock on ${clusterDir} left by ${describeHolder(holder)}, which is no longer running\n`);
+      }
     }
     throw new KubeinstallError(`cannot lock the cluster folder: ${path} keeps changing`);
   } catch (err) {
@@ -127,8 +130,8 @@ const lockClusterFolder = async (clusterDir: string, note: (line: string) => voi
 };
 
 /** Runs `task` holding the cluster folder's lock; every command that changes the folder goes through here. */
-export const withClusterLock = async <T>(clusterDir: string, task: () => Promise<T>, note: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)): Promise<T> => {
-  const release = await lockClusterFolder(clusterDir, note);
+export const withClusterLock = async <T>(clusterDir: string, task: () => Promise<T>): Promise<T> => {
+  const release = await lockClusterFolder(clusterDir);
   try {
     return await task();
   } finally {
