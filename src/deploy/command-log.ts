@@ -1,8 +1,12 @@
 // The deploy log: every remote command (already redacted by the executor) with its host, step,
-// exit code and duration, one line each, in the cluster folder.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+// exit code and duration, one line each, in the cluster folder. It is opened before any host is
+// contacted, so a folder it cannot be written to stops the run before it changes anything; a write
+// that fails later (a full disk) is kept and reported when the log is closed.
+import { mkdir, open } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { ExecEvent } from '../ssh/types.js';
+import { KubeinstallError, systemReason } from '../util/errors.js';
 
 export const formatLogLine = (e: ExecEvent, at: Date): string =>
   `${at.toISOString()} ${e.host} [${e.step}] exit=${e.code} ${e.durationMs}ms ${JSON.stringify(e.command)}\n`;
@@ -10,17 +14,31 @@ export const formatLogLine = (e: ExecEvent, at: Date): string =>
 export interface CommandLog {
   readonly path: string;
   write(event: ExecEvent): void;
-  close(): Promise<void>;
+  /** Flushes and closes the log; resolves to the first write failure, if any. */
+  close(): Promise<KubeinstallError | undefined>;
 }
 
-export const openCommandLog = (clusterDir: string, startedAt: Date): CommandLog => {
+const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the deploy log ${path}: ${reason}`);
+
+export const openCommandLog = async (clusterDir: string, startedAt: Date): Promise<CommandLog> => {
   const dir = join(clusterDir, 'logs');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `deploy-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);
-  const stream: WriteStream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    throw cannotWrite(path, err.code === 'EEXIST' ? `${dir} is not a folder` : systemReason(err));
+  });
+  const handle = await open(path, 'a', 0o600).catch((err: unknown) => {
+    throw cannotWrite(path, systemReason(err));
+  });
+  const stream = handle.createWriteStream();
+  let failure: KubeinstallError | undefined;
+  stream.on('error', (err) => (failure ??= cannotWrite(path, systemReason(err))));
   return {
     path,
-    write: (event) => void stream.write(formatLogLine(event, new Date())),
-    close: () => new Promise((resolve) => stream.end(resolve)),
+    write: (event) => void (failure || stream.write(formatLogLine(event, new Date()))),
+    close: async () => {
+      stream.end();
+      await finished(stream).catch(() => undefined); // the error listener above has kept the cause
+      return failure;
+    },
   };
 };

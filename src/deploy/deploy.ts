@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../inventory/load.js';
 import type { Problem } from '../util/errors.js';
 import { UsageError } from '../util/errors.js';
+import { withClusterLock } from '../util/cluster-lock.js';
 import { loadPlanInputs } from '../render/load.js';
 import { buildClusterPlan } from '../render/plan.js';
 import { createExecutor } from '../ssh/executor.js';
@@ -24,12 +25,14 @@ export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
   req.onWarnings?.(warnings);
   const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
   if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
-  const { clusterFiles, binaries } = await loadPlanInputs(model);
-  const plan = buildClusterPlan(model, clusterFiles, binaries);
-  const executor = createExecutor({
-    clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
-    concurrency: req.options.concurrency,
-    insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
+  return withClusterLock(model.clusterDir, async () => {
+    const { clusterFiles, binaries } = await loadPlanInputs(model);
+    const plan = buildClusterPlan(model, clusterFiles, binaries);
+    const executor = createExecutor({
+      clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
+      concurrency: req.options.concurrency,
+      insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
+    });
+    return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout });
   });
-  return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout });
 };

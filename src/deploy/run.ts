@@ -30,7 +30,7 @@ export interface RunResult {
 }
 
 export const runDeploy = async (input: RunInput): Promise<RunResult> => {
-  const log = openCommandLog(input.model.clusterDir, new Date());
+  const log = await openCommandLog(input.model.clusterDir, new Date());
   input.executor.onExec((e) => log.write(e));
   const dryRunLines: string[] = [];
   const ctx = createContext({
@@ -38,14 +38,16 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
     onDryRun: input.onDryRun ?? ((host, description) => void dryRunLines.push(`${host.name}: would ${description}`)),
   });
   let phaseTimings: ReadonlyMap<string, number>;
+  let logFailure: Error | undefined;
   try {
     phaseTimings = await runPhases(input.phases ?? PHASES, ctx, input.layout);
   } catch (err) {
     throw input.options.signal.aborted ? new Interrupted() : err;
   } finally {
     await input.executor.close();
-    await log.close();
+    logFailure = await log.close(); // a failed phase is the error to report; a failed log only otherwise
   }
+  if (logFailure) throw logFailure;
   const inRun = (name: string): boolean => !input.options.hosts || input.options.hosts.has(name);
   return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines, phaseTimings };
 };

@@ -16,6 +16,8 @@ export interface StringField extends Base {
   readonly default?: string;
   /** Shown in the starter inventory when there is no default. */
   readonly example?: string;
+  /** A credential: masked in every output (`inventory check`). */
+  readonly secret?: boolean;
 }
 export interface IntField extends Base {
   readonly kind: 'int';
@@ -64,6 +66,7 @@ const sshTargetFields = {
   passwordEnv: { kind: 'string', format: 'envName', doc: 'Environment variable holding the SSH password.' },
   password: {
     kind: 'string',
+    secret: true,
     doc: 'A literal SSH password. Discouraged (it sits in the file); prefer passwordEnv. Warned about.',
   },
   hostKeyPolicy: {
@@ -200,4 +203,13 @@ export const inventorySchema: ObjectField = {
       },
     },
   },
+};
+
+/** The names of the fields marked secret, wherever they sit in the schema. */
+export const secretFieldNames = (field: Field): Set<string> => {
+  if (field.kind === 'list') return secretFieldNames(field.of);
+  if (field.kind !== 'object') return new Set();
+  return new Set(
+    Object.entries(field.fields).flatMap(([name, f]) => [...(f.kind === 'string' && f.secret ? [name] : []), ...secretFieldNames(f)]),
+  );
 };

@@ -1,4 +1,5 @@
 // Errors are values with context, turned into one clear message at the CLI edge.
+import { getSystemErrorMap } from 'node:util';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -50,3 +51,11 @@ export class InventoryError extends KubeinstallError {
     );
   }
 }
+
+/** `EROFS (read-only file system)`: a system error's code and meaning, without the path Node appends. */
+export const systemReason = (err: unknown): string => {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code) return err instanceof Error ? err.message : String(err);
+  const meaning = e.errno === undefined ? undefined : getSystemErrorMap().get(e.errno)?.[1];
+  return meaning ? `${e.code} (${meaning})` : e.code;
+};

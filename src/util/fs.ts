@@ -1,5 +1,6 @@
 // File writes that never leave a half-written file: write a temp file beside the target, then rename.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
@@ -13,7 +14,8 @@ export interface WriteOptions {
 export const writeFileAtomic = async (path: string, data: string | Uint8Array, opts: WriteOptions): Promise<void> => {
   await mkdir(dirname(path), { recursive: true, mode: opts.dirMode ?? 0o755 });
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', opts.mode);
+  // A fresh file of our own: O_EXCL fails on anything already there, a symlink planted under the name included.
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode);
   try {
     await handle.writeFile(data);
     await handle.chmod(opts.mode); // the umask may have narrowed the mode open() applied

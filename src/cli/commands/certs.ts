@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadInventory } from '../../inventory/load.js';
 import { generatePki, type CertsReport } from '../../pki/generate.js';
+import { withClusterLock } from '../../util/cluster-lock.js';
 import { UsageError } from '../../util/errors.js';
 import { inventoryOption } from '../options.js';
 import { printWarnings } from '../output.js';
@@ -53,21 +54,23 @@ export const registerCerts = (program: Command): void => {
       const { model, warnings } = await loadInventory(opts.inventory);
       printWarnings(warnings);
       const dir = resolve(opts.dir ?? model.clusterDir);
-      if (opts.forceCa && !opts.yes && !(await confirmCaReplacement(dir))) throw new UsageError('CA replacement not confirmed; nothing was changed');
-      // Ctrl-C: stop before anything is moved into place (or finish the move), exit 130; twice: quit at once.
-      const controller = new AbortController();
-      const onInterrupt = (): void => {
-        if (controller.signal.aborted) process.exit(130);
-        process.stderr.write('\nstopping: nothing is written unless the files were already being moved into place (Ctrl-C again to quit at once)…\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onInterrupt);
-      try {
-        const report = await generatePki(model, dir, { forceCa: opts.forceCa, signal: controller.signal });
-        for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-        process.stdout.write(formatCertsReport(report, dir));
-      } finally {
-        process.off('SIGINT', onInterrupt);
-      }
+      await withClusterLock(dir, async () => {
+        if (opts.forceCa && !opts.yes && !(await confirmCaReplacement(dir))) throw new UsageError('CA replacement not confirmed; nothing was changed');
+        // Ctrl-C: stop before anything is moved into place (or finish the move), exit 130; twice: quit at once.
+        const controller = new AbortController();
+        const onInterrupt = (): void => {
+          if (controller.signal.aborted) process.exit(130);
+          process.stderr.write('\nstopping: nothing is written unless the files were already being moved into place (Ctrl-C again to quit at once)…\n');
+          controller.abort();
+        };
+        process.on('SIGINT', onInterrupt);
+        try {
+          const report = await generatePki(model, dir, { forceCa: opts.forceCa, signal: controller.signal });
+          for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+          process.stdout.write(formatCertsReport(report, dir));
+        } finally {
+          process.off('SIGINT', onInterrupt);
+        }
+      });
     });
 };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadInventory } from '../../inventory/load.js';
+import { maskSecrets } from '../../inventory/mask.js';
 import { inventoryOption } from '../options.js';
 import { printWarnings } from '../output.js';
 
@@ -16,11 +17,12 @@ export const registerInventory = (program: Command): void => {
     .action(async (opts: { inventory: string; output: 'yaml' | 'json'; requireBinaries?: boolean }) => {
       const { model, warnings } = await loadInventory(opts.inventory, { requireBinaries: opts.requireBinaries });
       printWarnings(warnings);
+      const shown = maskSecrets(model);
       if (opts.output === 'json') {
-        process.stdout.write(JSON.stringify(model, null, 2) + '\n');
+        process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
       } else {
         const { default: yaml } = await import('js-yaml');
-        process.stdout.write(yaml.dump(model, { noRefs: true, lineWidth: 120 }));
+        process.stdout.write(yaml.dump(shown, { noRefs: true, lineWidth: 120 }));
       }
     });
 };

@@ -79,6 +79,28 @@ describe('kubeinstall CLI', () => {
     expect(r.err).toMatch(/nope\.yaml: error: cannot read the inventory: no such file/);
   });
 
+  it('masks every password in inventory check, as YAML and as JSON', () => {
+    const file = join(dir, 'passwords.yaml');
+    writeFileSync(
+      file,
+      [
+        'ssh: { password: top-secret-1 }',
+        'hosts:',
+        '  - { name: m1, address: 127.0.8.1, roles: [etcd, master], ssh: { password: host-secret-2 } }',
+        '  - { name: n1, address: 127.0.8.2, roles: [node], ssh: { bastion: { address: 127.0.8.3, password: bastion-secret-3 } } }',
+        '',
+      ].join('\n'),
+    );
+    for (const format of ['yaml', 'json']) {
+      const r = run(['inventory', 'check', '-i', file, '-o', format]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out + r.err).not.toMatch(/top-secret-1|host-secret-2|bastion-secret-3/);
+      expect(r.out).toContain('********');
+    }
+    const json = JSON.parse(run(['inventory', 'check', '-i', file, '-o', 'json']).out);
+    expect(json.hosts[1].ssh.bastion.password).toBe('********');
+  });
+
   it('colours errors only when colour is wanted', () => {
     const file = join(dir, 'colour.yaml');
     writeFileSync(file, '[]');

@@ -1,11 +1,13 @@
 // End to end on the test bed: an etcd-only inventory of 3 hosts (127.0.2.21-23) becomes a healthy
 // 3-member TLS etcd cluster with real etcd; a re-run changes nothing; a taken port is reported.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhaseFailed } from '../../../src/deploy/manager.js';
+import { LOCK_FILE } from '../../../src/util/cluster-lock.js';
 import { run, startSetting, TESTBED_IGNORED_CHECKS, type Setting } from './fixtures.js';
 
 const HOSTS = [1, 2, 3].map((n) => ({ name: `etcd-${n}`, address: `127.0.2.${20 + n}`, roles: ['etcd' as const] }));
@@ -73,6 +75,7 @@ describe('etcd-only inventory', () => {
     cli.kill('SIGINT');
     const code = await exited;
     expect({ code, stderr }).toMatchObject({ code: 130, stderr: expect.stringMatching(/re-running the same deploy resumes/) });
+    expect(existsSync(join(s.clusterDir, LOCK_FILE)), 'the cluster folder lock is released').toBe(false);
     const localSum = (await run('sha256sum', [join(s.binariesDir, 'etcd')])).stdout.split(' ')[0];
     for (const h of HOSTS) {
       const { stdout } = await s.tb.hostExec(h.name, "sha256sum /usr/local/bin/etcd | cut -d' ' -f1; ls -A /usr/local/bin");

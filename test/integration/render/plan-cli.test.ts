@@ -1,6 +1,6 @@
 // `kubeinstall plan` as an operator runs it, on an inventory whose PKI comes from `kubeinstall certs`.
 // Needs the built command (`npm run build`; `npm ci` runs it through `prepare`).
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeinstall } from '../kubeinstall.js';
@@ -66,6 +66,44 @@ describe('kubeinstall plan', () => {
     expect(lstatSync(join(out, 'hosts/n1/usr/local/bin/kubelet')).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(out, 'hosts/n1/var/lib/kubelet/config.yaml'), 'utf8')).toContain('address: "127.0.4.62"');
     expect(readFileSync(join(out, 'manifests/cluster-admins.yaml'), 'utf8')).toContain('kubeadm:cluster-admins');
+  });
+
+  it('writes into its own folder again, and refuses a folder that holds anything else', () => {
+    const out = join(dir, 'tree');
+    expect(run('plan', '-i', inventory, '--write', out).code).toBe(0);
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine\n');
+    const r = run('plan', '-i', inventory, '--write', foreign);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--write: ${foreign} is not empty and was not written by kubeinstall`);
+    expect(readdirSync(foreign)).toEqual(['notes.txt']);
+  });
+
+  it('does not write through a symlink planted in its folder, and names it', () => {
+    const out = join(dir, 'tree');
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'passwd'), 'root:x:0:0\n');
+    const planted = [
+      [join(out, 'hosts/n1/etc'), outside], // a folder on the way
+      [join(out, 'hosts/m1/etc/kubernetes/pki/ca.key'), join(outside, 'passwd')], // a file
+    ];
+    for (const [link, target] of planted) {
+      rmSync(link!, { recursive: true, force: true });
+      symlinkSync(target!, link!);
+      const r = run('plan', '-i', inventory, '--write', out);
+      expect(readdirSync(outside)).toEqual(['passwd']);
+      expect(readFileSync(join(outside, 'passwd'), 'utf8')).toBe('root:x:0:0\n');
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`error: ${link} is a symlink; plan --write does not write through symlinks`);
+      rmSync(link!);
+    }
+    expect(run('plan', '-i', inventory, '--write', out).code).toBe(0);
+  });
+
+  it('suggests no world-writable folder in its help', () => {
+    expect(run('plan', '--help').out).not.toContain('/tmp');
   });
 
   it('refuses when a binary a role needs is missing, naming it and the role', () => {
