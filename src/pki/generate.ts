@@ -5,6 +5,7 @@ import type { ClusterModel } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems } from './checks.js';
+import { encryptionKeyFile } from './encryption.js';
 import { generateKey, keyAlgorithm, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import { CERT_MODE, readMaterial, readServiceAccount, SECRET_MODE, writeAll, writeChanged, type Material, type OutputFile } from './store.js';
@@ -140,6 +141,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date() };
   const plan = expandPki(model);
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
+  const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const newKey = (): Promise<GeneratedKey> => generateKey(model.keyAlgorithm);
 
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
@@ -183,7 +185,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     const caPem = caIssued.get(cert.ca)!.certPem;
     return { path: k.file, mode: SECRET_MODE, data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }) };
   });
-  // Issued files are new by definition; kubeconfigs are rendered every time and written when they differ.
-  const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...(saOutput?.files ?? [])]), writeChanged(dir, kubeconfigFiles)]);
+  // Issued files are new by definition; kubeconfigs (and the encryption key) are written when they differ.
+  const [issuedPaths, kubeconfigPaths] = await Promise.all([writeAll(dir, [...certFiles, ...(saOutput?.files ?? [])]), writeChanged(dir, [...kubeconfigFiles, ...encryptionKey])]);
   return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written: [...issuedPaths, ...kubeconfigPaths] };
 };
