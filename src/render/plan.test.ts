@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { KubeinstallError } from '../util/errors.js';
@@ -165,6 +166,14 @@ describe('node files', () => {
     expect(toml).toMatch(/^\s*SystemdCgroup = true$/m);
     expect(toml).toMatch(/^\s*sandbox_image = "registry\.k8s\.io\/pause:3\.10"$/m);
     expect(unit(n1, 'containerd').sections.get('Service')!.get('Type')).toBe('notify');
+  });
+
+  it('documents from which containerd release on the rendered config version is read', () => {
+    // containerd RELEASES.md, "Daemon configuration": minimum containerd version per config version
+    const MIN_CONTAINERD: Record<string, string> = { '1': '1.0.0', '2': '1.3.0', '3': '2.0.0', '4': '2.3.0' };
+    const version = /^version = (\d+)$/m.exec(fileText(n1, '/etc/containerd/config.toml'))![1]!;
+    const docs = readFileSync(new URL('../../docs/render.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(docs).toContain(`containerd config is \`version = ${version}\`, which containerd reads from ${MIN_CONTAINERD[version]} on`);
   });
 
   it('prepares the host with drop-ins, not edits of /etc/sysctl.conf', () => {
