@@ -6,6 +6,7 @@ import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { ALGORITHMS } from './algorithms.js';
 import { caDefects, certProblems } from './checks.js';
+import { encryptionKeyFile } from './encryption.js';
 import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
@@ -209,6 +210,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   ];
   const plan = expandPki(model);
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
+  const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const queue = keyQueue(opts.signal, () => new CertsInterrupted(false));
   const newKey = (): Promise<GeneratedKey> => queue(() => generateKey(model.keyAlgorithm));
 
@@ -273,8 +275,8 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     const caPem = caIssued.get(cert.ca)!.certPem;
     return { path: k.file, mode: SECRET_MODE, data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }) };
   });
-  // Issued files are new by definition; kubeconfigs are rendered every time and written when they differ.
-  const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, kubeconfigFiles))];
+  // Issued files are new by definition; kubeconfigs (and the encryption key) are written when they differ.
+  const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey]))];
   let written: string[];
   try {
     written = await commitFiles(dir, files, () => opts.signal?.aborted === true);

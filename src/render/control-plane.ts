@@ -25,6 +25,8 @@ export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   ['client-ca-file', pki('ca.crt')],
   ['kubelet-client-certificate', pki('apiserver-kubelet-client.crt')],
   ['kubelet-client-key', pki('apiserver-kubelet-client.key')],
+  // kubelet serving certificates are issued by the cluster CA (src/pki), so exec, logs and port-forward verify them.
+  ['kubelet-certificate-authority', pki('ca.crt')],
   ['kubelet-preferred-address-types', 'InternalIP,ExternalIP,Hostname'],
   ['service-cluster-ip-range', model.serviceCidr.text],
   ['service-account-issuer', `https://kubernetes.default.svc.${model.clusterDomain}`],
@@ -45,6 +47,9 @@ export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   ['audit-log-maxage', '30'],
   ['audit-log-maxbackup', '10'],
   ['audit-log-maxsize', '100'],
+  ['encryption-provider-config', HOST_PATHS.encryptionConfig],
+  // CIS 1.2.x: no /debug/pprof on the API server.
+  ['profiling', 'false'],
 ];
 
 export const controllerManagerFlags = (model: ClusterModel, host: Host): Flag[] => [
@@ -64,6 +69,7 @@ export const controllerManagerFlags = (model: ClusterModel, host: Host): Flag[] 
   ['allocate-node-cidrs', 'true'],
   ['cluster-cidr', model.podCidr.text],
   ['service-cluster-ip-range', model.serviceCidr.text],
+  ['profiling', 'false'], // CIS 1.3.x
 ];
 
 export const schedulerFlags = (host: Host): Flag[] => [

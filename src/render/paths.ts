@@ -13,6 +13,7 @@ export const HOST_PATHS = {
   schedulerConfig: `${K8S_DIR}/kube-scheduler-config.yaml`,
   auditPolicy: `${K8S_DIR}/audit-policy.yaml`,
   auditLog: '/var/log/kubernetes/audit/audit.log',
+  encryptionConfig: `${K8S_DIR}/encryption-config.yaml`,
   kubeletConf: `${K8S_DIR}/kubelet.conf`,
   kubeletConfig: '/var/lib/kubelet/config.yaml',
   kubeletServingCert: '/var/lib/kubelet/pki/kubelet.crt',

@@ -1,8 +1,11 @@
 // Which PKI files and kubeconfigs each role's hosts receive, as one table: source in the cluster folder
 // (`<host>` = the host's name) -> path on the host, and the units that must restart when it changes.
-// Minimality lives here: only masters get ca.key (the controller-manager signs with it) and sa.key; a node
-// gets certificates and its own kubeconfigs, never a CA key.
+// Minimality lives here: only masters get ca.key (the controller-manager signs with it), sa.key and the
+// Secrets encryption key (inside the EncryptionConfiguration); a node gets certificates and its own
+// kubeconfigs, never a CA key.
 import type { Host, Role } from '../inventory/model.js';
+import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
+import { renderEncryptionConfig } from './encryption.js';
 import { etcdPki, HOST_PATHS, pki } from './paths.js';
 import { UNITS } from './units.js';
 
@@ -11,6 +14,8 @@ export interface PkiPlacement {
   readonly from: string;
   readonly to: string;
   readonly restarts: readonly string[];
+  /** What the host gets instead of the file itself (a config built from it). */
+  readonly render?: (data: Buffer) => Buffer;
 }
 
 const { etcd, apiserver, controllerManager, scheduler, kubelet, kubeProxy } = UNITS;
@@ -39,6 +44,7 @@ export const PKI_PLACEMENTS: readonly PkiPlacement[] = [
   { role: 'master', from: 'pki/front-proxy-client.key', to: pki('front-proxy-client.key'), restarts: [apiserver] },
   { role: 'master', from: 'pki/sa.key', to: pki('sa.key'), restarts: [apiserver, controllerManager] },
   { role: 'master', from: 'pki/sa.pub', to: pki('sa.pub'), restarts: [apiserver] },
+  { role: 'master', from: ENCRYPTION_KEY_FILE, to: HOST_PATHS.encryptionConfig, restarts: [apiserver], render: renderEncryptionConfig },
   { role: 'master', from: 'kubeconfigs/admin.conf', to: HOST_PATHS.adminConf, restarts: [] },
   { role: 'master', from: 'kubeconfigs/masters/<host>/controller-manager.conf', to: HOST_PATHS.controllerManagerConf, restarts: [controllerManager] },
   { role: 'master', from: 'kubeconfigs/masters/<host>/scheduler.conf', to: HOST_PATHS.schedulerConf, restarts: [scheduler] },
@@ -53,5 +59,5 @@ export const PKI_PLACEMENTS: readonly PkiPlacement[] = [
 /** Certificates are public (0644); keys, sa.pub and kubeconfigs (which embed keys) are 0600, as kubeadm writes them. */
 export const pkiMode = (from: string): number => (from.endsWith('.crt') ? 0o644 : 0o600);
 
-export const placementsFor = (host: Host): { readonly from: string; readonly to: string; readonly restarts: readonly string[] }[] =>
+export const placementsFor = (host: Host): Omit<PkiPlacement, 'role'>[] =>
   PKI_PLACEMENTS.filter((p) => host.roles.includes(p.role)).map((p) => ({ ...p, from: p.from.replace('<host>', host.name) }));

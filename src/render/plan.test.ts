@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { KubeinstallError } from '../util/errors.js';
 import { buildClusterPlan } from './plan.js';
-import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom, parseUnit } from './test-fixtures.js';
+import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom, parseUnit, TEST_ENCRYPTION_KEY } from './test-fixtures.js';
 import type { ClusterPlan, HostPlan } from './types.js';
 
 // Three masters that are etcd members, two nodes whose internal address differs from the SSH address
@@ -59,6 +60,19 @@ describe('control plane units', () => {
     expect(api.flags.get('kubelet-client-certificate')).toBe('/etc/kubernetes/pki/apiserver-kubelet-client.crt');
     expect(api.flags.get('audit-policy-file')).toBe('/etc/kubernetes/audit-policy.yaml');
     expect(doc(m2, '/etc/kubernetes/audit-policy.yaml').kind).toBe('Policy');
+  });
+
+  it('verifies kubelet serving certificates (exec, logs, port-forward) with the cluster CA that issues them', () => {
+    expect(api.flags.get('kubelet-certificate-authority')).toBe('/etc/kubernetes/pki/ca.crt');
+    expect(m2.files.map((f) => f.path)).toContain('/etc/kubernetes/pki/ca.crt');
+  });
+
+  it('turns profiling off on the API server, controller-manager and scheduler (CIS 1.2.x, 1.3.x, 1.4.x)', () => {
+    expect(api.flags.get('profiling')).toBe('false');
+    expect(unit(m2, 'kube-controller-manager').flags.get('profiling')).toBe('false');
+    // the scheduler's --profiling is deprecated and ignored with --config: the config says it
+    expect(unit(m2, 'kube-scheduler').flags.has('profiling')).toBe(false);
+    expect(doc(m2, '/etc/kubernetes/kube-scheduler-config.yaml').enableProfiling).toBe(false);
   });
 
   it('gives kube-controller-manager its kubeconfig, the signing CA, the SA key and both CIDRs', () => {
@@ -125,6 +139,13 @@ describe('node files', () => {
     expect(kubelet.sections.get('Unit')!.get('Requires')).toBe('containerd.service');
   });
 
+  it('starts kubelet once the network is online (as kubeadm\'s unit) and containerd after D-Bus (as upstream\'s)', () => {
+    const kubelet = unit(n1, 'kubelet').sections.get('Unit')!;
+    expect(kubelet.get('Wants')).toBe('network-online.target');
+    expect(kubelet.get('After')!.split(' ')).toEqual(['network-online.target', 'containerd.service']);
+    expect(unit(n1, 'containerd').sections.get('Unit')!.get('After')).toBe('network.target local-fs.target dbus.service');
+  });
+
   it('writes a KubeProxyConfiguration with its kubeconfig, the pod CIDR and every listener on the internal address', () => {
     const cfg = doc(n1, '/var/lib/kube-proxy/config.yaml');
     expect(cfg).toMatchObject({
@@ -147,12 +168,51 @@ describe('node files', () => {
     expect(unit(n1, 'containerd').sections.get('Service')!.get('Type')).toBe('notify');
   });
 
+  it('documents from which containerd release on the rendered config version is read', () => {
+    // containerd RELEASES.md, "Daemon configuration": minimum containerd version per config version
+    const MIN_CONTAINERD: Record<string, string> = { '1': '1.0.0', '2': '1.3.0', '3': '2.0.0', '4': '2.3.0' };
+    const version = /^version = (\d+)$/m.exec(fileText(n1, '/etc/containerd/config.toml'))![1]!;
+    const docs = readFileSync(new URL('../../docs/render.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(docs).toContain(`containerd config is \`version = ${version}\`, which containerd reads from ${MIN_CONTAINERD[version]} on`);
+  });
+
   it('prepares the host with drop-ins, not edits of /etc/sysctl.conf', () => {
     expect(fileText(n1, '/etc/modules-load.d/kubernetes.conf').split('\n')).toEqual(expect.arrayContaining(['br_netfilter', 'overlay']));
     const sysctl = fileText(n1, '/etc/sysctl.d/90-kubernetes.conf');
     expect(sysctl).toMatch(/^net\.bridge\.bridge-nf-call-iptables = 1$/m);
     expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
     expect(n1.files.map((f) => f.path)).not.toContain('/etc/sysctl.conf');
+  });
+});
+
+describe('Secrets encrypted at rest', () => {
+  const config = '/etc/kubernetes/encryption-config.yaml';
+  const secret = TEST_ENCRYPTION_KEY.toString('base64');
+
+  it('gives each master an EncryptionConfiguration (0600): the cluster key under aescbc, identity last', () => {
+    const m1 = hostPlan(plan, 'm1');
+    expect(doc(m1, config)).toEqual({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'EncryptionConfiguration',
+      resources: [{ resources: ['secrets'], providers: [{ aescbc: { keys: [{ name: 'key1', secret }] } }, { identity: {} }] }],
+    });
+    expect(m1.files.find((f) => f.path === config)).toMatchObject({ mode: 0o600, restarts: ['kube-apiserver.service'] });
+    expect(unit(m1, 'kube-apiserver').flags.get('encryption-provider-config')).toBe(config);
+  });
+
+  it('puts the key in that file only: never on a node, nor as a file of its own', () => {
+    for (const h of plan.hosts) {
+      const holding = h.files.filter((f) => f.content.kind === 'inline' && f.content.data.toString().includes(secret)).map((f) => f.path);
+      expect([h.host.name, holding]).toEqual([h.host.name, h.host.roles.includes('master') ? [config] : []]);
+    }
+  });
+
+  it('refuses to plan without the key, or with one that is not 32 bytes, naming the file', () => {
+    const files = clusterFilesFor(model);
+    files.delete('pki/encryption.key');
+    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(/m1: pki\/encryption\.key \(for \/etc\/kubernetes\/encryption-config\.yaml\)/);
+    files.set('pki/encryption.key', Buffer.from(Buffer.alloc(16).toString('base64')));
+    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(/pki\/encryption\.key in the cluster folder is not a base64-encoded 32-byte key/);
   });
 });
 

@@ -60,7 +60,7 @@ const buildHostPlan = (model: ClusterModel, host: Host, clusterFiles: ClusterFil
   const files: PlannedFile[] = [];
   for (const p of placementsFor(host)) {
     const data = clusterFiles.get(p.from);
-    if (data) files.push(inline(p.to, pkiMode(p.from), data, p.restarts));
+    if (data) files.push(inline(p.to, pkiMode(p.from), p.render ? p.render(data) : data, p.restarts));
     else missing.push({ host: host.name, what: `${p.from} (for ${p.to})` });
   }
   for (const b of binariesFor(host)) {

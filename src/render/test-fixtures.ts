@@ -3,7 +3,10 @@
 import { createHash } from 'node:crypto';
 import { loadInventoryText } from '../inventory/load.js';
 import type { ClusterModel } from '../inventory/model.js';
+import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
 import type { BinaryIndex } from './types.js';
+
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0xa5);
 
 export const modelFrom = (hostLines: string, cluster = ''): ClusterModel =>
   loadInventoryText(
@@ -29,7 +32,10 @@ export const clusterFilesFor = (model: ClusterModel): Map<string, Buffer> => {
       paths.push(`kubeconfigs/nodes/${h.name}/kubelet.conf`);
     }
   }
-  return new Map(paths.map((p) => [p, Buffer.from(`placeholder ${p}\n`)]));
+  const files = new Map(paths.map((p) => [p, Buffer.from(`placeholder ${p}\n`)]));
+  // render builds the EncryptionConfiguration from this one, so it must be a key
+  if (has('master')) files.set(ENCRYPTION_KEY_FILE, Buffer.from(`${TEST_ENCRYPTION_KEY.toString('base64')}\n`));
+  return files;
 };
 
 export const binaryIndexFor = (names: readonly string[]): BinaryIndex =>

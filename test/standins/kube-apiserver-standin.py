@@ -2,8 +2,13 @@
 # Stand-in for kube-apiserver: reads and writes etcd with its etcd client cert over etcd's gRPC API
 # (as the real one does; a minimal HTTP/2 + protobuf client below, since etcd 3.4 started from a
 # config file has no JSON gateway), serves TLS requiring client certs from --client-ca-file, and
-# stores the objects it is asked to apply in etcd, allowing writes only to system:masters (the
-# super-admin; RBAC itself is not evaluated).
+# stores the objects it is asked to create or apply in etcd under the real keys
+# (/registry/<resource>/[<namespace>/]<name>), encrypted as --encryption-provider-config says. Writes are
+# allowed to system:masters and to subjects of a stored ClusterRoleBinding to cluster-admin (no other
+# RBAC is evaluated).
+import base64
+import binascii
+import ctypes
 import struct
 
 
@@ -97,8 +102,68 @@ def grpc_call(url, context, method, message):
         sock.close()
 
 
+# AES-256-CBC with PKCS#7 padding through the host's OpenSSL (test hosts have python3 but not
+# python3-cryptography; libcrypto comes with python3's ssl module).
+_crypto = ctypes.CDLL("libcrypto.so.3")
+_crypto.EVP_CIPHER_CTX_new.restype = ctypes.c_void_p
+_crypto.EVP_CIPHER_CTX_free.argtypes = [ctypes.c_void_p]
+_crypto.EVP_CipherInit_ex.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
+_crypto.EVP_CipherUpdate.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_int]
+_crypto.EVP_CipherFinal_ex.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+_crypto.EVP_aes_256_cbc.restype = ctypes.c_void_p
+
+
+def aes_cbc(key, iv, data, encrypt):
+    cipher = _crypto.EVP_aes_256_cbc()
+    ctx = _crypto.EVP_CIPHER_CTX_new()
+    try:
+        out = ctypes.create_string_buffer(len(data) + 16)
+        n, tail = ctypes.c_int(), ctypes.c_int()
+        if not (_crypto.EVP_CipherInit_ex(ctx, cipher, None, key, iv, int(encrypt)) == 1
+                and _crypto.EVP_CipherUpdate(ctx, out, ctypes.byref(n), data, len(data)) == 1
+                and _crypto.EVP_CipherFinal_ex(ctx, ctypes.addressof(out) + n.value, ctypes.byref(tail)) == 1):
+            raise RuntimeError("AES-CBC failed: wrong key or corrupt value")
+        return out.raw[:n.value + tail.value]
+    finally:
+        _crypto.EVP_CIPHER_CTX_free(ctx)
+
+
+def load_encryption(path):
+    """resource -> providers in order, each (prefix, key); identity is (b"", None). As the real one, an
+    unknown provider or a key of the wrong size stops the server."""
+    doc = read_yaml(path, "--encryption-provider-config")
+    if doc.get("apiVersion") != "apiserver.config.k8s.io/v1" or doc.get("kind") != "EncryptionConfiguration":
+        fail(f"--encryption-provider-config={path}: not an apiserver.config.k8s.io/v1 EncryptionConfiguration")
+    providers_of = {}
+    for entry in doc.get("resources") or []:
+        providers = []
+        for provider in entry.get("providers") or []:
+            (kind, spec), = provider.items()
+            if kind == "identity":
+                providers.append((b"", None))
+            elif kind == "aescbc":
+                for k in (spec or {}).get("keys") or []:
+                    name = require(k.get("name"), f"{path}: aescbc key name")
+                    try:
+                        key = base64.b64decode(require(k.get("secret"), f"{path}: aescbc key {name} secret"), validate=True)
+                    except binascii.Error:
+                        fail(f"{path}: aescbc key {name}: secret is not base64")
+                    if len(key) != 32:  # apiserver.config.k8s.io/v1: "32 bytes long for AES-CBC"
+                        fail(f"{path}: aescbc key {name}: {len(key)} bytes; aescbc keys are 32")
+                    providers.append((f"k8s:enc:aescbc:v1:{name}:".encode(), key))
+            else:
+                fail(f"{path}: provider {kind}: this stand-in implements aescbc and identity only")
+        for resource in entry.get("resources") or []:
+            providers_of[resource] = providers
+    return providers_of
+
+
 flags = parse_flags(sys.argv[1:])
 require_flag_files(flags)
+for ca in ("client-ca-file", "etcd-cafile", "requestheader-client-ca-file", "kubelet-certificate-authority"):
+    if ca in flags:
+        check_ca(flags[ca], f"--{ca}")
+ENCRYPTION = load_encryption(flags["encryption-provider-config"]) if "encryption-provider-config" in flags else {}
 for flag in ("etcd-servers", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "tls-cert-file", "tls-private-key-file", "client-ca-file",
              "service-account-issuer", "service-account-key-file", "service-account-signing-key-file", "service-cluster-ip-range"):
     require(flags.get(flag), f"--{flag}")
@@ -130,56 +195,159 @@ def etcd_call(method, message):
 
 
 def etcd_put(key, value):
-    etcd_call("/etcdserverpb.KV/Put", pb_bytes(1, key.encode()) + pb_bytes(2, value.encode()))
+    etcd_call("/etcdserverpb.KV/Put", pb_bytes(1, key.encode()) + pb_bytes(2, value))
+
+
+def etcd_range(key, range_end=None):
+    """The values of a key, or of every key in [key, range_end)."""
+    response = etcd_call("/etcdserverpb.KV/Range", pb_bytes(1, key.encode()) + (pb_bytes(2, range_end.encode()) if range_end else b""))
+    # kvs is field 2; KeyValue.value is field 5
+    return [next(v for f, v in pb_fields(kv) if f == 5) for field, kv in pb_fields(response) if field == 2]
 
 
 def etcd_get(key):
-    response = etcd_call("/etcdserverpb.KV/Range", pb_bytes(1, key.encode()))
-    for field, kv in pb_fields(response):
-        if field == 2:  # kvs; KeyValue.value is field 5
-            return next(v for f, v in pb_fields(kv) if f == 5).decode()
-    return None
+    values = etcd_range(key)
+    return values[0] if values else None
 
 
 def check_etcd():
     key = f"/registry/kubeinstall-standin/health/{flags.get('advertise-address', 'unknown')}"
-    stamp = str(time.time())
+    stamp = str(time.time()).encode()
     etcd_put(key, stamp)
     if etcd_get(key) != stamp:
         raise RuntimeError("etcd did not return what was written")
 
 
-OBJECT_PATH = re.compile(r"^/apis?/(?:[^/]+/)?v1/([a-z]+)/([^/?]+)$")
+def to_storage(resource, data):
+    """As the real transformer: the resource's first provider writes; aescbc stores prefix + IV + ciphertext."""
+    prefix, key = (ENCRYPTION.get(resource) or [(b"", None)])[0]
+    if key is None:
+        return data
+    iv = os.urandom(16)
+    return prefix + iv + aes_cbc(key, iv, data, True)
+
+
+def from_storage(resource, data):
+    """The provider whose prefix the value carries reads it; identity reads only what carries none."""
+    providers = ENCRYPTION.get(resource) or [(b"", None)]
+    for prefix, key in providers:
+        if key is not None and data.startswith(prefix):
+            sealed = data[len(prefix):]
+            return aes_cbc(key, sealed[:16], sealed[16:], False)
+    if data.startswith(b"k8s:enc:") or (b"", None) not in providers:
+        raise RuntimeError(f"no provider of --encryption-provider-config reads this {resource} value")
+    return data
+
+
+OBJECT_PATH = re.compile(r"^/apis?/(?:[^/]+/)?v1/(?:namespaces/([^/]+)/)?([a-z]+)(?:/([^/]+))?$")
+# The discovery kubectl needs to turn "secret" into a URL (/apis must answer too, if only with no groups).
+CORE_V1 = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
+    {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret", "verbs": ["create", "get", "patch"]},
+]}
+
+
+def secret_from_protobuf(body):
+    """What kubectl create secret sends: k8s\\x00 + runtime.Unknown whose raw (field 2) is a v1.Secret:
+    metadata 1 (ObjectMeta: name 1, namespace 3), data 2 (map<string, bytes>), type 3. As JSON."""
+    if not body.startswith(b"k8s\x00"):
+        raise ValueError("not a Kubernetes protobuf message")
+    raw = next(v for f, v in pb_fields(body[4:]) if f == 2)
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {}, "data": {}, "type": "Opaque"}
+    for field, value in pb_fields(raw):
+        if field == 1:
+            meta = dict(pb_fields(value))
+            secret["metadata"].update({k: meta[f].decode() for k, f in (("name", 1), ("namespace", 3)) if meta.get(f)})
+        elif field == 2:
+            entry = dict(pb_fields(value))
+            secret["data"][entry[1].decode()] = base64.b64encode(entry.get(2, b"")).decode()
+        elif field == 3 and value:
+            secret["type"] = value.decode()
+    return secret
+
+
+def object_key(namespace, resource, name):
+    return f"/registry/{resource}/{namespace + '/' if namespace else ''}{name}"
+
+
+def cluster_admin_subjects():
+    subjects = set()
+    for value in etcd_range("/registry/clusterrolebindings/", "/registry/clusterrolebindings0"):
+        binding = json.loads(from_storage("clusterrolebindings", value))
+        if binding.get("roleRef", {}).get("name") == "cluster-admin":
+            subjects.update((s.get("kind"), s.get("name")) for s in binding.get("subjects") or [])
+    return subjects
 
 
 class ApiHandler(HealthHandler):
-    def groups(self):
-        subject = self.connection.getpeercert().get("subject", ())
-        return [value for rdn in subject for key, value in rdn if key == "organizationName"]
+    def identity(self):
+        pairs = [pair for rdn in self.connection.getpeercert().get("subject", ()) for pair in rdn]
+        return next((v for k, v in pairs if k == "commonName"), ""), [v for k, v in pairs if k == "organizationName"]
+
+    def may_write(self):
+        user, groups = self.identity()
+        return "system:masters" in groups or bool({("User", user), *(("Group", g) for g in groups)} & cluster_admin_subjects())
+
+    def body(self, resource):
+        data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if "protobuf" not in self.headers.get("Content-Type", ""):
+            return json.loads(data)
+        if resource != "secrets":
+            raise ValueError(f"protobuf {resource}: this stand-in decodes Secrets only")
+        return secret_from_protobuf(data)
 
     def do_GET(self):
         path = self.path.split("?")[0]
         if path == "/api":
             return self.reply(200, json.dumps({"kind": "APIVersions", "versions": ["v1"]}), "application/json")
+        if path == "/api/v1":
+            return self.reply(200, json.dumps(CORE_V1), "application/json")
+        if path == "/apis":
+            return self.reply(200, json.dumps({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}), "application/json")
         if path == "/version":
             return self.reply(200, json.dumps({"major": "1", "gitVersion": "standin"}), "application/json")
         match = OBJECT_PATH.match(path)
-        if match:
-            stored = etcd_get(f"/registry/{match[1]}/{urllib.parse.unquote(match[2])}")
-            return self.reply(200, stored, "application/json") if stored else self.reply(404, "not found")
+        if match and match[3]:
+            stored = etcd_get(object_key(match[1], match[2], urllib.parse.unquote(match[3])))
+            return self.reply(200, from_storage(match[2], stored), "application/json") if stored else self.reply(404, "not found")
         return super().do_GET()
 
-    def do_PATCH(self):
+    def do_POST(self):
+        """Create: kubectl create."""
         match = OBJECT_PATH.match(self.path.split("?")[0])
-        if not match:
+        if not match or match[3]:
             return self.reply(404, "not found")
-        if "system:masters" not in self.groups():
-            return self.reply(403, f"forbidden: groups {self.groups()} may not write")
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        obj = json.loads(body)
-        if obj.get("metadata", {}).get("name") != urllib.parse.unquote(match[2]):
+        if not self.may_write():
+            return self.reply(403, f"forbidden: {self.identity()} may not write")
+        namespace, resource = match[1], match[2]
+        try:
+            obj = self.body(resource)
+        except ValueError as err:
+            return self.reply(400, f"cannot decode the body: {err}")
+        name = obj.get("metadata", {}).get("name")
+        if not name:
+            return self.reply(422, "metadata.name is required")
+        if namespace:
+            obj["metadata"]["namespace"] = namespace
+        key = object_key(namespace, resource, name)
+        if etcd_get(key) is not None:
+            return self.reply(409, f"{resource} {name} already exists")
+        etcd_put(key, to_storage(resource, json.dumps(obj).encode()))
+        self.reply(201, json.dumps(obj), "application/json")
+
+    def do_PATCH(self):
+        """Server-side apply of a whole object: what deploy sends."""
+        match = OBJECT_PATH.match(self.path.split("?")[0])
+        if not match or not match[3]:
+            return self.reply(404, "not found")
+        if not self.may_write():
+            return self.reply(403, f"forbidden: {self.identity()} may not write")
+        try:
+            obj = self.body(match[2])
+        except ValueError as err:
+            return self.reply(400, f"cannot decode the body: {err}")
+        if obj.get("metadata", {}).get("name") != urllib.parse.unquote(match[3]):
             return self.reply(400, "metadata.name does not match the URL")
-        etcd_put(f"/registry/{match[1]}/{obj['metadata']['name']}", json.dumps(obj))
+        etcd_put(object_key(match[1], match[2], obj["metadata"]["name"]), to_storage(match[2], json.dumps(obj).encode()))
         self.reply(200, json.dumps(obj), "application/json")
 
 

@@ -43,7 +43,7 @@ def parse_flags(argv):
     return flags
 
 
-FILE_FLAG = re.compile(r"(^config$|kubeconfig$|-config$|-file$|-cafile$|-certfile$|-keyfile$|-certificate$|-key$)")
+FILE_FLAG = re.compile(r"(^config$|kubeconfig$|-config$|-file$|-cafile$|-certfile$|-keyfile$|-certificate$|-key$|-authority$)")
 
 
 def require_flag_files(flags):
@@ -56,6 +56,17 @@ def require(value, what):
     if value in (None, ""):
         fail(f"{what} is required")
     return value
+
+
+def check_ca(path, what):
+    """A trust anchor must hold a CA certificate (basicConstraints CA:TRUE): OpenSSL counts only those as CAs."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(path)
+    except (ssl.SSLError, OSError) as err:
+        fail(f"{what}={path}: no PEM certificates: {err}")
+    if not context.get_ca_certs():
+        fail(f"{what}={path}: holds no CA certificate")
 
 
 def check_pair(cert, key, what):

@@ -1,10 +1,13 @@
 // End to end on the test bed: the HA shape (3 masters that are also etcd members, 2 nodes) with real
 // etcd, containerd and systemd and stand-ins for the Kubernetes components (test/standins), on
 // 127.0.2.31-36. Deploy, re-run without changes, add a node, reboot a host during the upload.
-import { appendFile } from 'node:fs/promises';
+import { createDecipheriv, randomBytes } from 'node:crypto';
+import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpsRequest } from '../../../src/deploy/api-client.js';
 import { PhaseFailed } from '../../../src/deploy/manager.js';
+import { ENCRYPTION_KEY_FILE, parseEncryptionKey } from '../../../src/pki/encryption.js';
 import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `127.0.2.${30 + n}`, roles: ['etcd', 'master'] }));
@@ -47,6 +50,35 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     await expectHealthy([...MASTERS, ...NODES]);
     const binding = JSON.parse(await kubectl('get', '--raw', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins'));
     expect(binding.roleRef.name).toBe('cluster-admin');
+  });
+
+  it('runs the API server with --kubelet-certificate-authority, which every kubelet\'s serving certificate satisfies', async () => {
+    for (const m of MASTERS) {
+      const { stdout } = await s.tb.hostExec(m.name, 'cat /proc/$(systemctl show -p MainPID --value kube-apiserver.service)/cmdline | tr "\\0" "\\n"');
+      expect(stdout.split('\n'), m.name).toContain('--kubelet-certificate-authority=/etc/kubernetes/pki/ca.crt');
+    }
+    // What the API server does for exec, logs and port-forward: connect to the node's address, verify with the cluster CA.
+    const pki = (f: string) => readFile(join(s.clusterDir, 'pki', f), 'utf8');
+    const creds = { clusterName: 'e2e', server: '', user: 'kube-apiserver-kubelet-client', caPem: await pki('ca.crt'), certPem: await pki('apiserver-kubelet-client.crt'), keyPem: await pki('apiserver-kubelet-client.key') };
+    for (const n of NODES) expect((await httpsRequest(`https://${n.address}:10250/healthz`, creds)).status, n.name).toBe(200);
+  });
+
+  it('encrypts Secrets at rest: etcd holds only the aescbc value, kubectl reads the Secret back', async () => {
+    const value = `e2e-${randomBytes(12).toString('hex')}`;
+    await kubectl('create', 'secret', 'generic', 'at-rest', `--from-literal=password=${value}`);
+    const got = JSON.parse(await s.etcdctl([`https://${MASTERS[2]!.address}:2379`], 'get', '/registry/secrets/default/at-rest', '-w', 'json'));
+    const stored = Buffer.from(got.kvs[0].value, 'base64');
+    const prefix = 'k8s:enc:aescbc:v1:key1:';
+    expect(stored.subarray(0, prefix.length).toString()).toBe(prefix);
+    for (const plain of [value, Buffer.from(value).toString('base64'), 'at-rest']) expect(stored.includes(plain), plain).toBe(false);
+    // The value is what the real API server writes: a 16-byte IV, then AES-256-CBC with PKCS#7 padding.
+    const key = parseEncryptionKey(await readFile(join(s.clusterDir, ENCRYPTION_KEY_FILE)))!;
+    const decipher = createDecipheriv('aes-256-cbc', key, stored.subarray(prefix.length, prefix.length + 16));
+    const plaintext = Buffer.concat([decipher.update(stored.subarray(prefix.length + 16)), decipher.final()]);
+    // The real API server stores protobuf (the value's bytes), the stand-in JSON (base64): either way, this Secret.
+    const encoded = Buffer.from(value).toString('base64');
+    expect([plaintext.includes('at-rest'), plaintext.includes(value) || plaintext.includes(encoded)]).toEqual([true, true]);
+    expect(await kubectl('get', 'secret', 'at-rest', '-o', 'jsonpath={.data.password}')).toBe(encoded);
   });
 
   it('re-runs with 0 files uploaded and 0 services restarted', async () => {

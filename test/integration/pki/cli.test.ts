@@ -28,10 +28,12 @@ describe('kubeinstall certs and verify-certs', () => {
     const first = run('certs', '-i', inventory);
     expect(first.code, first.err).toBe(0);
     expect(first.out).toContain('created: ca, front-proxy-ca, etcd-ca, apiserver, apiserver-kubelet-client, front-proxy-client, apiserver-etcd-client, etcd-healthcheck-client, etcd-server, etcd-peer, kubelet-client, kubelet-server, admin, super-admin, kube-proxy, controller-manager, scheduler\n');
-    expect(first.out).toMatch(/^17 created, 0 kept, 0 re-issued; 32 files written under .*demo$/m);
+    expect(first.out).toContain('wrote the Secrets encryption key pki/encryption.key\n');
+    expect(first.out).toMatch(/^17 created, 0 kept, 0 re-issued; 33 files written under .*demo$/m);
     const again = run('certs', '-i', inventory);
     expect(again.out).toMatch(/^kept: ca, front-proxy-ca, .*, scheduler$/m);
     expect(again.out).toContain(`\n0 created, 17 kept, 0 re-issued; 0 files written under ${dir}\n`);
+    expect(again.out).not.toContain('encryption key');
   });
 
   it('reports a clean PKI in a table and in JSON, with or without the inventory', () => {
