@@ -49,11 +49,24 @@ const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, fa
   },
 });
 
+/**
+ * Sub-lists are returned to listr2, never run() by hand: a sub-list run by hand draws with a renderer of
+ * its own, and two renderers redrawing one terminal leave every spinner frame in the scrollback. Work
+ * that must follow the subtasks runs when the returned list's run ends.
+ */
+const followedBy = <L extends Listr<unknown>>(list: L, after: () => Promise<void>): L => {
+  const runSubtasks = list.run.bind(list);
+  list.run = async (context) => {
+    const result = await runSubtasks(context);
+    await after();
+    return result;
+  };
+  return list;
+};
+
 const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout): ListrTask => ({
   title: label(layout, phase, undefined, hp.host.name),
-  task: async (_c, task) => {
-    await task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { concurrent: false, exitOnError: true }).run();
-  },
+  task: (_c, task) => task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { concurrent: false, exitOnError: true }),
 });
 
 const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Map<string, number>): ListrTask => ({
@@ -64,12 +77,14 @@ const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Ma
     if (hosts.length === 0) return task.skip(label(layout, phase, undefined, `${phase.title}: no host in this run needs it`));
     const failures: HostFailure[] = [];
     const concurrency = Math.max(1, phase.concurrency?.(ctx) ?? ctx.options.concurrency);
-    await task.newListr(hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout)), { concurrent: concurrency, exitOnError: false }).run();
-    if (ctx.options.signal.aborted) throw new Interrupted();
-    if (failures.length) throw new PhaseFailed(phase.name, failures);
-    const result = await phase.finish?.(ctx);
-    if (result) task.title = label(layout, phase, undefined, `${phase.title}: ${result}`);
-    timings.set(phase.name, Date.now() - started);
+    const hostList = task.newListr(hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout)), { concurrent: concurrency, exitOnError: false });
+    return followedBy(hostList, async () => {
+      if (ctx.options.signal.aborted) throw new Interrupted();
+      if (failures.length) throw new PhaseFailed(phase.name, failures);
+      const result = await phase.finish?.(ctx);
+      if (result) task.title = label(layout, phase, undefined, `${phase.title}: ${result}`);
+      timings.set(phase.name, Date.now() - started);
+    });
   },
 });
 
@@ -85,7 +100,7 @@ export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, la
       // Ctrl-C is ours: let the steps in flight finish, then stop (listr2 would exit 127 at once).
       registerSignalListeners: false,
       renderer: layout === 'tree' ? 'default' : 'simple',
-      rendererOptions: { ...timer, collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
+      rendererOptions: { ...timer, collapseSubtasks: true, collapseErrors: false, showErrorMessage: false },
       fallbackRenderer: 'simple',
       fallbackRendererOptions: timer,
     },
