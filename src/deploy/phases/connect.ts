@@ -10,8 +10,10 @@ export const connectPhase: Phase = {
     {
       title: 'connect over SSH',
       run: async (ctx, hp) => {
-        const { stdout } = await ctx.executor.exec(hp.host, 'id -un', { step: 'connect', sudo: true });
-        return `as ${hp.host.ssh.user}${hp.host.ssh.sudo ? ` (sudo: ${stdout.trim()})` : ''}`;
+        // The login user may come from ~/.ssh/config rather than the inventory; under sudo, SUDO_USER names it.
+        const { stdout } = await ctx.executor.exec(hp.host, 'printf "%s %s\\n" "${SUDO_USER:-$(id -un)}" "$(id -un)"', { step: 'connect', sudo: true });
+        const [login, effective] = stdout.trim().split(' ');
+        return `as ${login}${effective !== login ? ` (sudo: ${effective})` : ''}`;
       },
     },
   ],
