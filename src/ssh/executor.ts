@@ -80,6 +80,13 @@ const loadSshConfig = async (file: string | null | undefined): Promise<SshConfig
   return text ? sshConfigLookup(text) : noSshConfig;
 };
 
+/** The first file that could not be sent, and where it was being written. */
+interface SendFailure {
+  readonly item: UploadItem;
+  readonly staged: string;
+  readonly err: Error;
+}
+
 const chain = (t: ResolvedTarget): ResolvedTarget[] => (t.jump ? [...chain(t.jump), t] : [t]);
 
 export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
@@ -226,9 +233,15 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
 
   /** Sends every file over the host's SFTP channel, up to 8 at once. After a failure no further file is
    * started, and the ones in flight are waited for, so nothing is written after the clean-up. */
-  const sendFiles = async (conn: Connection, sftp: SFTPWrapper, send: readonly UploadItem[], staged: readonly string[], onBytes: (delta: number) => void) => {
+  const sendFiles = async (
+    conn: Connection,
+    sftp: SFTPWrapper,
+    send: readonly UploadItem[],
+    staged: readonly string[],
+    onBytes: (delta: number) => void,
+  ): Promise<SendFailure | undefined> => {
     const files = createSemaphore(8);
-    let failure: { readonly item: UploadItem; readonly staged: string; readonly err: Error } | undefined;
+    let failure: SendFailure | undefined;
     await Promise.all(
       send.map((item, i) =>
         files.run(async () => {
@@ -241,14 +254,12 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   };
 
   /** Why a file could not be sent: SFTP only says "Failure", so a full file system is looked for. */
-  const sendFailure = async (host: Host, target: HostTarget, conn: Connection, step: string, failed: { item: UploadItem; staged: string; err: Error }, staging: Staging, stagingDir: string | undefined): Promise<Error> => {
+  const sendFailure = async (host: Host, target: HostTarget, conn: Connection, step: string, failed: SendFailure, stagingDir: string | undefined): Promise<Error> => {
     const what = `${step}: sending ${failed.item.path} failed: ${redactor.redact(failed.err.message)}`;
     if (!conn.alive) return new ConnectError(host.name, what, true);
     const dir = stagingDir ?? dirname(failed.staged);
-    const free = await run(host, target, conn, freeSpaceCommand(dir), { step: `${step}: free space`, sudo: staging === 'beside-target', allowFailure: true, timeoutMs: 30_000 }).then(
-      (r) => parseFreeSpace(r.stdout),
-      () => undefined,
-    );
+    const check = { step: `${step}: free space`, sudo: !stagingDir, allowFailure: true, timeoutMs: 30_000 };
+    const free = await run(host, target, conn, freeSpaceCommand(dir), check).then((r) => parseFreeSpace(r.stdout), () => undefined);
     if (free !== undefined && free < failed.item.size) return new SshError(host.name, `${what}: the file system of ${dir} on ${host.name} is full (${free} bytes free, ${failed.item.size} needed)`);
     return new ConnectError(host.name, what, true);
   };
@@ -286,7 +297,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
           let done = 0;
           o.onProgress?.(0, total);
           const failed = await sendFiles(conn, sftp, plan.send, staged, (delta) => o.onProgress?.((done += delta), total));
-          if (failed) throw await sendFailure(host, target, conn, o.step, failed, staging, stagingDir);
+          if (failed) throw await sendFailure(host, target, conn, o.step, failed, stagingDir);
         }
         await run(host, target, conn, installCommand(staging, plan, stagingDir), { step: `${o.step}: install`, sudo: true });
         if (sftp && staging === 'beside-target') {

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectedAs, WHO_COMMAND } from '../../../src/deploy/phases/connect.js';
 import { AuthError, ConnectError, HostKeyError, RemoteCommandError } from '../../../src/ssh/errors.js';
 import { createExecutor, type ExecutorOptions, type SshExecutor } from '../../../src/ssh/executor.js';
 import { fingerprint } from '../../../src/ssh/known-hosts.js';
@@ -308,6 +309,9 @@ describe('sudo and jump hosts', () => {
     expect((await ex.exec(host, 'id -un', { step: 'who', sudo: true })).stdout.trim()).toBe('root');
     expect((await ex.exec(host, 'id -un', { step: 'who' })).stdout.trim()).toBe(tb.sudoUser.name);
     expect(lines).toContain(`h1: connected to 127.0.2.1:22 as ${tb.sudoUser.name}`);
+    // what deploy's connect step prints
+    expect(connectedAs((await ex.exec(host, WHO_COMMAND, { step: 'connect', sudo: true })).stdout)).toBe(`as ${tb.sudoUser.name} (sudo: root)`);
+    expect(connectedAs((await executor().exec(modelHost(tb, 'h1'), WHO_COMMAND, { step: 'connect', sudo: true })).stdout)).toBe('as root');
   });
 
   it('says what to set when sudo needs a password that was not given', async () => {
