@@ -107,13 +107,17 @@ const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, 
     },
   };
   const conn: Connection = { client, target, alive: false };
+  let ready = false;
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => {
-        conn.alive = true;
+        ready = conn.alive = true;
         resolve();
       });
-      client.once('error', (err: Error & { level?: string; code?: string }) => {
+      // Listening for the connection's whole life: a refused handshake can be followed by a socket error
+      // (ECONNRESET), and an 'error' nobody listens for would crash the process.
+      client.on('error', (err: Error) => {
+        if (ready) return deps.log(`${target.label}: connection error: ${err.message}`);
         client.end();
         reject(rejection ?? err);
       });
@@ -130,7 +134,6 @@ const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, 
     throw err instanceof KubeinstallError ? err : classifyConnectError(target.label, address(target), err as Error);
   }
   deps.log(`${target.label}: connected to ${target.hostname}:${target.port} as ${target.user}`);
-  client.on('error', (err) => deps.log(`${target.label}: connection error: ${err.message}`));
   client.on('close', () => {
     conn.alive = false;
   });
