@@ -157,6 +157,14 @@ describe('upload', () => {
       expect(err.message).toMatch(/^h2: binaries: sending \/mnt\/small\/etcd(ctl)? failed: /);
       expect(err.message).toMatch(/the file system of \/mnt\/small on h2 is full \(\d+ bytes free, 3145728 needed\)/);
       expect((await tb.hostExec('h2', 'ls -A /mnt/small')).stdout).toBe('');
+      // a sudo user's files fill it when copied across from the staging folder: nothing stays either
+      const user = modelHost(tb, 'h2', { user: tb.sudoUser.name, sudo: true, sudoPasswordEnv: 'SUDO_PW' });
+      const viaHome = await executor({ env: { SUDO_PW: tb.sudoUser.password } })
+        .upload(user, [localItem('/mnt/small/etcd', smallPath, small)], { step: 'binaries' })
+        .catch((e) => e);
+      expect(viaHome).toBeInstanceOf(RemoteCommandError);
+      expect(viaHome.message).toContain('No space left on device');
+      expect((await tb.hostExec('h2', `ls -A /mnt/small /home/${tb.sudoUser.name} | grep kubeinstall-upload || true`)).stdout).toBe('');
     } finally {
       await tb.hostExec('h2', 'umount /mnt/small');
     }
