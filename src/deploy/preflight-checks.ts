@@ -76,7 +76,7 @@ export const uploadFootprint = (hp: HostPlan, facts: Facts, sending: readonly Pl
   const bytes = new Map<string, number>();
   const add = (dir: string, n: number): void => void bytes.set(dir, (bytes.get(dir) ?? 0) + n);
   for (const f of sending) add(posix.dirname(f.path), f.size);
-  if (sending.length && stagingFor(hp.host) === 'home' && facts.stagingHome) add(facts.stagingHome, sending.reduce((n, f) => n + f.size, 0));
+  if (sending.length && stagingFor(hp.host.ssh.sudo) === 'home' && facts.stagingHome) add(facts.stagingHome, sending.reduce((n, f) => n + f.size, 0));
   return bytes;
 };
 

@@ -35,9 +35,6 @@ export const runCommand = (client: Client, command: string, stdin: string | Buff
 export const openSftp = (client: Client): Promise<SFTPWrapper> =>
   new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
 
-export const realpath = (sftp: SFTPWrapper, path: string): Promise<string> =>
-  new Promise((resolve, reject) => sftp.realpath(path, (err, abs) => (err ? reject(err) : resolve(abs))));
-
 /** Large local files go with SFTP's pipelined parallel writes; `onBytes` reports growth. */
 export const putFile = (
   sftp: SFTPWrapper,

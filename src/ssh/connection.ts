@@ -14,14 +14,17 @@ export interface Connection {
   alive: boolean;
 }
 
-/** Judges a presented host key; may record it (accept-new) before answering. */
-export type HostKeyJudge = (target: ResolvedTarget, keyBlob: Buffer) => Promise<HostKeyDecision>;
+/** Judges a presented host key, or (`undefined`) a server that offered none of the recorded key types. */
+export type HostKeyJudge = (target: ResolvedTarget, keyBlob: Buffer | undefined) => Promise<HostKeyDecision>;
 
 export interface ConnectDeps {
   readonly auth: AuthSources;
   readonly judgeHostKey: HostKeyJudge;
-  /** Key types to ask the server for first (those already recorded for it). */
-  readonly preferredKeyTypes: (target: ResolvedTarget) => Promise<string[]>;
+  /** Key types recorded for the target: the server is asked only for these (none recorded: any type). */
+  readonly recordedKeyTypes: (target: ResolvedTarget) => Promise<string[]>;
+  /** Records a key trusted on first use. Called once the connection is ready: the server has then signed
+   * the key exchange with it, which the host key verifier runs before. */
+  readonly recordHostKey: (target: ResolvedTarget, decision: Extract<HostKeyDecision, { action: 'record' }>) => Promise<void>;
   readonly log: (line: string) => void;
 }
 
@@ -43,11 +46,16 @@ const HOST_KEY_ALGORITHMS = [
 ] as const;
 type HostKeyAlgorithm = (typeof HOST_KEY_ALGORITHMS)[number];
 
-/** Recorded key types first, in the order OpenSSH would ask for them. RSA keys are signed with SHA-2. */
-export const hostKeyAlgorithmOrder = (known: readonly string[]): HostKeyAlgorithm[] => {
-  const isKnown = (alg: string): boolean => known.includes(alg.startsWith('rsa-sha2-') ? 'ssh-rsa' : alg);
-  return [...HOST_KEY_ALGORITHMS.filter(isKnown), ...HOST_KEY_ALGORITHMS.filter((a) => !isKnown(a))];
+/** Only the recorded key types when there are any (RSA keys signed with SHA-2), in the order OpenSSH
+ * asks for them; every type otherwise. */
+export const hostKeyAlgorithms = (recorded: readonly string[]): HostKeyAlgorithm[] => {
+  const only = HOST_KEY_ALGORITHMS.filter((alg) => recorded.includes(alg.startsWith('rsa-sha2-') ? 'ssh-rsa' : alg));
+  // A recorded type ssh2 cannot speak leaves nothing to ask for: ask for any, and the key is judged changed.
+  return only.length ? only : [...HOST_KEY_ALGORITHMS];
 };
+
+/** ssh2's error when the server has none of the host key types asked for. */
+const NO_COMMON_HOST_KEY_TYPE = /no matching host key format/;
 
 export const backoffDelays = (policy: RetryPolicy): number[] =>
   Array.from({ length: Math.max(0, policy.attempts - 1) }, (_, i) => policy.baseDelayMs * 2 ** i);
@@ -68,10 +76,12 @@ const forwardThrough = (via: Connection, target: ResolvedTarget): Promise<Duplex
 const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, deps: ConnectDeps): Promise<Connection> => {
   const authHandler = await authMethods(target, deps.auth);
   const sock = via ? await forwardThrough(via, target) : undefined;
-  const serverHostKey = hostKeyAlgorithmOrder(await deps.preferredKeyTypes(target));
+  const recorded = await deps.recordedKeyTypes(target);
   const client = new ssh2.Client();
   client.setMaxListeners(0); // every step in flight watches for the connection closing
   let rejection: HostKeyError | undefined;
+  let toRecord: Extract<HostKeyDecision, { action: 'record' }> | undefined;
+  const refuse = (reason: string): HostKeyError => new HostKeyError(target.label, `${target.hostname}:${target.port}: ${reason}`);
   const config: ConnectConfig = {
     host: target.hostname,
     port: target.port,
@@ -81,11 +91,12 @@ const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, 
     readyTimeout: target.connectTimeoutMs,
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
-    algorithms: { serverHostKey },
+    algorithms: { serverHostKey: hostKeyAlgorithms(recorded) },
     hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
       deps.judgeHostKey(target, key).then(
         (decision) => {
-          if (decision.action === 'reject') rejection = new HostKeyError(target.label, `${target.hostname}:${target.port}: ${decision.reason}`);
+          if (decision.action === 'reject') rejection = refuse(decision.reason);
+          if (decision.action === 'record') toRecord = decision;
           verify(decision.action !== 'reject');
         },
         (err: Error) => {
@@ -96,18 +107,33 @@ const connectOnce = async (target: ResolvedTarget, via: Connection | undefined, 
     },
   };
   const conn: Connection = { client, target, alive: false };
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => {
-      conn.alive = true;
-      resolve();
+  let ready = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => {
+        ready = conn.alive = true;
+        resolve();
+      });
+      // Listening for the connection's whole life: a refused handshake can be followed by a socket error
+      // (ECONNRESET), and an 'error' nobody listens for would crash the process.
+      client.on('error', (err: Error) => {
+        if (ready) return deps.log(`${target.label}: connection error: ${err.message}`);
+        client.end();
+        reject(rejection ?? err);
+      });
+      client.connect(config);
     });
-    client.once('error', (err: Error & { level?: string; code?: string }) => {
-      client.end();
-      reject(rejection ?? classifyConnectError(target.label, address(target), err));
-    });
-    client.connect(config);
-  });
-  client.on('error', (err) => deps.log(`${target.label}: connection error: ${err.message}`));
+    if (toRecord) await deps.recordHostKey(target, toRecord);
+  } catch (err) {
+    client.end();
+    if (err instanceof HostKeyError) throw err;
+    if (recorded.length && NO_COMMON_HOST_KEY_TYPE.test((err as Error).message)) {
+      const decision = await deps.judgeHostKey(target, undefined);
+      if (decision.action === 'reject') throw refuse(decision.reason);
+    }
+    throw err instanceof KubeinstallError ? err : classifyConnectError(target.label, address(target), err as Error);
+  }
+  deps.log(`${target.label}: connected to ${target.hostname}:${target.port} as ${target.user}`);
   client.on('close', () => {
     conn.alive = false;
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelays, hostKeyAlgorithmOrder } from './connection.js';
+import { backoffDelays, hostKeyAlgorithms } from './connection.js';
 import { AuthError, classifyConnectError, ConnectError, RemoteCommandError, tail } from './errors.js';
 import { createSemaphore } from './semaphore.js';
 import { quote } from './shell.js';
@@ -30,9 +30,11 @@ describe('connections', () => {
     expect(backoffDelays({ attempts: 1, baseDelayMs: 500 })).toEqual([]);
   });
 
-  it('asks first for host key types already recorded (RSA signed with SHA-2)', () => {
-    expect(hostKeyAlgorithmOrder(['ssh-rsa']).slice(0, 4)).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
-    expect(hostKeyAlgorithmOrder([])[0]).toBe('ssh-ed25519');
+  it('asks only for the host key types already recorded (RSA signed with SHA-2), any type when none is', () => {
+    expect(hostKeyAlgorithms(['ssh-rsa'])).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    expect(hostKeyAlgorithms(['ecdsa-sha2-nistp256', 'ssh-ed25519'])).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+    expect(hostKeyAlgorithms([])[0]).toBe('ssh-ed25519');
+    expect(hostKeyAlgorithms(['ssh-dss'])).toHaveLength(7); // nothing ssh2 speaks: any type, judged changed
   });
 
   it('retries network failures, never authentication failures', () => {

@@ -4,19 +4,35 @@ import { readFile, appendFile, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Host } from '../inventory/model.js';
-import { UsageError } from '../util/errors.js';
+import { KubeinstallError, UsageError } from '../util/errors.js';
 import { promptOnTerminal } from './auth.js';
-import { runCommand, openSftp, putFile, realpath, renameOver, type RawResult } from './channel.js';
+import type { SFTPWrapper } from 'ssh2';
+import { runCommand, openSftp, putFile, renameOver, type RawResult } from './channel.js';
 import { connectWithRetry, DEFAULT_RETRY, whileAlive, type Connection, type ConnectDeps, type RetryPolicy } from './connection.js';
-import { ConnectError, RemoteCommandError, tail } from './errors.js';
-import { decideHostKey } from './host-key.js';
-import { hostKeyStatus, keyTypeOfBlob, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
+import { ConnectError, RemoteCommandError, SshError, tail } from './errors.js';
+import { decideHostKey, noRecordedKeyType } from './host-key.js';
+import { hostKeyStatus, keyTypeOfBlob, knownKeyTypes, parseKnownHosts, recordedFor, type KnownHostEntry } from './known-hosts.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { createSemaphore } from './semaphore.js';
 import { PROBE_PASSWORDLESS, sudoHint, wrapForSudo, type SudoMode } from './sudo.js';
-import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type ResolvedTarget, type SshConfigLookup } from './target.js';
+import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type HostTarget, type ResolvedTarget, type SshConfigLookup } from './target.js';
 import type { ExecEvent, ExecOptions, ExecResult, Executor, UploadItem, UploadReport } from './types.js';
-import { installCommand, parseRemoteState, planUploads, prepareCommand, remoteStateCommand, stagedPaths, stagingFor, validateItems } from './upload-plan.js';
+import {
+  besideTarget,
+  freeSpaceCommand,
+  installCommand,
+  parseFreeSpace,
+  parseRemoteState,
+  parseStagingDir,
+  planUploads,
+  prepareCommand,
+  remoteStateCommand,
+  removeStagingCommand,
+  removeTempFilesCommand,
+  stagedPaths,
+  stagingFor,
+  validateItems,
+} from './upload-plan.js';
 
 export interface ExecutorOptions {
   /** Read-only known_hosts files. Default: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
@@ -64,6 +80,13 @@ const loadSshConfig = async (file: string | null | undefined): Promise<SshConfig
   return text ? sshConfigLookup(text) : noSshConfig;
 };
 
+/** The first file that could not be sent, and where it was being written. */
+interface SendFailure {
+  readonly item: UploadItem;
+  readonly staged: string;
+  readonly err: Error;
+}
+
 const chain = (t: ResolvedTarget): ResolvedTarget[] => (t.jump ? [...chain(t.jump), t] : [t]);
 
 export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
@@ -100,25 +123,26 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const deps: ConnectDeps = {
     auth: { env, redactor, promptPassphrase: process.stdin.isTTY ? promptOnTerminal : undefined, keys: new Map() },
     log,
-    preferredKeyTypes: async (t) => knownKeyTypes(await entries(), t.hostname, t.port),
+    recordedKeyTypes: async (t) => (checksOff(t) ? [] : knownKeyTypes(await entries(), t.hostname, t.port)),
     judgeHostKey: async (t, blob) => {
+      if (!blob) return noRecordedKeyType(t.hostname, t.port, recordedFor(await entries(), t.hostname, t.port));
       const presented = { host: t.hostname, port: t.port, keyType: keyTypeOfBlob(blob), key: blob.toString('base64') };
-      const decision = decideHostKey(
-        checksOff(t) ? 'off' : t.hostKeyPolicy,
-        hostKeyStatus(await entries(), presented.host, presented.port, presented.keyType, presented.key),
-        presented,
-        opts.clusterKnownHosts,
-      );
-      if (decision.action === 'record') {
+      return decideHostKey(checksOff(t) ? 'off' : t.hostKeyPolicy, hostKeyStatus(await entries(), presented.host, presented.port, presented.key), presented, opts.clusterKnownHosts);
+    },
+    recordHostKey: async (t, decision) => {
+      try {
         await record(decision.line);
-        log(`${t.label}: recorded the new host key of ${t.hostname}:${t.port} in ${opts.clusterKnownHosts}`);
+      } catch (err) {
+        throw new KubeinstallError(`${t.label}: cannot record the host key of ${t.hostname} in ${opts.clusterKnownHosts}: ${(err as Error).message}`);
       }
-      return decision;
+      const notice = `${t.label}: recorded the new host key ${decision.shown} of ${t.hostname}:${t.port} in ${opts.clusterKnownHosts}`;
+      log(notice);
+      warn(notice);
     },
   };
 
-  const targets = new Map<string, Promise<ResolvedTarget>>();
-  const targetOf = (host: Host): Promise<ResolvedTarget> => {
+  const targets = new Map<string, Promise<HostTarget>>();
+  const targetOf = (host: Host): Promise<HostTarget> => {
     let t = targets.get(host.name);
     if (!t) {
       t = (async () => {
@@ -171,8 +195,8 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     return raw;
   };
 
-  const sudoModeFor = (host: Host, conn: Connection): Promise<SudoMode> => {
-    if (!host.ssh.sudo) return Promise.resolve({ kind: 'none' });
+  const sudoModeFor = (host: Host, target: HostTarget, conn: Connection): Promise<SudoMode> => {
+    if (!target.sudo) return Promise.resolve({ kind: 'none' });
     let mode = sudoModes.get(conn);
     if (!mode) {
       mode = (async (): Promise<SudoMode> => {
@@ -189,10 +213,10 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   };
 
   /** Runs a command (privileged when asked and configured) and turns a failure into an error. */
-  const run = async (host: Host, conn: Connection, command: string, o: ExecOptions): Promise<ExecResult> => {
+  const run = async (host: Host, target: HostTarget, conn: Connection, command: string, o: ExecOptions): Promise<ExecResult> => {
     const started = Date.now();
     const shown = redactor.redact(command);
-    const mode = o.sudo ? await sudoModeFor(host, conn) : ({ kind: 'none' } as const);
+    const mode = o.sudo ? await sudoModeFor(host, target, conn) : ({ kind: 'none' } as const);
     const wrapped = wrapForSudo(mode, command, o.stdin);
     const raw = await runRaw(host, conn, o.step, wrapped.command, shown, wrapped.stdin, o.timeoutMs ?? opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
     const result = { code: raw.timedOut ? -1 : raw.code!, stdout: raw.stdout, stderr: raw.stderr, durationMs: Date.now() - started };
@@ -202,43 +226,93 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     return result;
   };
 
-  const withConnection = async <T>(host: Host, task: (conn: Connection) => Promise<T>): Promise<T> => task(await connectionTo(await targetOf(host)));
+  const withConnection = async <T>(host: Host, task: (target: HostTarget, conn: Connection) => Promise<T>): Promise<T> => {
+    const target = await targetOf(host);
+    return task(target, await connectionTo(target));
+  };
+
+  /** Sends every file over the host's SFTP channel, up to 8 at once. After a failure no further file is
+   * started, and the ones in flight are waited for, so nothing is written after the clean-up. */
+  const sendFiles = async (
+    conn: Connection,
+    sftp: SFTPWrapper,
+    send: readonly UploadItem[],
+    staged: readonly string[],
+    onBytes: (delta: number) => void,
+  ): Promise<SendFailure | undefined> => {
+    const files = createSemaphore(8);
+    let failure: SendFailure | undefined;
+    await Promise.all(
+      send.map((item, i) =>
+        files.run(async () => {
+          if (failure) return;
+          await whileAlive(conn, putFile(sftp, item.source, staged[i], onBytes)).catch((err: Error) => void (failure ??= { item, staged: staged[i], err }));
+        }),
+      ),
+    );
+    return failure;
+  };
+
+  /** Why a file could not be sent: SFTP only says "Failure", so a full file system is looked for. */
+  const sendFailure = async (host: Host, target: HostTarget, conn: Connection, step: string, failed: SendFailure, stagingDir: string | undefined): Promise<Error> => {
+    const what = `${step}: sending ${failed.item.path} failed: ${redactor.redact(failed.err.message)}`;
+    if (!conn.alive) return new ConnectError(host.name, what, true);
+    const dir = stagingDir ?? dirname(failed.staged);
+    const check = { step: `${step}: free space`, sudo: !stagingDir, allowFailure: true, timeoutMs: 30_000 };
+    const free = await run(host, target, conn, freeSpaceCommand(dir), check).then((r) => parseFreeSpace(r.stdout), () => undefined);
+    if (free !== undefined && free < failed.item.size) return new SshError(host.name, `${what}: the file system of ${dir} on ${host.name} is full (${free} bytes free, ${failed.item.size} needed)`);
+    return new ConnectError(host.name, what, true);
+  };
+
+  /** After a failed upload: no temporary file stays beside a target, and no staging folder in the home. */
+  const cleanUp = async (host: Host, target: HostTarget, conn: Connection, step: string, send: readonly UploadItem[], stagingDir: string | undefined): Promise<void> => {
+    if (!conn.alive) return; // a dropped connection: the next run overwrites the temporary files
+    const o = { step: `${step}: clean up`, timeoutMs: 30_000 };
+    try {
+      if (stagingDir) await run(host, target, conn, removeStagingCommand(stagingDir), o);
+      await run(host, target, conn, removeTempFilesCommand(send), { ...o, sudo: true });
+    } catch (err) {
+      log(`${host.name}: ${step}: clean up after the failure failed: ${(err as Error).message}`);
+    }
+  };
 
   const upload = async (host: Host, items: readonly UploadItem[], o: { readonly step: string; readonly onProgress?: (done: number, total: number) => void }): Promise<UploadReport> => {
     validateItems(host.name, items);
     if (!items.length) return { uploaded: [], skipped: [], bytes: 0 };
-    return withConnection(host, async (conn) => {
+    return withConnection(host, async (target, conn) => {
       const privileged = { step: `${o.step}: compare`, sudo: true } as const;
-      const state = parseRemoteState((await run(host, conn, remoteStateCommand(items.map((i) => i.path)), privileged)).stdout);
+      const state = parseRemoteState((await run(host, target, conn, remoteStateCommand(items.map((i) => i.path)), privileged)).stdout);
       const plan = planUploads(items, state);
       const total = plan.send.reduce((n, i) => n + i.size, 0);
       if (!plan.send.length && !plan.fix.length) return { uploaded: [], skipped: plan.skip.map((i) => i.path), bytes: 0 };
-      const staging = stagingFor(host);
-      const staged = stagedPaths(staging, plan.send);
-      const lost = (what: string) => (err: Error) => {
-        throw new ConnectError(host.name, `${o.step}: ${what} failed: ${redactor.redact(err.message)}`, true);
-      };
-      let home = '';
-      if (plan.send.length) {
-        await run(host, conn, prepareCommand(staging, plan.send), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
-      }
-      const sftp = plan.send.length ? await whileAlive(conn, openSftp(conn.client)) : undefined;
+      const staging = stagingFor(target.sudo);
+      let stagingDir: string | undefined;
+      let sftp: SFTPWrapper | undefined;
       try {
-        if (sftp) {
-          if (staging === 'home') home = await whileAlive(conn, realpath(sftp, '.'));
+        if (plan.send.length) {
+          const prepared = await run(host, target, conn, prepareCommand(staging, plan.send), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
+          if (staging === 'home') stagingDir = parseStagingDir(host.name, prepared.stdout);
+          const staged = stagedPaths(staging, plan.send, stagingDir);
+          sftp = await whileAlive(conn, openSftp(conn.client));
           let done = 0;
           o.onProgress?.(0, total);
-          const files = createSemaphore(8);
+          const failed = await sendFiles(conn, sftp, plan.send, staged, (delta) => o.onProgress?.((done += delta), total));
+          if (failed) throw await sendFailure(host, target, conn, o.step, failed, stagingDir);
+        }
+        await run(host, target, conn, installCommand(staging, plan, stagingDir), { step: `${o.step}: install`, sudo: true });
+        if (sftp && staging === 'beside-target') {
+          const s = sftp;
           await Promise.all(
-            plan.send.map((item, i) =>
-              files.run(() => whileAlive(conn, putFile(sftp, item.source, staged[i], (delta) => o.onProgress?.((done += delta), total))).catch(lost(`sending ${item.path}`))),
+            plan.send.map((item) =>
+              whileAlive(conn, renameOver(s, besideTarget(item.path), item.path)).catch((err: Error) => {
+                throw new ConnectError(host.name, `${o.step}: moving ${item.path} into place failed: ${redactor.redact(err.message)}`, true);
+              }),
             ),
           );
         }
-        await run(host, conn, installCommand(staging, plan, home), { step: `${o.step}: install`, sudo: true });
-        if (sftp && staging === 'beside-target') {
-          await Promise.all(plan.send.map((item, i) => whileAlive(conn, renameOver(sftp, staged[i], item.path)).catch(lost(`moving ${item.path} into place`))));
-        }
+      } catch (err) {
+        if (plan.send.length) await cleanUp(host, target, conn, o.step, plan.send, stagingDir);
+        throw err;
       } finally {
         sftp?.end();
       }
@@ -248,7 +322,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
 
   return {
     redactor,
-    exec: (host, command, o) => pool.run(() => withConnection(host, (conn) => run(host, conn, command, o))),
+    exec: (host, command, o) => pool.run(() => withConnection(host, (target, conn) => run(host, target, conn, command, o))),
     upload: (host, items, o) => pool.run(() => uploadPool.run(() => upload(host, items, o))),
     onExec: (listener) => void listeners.push(listener),
     close: async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideHostKey } from './host-key.js';
+import { decideHostKey, noRecordedKeyType } from './host-key.js';
 import { fingerprint, parseKnownHosts } from './known-hosts.js';
 
 const ED = 'AAAAC3NzaC1lZDI1NTE5AAAAIJnghb+/gHwQFJN6yIddTfPRU+HKlYtGbHWdlztJJdQ0';
@@ -18,10 +18,19 @@ describe('host key policy', () => {
   });
 
   it('accept-new records an unknown key but still refuses a changed one', () => {
-    expect(decideHostKey('accept-new', { kind: 'unknown' }, presented, 'kh')).toEqual({ action: 'record', line: `[10.0.0.5]:2222 ssh-ed25519 ${ED}` });
+    expect(decideHostKey('accept-new', { kind: 'unknown' }, presented, 'kh')).toEqual({
+      action: 'record',
+      line: `[10.0.0.5]:2222 ssh-ed25519 ${ED}`,
+      shown: `ssh-ed25519 ${fingerprint(ED)}`,
+    });
     const changed = decideHostKey('accept-new', { kind: 'changed', previous: [oldEntry] }, presented, 'kh');
     expect(changed).toMatchObject({ action: 'reject' });
     expect(changed.action === 'reject' && changed.reason).toContain(`${fingerprint(OLD)} (/c/known_hosts:1)`);
+  });
+
+  it('calls a server that has none of the recorded key types a changed key', () => {
+    const d = noRecordedKeyType('10.0.0.5', 2222, [oldEntry]);
+    expect(d.action === 'reject' && d.reason).toMatch(/^HOST KEY CHANGED: \[10\.0\.0\.5\]:2222 offers no key of the recorded type \(ssh-ed25519\), but ssh-ed25519 SHA256:\S+ \(\/c\/known_hosts:1\)/);
   });
 
   it('accepts known keys, and anything when checks are off', () => {

@@ -1,10 +1,11 @@
 // The host key policy: what to do with a key given what the known_hosts files say about it.
 import type { HostKeyPolicy } from '../inventory/model.js';
-import { fingerprint, knownHostName, knownHostsLine, type HostKeyStatus } from './known-hosts.js';
+import { fingerprint, knownHostName, knownHostsLine, type HostKeyStatus, type KnownHostEntry } from './known-hosts.js';
 
 export type HostKeyDecision =
   | { readonly action: 'accept' }
-  | { readonly action: 'record'; readonly line: string }
+  /** Trusted on first use: `line` is recorded once the server has proven it holds the key. */
+  | { readonly action: 'record'; readonly line: string; readonly shown: string }
   | { readonly action: 'reject'; readonly reason: string };
 
 export interface PresentedKey {
@@ -14,6 +15,25 @@ export interface PresentedKey {
   readonly key: string; // base64
 }
 
+/** `ssh-ed25519 SHA256:…`, as ssh shows a key. */
+export const showKey = (keyType: string, key: string): string => `${keyType} ${fingerprint(key)}`;
+
+const changed = (host: string, port: number, now: string, previous: readonly KnownHostEntry[]): HostKeyDecision => {
+  const name = knownHostName(host, port);
+  const before = previous.map((e) => `${showKey(e.keyType, e.key)} (${e.file}:${e.line})`).join(', ');
+  return {
+    action: 'reject',
+    reason:
+      `HOST KEY CHANGED: ${name} ${now}, but ${before} is recorded. ` +
+      `This may be an attack, or the host was reinstalled. If you know why it changed, remove the old entry ` +
+      `(ssh-keygen -R '${name}' -f <file>) and run again.`,
+  };
+};
+
+/** The server was asked only for the recorded key types and has none of them: a changed key too. */
+export const noRecordedKeyType = (host: string, port: number, previous: readonly KnownHostEntry[]): HostKeyDecision =>
+  changed(host, port, `offers no key of the recorded type (${[...new Set(previous.map((e) => e.keyType))].join(', ')})`, previous);
+
 export const decideHostKey = (
   policy: HostKeyPolicy,
   status: HostKeyStatus,
@@ -21,7 +41,7 @@ export const decideHostKey = (
   clusterKnownHosts: string,
 ): HostKeyDecision => {
   const { host, port, keyType, key } = presented;
-  const shown = `${keyType} ${fingerprint(key)}`;
+  const shown = showKey(keyType, key);
   const line = knownHostsLine(host, port, keyType, key);
   if (policy === 'off') return { action: 'accept' };
   switch (status.kind) {
@@ -29,18 +49,10 @@ export const decideHostKey = (
       return { action: 'accept' };
     case 'revoked':
       return { action: 'reject', reason: `host key ${shown} is marked @revoked in ${status.entry.file}:${status.entry.line}` };
-    case 'changed': {
-      const before = status.previous.map((e) => `${e.keyType} ${fingerprint(e.key)} (${e.file}:${e.line})`).join(', ');
-      return {
-        action: 'reject',
-        reason:
-          `HOST KEY CHANGED: ${knownHostName(host, port)} now presents ${shown}, but ${before} is recorded. ` +
-          `This may be an attack, or the host was reinstalled. If you know why it changed, remove the old entry ` +
-          `(ssh-keygen -R '${knownHostName(host, port)}' -f <file>) and run again.`,
-      };
-    }
+    case 'changed':
+      return changed(host, port, `now presents ${shown}`, status.previous);
     case 'unknown':
-      if (policy === 'accept-new') return { action: 'record', line };
+      if (policy === 'accept-new') return { action: 'record', line, shown };
       return {
         action: 'reject',
         reason:

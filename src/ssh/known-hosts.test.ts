@@ -38,16 +38,25 @@ describe('known_hosts', () => {
       [`10.0.0.1 ssh-ed25519 ${ED}`, `${hashed('[10.0.0.2]:2222')} ssh-ed25519 ${ED}`, `10.0.0.* ecdsa-sha2-nistp256 AAAA`, `*.lab,!bad.lab ssh-ed25519 ${ED}`].join('\n'),
       'kh',
     );
-    expect(hostKeyStatus(entries, '10.0.0.1', 22, 'ssh-ed25519', ED).kind).toBe('known');
-    expect(hostKeyStatus(entries, '10.0.0.2', 2222, 'ssh-ed25519', ED).kind).toBe('known');
-    expect(hostKeyStatus(entries, '10.0.0.2', 22, 'ssh-ed25519', ED).kind).toBe('unknown');
-    expect(hostKeyStatus(entries, '10.0.0.1', 22, 'ssh-ed25519', ED2)).toMatchObject({ kind: 'changed', previous: [{ line: 1 }] });
-    // only a key of another type is recorded: not a change
-    expect(hostKeyStatus(entries, '10.0.0.9', 22, 'ssh-ed25519', ED2).kind).toBe('unknown');
-    expect(hostKeyStatus(entries, 'web.lab', 22, 'ssh-ed25519', ED).kind).toBe('known');
-    expect(hostKeyStatus(entries, 'bad.lab', 22, 'ssh-ed25519', ED).kind).toBe('unknown');
+    expect(hostKeyStatus(entries, '10.0.0.1', 22, ED).kind).toBe('known');
+    expect(hostKeyStatus(entries, '10.0.0.2', 2222, ED).kind).toBe('known');
+    // the hashed [10.0.0.2]:2222 entry is not for port 22; only the wildcard ECDSA one is
+    expect(hostKeyStatus(entries, '10.0.0.2', 22, ED)).toMatchObject({ kind: 'changed', previous: [{ line: 3 }] });
+    expect(hostKeyStatus(entries, '10.0.1.2', 22, ED).kind).toBe('unknown');
+    expect(hostKeyStatus(entries, '10.0.0.1', 22, ED2)).toMatchObject({ kind: 'changed', previous: [{ line: 1 }, { line: 3 }] });
+    // a key of another type is recorded: a change all the same (the server must prove it holds that key)
+    expect(hostKeyStatus(entries, '10.0.0.9', 22, ED2)).toMatchObject({ kind: 'changed', previous: [{ line: 3, keyType: 'ecdsa-sha2-nistp256' }] });
+    expect(hostKeyStatus(entries, 'web.lab', 22, ED).kind).toBe('known');
+    expect(hostKeyStatus(entries, 'bad.lab', 22, ED).kind).toBe('unknown');
     const revoked = parseKnownHosts(`10.0.0.1 ssh-ed25519 ${ED}\n@revoked * ssh-ed25519 ${ED}`, 'kh');
-    expect(hostKeyStatus(revoked, '10.0.0.1', 22, 'ssh-ed25519', ED).kind).toBe('revoked');
+    expect(hostKeyStatus(revoked, '10.0.0.1', 22, ED).kind).toBe('revoked');
+  });
+
+  it('matches a hashed entry with the name lower-cased, as OpenSSH hashes it', () => {
+    const entries = parseKnownHosts(`${hashed('fe80::1')} ssh-ed25519 ${ED}\n${hashed('[web.lab]:2222')} ssh-ed25519 ${ED}`, 'kh');
+    expect(hostKeyStatus(entries, 'FE80::1', 22, ED).kind).toBe('known');
+    expect(hostKeyStatus(entries, 'Web.LAB', 2222, ED).kind).toBe('known');
+    expect(knownHostName('FE80::1', 2222)).toBe('[fe80::1]:2222');
   });
 
   it('lists the key types recorded for a host', () => {

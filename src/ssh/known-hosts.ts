@@ -17,8 +17,12 @@ export type HostKeyStatus =
   | { readonly kind: 'changed'; readonly previous: readonly KnownHostEntry[] }
   | { readonly kind: 'revoked'; readonly entry: KnownHostEntry };
 
-/** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
-export const knownHostName = (host: string, port: number): string => (port === 22 ? host : `[${host}]:${port}`);
+/** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise, lower-cased as
+ * OpenSSH writes and hashes it (so `FE80::1` finds the hashed entry of `fe80::1`). */
+export const knownHostName = (host: string, port: number): string => {
+  const name = host.toLowerCase();
+  return port === 22 ? name : `[${name}]:${port}`;
+};
 
 /** OpenSSH's fingerprint of a key blob: `SHA256:` and unpadded base64. */
 export const fingerprint = (keyBase64: string): string =>
@@ -60,23 +64,29 @@ export const entryMatchesHost = (entry: KnownHostEntry, name: string): boolean =
   return matched;
 };
 
-export const hostKeyStatus = (entries: readonly KnownHostEntry[], host: string, port: number, keyType: string, key: string): HostKeyStatus => {
+/** The keys recorded for a host. Host certificates (@cert-authority) are not offered by ssh2, so those
+ * lines cannot vouch for a key. */
+export const recordedFor = (entries: readonly KnownHostEntry[], host: string, port: number): KnownHostEntry[] => {
   const name = knownHostName(host, port);
-  const revoked = entries.find((e) => e.marker === 'revoked' && e.key === key);
-  if (revoked) return { kind: 'revoked', entry: revoked };
-  // Host certificates (@cert-authority) are not offered by ssh2, so those lines cannot vouch for a key.
-  const forHost = entries.filter((e) => !e.marker && entryMatchesHost(e, name));
-  const same = forHost.find((e) => e.key === key);
-  if (same) return { kind: 'known', entry: same };
-  const sameType = forHost.filter((e) => e.keyType === keyType);
-  return sameType.length ? { kind: 'changed', previous: sameType } : { kind: 'unknown' };
+  return entries.filter((e) => !e.marker && entryMatchesHost(e, name));
 };
 
-/** Key types already recorded for a host, to ask the server for one of those first (as OpenSSH does). */
-export const knownKeyTypes = (entries: readonly KnownHostEntry[], host: string, port: number): string[] => {
-  const name = knownHostName(host, port);
-  return [...new Set(entries.filter((e) => !e.marker && entryMatchesHost(e, name)).map((e) => e.keyType))];
+/** Any recorded key other than the one presented, of whatever type, makes it a changed key: a server
+ * that suddenly offers only another key type is no less an impostor than one with a new key. */
+export const hostKeyStatus = (entries: readonly KnownHostEntry[], host: string, port: number, key: string): HostKeyStatus => {
+  const revoked = entries.find((e) => e.marker === 'revoked' && e.key === key);
+  if (revoked) return { kind: 'revoked', entry: revoked };
+  const recorded = recordedFor(entries, host, port);
+  const same = recorded.find((e) => e.key === key);
+  if (same) return { kind: 'known', entry: same };
+  return recorded.length ? { kind: 'changed', previous: recorded } : { kind: 'unknown' };
 };
+
+/** Key types recorded for a host: the only ones the server is asked for (as ssh does with
+ * HostKeyAlgorithms limited to them), so it must prove it holds one of those keys. */
+export const knownKeyTypes = (entries: readonly KnownHostEntry[], host: string, port: number): string[] => [
+  ...new Set(recordedFor(entries, host, port).map((e) => e.keyType)),
+];
 
 export const knownHostsLine = (host: string, port: number, keyType: string, key: string): string =>
   `${knownHostName(host, port)} ${keyType} ${key}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SshTarget } from '../inventory/model.js';
-import { noSshConfig, parseJumpSpec, resolveTarget, sshConfigLookup, targetKey } from './target.js';
+import { noSshConfig, parseJumpSpec, resolveHostTarget, resolveTarget, sshConfigLookup, sudoFor, targetKey } from './target.js';
 
 const defaults: SshTarget = { user: 'root', port: 22, useAgent: true, hostKeyPolicy: 'strict', connectTimeoutSeconds: 10 };
 const config = sshConfigLookup(
@@ -38,6 +38,15 @@ describe('ssh target', () => {
     const bastion = { ...defaults, user: 'jump', address: '203.0.113.1' };
     const t = resolveTarget('web', 'web1', own, bastion, config, '/home/me');
     expect([t.user, t.port, t.identityFiles, t.jump?.hostname, t.jump?.user]).toEqual(['deploy', 2022, ['/keys/id'], '203.0.113.1', 'jump']);
+  });
+
+  it('decides sudo from the real login user when ~/.ssh/config replaces the inventory one', () => {
+    expect(sudoFor({ user: 'root', sudo: false }, 'admin')).toBe(true);
+    expect(sudoFor({ user: 'root', sudo: false }, 'root')).toBe(false);
+    expect(sudoFor({ user: 'ops', sudo: true }, 'root')).toBe(false);
+    expect(sudoFor({ user: 'ops', sudo: false }, 'ops')).toBe(false); // the inventory's explicit choice for its own user
+    const host = { name: 'web', address: 'web1', internalAddress: '192.0.2.10', roles: ['node'] as const, ssh: { ...defaults, sudo: false } };
+    expect(resolveHostTarget(host, config, '/home/me')).toMatchObject({ user: 'admin', sudo: true });
   });
 
   it('dials the inventory address as is without a config', () => {

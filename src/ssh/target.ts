@@ -110,8 +110,20 @@ const resolveJumpChain = (label: string, hops: string[], target: SshTarget, look
   return resolved;
 };
 
-export const resolveHostTarget = (host: Host, lookup: SshConfigLookup, home?: string): ResolvedTarget =>
-  resolveTarget(host.name, host.address, host.ssh, host.ssh.bastion, lookup, home);
+/** A cluster host's target: also whether its privileged steps go through sudo. */
+export interface HostTarget extends ResolvedTarget {
+  readonly sudo: boolean;
+}
+
+/** The inventory decided sudo from its own user (non-root: sudo). When ~/.ssh/config logs in as someone
+ * else, that user decides instead, so root's "no sudo" does not carry over to a plain user. */
+export const sudoFor = (inventory: { readonly user: string; readonly sudo: boolean }, loginUser: string): boolean =>
+  loginUser === inventory.user ? inventory.sudo : loginUser !== 'root';
+
+export const resolveHostTarget = (host: Host, lookup: SshConfigLookup, home?: string): HostTarget => {
+  const target = resolveTarget(host.name, host.address, host.ssh, host.ssh.bastion, lookup, home);
+  return { ...target, sudo: sudoFor(host.ssh, target.user) };
+};
 
 /** One connection per distinct (user, address, port, route). */
 export const targetKey = (t: ResolvedTarget): string => `${t.user}@${t.hostname}:${t.port}${t.jump ? ` via ${targetKey(t.jump)}` : ''}`;

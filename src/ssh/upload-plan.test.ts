@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { UploadItem } from './types.js';
-import { besideTarget, installCommand, parseRemoteState, planUploads, prepareCommand, remoteStateCommand, stagedPaths, validateItems } from './upload-plan.js';
+import {
+  besideTarget,
+  freeSpaceCommand,
+  installCommand,
+  parseFreeSpace,
+  parseRemoteState,
+  parseStagingDir,
+  planUploads,
+  prepareCommand,
+  remoteStateCommand,
+  removeStagingCommand,
+  removeTempFilesCommand,
+  stagedPaths,
+  validateItems,
+} from './upload-plan.js';
 
 const H = (c: string): string => c.repeat(64);
 const item = (path: string, sha: string, mode = 0o644, owner = 'root:root'): UploadItem => ({
@@ -38,13 +52,25 @@ describe('upload plan', () => {
     const c = item('/etc/etcd/etcd.conf', H('c'));
     expect(besideTarget(a.path)).toBe('/usr/local/bin/.etcd.kubeinstall-upload');
     expect(stagedPaths('beside-target', [a, c])).toEqual(['/usr/local/bin/.etcd.kubeinstall-upload', '/etc/etcd/.etcd.conf.kubeinstall-upload']);
-    expect(stagedPaths('home', [a, c, b])).toEqual([
-      '.kubeinstall-upload/0/.etcd.kubeinstall-upload',
-      '.kubeinstall-upload/1/.etcd.conf.kubeinstall-upload',
-      '.kubeinstall-upload/0/.etcdctl.kubeinstall-upload',
+    expect(stagedPaths('home', [a, c, b], '/home/ops/.kubeinstall-upload.AbC123')).toEqual([
+      '/home/ops/.kubeinstall-upload.AbC123/0/.etcd.kubeinstall-upload',
+      '/home/ops/.kubeinstall-upload.AbC123/1/.etcd.conf.kubeinstall-upload',
+      '/home/ops/.kubeinstall-upload.AbC123/0/.etcdctl.kubeinstall-upload',
     ]);
     expect(prepareCommand('beside-target', [a, b])).toBe('mkdir -p -- /usr/local/bin');
-    expect(prepareCommand('home', [a, c])).toBe('rm -rf .kubeinstall-upload && mkdir -m 700 .kubeinstall-upload && mkdir -- .kubeinstall-upload/0 .kubeinstall-upload/1');
+    // a fresh folder per upload, never a fixed name another upload could remove
+    expect(prepareCommand('home', [a, c])).toBe(`dir=$(mktemp -d "$HOME"/.kubeinstall-upload.XXXXXXXXXX) && mkdir -- "$dir"/0 "$dir"/1 && printf '%s\\n' "$dir"`);
+    expect(parseStagingDir('n1', '/home/ops/.kubeinstall-upload.AbC123\n')).toBe('/home/ops/.kubeinstall-upload.AbC123');
+    expect(() => parseStagingDir('n1', 'mktemp: failed\n')).toThrow('n1: unexpected staging folder from mktemp');
+  });
+
+  it('cleans up after a failure and reads the free space of a file system', () => {
+    const a = item('/usr/local/bin/etcd', H('a'), 0o755);
+    expect(removeTempFilesCommand([a])).toBe('rm -f -- /usr/local/bin/.etcd.kubeinstall-upload');
+    expect(removeStagingCommand('/home/o p/.kubeinstall-upload.x')).toBe("rm -rf -- '/home/o p/.kubeinstall-upload.x'");
+    expect(freeSpaceCommand('/mnt/small')).toBe("stat -f -c '%a %S' -- /mnt/small");
+    expect(parseFreeSpace('3 4096\n')).toBe(12288);
+    expect(parseFreeSpace('stat: cannot read')).toBeUndefined();
   });
 
   it('checks every staged file in one sha256sum and sets owner and mode once per distinct value', () => {
@@ -63,12 +89,17 @@ describe('upload plan', () => {
       'chown etcd:etcd -- /etc/x.conf',
       'chmod 0600 -- /etc/x.conf',
     ]);
-    // home staging: copied across per folder, renamed here, staging removed
-    const viaHome = installCommand('home', { send: [a], fix: [], skip: [] }, '/home/ops').split('\n');
-    expect(viaHome.slice(1, 3)).toEqual(['mkdir -p -- /usr/local/bin', 'cp -rT -- /home/ops/.kubeinstall-upload/0 /usr/local/bin']);
-    expect(viaHome.slice(-2)).toEqual(['mv -f -- /usr/local/bin/.etcd.kubeinstall-upload /usr/local/bin/etcd', 'rm -rf -- /home/ops/.kubeinstall-upload']);
+    // home staging: the planned files (and nothing else) copied across by name per folder, renamed here, staging removed
+    const dir = '/home/ops/.kubeinstall-upload.AbC123';
+    const viaHome = installCommand('home', { send: [a, f, b], fix: [], skip: [] }, dir).split('\n');
+    expect(viaHome.slice(1, 4)).toEqual([
+      'mkdir -p -- /usr/local/bin /etc',
+      `cp -- ${dir}/0/.etcd.kubeinstall-upload ${dir}/0/.etcdctl.kubeinstall-upload /usr/local/bin/`,
+      `cp -- ${dir}/1/.x.conf.kubeinstall-upload /etc/`,
+    ]);
+    expect(viaHome.slice(-2)).toEqual(['mv -f -- /usr/local/bin/.etcdctl.kubeinstall-upload /usr/local/bin/etcdctl', `rm -rf -- ${dir}`]);
     // nothing sent: only the metadata fixes
-    expect(installCommand('home', { send: [], fix: [f], skip: [] }, '/home/ops')).toBe('set -e\nchown etcd:etcd -- /etc/x.conf\nchmod 0600 -- /etc/x.conf');
+    expect(installCommand('home', { send: [], fix: [f], skip: [] }, dir)).toBe('set -e\nchown etcd:etcd -- /etc/x.conf\nchmod 0600 -- /etc/x.conf');
   });
 
   it('refuses relative, duplicate or oddly owned targets, naming the host', () => {

@@ -2,7 +2,6 @@
 // where each file is staged, and the one script that moves staged files into place atomically.
 import { dirname, basename, posix } from 'node:path';
 import { KubeinstallError } from '../util/errors.js';
-import type { Host } from '../inventory/model.js';
 import type { UploadItem } from './types.js';
 import { quote, quoteAll } from './shell.js';
 
@@ -21,13 +20,15 @@ export interface UploadPlan {
 }
 
 /** Staging on the target's own file system is what makes the final `mv` atomic. Login users without
- * write access to the target folder stage in their home and the privileged script copies across. */
+ * write access to the target folder stage in a fresh folder of their home (one per upload, so uploads at
+ * once never share one) and the privileged script copies the planned files across. */
 export type Staging = 'beside-target' | 'home';
 
-export const HOME_STAGING_DIR = '.kubeinstall-upload';
+/** `mktemp -d` template of the home staging folder, relative to the login folder. */
+export const HOME_STAGING_TEMPLATE = '.kubeinstall-upload.XXXXXXXXXX';
 
 /** Root writes beside the targets; a sudo user cannot, so stages in its home (preflight counts that space too). */
-export const stagingFor = (host: Pick<Host, 'ssh'>): Staging => (host.ssh.sudo ? 'home' : 'beside-target');
+export const stagingFor = (sudo: boolean): Staging => (sudo ? 'home' : 'beside-target');
 
 export const validateItems = (host: string, items: readonly UploadItem[]): void => {
   const seen = new Set<string>();
@@ -86,20 +87,42 @@ export const besideTarget = (path: string): string => posix.join(dirname(path), 
 const targetDirs = (items: readonly UploadItem[]): string[] => [...new Set(items.map((i) => dirname(i.path)))];
 
 /** Where SFTP writes each file. Home staging mirrors the target folders (one numbered folder each, files
- * under their beside-target names) so one `cp` per folder moves them across; it is relative, as SFTP
- * resolves it against the login folder. */
-export const stagedPaths = (staging: Staging, send: readonly UploadItem[]): string[] => {
+ * under their beside-target names) inside the upload's staging folder. */
+export const stagedPaths = (staging: Staging, send: readonly UploadItem[], stagingDir = ''): string[] => {
   const dirs = targetDirs(send);
-  return send.map((item) =>
-    staging === 'beside-target' ? besideTarget(item.path) : `${HOME_STAGING_DIR}/${dirs.indexOf(dirname(item.path))}/${basename(besideTarget(item.path))}`,
-  );
+  return send.map((item) => (staging === 'beside-target' ? besideTarget(item.path) : stagedInHome(stagingDir, dirs, item)));
 };
 
-/** Creates the folders SFTP writes into. Runs privileged for beside-target staging. */
+const stagedInHome = (stagingDir: string, dirs: readonly string[], item: UploadItem): string =>
+  posix.join(stagingDir, String(dirs.indexOf(dirname(item.path))), basename(besideTarget(item.path)));
+
+/** Creates the folders SFTP writes into. Runs privileged for beside-target staging; for home staging it
+ * prints the fresh staging folder. */
 export const prepareCommand = (staging: Staging, send: readonly UploadItem[]): string =>
   staging === 'beside-target'
     ? `mkdir -p -- ${quoteAll(targetDirs(send))}`
-    : `rm -rf ${HOME_STAGING_DIR} && mkdir -m 700 ${HOME_STAGING_DIR} && mkdir -- ${quoteAll(targetDirs(send).map((_, i) => `${HOME_STAGING_DIR}/${i}`))}`;
+    : `dir=$(mktemp -d "$HOME"/${HOME_STAGING_TEMPLATE}) && mkdir -- ${targetDirs(send).map((_, i) => `"$dir"/${i}`).join(' ')} && printf '%s\\n' "$dir"`;
+
+/** The staging folder `prepareCommand` printed: an absolute path made by mktemp, nothing else. */
+export const parseStagingDir = (host: string, stdout: string): string => {
+  const dir = stdout.trim();
+  if (!/^\/[^\n]*\/\.kubeinstall-upload\.[A-Za-z0-9]+$/.test(dir)) throw new KubeinstallError(`${host}: unexpected staging folder from mktemp: ${JSON.stringify(dir)}`);
+  return dir;
+};
+
+/** After a failed upload: the temporary files beside the targets (privileged). */
+export const removeTempFilesCommand = (send: readonly UploadItem[]): string => `rm -f -- ${quoteAll(send.map((i) => besideTarget(i.path)))}`;
+
+/** After a failed upload, as the login user: its staging folder. */
+export const removeStagingCommand = (stagingDir: string): string => `rm -rf -- ${quote(stagingDir)}`;
+
+/** Free bytes for unprivileged users on the file system holding `dir`: available blocks and block size. */
+export const freeSpaceCommand = (dir: string): string => `stat -f -c '%a %S' -- ${quote(dir)}`;
+
+export const parseFreeSpace = (stdout: string): number | undefined => {
+  const m = /^(\d+) (\d+)$/.exec(stdout.trim());
+  return m ? Number(m[1]) * Number(m[2]) : undefined;
+};
 
 const octal = (item: UploadItem): string => (item.mode & 0o7777).toString(8).padStart(4, '0');
 
@@ -115,14 +138,17 @@ const SUMS_END = 'KUBEINSTALL_SUMS';
 /** The privileged script that makes sent files ready beside their targets (copied from home staging,
  * checked against their sha256, owner and mode set) and fixes the metadata of the rest. Renaming into
  * place is the last step: here with `mv` for home staging; for beside-target staging the executor
- * renames over SFTP (posix-rename), which starts no process per file. */
-export const installCommand = (staging: Staging, plan: UploadPlan, home = ''): string => {
+ * renames over SFTP (posix-rename), which starts no process per file. Only the planned files are copied
+ * out of the staging folder, by name: whatever else is found there stays there. */
+export const installCommand = (staging: Staging, plan: UploadPlan, stagingDir = ''): string => {
   const lines = ['set -e'];
   const fromHome = staging === 'home' && plan.send.length > 0;
-  const staged = posix.join(home, HOME_STAGING_DIR);
   if (fromHome) {
     const dirs = targetDirs(plan.send);
-    lines.push(`mkdir -p -- ${quoteAll(dirs)}`, ...dirs.map((d, i) => `cp -rT -- ${quote(`${staged}/${i}`)} ${quote(d)}`));
+    lines.push(
+      `mkdir -p -- ${quoteAll(dirs)}`,
+      ...dirs.map((d) => `cp -- ${quoteAll(plan.send.filter((i) => dirname(i.path) === d).map((i) => stagedInHome(stagingDir, dirs, i)))} ${quote(`${d}/`)}`),
+    );
   }
   if (plan.send.length) {
     lines.push(`sha256sum -c --quiet <<'${SUMS_END}'`, ...plan.send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`), SUMS_END);
@@ -130,6 +156,6 @@ export const installCommand = (staging: Staging, plan: UploadPlan, home = ''): s
     lines.push(...grouped('chmod', octal, plan.send, (i) => besideTarget(i.path)));
   }
   lines.push(...grouped('chown', (i) => i.owner, plan.fix, (i) => i.path), ...grouped('chmod', octal, plan.fix, (i) => i.path));
-  if (fromHome) lines.push(...plan.send.map((i) => `mv -f -- ${quote(besideTarget(i.path))} ${quote(i.path)}`), `rm -rf -- ${quote(staged)}`);
+  if (fromHome) lines.push(...plan.send.map((i) => `mv -f -- ${quote(besideTarget(i.path))} ${quote(i.path)}`), removeStagingCommand(stagingDir));
   return lines.join('\n');
 };

@@ -2,6 +2,16 @@
 import { hostsInRun } from '../hosts.js';
 import type { Phase } from '../types.js';
 
+/** The login user and who privileged steps run as. The login user may come from ~/.ssh/config rather
+ * than the inventory; under sudo, SUDO_USER names it. */
+export const WHO_COMMAND = 'printf "%s %s\\n" "${SUDO_USER:-$(id -un)}" "$(id -un)"';
+
+/** `as ops (sudo: root)`, or `as root`, from the output of WHO_COMMAND run privileged. */
+export const connectedAs = (stdout: string): string => {
+  const [login, effective] = stdout.trim().split(' ');
+  return `as ${login}${effective !== login ? ` (sudo: ${effective})` : ''}`;
+};
+
 export const connectPhase: Phase = {
   name: 'connect',
   title: 'Connect',
@@ -9,10 +19,7 @@ export const connectPhase: Phase = {
   steps: () => [
     {
       title: 'connect over SSH',
-      run: async (ctx, hp) => {
-        const { stdout } = await ctx.executor.exec(hp.host, 'id -un', { step: 'connect', sudo: true });
-        return `as ${hp.host.ssh.user}${hp.host.ssh.sudo ? ` (sudo: ${stdout.trim()})` : ''}`;
-      },
+      run: async (ctx, hp) => connectedAs((await ctx.executor.exec(hp.host, WHO_COMMAND, { step: 'connect', sudo: true })).stdout),
     },
   ],
 };

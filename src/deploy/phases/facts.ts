@@ -22,7 +22,7 @@ export const factsPhase: Phase = {
           sysctlKeys: requiredSysctls(hp).map((s) => s.key),
           commands: requiredCommands(hp).map((c) => c.command),
           diskDirs: [...new Set(hp.files.map((f) => posix.dirname(f.path)))],
-          ...(stagingFor(hp.host) === 'home' ? { stagingUser: hp.host.ssh.user } : {}),
+          ...(stagingFor(hp.host.ssh.sudo) === 'home' ? { stagingUser: hp.host.ssh.user } : {}),
           hashRecord: HASH_RECORD,
         });
         const before = Date.now();

@@ -1,8 +1,10 @@
 // The executor against real sshd on test-bed hosts (systemd-nspawn, 127.0.2.1-3; nothing listens on 127.0.2.19).
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectedAs, WHO_COMMAND } from '../../../src/deploy/phases/connect.js';
 import { AuthError, ConnectError, HostKeyError, RemoteCommandError } from '../../../src/ssh/errors.js';
 import { createExecutor, type ExecutorOptions, type SshExecutor } from '../../../src/ssh/executor.js';
 import { fingerprint } from '../../../src/ssh/known-hosts.js';
@@ -15,8 +17,23 @@ let tb: Testbed;
 let work: string;
 let big: { sha256: string; size: number };
 let bigPath: string;
+let small: { sha256: string; size: number }; // larger than the 2 MiB file system it is sent to
+let smallPath: string;
 let trusted: string; // a known_hosts with every test-bed host
 const executors: SshExecutor[] = [];
+
+/** A drop-in that makes sshd offer only its ECDSA host key. */
+const ECDSA_ONLY = '/etc/ssh/sshd_config.d/05-ecdsa-only.conf';
+
+/** A key no test-bed host authorizes. */
+let wrongKeyPath: string | undefined;
+const wrongKey = async (): Promise<string> => {
+  if (!wrongKeyPath) {
+    wrongKeyPath = join(work, 'wrong_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', wrongKeyPath]);
+  }
+  return wrongKeyPath;
+};
 
 const executor = (o: Partial<ExecutorOptions> = {}): SshExecutor => {
   const ex = createExecutor({ clusterKnownHosts: trusted, knownHostsFiles: [], sshConfigFile: null, retry: { attempts: 3, baseDelayMs: 100 }, ...o });
@@ -31,6 +48,8 @@ beforeAll(async () => {
   await writeFile(trusted, await tb.knownHosts());
   bigPath = join(work, 'big.bin');
   big = await randomFile(bigPath, 100 * MiB);
+  smallPath = join(work, 'small.bin');
+  small = await randomFile(smallPath, 3 * MiB);
 });
 
 afterAll(async () => {
@@ -125,6 +144,31 @@ describe('upload', () => {
     expect(report.uploaded).toEqual([target]);
     expect((await tb.hostExec('h2', `sha256sum ${target}`)).stdout).toBe(`${big.sha256}  ${target}\n`);
   });
+
+  it('names the host, path and free space when the file system fills during the transfer, and leaves no temp file', async () => {
+    const ex = executor();
+    const h2 = modelHost(tb, 'h2');
+    await tb.hostExec('h2', 'mkdir -p /mnt/small && mount -t tmpfs -o size=2m tmpfs /mnt/small');
+    try {
+      const err = await ex
+        .upload(h2, [localItem('/mnt/small/etcd', smallPath, small), localItem('/mnt/small/etcdctl', smallPath, small)], { step: 'binaries' })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toMatch(/^h2: binaries: sending \/mnt\/small\/etcd(ctl)? failed: /);
+      expect(err.message).toMatch(/the file system of \/mnt\/small on h2 is full \(\d+ bytes free, 3145728 needed\)/);
+      expect((await tb.hostExec('h2', 'ls -A /mnt/small')).stdout).toBe('');
+      // a sudo user's files fill it when copied across from the staging folder: nothing stays either
+      const user = modelHost(tb, 'h2', { user: tb.sudoUser.name, sudo: true, sudoPasswordEnv: 'SUDO_PW' });
+      const viaHome = await executor({ env: { SUDO_PW: tb.sudoUser.password } })
+        .upload(user, [localItem('/mnt/small/etcd', smallPath, small)], { step: 'binaries' })
+        .catch((e) => e);
+      expect(viaHome).toBeInstanceOf(RemoteCommandError);
+      expect(viaHome.message).toContain('No space left on device');
+      expect((await tb.hostExec('h2', `ls -A /mnt/small /home/${tb.sudoUser.name} | grep kubeinstall-upload || true`)).stdout).toBe('');
+    } finally {
+      await tb.hostExec('h2', 'umount /mnt/small');
+    }
+  });
 });
 
 describe('host keys', () => {
@@ -138,12 +182,22 @@ describe('host keys', () => {
     expect(err.message).toContain('accept-new');
   });
 
-  it('records a new key under accept-new, then refuses a changed key without retrying', async () => {
+  it('records a new key under accept-new once the server proved it holds it, and says so; then refuses a changed key without retrying', async () => {
     const tofu = join(work, 'known_hosts_tofu');
     const h3 = modelHost(tb, 'h3', { hostKeyPolicy: 'accept-new' });
-    await executor({ clusterKnownHosts: tofu }).exec(h3, 'true', { step: 'first contact' });
+    // authentication refused: the connection never got ready, so nothing is recorded
+    const refused = await executor({ clusterKnownHosts: tofu }).exec({ ...h3, ssh: { ...h3.ssh, identityFile: await wrongKey() } }, 'true', { step: 'x' }).catch((e) => e);
+    expect(refused).toBeInstanceOf(AuthError);
+    await expect(readFile(tofu, 'utf8')).rejects.toThrow('ENOENT');
+    const said: string[] = [];
+    const logged: string[] = [];
+    await executor({ clusterKnownHosts: tofu, warn: (w) => said.push(w), log: (l) => logged.push(l) }).exec(h3, 'true', { step: 'first contact' });
     const recorded = await readFile(tofu, 'utf8');
-    expect(recorded).toBe(`127.0.2.3 ${(await tb.hostKeys('h3')).find((k) => k.startsWith('ssh-ed25519'))}\n`);
+    const ed25519 = (await tb.hostKeys('h3')).find((k) => k.startsWith('ssh-ed25519'))!;
+    expect(recorded).toBe(`127.0.2.3 ${ed25519}\n`);
+    const notice = `h3: recorded the new host key ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])} of 127.0.2.3:22 in ${tofu}`;
+    expect(said).toEqual([notice]);
+    expect(logged).toContain(notice);
     await executor({ clusterKnownHosts: tofu }).exec(modelHost(tb, 'h3'), 'true', { step: 'strict now' });
 
     await tb.regenerateHostKeys('h3');
@@ -155,13 +209,36 @@ describe('host keys', () => {
     expect(await readFile(tofu, 'utf8')).toBe(recorded);
     await writeFile(trusted, await tb.knownHosts()); // later tests trust the new keys
   });
+
+  it('refuses under accept-new a server that now offers only a key of another type, before authenticating', async () => {
+    const tofu = join(work, 'known_hosts_other_type');
+    const ed25519 = (await tb.hostKeys('h2')).find((k) => k.startsWith('ssh-ed25519'))!;
+    await writeFile(tofu, `127.0.2.2 ${ed25519}\n`);
+    // the sudo user logs in with its password: sshd logs every accepted or failed attempt for it
+    const authAttempts = async (): Promise<string> =>
+      (await tb.hostExec('h2', `journalctl -u ssh --no-pager | grep -E '(Accepted|Failed) [a-z-]+ for ${tb.sudoUser.name} ' || true`)).stdout;
+    const before = await authAttempts();
+    await tb.hostExec('h2', `echo 'HostKey /etc/ssh/ssh_host_ecdsa_key' > ${ECDSA_ONLY} && systemctl restart ssh`);
+    try {
+      const said: string[] = [];
+      const host = modelHost(tb, 'h2', { user: tb.sudoUser.name, identityFile: undefined, passwordEnv: 'LOGIN_PW', hostKeyPolicy: 'accept-new' });
+      const ex = executor({ clusterKnownHosts: tofu, env: { LOGIN_PW: tb.sudoUser.password }, warn: (w) => said.push(w) });
+      const err = await ex.exec(host, 'true', { step: 'x' }).catch((e) => e);
+      expect(err).toBeInstanceOf(HostKeyError);
+      expect(err.message).toContain('HOST KEY CHANGED');
+      expect(err.message).toContain(`ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])} (${tofu}:1)`);
+      expect(await readFile(tofu, 'utf8')).toBe(`127.0.2.2 ${ed25519}\n`);
+      expect(said).toEqual([]);
+      expect(await authAttempts()).toBe(before);
+    } finally {
+      await tb.hostExec('h2', `rm -f ${ECDSA_ONLY} && systemctl restart ssh`);
+    }
+  });
 });
 
 describe('connection failures', () => {
   it('reports refused authentication without retrying', async () => {
-    const wrongKey = join(work, 'wrong_key');
-    await import('node:child_process').then((cp) => cp.execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', wrongKey]));
-    const err = await executor().exec(modelHost(tb, 'h1', { identityFile: wrongKey }), 'true', { step: 'x' }).catch((e) => e);
+    const err = await executor().exec(modelHost(tb, 'h1', { identityFile: await wrongKey() }), 'true', { step: 'x' }).catch((e) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err.message).toMatch(/^h1: authentication to 127\.0\.2\.1:22 failed/);
   });
@@ -196,6 +273,53 @@ describe('sudo and jump hosts', () => {
     const output = [...lines, ...events.map((e) => e.command), err.message].join('\n');
     expect(output).toContain('sudo');
     expect(output).not.toContain(password);
+  });
+
+  it('copies only the planned files out of the staging folder, and never leaves one behind', async () => {
+    const password = tb.sudoUser.password;
+    const ex = executor({ env: { SUDO_PW: password } });
+    const user = modelHost(tb, 'h1', { user: tb.sudoUser.name, sudo: true, sudoPasswordEnv: 'SUDO_PW' });
+    const leftovers = async (): Promise<string> =>
+      (await tb.hostExec('h1', `ls -A /home/${tb.sudoUser.name} /opt/kubeinstall-staging | grep kubeinstall-upload || true`)).stdout;
+    // a file appears in the staging folder while the upload runs
+    let planted: Promise<unknown> | undefined;
+    const plant = `for d in /home/${tb.sudoUser.name}/.kubeinstall-upload*/0; do echo owned > "$d/planted" && echo "$d"; done`;
+    await ex.upload(user, [localItem('/opt/kubeinstall-staging/big.bin', bigPath, big)], {
+      step: 'binaries',
+      onProgress: () => void (planted ??= tb.hostExec('h1', plant)),
+    });
+    expect(((await planted) as { stdout: string }).stdout).toContain('kubeinstall-upload');
+    expect((await tb.hostExec('h1', 'ls -A /opt/kubeinstall-staging')).stdout).toBe('big.bin\n');
+    expect(await leftovers()).toBe('');
+
+    // the install step fails (the bytes do not match their hash): staged and temporary files go too
+    const wrong = { ...inlineItem('/opt/kubeinstall-staging/wrong.conf', 'x=1\n', 0o644), sha256: '0'.repeat(64) };
+    const err = await ex.upload(user, [wrong], { step: 'configs' }).catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteCommandError);
+    expect(err.message).toContain('h1: configs: install failed');
+    expect(await leftovers()).toBe('');
+
+    // uploads at once to the same host each stage in their own folder
+    const reports = await Promise.all(
+      [1, 2, 3].map((n) => ex.upload(user, [inlineItem(`/opt/kubeinstall-staging/c${n}.conf`, `c=${n}\n`, 0o644)], { step: `configs ${n}` })),
+    );
+    expect(reports.map((r) => r.uploaded)).toEqual([1, 2, 3].map((n) => [`/opt/kubeinstall-staging/c${n}.conf`]));
+    expect((await tb.hostExec('h1', 'cat /opt/kubeinstall-staging/c1.conf /opt/kubeinstall-staging/c2.conf /opt/kubeinstall-staging/c3.conf')).stdout).toBe('c=1\nc=2\nc=3\n');
+    expect(await leftovers()).toBe('');
+  });
+
+  it('uses sudo when ~/.ssh/config makes the login user a non-root one, and logs that user', async () => {
+    const config = join(work, 'ssh_config_user');
+    await writeFile(config, `Host 127.0.2.1\n  User ${tb.sudoUser.name}\n`);
+    const lines: string[] = [];
+    const ex = executor({ sshConfigFile: config, env: { SUDO_PW: tb.sudoUser.password }, log: (l) => lines.push(l) });
+    const host = modelHost(tb, 'h1', { sudoPasswordEnv: 'SUDO_PW' }); // the inventory says root, hence no sudo
+    expect((await ex.exec(host, 'id -un', { step: 'who', sudo: true })).stdout.trim()).toBe('root');
+    expect((await ex.exec(host, 'id -un', { step: 'who' })).stdout.trim()).toBe(tb.sudoUser.name);
+    expect(lines).toContain(`h1: connected to 127.0.2.1:22 as ${tb.sudoUser.name}`);
+    // what deploy's connect step prints
+    expect(connectedAs((await ex.exec(host, WHO_COMMAND, { step: 'connect', sudo: true })).stdout)).toBe(`as ${tb.sudoUser.name} (sudo: root)`);
+    expect(connectedAs((await executor().exec(modelHost(tb, 'h1'), WHO_COMMAND, { step: 'connect', sudo: true })).stdout)).toBe('as root');
   });
 
   it('says what to set when sudo needs a password that was not given', async () => {
