@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runPhases } from '../manager.js';
-import { factsRules, plan } from '../testing/cluster.js';
+import { factsRules, plan, testContext, type HostState } from '../testing/cluster.js';
 import { fakeExecutor, type Call, type ExecCall, type Rule } from '../testing/fake-executor.js';
-import { testContext } from '../testing/cluster.js';
 import { factsPhase } from './facts.js';
 import { etcdPhase } from './etcd.js';
 
@@ -12,7 +11,7 @@ const HEALTH = /etcdctl .* endpoint health/;
 
 const memberList = MEMBERS.map((m, i) => `${i + 1}abc, started, ${m}, https://${m}:2380, https://${m}:2379, false`).join('\n');
 
-const rules = (state: Parameters<typeof factsRules>[0][string], health: Rule['reply']): Rule[] => [
+const rules = (state: HostState, health: Rule['reply']): Rule[] => [
   ...factsRules(Object.fromEntries(MEMBERS.map((m) => [m, state]))),
   { command: START, reply: {} },
   { command: HEALTH, reply: health },

@@ -11,7 +11,7 @@ import type { Executor } from '../../ssh/types.js';
 import type { Rule } from './fake-executor.js';
 
 /** Three masters that are the etcd members, two worker nodes. */
-export const model = modelFrom(
+const model = modelFrom(
   [
     '  - { name: m1, address: 127.0.12.1, roles: [etcd, master] }',
     '  - { name: m2, address: 127.0.12.2, roles: [etcd, master] }',
