@@ -3,11 +3,13 @@ import { ConnectError } from '../../ssh/errors.js';
 import { PhaseFailed, runPhases } from '../manager.js';
 import { factsRules, plan, testContext } from '../testing/cluster.js';
 import { fakeExecutor, type ExecCall, type Rule } from '../testing/fake-executor.js';
+import { WHO_COMMAND } from './connect.js';
 import { PHASES } from './index.js';
 
 const HOSTS = plan.hosts.map((hp) => hp.host.name);
-const CONNECT = /^id -un$/;
-const connected: Rule = { command: CONNECT, reply: { stdout: 'root\n' } };
+/** The connect step's one command, matched exactly. */
+const CONNECT = new RegExp(`^${WHO_COMMAND.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+const connected: Rule = { command: CONNECT, reply: { stdout: 'root root\n' } };
 const run = (script: Rule[]) => {
   const fake = fakeExecutor({ exec: script });
   const { ctx } = testContext(fake, { phases: new Set(['connect', 'facts', 'prepare']) });
