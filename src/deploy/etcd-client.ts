@@ -2,7 +2,7 @@
 import type { HostPlan } from '../render/types.js';
 import { KubeinstallError } from '../util/errors.js';
 import { hostPort } from '../util/ip.js';
-import { quoteAll } from './shell.js';
+import { quoteAll } from '../util/shell.js';
 
 export const ETCD_CLIENT_PORT = 2379;
 

@@ -1,5 +1,5 @@
 // What deploy needs to know about a host, gathered with one remote shell command and parsed here.
-import { quote, quoteAll } from './shell.js';
+import { quote, quoteAll } from '../util/shell.js';
 
 export interface ListeningSocket {
   readonly address: string;

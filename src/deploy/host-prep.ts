@@ -3,7 +3,7 @@
 import type { HostPlan } from '../render/types.js';
 import type { Facts } from './facts.js';
 import { requiredModules, requiredSysctls } from './host-settings.js';
-import { quote, quoteAll } from './shell.js';
+import { quote, quoteAll } from '../util/shell.js';
 
 export interface PrepItem {
   readonly name: string;
