@@ -6,7 +6,8 @@ import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems, daysLeft } from './checks.js';
 import { parsePrivateKey, publicKeyPem } from './keys.js';
 import { expandPki, SERVICE_ACCOUNT_FILES, type CertInstance, type Host, type PkiModel, type PkiPlan } from './specs.js';
-import { CERT_MODE, IO_CONCURRENCY, mapLimit, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
+import { CERT_MODE, IO_CONCURRENCY, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
+import { mapLimit } from '../util/semaphore.js';
 import { parseCertificate, type CertInfo } from './x509.js';
 
 export type Status = 'ok' | 'expiring' | 'invalid';

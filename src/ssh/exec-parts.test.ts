@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelays, hostKeyAlgorithmOrder } from './connection.js';
 import { AuthError, classifyConnectError, ConnectError, RemoteCommandError, tail } from './errors.js';
-import { createSemaphore } from './semaphore.js';
+import { createSemaphore } from '../util/semaphore.js';
 import { quote } from '../util/shell.js';
 import { sudoHint, wrapForSudo } from './sudo.js';
 

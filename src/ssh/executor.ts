@@ -12,7 +12,7 @@ import { ConnectError, RemoteCommandError, tail } from './errors.js';
 import { decideHostKey } from './host-key.js';
 import { hostKeyStatus, keyTypeOfBlob, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { createRedactor, type Redactor } from './redact.js';
-import { createSemaphore } from './semaphore.js';
+import { createSemaphore } from '../util/semaphore.js';
 import { PROBE_PASSWORDLESS, sudoHint, wrapForSudo, type SudoMode } from './sudo.js';
 import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type ResolvedTarget, type SshConfigLookup } from './target.js';
 import type { ExecEvent, ExecOptions, ExecResult, Executor, UploadItem, UploadReport } from './types.js';
