@@ -3,6 +3,8 @@
 import { posix } from 'node:path';
 import { hasRole, type ClusterModel } from '../inventory/model.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
+import { rolePorts } from '../render/ports.js';
+import { sameIp } from '../util/ip.js';
 import { stagingFor } from '../ssh/upload-plan.js';
 import {
   CGROUP_V1_SEVERITY,
@@ -16,7 +18,6 @@ import {
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
 import { requiredCommands, requiredModules, requiredSysctls } from './host-settings.js';
-import { ROLE_PORTS } from './ports.js';
 
 export interface LocalBinaryCheck {
   readonly name: string;
@@ -218,11 +219,11 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     name: 'ports',
     description: "the components' ports are free on the host address",
     run: perHost('ports', 'error', (hp, f, input) => {
-      const taken = ROLE_PORTS.filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
-        .map((p) => ({ ...p, number: p.port === 'apiServerPort' ? input.model.apiServerPort : p.port }))
-        .filter((p) => f.listening.some((s) => s.port === p.number && (isWildcard(s.address) || s.address === hp.host.internalAddress)));
+      const taken = rolePorts(input.model)
+        .filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
+        .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || sameIp(s.address, hp.host.internalAddress))));
       return taken.length
-        ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.number} (${p.what})`).join(', ')}`
+        ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.port} (${p.what})`).join(', ')}`
         : undefined;
     }),
   },
