@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterModel, Host, Role } from '../inventory/model.js';
 import type { HostPlan } from '../render/types.js';
 import { parseFacts, type Facts } from './facts.js';
+import { prepDecisions } from './host-prep.js';
 import { containerdVerdict, DISK_SPACE_MARGIN, etcdVerdict, runPreflight, type PreflightInput } from './preflight-checks.js';
 
 const host = (name: string, address: string, roles: Role[]): Host =>
@@ -94,6 +95,19 @@ describe('preflight checks', () => {
     // the same address written out in full in the inventory is the same host address
     const spelled = host('v6', 'fd00:0:0:1:0:0:0:1', ['etcd']);
     expect(runPreflight(input({ v6: goodFacts({ listening: facts.listening }) }, [spelled]), new Set()).map((f) => f.check)).toEqual(['ports']);
+  });
+
+  it("warns of what prepare will change, in prepare's own words, and of what the host does not let it change", () => {
+    const f = goodFacts({ swapDevices: 1, selinux: 'enforcing', loadedModules: new Set(['overlay']), hasModprobe: false, sysctls: new Map([['net.ipv4.ip_forward', '0']]) });
+    const warnings = runPreflight(input({ a: f }, [a]), new Set()).map((x) => [x.check, x.message]);
+    const decisions = prepDecisions(f, plan(a));
+    expect(warnings).toEqual([
+      ['swap', '1 swap device(s) on; prepare turns swap off'],
+      ['selinux', 'SELinux is enforcing; prepare sets it permissive'],
+      ['modules', `not loaded: br_netfilter; ${decisions.find((d) => d.item === 'modules')!.blocked}`],
+      ['sysctls', 'not set: net.ipv4.ip_forward=1 (is 0); prepare sets them'],
+    ]);
+    expect(decisions.map((d) => d.item).sort()).toEqual(warnings.map(([check]) => check).sort());
   });
 
   it('turns ignored errors into warnings, by name or all', () => {
