@@ -13,7 +13,7 @@ import { loadInventoryText } from '../src/inventory/load.js';
 import type { ClusterModel, KeyAlgorithm } from '../src/inventory/model.js';
 import { generatePki } from '../src/pki/generate.js';
 import { generateKey } from '../src/pki/keys.js';
-import { mapLimit } from '../src/pki/store.js';
+import { mapLimit } from '../src/util/semaphore.js';
 import { expandPki, PROFILES, type CertInstance } from '../src/pki/specs.js';
 import { run } from '../test/testbed/proc.js';
 

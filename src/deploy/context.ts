@@ -1,6 +1,7 @@
 // Builds the context every phase reads: the model, the plan, the executor and the run's options.
 import type { Host, ClusterModel } from '../inventory/model.js';
 import { parseKubeconfig, type KubeconfigContent } from '../kubeconfig/kubeconfig.js';
+import { ADMIN_KUBECONFIGS } from '../pki/specs.js';
 import type { ClusterFiles, ClusterPlan } from '../render/types.js';
 import type { Executor } from '../ssh/types.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -27,7 +28,7 @@ export const createContext = (input: ContextInput): DeployContext => {
     facts: new Map(),
     outcomes: new Map(),
     credentials: (name) => {
-      const file = `kubeconfigs/${name}.conf`;
+      const file = ADMIN_KUBECONFIGS[name];
       const cached = parsed.get(file);
       if (cached) return cached;
       const data = input.clusterFiles.get(file);

@@ -1,25 +1,24 @@
 // etcdctl on a member, with the healthcheck client certificate the plan installs (kubeadm's paths).
+import { etcdClientUrl } from '../render/etcd.js';
+import { binPath, etcdPki } from '../render/paths.js';
 import type { HostPlan } from '../render/types.js';
 import { KubeinstallError } from '../util/errors.js';
-import { hostPort } from '../util/ip.js';
-import { quoteAll } from './shell.js';
-
-export const ETCD_CLIENT_PORT = 2379;
+import { quoteAll } from '../util/shell.js';
 
 const ETCDCTL_FILES = {
-  etcdctl: '/etcdctl',
-  cacert: '/etc/kubernetes/pki/etcd/ca.crt',
-  cert: '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
-  key: '/etc/kubernetes/pki/etcd/healthcheck-client.key',
+  etcdctl: binPath('etcdctl'),
+  cacert: etcdPki('ca.crt'),
+  cert: etcdPki('healthcheck-client.crt'),
+  key: etcdPki('healthcheck-client.key'),
 } as const;
 
-const planned = (hp: HostPlan, suffix: string): string => {
-  const file = hp.files.find((f) => f.path.endsWith(suffix));
-  if (!file) throw new KubeinstallError(`the plan for ${hp.host.name} has no ${suffix.replace(/^\//, '')}, which the etcd health check needs`);
-  return file.path;
+/** The path, after making sure the plan installs it on this member. */
+const planned = (hp: HostPlan, path: string): string => {
+  if (!hp.files.some((f) => f.path === path)) throw new KubeinstallError(`the plan for ${hp.host.name} has no ${path}, which the etcd health check needs`);
+  return path;
 };
 
-export const etcdEndpoint = (hp: HostPlan): string => `https://${hostPort(hp.host.internalAddress, ETCD_CLIENT_PORT)}`;
+export const etcdEndpoint = (hp: HostPlan): string => etcdClientUrl(hp.host);
 
 /** An etcdctl command line against the given endpoints, authenticated with the healthcheck client cert. */
 export const etcdctl = (hp: HostPlan, endpoints: readonly string[], args: readonly string[]): string =>

@@ -1,5 +1,6 @@
 // What deploy needs to know about a host, gathered with one remote shell command and parsed here.
-import { quote, quoteAll } from './shell.js';
+import { bigIntToIp } from '../util/ip.js';
+import { quote, quoteAll } from '../util/shell.js';
 
 export interface ListeningSocket {
   readonly address: string;
@@ -144,18 +145,14 @@ export const factsScript = (q: FactsQuery): string =>
     'true',
   ].join('\n');
 
-/** /proc/net/tcp hex address: IPv4 is one little-endian word; IPv6 four of them. */
+/** /proc/net/tcp hex address: IPv4 is one little-endian word; IPv6 four of them. An IPv4-mapped IPv6
+ * address (a dual-stack socket bound to an IPv4 address) is given as the IPv4 address. */
 const procNetAddress = (hex: string): string => {
   const words = hex.match(/.{8}/g) ?? [];
-  const bytes = words.flatMap((w) => (w.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
-  if (bytes.length === 4) return bytes.join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
-  const text = groups.join(':');
-  if (text === '0:0:0:0:0:0:0:0') return '::';
-  if (text.startsWith('0:0:0:0:0:ffff:')) return bytes.slice(12).join('.');
-  return text.replace(/(^|:)0(:0)+(:|$)/, '::');
+  const value = words.flatMap((w) => (w.match(/../g) ?? []).reverse()).reduce((acc, b) => (acc << 8n) | BigInt(parseInt(b, 16)), 0n);
+  if (words.length === 1) return bigIntToIp(value, 4);
+  return value >> 32n === 0xffffn ? bigIntToIp(value & 0xffffffffn, 4) : bigIntToIp(value, 6);
 };
-
 
 const parseListening = (line: string): ListeningSocket | undefined => {
   const fields = line.trim().split(/\s+/);

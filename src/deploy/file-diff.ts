@@ -6,7 +6,7 @@
 // a file whose size and mtime still match its record is not hashed again; any other is.
 import type { PlannedFile } from '../render/types.js';
 import { PENDING_RESTART_DIR } from './facts.js';
-import { quote, quoteAll } from './shell.js';
+import { quote, quoteAll } from '../util/shell.js';
 
 export const HASH_RECORD = '/var/lib/kubeinstall/file-hashes';
 

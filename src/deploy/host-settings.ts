@@ -1,6 +1,8 @@
 // The kernel modules, sysctls and commands a host needs; modules and sysctls read from the drop-ins the plan installs, so the
 // plan stays the one place that says what they are.
+import { posix } from 'node:path';
 import { hasRole } from '../inventory/model.js';
+import { HOST_PATHS } from '../render/paths.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 
 export interface Sysctl {
@@ -16,10 +18,12 @@ const meaningfulLines = (text: string): string[] =>
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
 
-const dropIns = (hp: HostPlan, dir: string): PlannedFile[] => hp.files.filter((f) => f.path.startsWith(dir) && f.path.endsWith('.conf'));
+/** The plan's `.conf` files in the folder of the drop-in render writes there. */
+const dropIns = (hp: HostPlan, renderedDropIn: string): PlannedFile[] =>
+  hp.files.filter((f) => posix.dirname(f.path) === posix.dirname(renderedDropIn) && f.path.endsWith('.conf'));
 
 export const requiredModules = (hp: HostPlan): string[] =>
-  dropIns(hp, '/etc/modules-load.d/').flatMap((f) => meaningfulLines(inlineText(f)));
+  dropIns(hp, HOST_PATHS.modulesLoad).flatMap((f) => meaningfulLines(inlineText(f)));
 
 export const parseSysctlDropIn = (text: string): Sysctl[] =>
   meaningfulLines(text)
@@ -28,7 +32,7 @@ export const parseSysctlDropIn = (text: string): Sysctl[] =>
     .map((m) => ({ key: m[1]!.replace(/\//g, '.'), value: m[2]!.trim() }));
 
 export const requiredSysctls = (hp: HostPlan): Sysctl[] =>
-  dropIns(hp, '/etc/sysctl.d/').flatMap((f) => parseSysctlDropIn(inlineText(f)));
+  dropIns(hp, HOST_PATHS.sysctl).flatMap((f) => parseSysctlDropIn(inlineText(f)));
 
 /**
  * Commands node components run from the host's PATH. kube-proxy runs in its default iptables mode

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterModel, Host, Role } from '../inventory/model.js';
 import type { HostPlan } from '../render/types.js';
-import type { Facts } from './facts.js';
+import { parseFacts, type Facts } from './facts.js';
+import { prepDecisions } from './host-prep.js';
 import { containerdVerdict, DISK_SPACE_MARGIN, etcdVerdict, runPreflight, type PreflightInput } from './preflight-checks.js';
 
 const host = (name: string, address: string, roles: Role[]): Host =>
@@ -81,6 +82,32 @@ describe('preflight checks', () => {
   it('does not count a port held by our own running unit, nor a port on another address', () => {
     const facts = goodFacts({ listening: [{ address: '127.0.2.1', port: 2379 }, { address: '127.0.2.9', port: 2380 }], unitStates: new Map([['etcd.service', 'active']]) });
     expect(runPreflight(input({ a: facts }, [a]), new Set())).toEqual([]);
+  });
+
+  it('sees a conflict on an IPv6 host whose listener /proc/net/tcp6 reports, whatever run of zeros the inventory compressed', () => {
+    const v6 = host('v6', 'fd00:0:0:1::1', ['etcd']);
+    // fd00:0:0:1:0:0:0:1 listening on 2380 (0x094C), as /proc/net/tcp6 prints it: four little-endian words
+    const tcp6 = 'tcp=   0: 000000FD010000000000000001000000:094C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0';
+    const facts = parseFacts(tcp6, 0);
+    expect(facts.listening).toEqual([{ address: 'fd00:0:0:1::1', port: 2380 }]);
+    const findings = runPreflight(input({ v6: goodFacts({ listening: facts.listening }) }, [v6]), new Set());
+    expect(findings).toMatchObject([{ check: 'ports', host: 'v6', message: 'already in use on fd00:0:0:1::1: 2380 (etcd peer)' }]);
+    // the same address written out in full in the inventory is the same host address
+    const spelled = host('v6', 'fd00:0:0:1:0:0:0:1', ['etcd']);
+    expect(runPreflight(input({ v6: goodFacts({ listening: facts.listening }) }, [spelled]), new Set()).map((f) => f.check)).toEqual(['ports']);
+  });
+
+  it("warns of what prepare will change, in prepare's own words, and of what the host does not let it change", () => {
+    const f = goodFacts({ swapDevices: 1, selinux: 'enforcing', loadedModules: new Set(['overlay']), hasModprobe: false, sysctls: new Map([['net.ipv4.ip_forward', '0']]) });
+    const warnings = runPreflight(input({ a: f }, [a]), new Set()).map((x) => [x.check, x.message]);
+    const decisions = prepDecisions(f, plan(a));
+    expect(warnings).toEqual([
+      ['swap', '1 swap device(s) on; prepare turns swap off'],
+      ['selinux', 'SELinux is enforcing; prepare sets it permissive'],
+      ['modules', `not loaded: br_netfilter; ${decisions.find((d) => d.item === 'modules')!.blocked}`],
+      ['sysctls', 'not set: net.ipv4.ip_forward=1 (is 0); prepare sets them'],
+    ]);
+    expect(decisions.map((d) => d.item).sort()).toEqual(warnings.map(([check]) => check).sort());
   });
 
   it('turns ignored errors into warnings, by name or all', () => {

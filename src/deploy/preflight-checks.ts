@@ -3,6 +3,8 @@
 import { posix } from 'node:path';
 import { hasRole, type ClusterModel } from '../inventory/model.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
+import { rolePorts } from '../render/ports.js';
+import { sameIp } from '../util/ip.js';
 import { stagingFor } from '../ssh/upload-plan.js';
 import {
   CGROUP_V1_SEVERITY,
@@ -15,8 +17,8 @@ import {
 } from '../versions.js';
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
-import { requiredCommands, requiredModules, requiredSysctls } from './host-settings.js';
-import { ROLE_PORTS } from './ports.js';
+import { requiredCommands } from './host-settings.js';
+import { prepDecision, PREP_ITEMS } from './host-prep.js';
 
 export interface LocalBinaryCheck {
   readonly name: string;
@@ -168,6 +170,20 @@ const duplicates =
       .map(([value, hosts]) => ({ check, severity: 'error' as const, message: `hosts ${hosts.join(', ')} share the ${what} "${value}"` }));
   };
 
+/** A condition prepare fixes, reported ahead as a warning: prepare's own decision, what it will do or why it cannot. */
+const prepCheck = (name: string): PreflightCheck => {
+  const item = PREP_ITEMS.find((i) => i.name === name);
+  if (!item) throw new Error(`no prepare item ${name}`);
+  return {
+    name,
+    description: item.description,
+    run: perHost(name, 'warning', (hp, f) => {
+      const d = prepDecision(item, f, hp);
+      return d && `${d.problem}; ${d.blocked ?? item.remedy}`;
+    }),
+  };
+};
+
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::';
 
 const binaryNameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
@@ -197,32 +213,18 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
             .map((b) => ({ check: 'sha256sums', severity: 'error' as const, message: `${b.name} does not match SHA256SUMS (corrupt or wrong download)` }))
         : [],
   },
-  {
-    name: 'swap',
-    description: 'swap is off on nodes (the kubelet refuses to start otherwise)',
-    run: perHost('swap', 'warning', (hp, f) => (hasRole(hp.host, 'node') && f.swapDevices > 0 ? `${f.swapDevices} swap device(s) active; prepare turns swap off` : undefined)),
-  },
-  {
-    name: 'firewall',
-    description: 'firewalld and ufw are not running',
-    run: perHost('firewall', 'warning', (_hp, f) =>
-      f.firewalldActive || f.ufwActive ? `${f.firewalldActive ? 'firewalld' : 'ufw'} is active; prepare stops and disables it` : undefined,
-    ),
-  },
-  {
-    name: 'selinux',
-    description: 'SELinux is not enforcing',
-    run: perHost('selinux', 'warning', (_hp, f) => (f.selinux === 'enforcing' ? 'SELinux is enforcing; prepare sets it permissive' : undefined)),
-  },
+  prepCheck('swap'),
+  prepCheck('firewall'),
+  prepCheck('selinux'),
   {
     name: 'ports',
     description: "the components' ports are free on the host address",
     run: perHost('ports', 'error', (hp, f, input) => {
-      const taken = ROLE_PORTS.filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
-        .map((p) => ({ ...p, number: p.port === 'apiServerPort' ? input.model.apiServerPort : p.port }))
-        .filter((p) => f.listening.some((s) => s.port === p.number && (isWildcard(s.address) || s.address === hp.host.internalAddress)));
+      const taken = rolePorts(input.model)
+        .filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
+        .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || sameIp(s.address, hp.host.internalAddress))));
       return taken.length
-        ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.number} (${p.what})`).join(', ')}`
+        ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.port} (${p.what})`).join(', ')}`
         : undefined;
     }),
   },
@@ -237,15 +239,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   },
   { name: 'hostnames', description: 'host names are unique', run: duplicates('hostnames', 'host name', (f) => f.hostname) },
   { name: 'machine-ids', description: 'machine ids are unique (cloned images share them)', run: duplicates('machine-ids', 'machine id', (f) => f.machineId) },
-  {
-    name: 'modules',
-    description: 'the kernel modules the plan needs are loaded or loadable',
-    run: perHost('modules', 'warning', (hp, f) => {
-      const missing = requiredModules(hp).filter((m) => !f.loadedModules.has(m));
-      if (!missing.length) return undefined;
-      return f.hasModprobe ? `not loaded yet: ${missing.join(', ')}; prepare loads them` : `not loaded and no modprobe on the host: ${missing.join(', ')}`;
-    }),
-  },
+  prepCheck('modules'),
   {
     name: 'disk-space',
     description: `each file system the upload writes to has room for it, plus ${DISK_SPACE_MARGIN.share * 100}% and ${mib(DISK_SPACE_MARGIN.bytes)}`,
@@ -292,16 +286,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     description: `etcd is ${MIN_ETCD_VERSION} or newer, ideally the minor kubeadm pairs with the cluster's Kubernetes minor`,
     run: binaryVersion('etcd-version', 'etcd', etcdVerdict),
   },
-  {
-    name: 'sysctls',
-    description: 'the sysctls the plan needs are set or settable',
-    run: perHost('sysctls', 'warning', (hp, f) => {
-      const wrong = requiredSysctls(hp).filter((s) => f.sysctls.get(s.key) !== s.value);
-      if (!wrong.length) return undefined;
-      const list = wrong.map((s) => `${s.key}=${f.sysctls.get(s.key) ?? 'absent'} (wants ${s.value})`).join(', ');
-      return f.procSysWritable ? `${list}; prepare sets them` : `${list}; /proc/sys is read-only here, so the drop-ins only apply where the kernel allows`;
-    }),
-  },
+  prepCheck('sysctls'),
 ];
 
 export const PREFLIGHT_CHECK_NAMES = PREFLIGHT_CHECKS.map((c) => c.name);

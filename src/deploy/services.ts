@@ -5,7 +5,7 @@ import type { Host } from '../inventory/model.js';
 import type { HostPlan, PlannedService, ServicePhase } from '../render/types.js';
 import { KubeinstallError } from '../util/errors.js';
 import { PENDING_RESTART_DIR, parseFacts, unitStatusScript } from './facts.js';
-import { quote, quoteAll } from './shell.js';
+import { quote, quoteAll } from '../util/shell.js';
 import { outcomeOf, type DeployContext } from './types.js';
 
 export const servicesOf = (hp: HostPlan, phase: ServicePhase): PlannedService[] => hp.services.filter((s) => s.phase === phase);

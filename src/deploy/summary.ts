@@ -1,6 +1,7 @@
 // The closing report of a run: per host what changed and what runs, and how to use the cluster.
 import { join } from 'node:path';
 import { isEtcdOnly, type ClusterModel } from '../inventory/model.js';
+import { etcdClientUrl } from '../render/etcd.js';
 import type { ClusterPlan } from '../render/types.js';
 import type { HostOutcome } from './types.js';
 
@@ -35,7 +36,7 @@ const howToUse = (model: ClusterModel): string[] => {
     const pki = join(model.clusterDir, 'pki/etcd');
     return [
       'etcd cluster; check it with:',
-      `  etcdctl --endpoints=${model.hosts.map((h) => `https://${h.internalAddress}:2379`).join(',')} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key endpoint health`,
+      `  etcdctl --endpoints=${model.hosts.map(etcdClientUrl).join(',')} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key endpoint health`,
     ];
   }
   const admin = join(model.clusterDir, 'kubeconfigs/admin.conf');

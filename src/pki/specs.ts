@@ -13,6 +13,16 @@ export interface PkiModel
   readonly hosts: readonly Host[];
 }
 
+/** The cluster folder's per-host folders: `<dir>/<host name>/` holds that host's own files, and
+ * `verify-certs` without an inventory reads the hosts and their roles back from the folder names. */
+export const HOST_DIRS = {
+  etcdMembers: { role: 'etcd', dir: 'pki/etcd/members' },
+  masterKubeconfigs: { role: 'master', dir: 'kubeconfigs/masters' },
+  kubelets: { role: 'node', dir: 'pki/kubelets' },
+  nodeKubeconfigs: { role: 'node', dir: 'kubeconfigs/nodes' },
+} as const satisfies Record<string, { readonly role: Role; readonly dir: string }>;
+
+const inHostDir = (where: keyof typeof HOST_DIRS, file: string) => (h: Host): string => `${HOST_DIRS[where].dir}/${h.name}/${file}`;
 
 /** Key usages by role of the certificate (kubeadm: NewSelfSignedCACert, NewSignedCert), for an RSA key. */
 export type Profile = 'ca' | 'server' | 'client' | 'server-client';
@@ -86,11 +96,11 @@ export const CERT_SPECS: readonly CertSpec[] = [
   { name: 'apiserver-etcd-client', title: 'kube-apiserver to etcd client', ca: 'etcd-ca', profile: 'client', scope: 'cluster', etcd: true, cn: 'kube-apiserver-etcd-client', files: 'pki/apiserver-etcd-client' },
   { name: 'etcd-healthcheck-client', title: 'etcd health-check client', ca: 'etcd-ca', profile: 'client', scope: 'cluster', etcd: true, cn: 'kube-etcd-healthcheck-client', files: 'pki/etcd/healthcheck-client' },
 
-  { name: 'etcd-server', title: 'etcd member serving', ca: 'etcd-ca', profile: 'server-client', scope: 'etcd', etcd: true, cn: (h) => h.name, sans: etcdMemberSans, files: (h) => `pki/etcd/members/${h.name}/server` },
-  { name: 'etcd-peer', title: 'etcd member peer', ca: 'etcd-ca', profile: 'server-client', scope: 'etcd', etcd: true, cn: (h) => h.name, sans: etcdMemberSans, files: (h) => `pki/etcd/members/${h.name}/peer` },
+  { name: 'etcd-server', title: 'etcd member serving', ca: 'etcd-ca', profile: 'server-client', scope: 'etcd', etcd: true, cn: (h) => h.name, sans: etcdMemberSans, files: inHostDir('etcdMembers', 'server') },
+  { name: 'etcd-peer', title: 'etcd member peer', ca: 'etcd-ca', profile: 'server-client', scope: 'etcd', etcd: true, cn: (h) => h.name, sans: etcdMemberSans, files: inHostDir('etcdMembers', 'peer') },
 
-  { name: 'kubelet-client', title: 'kubelet client', ca: 'ca', profile: 'client', scope: 'node', etcd: false, cn: (h) => `system:node:${h.name}`, o: ['system:nodes'], files: (h) => `pki/kubelets/${h.name}/kubelet-client` },
-  { name: 'kubelet-server', title: 'kubelet serving', ca: 'ca', profile: 'server', scope: 'node', etcd: false, cn: (h) => h.name, sans: kubeletServingSans, files: (h) => `pki/kubelets/${h.name}/kubelet-server` },
+  { name: 'kubelet-client', title: 'kubelet client', ca: 'ca', profile: 'client', scope: 'node', etcd: false, cn: (h) => `system:node:${h.name}`, o: ['system:nodes'], files: inHostDir('kubelets', 'kubelet-client') },
+  { name: 'kubelet-server', title: 'kubelet serving', ca: 'ca', profile: 'server', scope: 'node', etcd: false, cn: (h) => h.name, sans: kubeletServingSans, files: inHostDir('kubelets', 'kubelet-server') },
 
   // Client identities that live only inside their kubeconfig (see KUBECONFIG_SPECS).
   { name: 'admin', title: 'admin', ca: 'ca', profile: 'client', scope: 'cluster', etcd: false, cn: 'kubernetes-admin', o: ['kubeadm:cluster-admins'] },
@@ -107,13 +117,16 @@ export interface KubeconfigSpec {
   readonly server: 'endpoint' | 'own-master';
 }
 
+/** The administrators' kubeconfigs, by the certificate they embed: deploy talks to the API servers with them. */
+export const ADMIN_KUBECONFIGS = { admin: 'kubeconfigs/admin.conf', 'super-admin': 'kubeconfigs/super-admin.conf' } as const;
+
 export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
-  { cert: 'admin', file: 'kubeconfigs/admin.conf', server: 'endpoint' },
-  { cert: 'super-admin', file: 'kubeconfigs/super-admin.conf', server: 'endpoint' },
+  { cert: 'admin', file: ADMIN_KUBECONFIGS.admin, server: 'endpoint' },
+  { cert: 'super-admin', file: ADMIN_KUBECONFIGS['super-admin'], server: 'endpoint' },
   { cert: 'kube-proxy', file: 'kubeconfigs/kube-proxy.conf', server: 'endpoint' },
-  { cert: 'controller-manager', file: (h) => `kubeconfigs/masters/${h.name}/controller-manager.conf`, server: 'own-master' },
-  { cert: 'scheduler', file: (h) => `kubeconfigs/masters/${h.name}/scheduler.conf`, server: 'own-master' },
-  { cert: 'kubelet-client', file: (h) => `kubeconfigs/nodes/${h.name}/kubelet.conf`, server: 'endpoint' },
+  { cert: 'controller-manager', file: inHostDir('masterKubeconfigs', 'controller-manager.conf'), server: 'own-master' },
+  { cert: 'scheduler', file: inHostDir('masterKubeconfigs', 'scheduler.conf'), server: 'own-master' },
+  { cert: 'kubelet-client', file: inHostDir('nodeKubeconfigs', 'kubelet.conf'), server: 'endpoint' },
 ];
 
 /** The service-account signing key pair (no certificate). */

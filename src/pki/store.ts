@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { KubeinstallError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { mapLimit } from '../util/semaphore.js';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { parsePrivateKey } from './keys.js';
 import { SERVICE_ACCOUNT_FILES, type CertInstance, type PkiPlan } from './specs.js';
@@ -12,19 +13,6 @@ import { parseCertificate, type CertInfo } from './x509.js';
 
 /** Enough for the disk, few enough to stay far from the open-file limit. */
 export const IO_CONCURRENCY = 64;
-
-export const mapLimit = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> => {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-};
 
 export const readIfExists = async (path: string): Promise<Buffer | undefined> => {
   try {

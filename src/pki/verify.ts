@@ -5,8 +5,9 @@ import type { Role } from '../inventory/model.js';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems, daysLeft } from './checks.js';
 import { parsePrivateKey, publicKeyPem } from './keys.js';
-import { expandPki, SERVICE_ACCOUNT_FILES, type CertInstance, type Host, type PkiModel, type PkiPlan } from './specs.js';
-import { CERT_MODE, IO_CONCURRENCY, mapLimit, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
+import { expandPki, HOST_DIRS, SERVICE_ACCOUNT_FILES, type CertInstance, type Host, type PkiModel, type PkiPlan } from './specs.js';
+import { CERT_MODE, IO_CONCURRENCY, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
+import { mapLimit } from '../util/semaphore.js';
 import { parseCertificate, type CertInfo } from './x509.js';
 
 export type Status = 'ok' | 'expiring' | 'invalid';
@@ -127,17 +128,9 @@ const subfolders = async (path: string): Promise<string[]> =>
  * the resulting model serves to name and check subjects, chains, usages, keys and modes, never SANs.
  */
 export const discoverPlan = async (dir: string): Promise<PkiPlan> => {
-  const [members, masters, kubeletFolders, nodeConfigs] = await Promise.all([
-    subfolders(join(dir, 'pki/etcd/members')),
-    subfolders(join(dir, 'kubeconfigs/masters')),
-    subfolders(join(dir, 'pki/kubelets')),
-    subfolders(join(dir, 'kubeconfigs/nodes')),
-  ]);
+  const found = await Promise.all(Object.values(HOST_DIRS).map(async (d) => ({ role: d.role, names: await subfolders(join(dir, d.dir)) })));
   const roles = new Map<string, Role[]>();
-  const add = (names: string[], role: Role): void => names.forEach((n) => roles.set(n, [...new Set([...(roles.get(n) ?? []), role])]));
-  add(members, 'etcd');
-  add(masters, 'master');
-  add([...kubeletFolders, ...nodeConfigs], 'node');
+  for (const { role, names } of found) names.forEach((n) => roles.set(n, [...new Set([...(roles.get(n) ?? []), role])]));
   const hosts = [...roles].map(([name, r]): Host => ({ name, address: name, internalAddress: name, roles: r }));
   const unknown = 'unknown';
   const model: PkiModel = {

@@ -5,12 +5,10 @@ import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { etcdClientUrl } from './etcd.js';
 import { binPath, etcdPki, HOST_PATHS, pki, unitPath } from './paths.js';
+import { PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
-
-export const CONTROLLER_MANAGER_PORT = 10257;
-export const SCHEDULER_PORT = 10259;
 
 export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   ['advertise-address', host.internalAddress],
@@ -94,7 +92,7 @@ export const renderControlPlane = (model: ClusterModel, host: Host): RoleRender 
   ],
   services: [
     { unit: UNITS.apiserver, phase: 'control-plane', health: https(host, model.apiServerPort, '/readyz') },
-    { unit: UNITS.controllerManager, phase: 'control-plane', health: https(host, CONTROLLER_MANAGER_PORT, '/healthz') },
-    { unit: UNITS.scheduler, phase: 'control-plane', health: https(host, SCHEDULER_PORT, '/healthz') },
+    { unit: UNITS.controllerManager, phase: 'control-plane', health: https(host, PORTS.controllerManager, '/healthz') },
+    { unit: UNITS.scheduler, phase: 'control-plane', health: https(host, PORTS.scheduler, '/healthz') },
   ],
 });

@@ -3,16 +3,13 @@ import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { binPath, ETCD_PKI_DIR, HOST_PATHS, unitPath } from './paths.js';
+import { PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
 
-export const ETCD_CLIENT_PORT = 2379;
-export const ETCD_PEER_PORT = 2380;
-export const ETCD_METRICS_PORT = 2381;
-
-export const etcdClientUrl = (host: Host): string => `https://${hostPort(host.internalAddress, ETCD_CLIENT_PORT)}`;
-const peerUrl = (host: Host): string => `https://${hostPort(host.internalAddress, ETCD_PEER_PORT)}`;
+export const etcdClientUrl = (host: Host): string => `https://${hostPort(host.internalAddress, PORTS.etcdClient)}`;
+const peerUrl = (host: Host): string => `https://${hostPort(host.internalAddress, PORTS.etcdPeer)}`;
 
 export const etcdFlags = (): Flag[] => [['config-file', HOST_PATHS.etcdConfig]];
 
@@ -21,7 +18,7 @@ export const renderEtcdConfig = (model: ClusterModel, host: Host): string =>
     name: host.name,
     clientUrl: etcdClientUrl(host),
     peerUrl: peerUrl(host),
-    metricsUrl: `http://${hostPort(host.internalAddress, ETCD_METRICS_PORT)}`,
+    metricsUrl: `http://${hostPort(host.internalAddress, PORTS.etcdMetrics)}`,
     initialCluster: hostsWithRole(model, 'etcd').map((m) => `${m.name}=${peerUrl(m)}`).join(','),
     clusterToken: `${model.name}-etcd`,
     pki: ETCD_PKI_DIR,

@@ -4,13 +4,12 @@ import type { ClusterModel, Host } from '../inventory/model.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { binPath, HOST_PATHS, pki, unitPath } from './paths.js';
+import { PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
 
 export const SANDBOX_IMAGE = 'registry.k8s.io/pause:3.10';
-const KUBE_PROXY_HEALTHZ_PORT = 10256;
-const KUBE_PROXY_METRICS_PORT = 10249;
 
 /** YAML scalars from the inventory go in double-quoted (JSON strings are valid YAML), so no value can change the structure. */
 const q = (value: string): string => JSON.stringify(value);
@@ -30,6 +29,7 @@ export const containerdFlags = (): Flag[] => [['config', HOST_PATHS.containerdCo
 export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
   renderAsset('config/kubelet-config.yaml', {
     address: q(host.internalAddress),
+    port: String(PORTS.kubelet),
     clientCaFile: q(pki('ca.crt')),
     tlsCertFile: q(HOST_PATHS.kubeletServingCert),
     tlsPrivateKeyFile: q(HOST_PATHS.kubeletServingKey),
@@ -40,8 +40,8 @@ export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
 export const renderKubeProxyConfig = (model: ClusterModel, host: Host): string =>
   renderAsset('config/kube-proxy-config.yaml', {
     address: q(host.internalAddress),
-    healthzBindAddress: q(hostPort(host.internalAddress, KUBE_PROXY_HEALTHZ_PORT)),
-    metricsBindAddress: q(hostPort(host.internalAddress, KUBE_PROXY_METRICS_PORT)),
+    healthzBindAddress: q(hostPort(host.internalAddress, PORTS.kubeProxyHealthz)),
+    metricsBindAddress: q(hostPort(host.internalAddress, PORTS.kubeProxyMetrics)),
     nodeName: q(host.name),
     kubeconfig: q(HOST_PATHS.kubeProxyKubeconfig),
     clusterCidr: q(model.podCidr.text),

@@ -1,17 +1,23 @@
-// Which PKI files and kubeconfigs each role's hosts receive, as one table: source in the cluster folder
-// (`<host>` = the host's name) -> path on the host, and the units that must restart when it changes.
+// Which PKI files and kubeconfigs each role's hosts receive, as one table: the file by its name in the
+// PKI table (src/pki/specs.ts, which alone knows where it lies in the cluster folder) -> path on the host,
+// and the units that must restart when it changes.
 // Minimality lives here: only masters get ca.key (the controller-manager signs with it), sa.key and the
 // Secrets encryption key (inside the EncryptionConfiguration); a node gets certificates and its own
 // kubeconfigs, never a CA key.
 import type { Host, Role } from '../inventory/model.js';
 import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
+import { SERVICE_ACCOUNT_FILES, type PkiPlan } from '../pki/specs.js';
 import { renderEncryptionConfig } from './encryption.js';
 import { etcdPki, HOST_PATHS, pki } from './paths.js';
 import { UNITS } from './units.js';
 
+/** A certificate's `.crt` or `.key` (by CERT_SPECS name; a per-host kind means this host's own), the
+ * kubeconfig embedding a certificate (by the same name), or a key file outside the certificate table. */
+export type PkiSource = { readonly cert: string; readonly part: 'crt' | 'key' } | { readonly kubeconfig: string } | { readonly file: string };
+
 export interface PkiPlacement {
   readonly role: Role;
-  readonly from: string;
+  readonly source: PkiSource;
   readonly to: string;
   readonly restarts: readonly string[];
   /** What the host gets instead of the file itself (a config built from it). */
@@ -19,45 +25,64 @@ export interface PkiPlacement {
 }
 
 const { etcd, apiserver, controllerManager, scheduler, kubelet, kubeProxy } = UNITS;
+const crt = (cert: string): PkiSource => ({ cert, part: 'crt' });
+const key = (cert: string): PkiSource => ({ cert, part: 'key' });
+const kubeconfig = (cert: string): PkiSource => ({ kubeconfig: cert });
 
 export const PKI_PLACEMENTS: readonly PkiPlacement[] = [
-  { role: 'etcd', from: 'pki/etcd/ca.crt', to: etcdPki('ca.crt'), restarts: [etcd] },
-  { role: 'etcd', from: 'pki/etcd/members/<host>/server.crt', to: etcdPki('server.crt'), restarts: [etcd] },
-  { role: 'etcd', from: 'pki/etcd/members/<host>/server.key', to: etcdPki('server.key'), restarts: [etcd] },
-  { role: 'etcd', from: 'pki/etcd/members/<host>/peer.crt', to: etcdPki('peer.crt'), restarts: [etcd] },
-  { role: 'etcd', from: 'pki/etcd/members/<host>/peer.key', to: etcdPki('peer.key'), restarts: [etcd] },
+  { role: 'etcd', source: crt('etcd-ca'), to: etcdPki('ca.crt'), restarts: [etcd] },
+  { role: 'etcd', source: crt('etcd-server'), to: etcdPki('server.crt'), restarts: [etcd] },
+  { role: 'etcd', source: key('etcd-server'), to: etcdPki('server.key'), restarts: [etcd] },
+  { role: 'etcd', source: crt('etcd-peer'), to: etcdPki('peer.crt'), restarts: [etcd] },
+  { role: 'etcd', source: key('etcd-peer'), to: etcdPki('peer.key'), restarts: [etcd] },
   // For health probes run on the member itself (etcdctl endpoint health).
-  { role: 'etcd', from: 'pki/etcd/healthcheck-client.crt', to: etcdPki('healthcheck-client.crt'), restarts: [] },
-  { role: 'etcd', from: 'pki/etcd/healthcheck-client.key', to: etcdPki('healthcheck-client.key'), restarts: [] },
+  { role: 'etcd', source: crt('etcd-healthcheck-client'), to: etcdPki('healthcheck-client.crt'), restarts: [] },
+  { role: 'etcd', source: key('etcd-healthcheck-client'), to: etcdPki('healthcheck-client.key'), restarts: [] },
 
-  { role: 'master', from: 'pki/ca.crt', to: pki('ca.crt'), restarts: [apiserver, controllerManager] },
-  { role: 'master', from: 'pki/ca.key', to: pki('ca.key'), restarts: [controllerManager] },
-  { role: 'master', from: 'pki/apiserver.crt', to: pki('apiserver.crt'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/apiserver.key', to: pki('apiserver.key'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/apiserver-kubelet-client.crt', to: pki('apiserver-kubelet-client.crt'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/apiserver-kubelet-client.key', to: pki('apiserver-kubelet-client.key'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/apiserver-etcd-client.crt', to: pki('apiserver-etcd-client.crt'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/apiserver-etcd-client.key', to: pki('apiserver-etcd-client.key'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/etcd/ca.crt', to: etcdPki('ca.crt'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/front-proxy-ca.crt', to: pki('front-proxy-ca.crt'), restarts: [apiserver, controllerManager] },
-  { role: 'master', from: 'pki/front-proxy-client.crt', to: pki('front-proxy-client.crt'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/front-proxy-client.key', to: pki('front-proxy-client.key'), restarts: [apiserver] },
-  { role: 'master', from: 'pki/sa.key', to: pki('sa.key'), restarts: [apiserver, controllerManager] },
-  { role: 'master', from: 'pki/sa.pub', to: pki('sa.pub'), restarts: [apiserver] },
-  { role: 'master', from: ENCRYPTION_KEY_FILE, to: HOST_PATHS.encryptionConfig, restarts: [apiserver], render: renderEncryptionConfig },
-  { role: 'master', from: 'kubeconfigs/admin.conf', to: HOST_PATHS.adminConf, restarts: [] },
-  { role: 'master', from: 'kubeconfigs/masters/<host>/controller-manager.conf', to: HOST_PATHS.controllerManagerConf, restarts: [controllerManager] },
-  { role: 'master', from: 'kubeconfigs/masters/<host>/scheduler.conf', to: HOST_PATHS.schedulerConf, restarts: [scheduler] },
+  { role: 'master', source: crt('ca'), to: pki('ca.crt'), restarts: [apiserver, controllerManager] },
+  { role: 'master', source: key('ca'), to: pki('ca.key'), restarts: [controllerManager] },
+  { role: 'master', source: crt('apiserver'), to: pki('apiserver.crt'), restarts: [apiserver] },
+  { role: 'master', source: key('apiserver'), to: pki('apiserver.key'), restarts: [apiserver] },
+  { role: 'master', source: crt('apiserver-kubelet-client'), to: pki('apiserver-kubelet-client.crt'), restarts: [apiserver] },
+  { role: 'master', source: key('apiserver-kubelet-client'), to: pki('apiserver-kubelet-client.key'), restarts: [apiserver] },
+  { role: 'master', source: crt('apiserver-etcd-client'), to: pki('apiserver-etcd-client.crt'), restarts: [apiserver] },
+  { role: 'master', source: key('apiserver-etcd-client'), to: pki('apiserver-etcd-client.key'), restarts: [apiserver] },
+  { role: 'master', source: crt('etcd-ca'), to: etcdPki('ca.crt'), restarts: [apiserver] },
+  { role: 'master', source: crt('front-proxy-ca'), to: pki('front-proxy-ca.crt'), restarts: [apiserver, controllerManager] },
+  { role: 'master', source: crt('front-proxy-client'), to: pki('front-proxy-client.crt'), restarts: [apiserver] },
+  { role: 'master', source: key('front-proxy-client'), to: pki('front-proxy-client.key'), restarts: [apiserver] },
+  { role: 'master', source: { file: SERVICE_ACCOUNT_FILES.key }, to: pki('sa.key'), restarts: [apiserver, controllerManager] },
+  { role: 'master', source: { file: SERVICE_ACCOUNT_FILES.pub }, to: pki('sa.pub'), restarts: [apiserver] },
+  { role: 'master', source: { file: ENCRYPTION_KEY_FILE }, to: HOST_PATHS.encryptionConfig, restarts: [apiserver], render: renderEncryptionConfig },
+  { role: 'master', source: kubeconfig('admin'), to: HOST_PATHS.adminConf, restarts: [] },
+  { role: 'master', source: kubeconfig('controller-manager'), to: HOST_PATHS.controllerManagerConf, restarts: [controllerManager] },
+  { role: 'master', source: kubeconfig('scheduler'), to: HOST_PATHS.schedulerConf, restarts: [scheduler] },
 
-  { role: 'node', from: 'pki/ca.crt', to: pki('ca.crt'), restarts: [kubelet] },
-  { role: 'node', from: 'kubeconfigs/nodes/<host>/kubelet.conf', to: HOST_PATHS.kubeletConf, restarts: [kubelet] },
-  { role: 'node', from: 'pki/kubelets/<host>/kubelet-server.crt', to: HOST_PATHS.kubeletServingCert, restarts: [kubelet] },
-  { role: 'node', from: 'pki/kubelets/<host>/kubelet-server.key', to: HOST_PATHS.kubeletServingKey, restarts: [kubelet] },
-  { role: 'node', from: 'kubeconfigs/kube-proxy.conf', to: HOST_PATHS.kubeProxyKubeconfig, restarts: [kubeProxy] },
+  { role: 'node', source: crt('ca'), to: pki('ca.crt'), restarts: [kubelet] },
+  { role: 'node', source: kubeconfig('kubelet-client'), to: HOST_PATHS.kubeletConf, restarts: [kubelet] },
+  { role: 'node', source: crt('kubelet-server'), to: HOST_PATHS.kubeletServingCert, restarts: [kubelet] },
+  { role: 'node', source: key('kubelet-server'), to: HOST_PATHS.kubeletServingKey, restarts: [kubelet] },
+  { role: 'node', source: kubeconfig('kube-proxy'), to: HOST_PATHS.kubeProxyKubeconfig, restarts: [kubeProxy] },
 ];
 
 /** Certificates are public (0644); keys, sa.pub and kubeconfigs (which embed keys) are 0600, as kubeadm writes them. */
 export const pkiMode = (from: string): number => (from.endsWith('.crt') ? 0o644 : 0o600);
 
-export const placementsFor = (host: Host): Omit<PkiPlacement, 'role'>[] =>
-  PKI_PLACEMENTS.filter((p) => host.roles.includes(p.role)).map((p) => ({ ...p, from: p.from.replace('<host>', host.name) }));
+/** Resolves sources against one cluster's PKI: where each lies in the cluster folder, for a host (a
+ * per-host kind is that host's own); a name the PKI lacks is a bug in the table above. */
+export const pkiSources = (plan: PkiPlan) => {
+  const certs = new Map(plan.certs.map((c) => [`${c.spec.name} ${c.host?.name ?? ''}`, c]));
+  const kubeconfigs = new Map(plan.kubeconfigs.map((k) => [k.certId, k.file]));
+  return (host: Host, source: PkiSource): string => {
+    if ('file' in source) return source.file;
+    const name = 'cert' in source ? source.cert : source.kubeconfig;
+    const cert = certs.get(`${name} `) ?? certs.get(`${name} ${host.name}`);
+    const found = 'cert' in source ? cert?.files?.[source.part] : cert && kubeconfigs.get(cert.id);
+    if (!found) throw new Error(`render bug: the PKI of this cluster has no ${'cert' in source ? `${name}.${source.part}` : `kubeconfig of ${name}`} for ${host.name}`);
+    return found;
+  };
+};
+
+/** The placements of this host's roles, each with its source's path in the cluster folder. */
+export const placementsFor = (sourceOf: ReturnType<typeof pkiSources>, host: Host): (Omit<PkiPlacement, 'role' | 'source'> & { readonly from: string })[] =>
+  PKI_PLACEMENTS.filter((p) => host.roles.includes(p.role)).map(({ role: _role, source, ...p }) => ({ ...p, from: sourceOf(host, source) }));

@@ -3,6 +3,7 @@
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
 import { ROLES, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { expandPki } from '../pki/specs.js';
 import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
 import { hostFlagProblems } from './component-flags.js';
@@ -10,7 +11,7 @@ import { renderControlPlane } from './control-plane.js';
 import { renderEtcd } from './etcd.js';
 import { renderNode } from './node.js';
 import { binPath } from './paths.js';
-import { placementsFor, pkiMode } from './pki-files.js';
+import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
 import type { RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PlannedFile, PlannedService } from './types.js';
@@ -56,9 +57,15 @@ interface Missing {
   readonly what: string;
 }
 
-const buildHostPlan = (model: ClusterModel, host: Host, clusterFiles: ClusterFiles, binaries: BinaryIndex, missing: Missing[]): HostPlan => {
+interface Inputs {
+  readonly clusterFiles: ClusterFiles;
+  readonly pkiSource: ReturnType<typeof pkiSources>;
+  readonly binaries: BinaryIndex;
+}
+
+const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries }: Inputs, missing: Missing[]): HostPlan => {
   const files: PlannedFile[] = [];
-  for (const p of placementsFor(host)) {
+  for (const p of placementsFor(pkiSource, host)) {
     const data = clusterFiles.get(p.from);
     if (data) files.push(inline(p.to, pkiMode(p.from), p.render ? p.render(data) : data, p.restarts));
     else missing.push({ host: host.name, what: `${p.from} (for ${p.to})` });
@@ -86,7 +93,8 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
   const flagErrors = model.hosts.flatMap((h) => hostFlagProblems(model, h));
   if (flagErrors.length > 0) throw new Error(`render bug: flags the Kubernetes ${model.kubernetesMinor} binaries reject:\n  ${flagErrors.join('\n  ')}`);
   const missing: Missing[] = [];
-  const hosts = model.hosts.map((h) => buildHostPlan(model, h, clusterFiles, binaries, missing));
+  const inputs = { clusterFiles, pkiSource: pkiSources(expandPki(model)), binaries };
+  const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs, missing));
   if (missing.length > 0) {
     const lines = missing.slice(0, MAX_LISTED).map((m) => `  ${m.host}: ${m.what}`);
     if (missing.length > MAX_LISTED) lines.push(`  …and ${missing.length - MAX_LISTED} more`);

@@ -2,8 +2,9 @@
 // places files, it does not parse them), and a binaries index, plus a reader for rendered unit files.
 import { createHash } from 'node:crypto';
 import { loadInventoryText } from '../inventory/load.js';
-import type { ClusterModel } from '../inventory/model.js';
+import { hostsWithRole, type ClusterModel } from '../inventory/model.js';
 import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
+import { expandPki, SERVICE_ACCOUNT_FILES } from '../pki/specs.js';
 import type { BinaryIndex } from './types.js';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0xa5);
@@ -14,27 +15,17 @@ export const modelFrom = (hostLines: string, cluster = ''): ClusterModel =>
     '/tmp/kubeinstall-render-test/inventory.yaml',
   ).model;
 
-/** The PKI helper's documented layout for these hosts, each file holding its own path as bytes. */
+/** The cluster folder's files for these hosts as the PKI table lays them out, each holding its own path as bytes. */
 export const clusterFilesFor = (model: ClusterModel): Map<string, Buffer> => {
-  const paths: string[] = ['pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/etcd/healthcheck-client.crt', 'pki/etcd/healthcheck-client.key'];
-  const has = (role: string) => model.hosts.some((h) => h.roles.includes(role as never));
-  if (has('master')) {
-    for (const base of ['ca', 'front-proxy-ca', 'apiserver', 'apiserver-kubelet-client', 'apiserver-etcd-client', 'front-proxy-client']) {
-      paths.push(`pki/${base}.crt`, `pki/${base}.key`);
-    }
-    paths.push('pki/sa.key', 'pki/sa.pub', 'kubeconfigs/admin.conf', 'kubeconfigs/super-admin.conf', 'kubeconfigs/kube-proxy.conf');
-  }
-  for (const h of model.hosts) {
-    if (h.roles.includes('etcd')) for (const f of ['server', 'peer']) paths.push(`pki/etcd/members/${h.name}/${f}.crt`, `pki/etcd/members/${h.name}/${f}.key`);
-    if (h.roles.includes('master')) paths.push(`kubeconfigs/masters/${h.name}/controller-manager.conf`, `kubeconfigs/masters/${h.name}/scheduler.conf`);
-    if (h.roles.includes('node')) {
-      for (const f of ['kubelet-client', 'kubelet-server']) paths.push(`pki/kubelets/${h.name}/${f}.crt`, `pki/kubelets/${h.name}/${f}.key`);
-      paths.push(`kubeconfigs/nodes/${h.name}/kubelet.conf`);
-    }
-  }
+  const pki = expandPki(model);
+  const paths = [
+    ...pki.certs.flatMap((c) => (c.files ? [c.files.crt, c.files.key] : [])),
+    ...pki.kubeconfigs.map((k) => k.file),
+    ...(pki.serviceAccount ? Object.values(SERVICE_ACCOUNT_FILES) : []),
+  ];
   const files = new Map(paths.map((p) => [p, Buffer.from(`placeholder ${p}\n`)]));
-  // render builds the EncryptionConfiguration from this one, so it must be a key
-  if (has('master')) files.set(ENCRYPTION_KEY_FILE, Buffer.from(`${TEST_ENCRYPTION_KEY.toString('base64')}\n`));
+  // `certs` writes it where there are masters; render builds the EncryptionConfiguration from it, so it must be a key
+  if (hostsWithRole(model, 'master').length > 0) files.set(ENCRYPTION_KEY_FILE, Buffer.from(`${TEST_ENCRYPTION_KEY.toString('base64')}\n`));
   return files;
 };
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelays, hostKeyAlgorithms } from './connection.js';
 import { AuthError, classifyConnectError, ConnectError, RemoteCommandError, tail } from './errors.js';
-import { createSemaphore } from './semaphore.js';
-import { quote } from './shell.js';
+import { createSemaphore } from '../util/semaphore.js';
+import { quote } from '../util/shell.js';
 import { sudoHint, wrapForSudo } from './sudo.js';
 
 describe('sudo', () => {

@@ -13,7 +13,7 @@ import { ConnectError, RemoteCommandError, SshError, tail } from './errors.js';
 import { decideHostKey, noRecordedKeyType } from './host-key.js';
 import { hostKeyStatus, keyTypeOfBlob, knownKeyTypes, parseKnownHosts, recordedFor, type KnownHostEntry } from './known-hosts.js';
 import { createRedactor, type Redactor } from './redact.js';
-import { createSemaphore } from './semaphore.js';
+import { createSemaphore } from '../util/semaphore.js';
 import { PROBE_PASSWORDLESS, sudoHint, wrapForSudo, type SudoMode } from './sudo.js';
 import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type HostTarget, type ResolvedTarget, type SshConfigLookup } from './target.js';
 import type { ExecEvent, ExecOptions, ExecResult, Executor, UploadItem, UploadReport } from './types.js';

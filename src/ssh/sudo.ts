@@ -1,7 +1,7 @@
 // Privileged commands for non-root users: `sudo -n` where no password is needed, otherwise the
 // password on stdin (`sudo -k -S -p ''`: -k makes sudo always read it, so it can never spill into the
 // command's own stdin). Never in argv, never logged.
-import { quote } from './shell.js';
+import { quote } from '../util/shell.js';
 
 export type SudoMode = { readonly kind: 'none' } | { readonly kind: 'passwordless' } | { readonly kind: 'password'; readonly password: string };
 

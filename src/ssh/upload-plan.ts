@@ -3,7 +3,7 @@
 import { dirname, basename, posix } from 'node:path';
 import { KubeinstallError } from '../util/errors.js';
 import type { UploadItem } from './types.js';
-import { quote, quoteAll } from './shell.js';
+import { quote, quoteAll } from '../util/shell.js';
 
 export interface RemoteFileState {
   readonly mode: number;

@@ -1,7 +1,6 @@
 // Errors are values with context, turned into one clear message at the CLI edge.
 import { getSystemErrorMap } from 'node:util';
 
-export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bigIntToIp, cidrContains, cidrsOverlap, ipToBigInt, isHostname, nthAddress, parseCidr, type ParsedCidr } from './ip.js';
+import { bigIntToIp, cidrContains, cidrsOverlap, ipToBigInt, isHostname, nthAddress, parseCidr, sameIp, type ParsedCidr } from './ip.js';
 
 const cidr = (t: string) => parseCidr(t) as ParsedCidr;
 
@@ -25,5 +25,11 @@ describe('IP helpers', () => {
     expect(isHostname('10.0.0.300')).toBe(false);
     expect(isHostname('master-1.example.com')).toBe(true);
     expect(isHostname('-bad')).toBe(false);
+  });
+  it('compares addresses by value, not by spelling', () => {
+    expect(sameIp('fd00:0:0:1::1', 'fd00:0:0:1:0:0:0:1')).toBe(true);
+    expect(bigIntToIp(ipToBigInt('fd00:0:0:1:0:0:0:1'), 6)).toBe('fd00:0:0:1::1');
+    expect(sameIp('fd00::1', 'fd00::2')).toBe(false);
+    expect(sameIp('127.0.0.1', '::ffff:127.0.0.1')).toBe(false);
   });
 });

@@ -61,6 +61,12 @@ export const bigIntToIp = (value: bigint, family: 4 | 6): string => {
   return `${hextets.slice(0, best.start).join(':')}::${hextets.slice(best.start + best.len).join(':')}`;
 };
 
+/** Whether two texts name the same address, however each is spelled (fd00:0:0:1::1 = fd00:0:0:1:0:0:0:1). */
+export const sameIp = (a: string, b: string): boolean => {
+  const family = ipFamily(a);
+  return family !== undefined && family === ipFamily(b) ? ipToBigInt(a) === ipToBigInt(b) : a === b;
+};
+
 /** Parses `addr/prefix`; returns an error message instead of throwing. */
 export const parseCidr = (text: string): ParsedCidr | string => {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());

@@ -4,9 +4,9 @@ import { applyManifest, waitForHttps } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
 import { servicesOf, serviceFailed, startUnits, unitBroken, waitRemote } from '../services.js';
 import type { HostPlan, PlannedService } from '../../render/types.js';
+import { UNITS } from '../../render/units.js';
 import type { DeployContext, Phase, Step } from '../types.js';
 
-const API_SERVER_UNIT = 'kube-apiserver.service';
 
 /** Waits for a unit by its health probe: HTTPS from here with the admin cert, or on the host. */
 export const waitHealthy = async (ctx: DeployContext, hp: HostPlan, service: PlannedService): Promise<string | undefined> => {
@@ -19,7 +19,7 @@ export const waitHealthy = async (ctx: DeployContext, hp: HostPlan, service: Pla
   const problem = await waitForHttps(service.health.url, ctx.credentials('admin'), {
     timeoutMs: ctx.options.healthTimeoutMs,
     signal: ctx.options.signal,
-    verifyServer: service.unit === API_SERVER_UNIT,
+    verifyServer: service.unit === UNITS.apiserver,
     giveUp: () => unitBroken(ctx, hp.host, service.unit),
   });
   if (problem) await serviceFailed(ctx, hp.host, service.unit, `${service.health.url}: ${problem}`);
@@ -45,15 +45,15 @@ export const startAndWait = (title: string, pick: (hp: HostPlan) => PlannedServi
 const applyRbac = (ctx: DeployContext, hp: HostPlan): Promise<string> =>
   ctx.once('rbac', async () => {
     if (ctx.options.dryRun) return `would apply ${ctx.plan.manifests.map((m) => m.name).join(', ')}`;
-    const health = servicesOf(hp, 'control-plane').find((s) => s.unit === API_SERVER_UNIT)?.health;
+    const health = servicesOf(hp, 'control-plane').find((s) => s.unit === UNITS.apiserver)?.health;
     const server = health?.kind === 'https' ? new URL(health.url).origin : ctx.credentials('super-admin').server;
     const applied = [];
     for (const m of ctx.plan.manifests) applied.push(...(await applyManifest(server, ctx.credentials('super-admin'), m.name, m.yaml)));
     return `applied ${applied.join(', ')} through ${hp.host.name}`;
   });
 
-const apiServer = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit === API_SERVER_UNIT);
-const controllers = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit !== API_SERVER_UNIT);
+const apiServer = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit === UNITS.apiserver);
+const controllers = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit !== UNITS.apiserver);
 
 export const controlPlanePhase: Phase = {
   name: 'control-plane',

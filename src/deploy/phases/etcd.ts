@@ -1,11 +1,10 @@
 // etcd: every member starts at the same moment (a new member waits for its peers), then each must
 // pass `etcdctl endpoint health`; an existing cluster restarts one member at a time instead.
+import { UNITS } from '../../render/units.js';
 import { hostsRunning } from '../hosts.js';
 import { etcdctl, etcdEndpoint } from '../etcd-client.js';
 import { servicesOf, startUnits, waitRemote, willStart } from '../services.js';
 import type { DeployContext, Phase } from '../types.js';
-
-const ETCD_UNIT = 'etcd.service';
 
 const members = (ctx: DeployContext) => hostsRunning(ctx, 'etcd');
 
@@ -16,8 +15,8 @@ export const etcdPhase: Phase = {
   // A new cluster only reaches quorum when its members start together; a running one keeps quorum
   // only when members restart one at a time.
   concurrency: (ctx) => {
-    const running = members(ctx).some((hp) => ctx.facts.get(hp.host.name)?.unitStates.get(ETCD_UNIT) === 'active');
-    const restarting = members(ctx).some((hp) => willStart(ctx, hp, ETCD_UNIT));
+    const running = members(ctx).some((hp) => ctx.facts.get(hp.host.name)?.unitStates.get(UNITS.etcd) === 'active');
+    const restarting = members(ctx).some((hp) => willStart(ctx, hp, UNITS.etcd));
     return running && restarting ? 1 : members(ctx).length;
   },
   steps: () => [
@@ -25,7 +24,7 @@ export const etcdPhase: Phase = {
     {
       title: 'wait for endpoint health',
       run: async (ctx, hp) => {
-        await waitRemote(ctx, hp, ETCD_UNIT, etcdctl(hp, [etcdEndpoint(hp)], ['endpoint', 'health']));
+        await waitRemote(ctx, hp, UNITS.etcd, etcdctl(hp, [etcdEndpoint(hp)], ['endpoint', 'health']));
         return ctx.options.dryRun ? undefined : `${etcdEndpoint(hp)} is healthy`;
       },
     },

@@ -1,4 +1,5 @@
-// A counting semaphore: at most `limit` tasks run at once, the rest wait in order.
+// Bounded concurrency, one primitive for the whole program: a counting semaphore (at most `limit` tasks
+// run at once, the rest wait in order) and a map over it.
 export interface Semaphore {
   run<T>(task: () => Promise<T>): Promise<T>;
 }
@@ -20,4 +21,10 @@ export const createSemaphore = (limit: number): Semaphore => {
       }
     },
   };
+};
+
+/** `fn` over `items`, at most `limit` at once; results in the order of `items`. */
+export const mapLimit = <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> => {
+  const pool = createSemaphore(limit);
+  return Promise.all(items.map((item) => pool.run(() => fn(item))));
 };

@@ -1,4 +1,4 @@
-// Quoting for the POSIX shell commands deploy sends to hosts.
+// Quoting for the POSIX shell commands sent to remote hosts (by ssh and by deploy).
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
