@@ -38,7 +38,7 @@ export const readClusterFiles = async (clusterDir: string): Promise<ClusterFiles
   return new Map(entries);
 };
 
-const hashFile = (path: string): Promise<string> =>
+export const hashFile = (path: string): Promise<string> =>
   new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path)
