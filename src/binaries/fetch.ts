@@ -84,7 +84,9 @@ const download = async (a: Artifact, opts: FetchOptions, expected: string, partP
 const install = async (from: string, dest: string, to: string): Promise<Installed> => {
   const sha256 = await hashFile(from);
   const target = join(dest, to);
-  if ((await hashIfFile(target)) !== sha256) {
+  if ((await hashIfFile(target)) === sha256) {
+    await rm(from, { force: true });
+  } else {
     await mkdir(dirname(target), { recursive: true, mode: 0o755 });
     await chmod(from, BINARY_MODE);
     await rename(from, target);
