@@ -96,7 +96,7 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     throw new KubeinstallError(
       `cannot plan: ${missing.length} input${missing.length === 1 ? ' is' : 's are'} missing (cluster folder ${model.clusterDir}, binaries folder ${model.binariesDir}):\n` +
         lines.join('\n') +
-        `\nrun \`kubeinstall certs -i ${model.inventoryPath}\` for PKI files; put the binaries in ${model.binariesDir}`,
+        `\nrun \`kubeinstall certs -i ${model.inventoryPath}\` for PKI files, \`kubeinstall binaries fetch -i ${model.inventoryPath}\` for the binaries`,
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));

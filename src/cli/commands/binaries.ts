@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import { resolve } from 'node:path';
 import { displayUrl, type Progress } from '../../binaries/http.js';
 import { fetchBinaries, SUMS_FILE, type Outcome } from '../../binaries/fetch.js';
-import { ARCHITECTURES, artifactsFor, fetchVersions, type Arch } from '../../binaries/sources.js';
+import { ARCHITECTURES, artifactsFor, type Arch } from '../../binaries/sources.js';
 import { loadInventory } from '../../inventory/load.js';
 import { renderRoleBinariesHelp } from '../../render/binaries.js';
 import { KubeinstallError, UsageError } from '../../util/errors.js';
@@ -63,12 +63,9 @@ export const registerBinaries = (program: Command): void => {
       const { model, warnings } = await loadInventory(opts.inventory);
       printWarnings(warnings);
       const dest = opts.dest ? resolve(opts.dest) : model.binariesDir;
-      const v = fetchVersions(model);
-      process.stderr.write(
-        `fetching for linux/${opts.arch} into ${dest}${mirror ? ` from ${displayUrl(mirror)}` : ''}: Kubernetes ${v.kubernetes}, etcd ${v.etcd}, ` +
-          `containerd ${v.containerd}, runc ${v.runc}, crictl ${v.crictl}, CNI plugins ${v.cniPlugins}\n`,
-      );
-      const result = await fetchBinaries(artifactsFor(model, opts.arch), { dest, mirror, ...reporter(process.stderr.isTTY === true) });
+      const artifacts = artifactsFor(model, opts.arch);
+      process.stderr.write(`${artifacts.length} release files for linux/${opts.arch} into ${dest}${mirror ? ` from ${displayUrl(mirror)}` : ''}\n`);
+      const result = await fetchBinaries(artifacts, { dest, mirror, ...reporter(process.stderr.isTTY === true) });
       if (result.failed.length > 0) {
         throw new KubeinstallError(`${result.failed.length} download${result.failed.length === 1 ? '' : 's'} failed:\n  ${result.failed.map((f) => f.message).join('\n  ')}`);
       }

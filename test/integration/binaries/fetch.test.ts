@@ -110,7 +110,8 @@ beforeAll(async () => {
     }
     res.writeHead(200, { 'content-length': data.length });
     if (breakOff.delete(path)) {
-      res.write(data.subarray(0, Math.floor(data.length / 2)), () => res.socket?.destroy());
+      // the connection drops a moment later, once the client has had time to write what it got
+      res.write(data.subarray(0, Math.floor(data.length / 2)), () => setTimeout(() => res.socket?.destroy(), 1000));
       return;
     }
     res.end(data);
