@@ -7,8 +7,8 @@
 // the system tar: it is on every machine kubeinstall runs on, and GNU tar refuses members with `..` or
 // an absolute path; what is installed from the unpacked tree must be a regular file (never a symlink).
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { hashFile } from '../render/load.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -94,9 +94,15 @@ const install = async (from: string, dest: string, to: string): Promise<Installe
   return { to, sha256 };
 };
 
-const regularFile = async (path: string, archive: string, member: string): Promise<void> => {
+/** `<root>/<member>` itself, reached through no symlink (a folder in the archive may be one, pointing anywhere). */
+const inside = async (root: string, member: string, archive: string, kind: 'file' | 'folder'): Promise<string> => {
+  const path = resolve(root, member);
   const info = await lstat(path).catch(() => undefined);
-  if (!info?.isFile()) throw new KubeinstallError(`${archive} has no regular file ${member}`);
+  const real = await realpath(path).catch(() => undefined);
+  if (!(kind === 'file' ? info?.isFile() : info?.isDirectory()) || real !== resolve(await realpath(root), member)) {
+    throw new KubeinstallError(`${archive} has no regular ${kind} ${member}`);
+  }
+  return path;
 };
 
 /** Unpacks a verified archive beside the folder (same file system, so installing is a rename) and installs its members. */
@@ -108,11 +114,11 @@ const unpack = async (a: Artifact, archivePath: string, dest: string): Promise<I
     for (const i of a.installs) {
       const member = i.member!;
       if (member.endsWith('/')) {
-        const entries = await readdir(join(tmp, member), { withFileTypes: true });
-        for (const e of entries.filter((x) => x.isFile()).sort((x, y) => x.name.localeCompare(y.name))) installed.push(await install(join(tmp, member, e.name), dest, i.to + e.name));
+        const folder = await inside(tmp, member, a.file, 'folder');
+        const entries = await readdir(folder, { withFileTypes: true });
+        for (const e of entries.filter((x) => x.isFile()).sort((x, y) => x.name.localeCompare(y.name))) installed.push(await install(join(folder, e.name), dest, i.to + e.name));
       } else {
-        await regularFile(join(tmp, member), a.file, member);
-        installed.push(await install(join(tmp, member), dest, i.to));
+        installed.push(await install(await inside(tmp, member, a.file, 'file'), dest, i.to));
       }
     }
     return installed;

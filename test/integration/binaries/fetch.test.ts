@@ -220,6 +220,38 @@ describe('kubeinstall binaries fetch', () => {
     expect(readFileSync(join(dest, 'kube-apiserver'))).toEqual(data);
   });
 
+  it.each([
+    ['crictl', 'a symlinked file', (stage: string, outside: string) => execFileSync('ln', ['-s', join(outside, 'crictl'), join(stage, 'crictl')]), 'file crictl', crictlFile, 'crictl'],
+    ['etcd', 'a symlinked folder', (stage: string, outside: string) => execFileSync('ln', ['-s', outside, join(stage, `etcd-v${ETCD}-linux-amd64`)]), `file etcd-v${ETCD}-linux-amd64/etcd`, etcdFile, 'etcd'],
+  ] as const)('installs nothing an archive reaches through a symlink (%s: %s), even with a matching checksum', async (_name, _what, plant, named, file, installedName) => {
+    const repo = file === crictlFile ? ['kubernetes-sigs/cri-tools', `v${CRICTL}`] : ['etcd-io/etcd', `v${ETCD}`];
+    const path = gh(repo[0]!, repo[1]!, file);
+    const sumsPath = file === crictlFile ? `${path}.sha256` : gh(repo[0]!, repo[1]!, 'SHA256SUMS');
+    const [good, goodSums] = [readFileSync(join(mirror, path)), readFileSync(join(mirror, sumsPath))];
+    const outside = mkdtempSync(join(work, 'outside-'));
+    writeFileSync(join(outside, installedName), 'not from the archive\n');
+    writeFileSync(join(outside, 'etcdctl'), 'not from the archive\n');
+    const stage = mkdtempSync(join(work, 'evil-'));
+    plant(stage, outside);
+    execFileSync('tar', ['-czf', `${stage}.tgz`, '-C', stage, '.']);
+    const evil = readFileSync(`${stage}.tgz`);
+    put(path, evil);
+    put(sumsPath, `${sha256(evil)}  ${file}\n`); // a mirror that publishes a matching checksum for it
+    rmSync(join(dest, installedName));
+    try {
+      const r = await fetch();
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`${file} has no regular ${named}`);
+      expect(existsSync(join(dest, installedName))).toBe(false);
+      expect(readFileSync(join(outside, installedName), 'utf8')).toBe('not from the archive\n');
+    } finally {
+      put(path, good);
+      put(sumsPath, goodSums);
+      rmSync(join(dest, '.downloads', file), { force: true });
+    }
+    expect((await fetch()).code).toBe(0);
+  });
+
   it('refuses a mirror that is not http(s) with exit 2, without echoing it', async () => {
     const r = await startKubeinstall(['binaries', 'fetch', '-i', inventory, '--mirror', `ftp://${USER}:${PASSWORD}@127.0.0.1/x`]).done;
     expect(r.code).toBe(2);
