@@ -51,7 +51,9 @@ const request = (url: URL, headers: Record<string, string>, redirects = 0, authO
       resolve(res);
     });
     req.setTimeout(SOCKET_TIMEOUT_MS, () => req.destroy(new KubeinstallError(`no data from ${displayUrl(url)} for ${SOCKET_TIMEOUT_MS / 1000} s`)));
-    req.on('error', (err) => reject(err instanceof KubeinstallError ? err : new KubeinstallError(`cannot GET ${displayUrl(url)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    req.on('error', (err) => {
+      reject(err instanceof KubeinstallError ? err : new KubeinstallError(`cannot GET ${displayUrl(url)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    });
   });
 
 const basicAuth = (url: URL): string | undefined =>
@@ -130,7 +132,8 @@ export const downloadTo = async (url: URL, partPath: string, onProgress: (p: Pro
   try {
     await pipeline(res, counter, createWriteStream(partPath, { flags: resumed ? 'a' : 'w', mode: 0o644 }));
   } catch (err) {
-    throw new KubeinstallError(`download of ${displayUrl(url)} broke off at ${done}${total ? `/${total}` : ''} bytes (kept; the next attempt resumes): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new KubeinstallError(`download of ${displayUrl(url)} broke off at ${done}${total ? `/${total}` : ''} bytes (kept; the next attempt resumes): ${reason}`);
   }
   if (total !== undefined && done < total) {
     throw new KubeinstallError(`download of ${displayUrl(url)} ended at ${done}/${total} bytes (kept; the next attempt resumes)`);

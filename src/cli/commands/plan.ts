@@ -20,9 +20,9 @@ const printPendingWarnings = (plan: ClusterPlan, inventory: string, clusterDir: 
   const binaries = names('binary');
   const pki = names('pki');
   if (binaries.length > 0) {
-    process.stderr.write(
-      chalk.yellow(`warning: ${binaries.length} binar${binaries.length === 1 ? 'y is' : 'ies are'} not yet in ${binariesDir} (${binaries.join(', ')}); their hashes are "${NOT_YET_AVAILABLE}": kubeinstall binaries fetch -i ${inventory}`) + '\n',
-    );
+    const count = `${binaries.length} binar${binaries.length === 1 ? 'y is' : 'ies are'}`;
+    const text = `warning: ${count} not yet in ${binariesDir} (${binaries.join(', ')}); their hashes are "${NOT_YET_AVAILABLE}": kubeinstall binaries fetch -i ${inventory}`;
+    process.stderr.write(chalk.yellow(text) + '\n');
   }
   if (pki.length > 0) {
     process.stderr.write(chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`) + '\n');
