@@ -53,3 +53,24 @@ export const compareVersions = (a: string, b: string): number => {
   for (let i = 0; i < 3; i++) if (x![i] !== y![i]) return (x![i] ?? 0) < (y![i] ?? 0) ? -1 : 1;
   return 0;
 };
+
+/** The versions of what a node runs beside the Kubernetes binaries, which the inventory does not name. */
+export interface NodeToolVersions {
+  readonly containerd: string;
+  readonly runc: string;
+  readonly cniPlugins: string;
+  readonly crictl: string;
+}
+
+/**
+ * What `binaries fetch` downloads for each Kubernetes minor. containerd: a release in CONTAINERD_FOR_KUBERNETES's
+ * row (so the `containerd-version` preflight passes); runc: the 1.3 line containerd 2.1/2.2 are tested with
+ * (containerd's script/setup/runc-version); crictl: cri-tools releases one minor per Kubernetes minor
+ * (kubernetes-sigs/cri-tools README, "Compatibility matrix"); CNI plugins: the newest release when written.
+ */
+export const NODE_TOOLS_FOR_KUBERNETES: Readonly<Record<KubernetesMinor, NodeToolVersions>> = {
+  '1.32': { containerd: '2.1.4', runc: '1.3.3', cniPlugins: '1.8.0', crictl: '1.32.0' },
+  '1.33': { containerd: '2.1.4', runc: '1.3.3', cniPlugins: '1.8.0', crictl: '1.33.0' },
+  '1.34': { containerd: '2.1.4', runc: '1.3.3', cniPlugins: '1.8.0', crictl: '1.34.0' },
+  '1.35': { containerd: '2.2.0', runc: '1.3.3', cniPlugins: '1.8.0', crictl: '1.35.0' },
+};

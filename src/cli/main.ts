@@ -8,6 +8,7 @@ import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
+import { registerBinaries } from './commands/binaries.js';
 
 const packageVersion = (): string =>
   (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -24,6 +25,7 @@ export const buildProgram = (): Command => {
   registerInit(program);
   registerInventory(program);
   registerCerts(program);
+  registerBinaries(program);
   registerPlan(program);
   registerDeploy(program);
   registerVerifyCerts(program);

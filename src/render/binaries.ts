@@ -38,3 +38,17 @@ export const requiredBinaries = (hosts: readonly Host[]): ReadonlyMap<string, re
   }
   return needed;
 };
+
+/** The table as README.md carries it (between the role-binaries markers; `npm run docs:inventory` rewrites it). */
+export const renderRoleBinariesMarkdown = (): string =>
+  Object.entries(ROLE_BINARIES)
+    .map(([role, specs]) => `- \`${role}\`: ${specs.map((b) => `\`${b.name}\``).join(', ')}`)
+    .join('\n');
+
+/** The table as `--help` shows it. */
+export const renderRoleBinariesHelp = (): string => {
+  const width = Math.max(...Object.keys(ROLE_BINARIES).map((r) => r.length));
+  return Object.entries(ROLE_BINARIES)
+    .map(([role, specs]) => `  ${`${role}:`.padEnd(width + 1)}  ${specs.map((b) => b.name).join(', ')}`)
+    .join('\n');
+};

@@ -38,7 +38,7 @@ export const readClusterFiles = async (clusterDir: string): Promise<ClusterFiles
   return new Map(entries);
 };
 
-const hashFile = (path: string): Promise<string> =>
+export const hashFile = (path: string): Promise<string> =>
   new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path)
@@ -76,9 +76,10 @@ const readHashCache = async (path: string | undefined): Promise<HashCache> => {
 
 /**
  * Hashes every binary some host's roles need; a missing or non-file binary is an error naming it and
- * its roles. With `cacheFile`, hashes of binaries unchanged since the last run come from there.
+ * its roles, unless `allowMissing` (then it is left out of the index). With `cacheFile`, hashes of
+ * binaries unchanged since the last run come from there.
  */
-export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string): Promise<BinaryIndex> => {
+export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string, allowMissing = false): Promise<BinaryIndex> => {
   const needed = requiredBinaries(hosts);
   const cache = await readHashCache(cacheFile);
   const problems: string[] = [];
@@ -99,20 +100,22 @@ export const indexBinaries = async (binariesDir: string, hosts: readonly Host[],
       found.push({ name, localPath, size: Number(info.size), sha256 });
     }),
   );
-  if (problems.length > 0) throw new KubeinstallError(`binaries folder incomplete:\n  ${problems.sort().join('\n  ')}`);
+  if (problems.length > 0 && !allowMissing) throw new KubeinstallError(`binaries folder incomplete:\n  ${problems.sort().join('\n  ')}`);
   const sorted = Object.fromEntries(Object.entries(nextCache).sort(([a], [b]) => a.localeCompare(b)));
   if (cacheFile && JSON.stringify(sorted) !== JSON.stringify(cache)) await writeFileAtomic(cacheFile, `${JSON.stringify(sorted, null, 2)}\n`, { mode: 0o644 });
   return new Map(found.map((b) => [b.name, b]));
 };
 
-/** What `plan` and `deploy` both start from: the cluster folder's files and the hashed binaries. */
+/** What `plan` and `deploy` both start from: the cluster folder's files and the hashed binaries
+ * (`allowMissingBinaries`: those present, for a plan shown before the binaries are fetched). */
 export const loadPlanInputs = async (
   model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts'>,
   clusterDir: string = model.clusterDir,
+  opts: { readonly allowMissingBinaries?: boolean } = {},
 ): Promise<{ clusterFiles: ClusterFiles; binaries: BinaryIndex }> => {
   const [clusterFiles, binaries] = await Promise.all([
     readClusterFiles(clusterDir),
-    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir)),
+    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissingBinaries),
   ]);
   return { clusterFiles, binaries };
 };

@@ -340,6 +340,19 @@ describe('file plan', () => {
     expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')))).toThrow(/n1: binary kube-proxy/);
   });
 
+  it('with allowMissing, lists what certs and the binaries would provide as pending instead of failing', () => {
+    const files = clusterFilesFor(model);
+    files.delete('pki/ca.crt');
+    const p = buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')), { allowMissing: true });
+    const n1 = hostPlan(p, 'n1');
+    expect(n1.pending).toEqual([
+      { path: '/etc/kubernetes/pki/ca.crt', mode: 0o644, from: 'pki/ca.crt', awaiting: 'pki' },
+      { path: '/usr/local/bin/kube-proxy', mode: 0o755, from: 'binary kube-proxy', awaiting: 'binary' },
+    ]);
+    expect(n1.files.map((f) => f.path)).not.toContain('/usr/local/bin/kube-proxy');
+    expect(hostPlan(p, 'm1').pending).toEqual([{ path: '/etc/kubernetes/pki/ca.crt', mode: 0o644, from: 'pki/ca.crt', awaiting: 'pki' }]);
+  });
+
   it('renders the RBAC bindings a binary install must create', () => {
     const docs = plan.manifests.map((m) => yaml.load(m.yaml) as Record<string, any>);
     expect(docs.map((d) => [d.metadata.name, d.roleRef.name, d.subjects[0].kind, d.subjects[0].name])).toEqual([

@@ -14,7 +14,7 @@ import { binPath } from './paths.js';
 import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
 import type { RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
-import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PlannedFile, PlannedService } from './types.js';
+import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PendingFile, PlannedFile, PlannedService } from './types.js';
 
 const OWNER = 'root:root';
 const MAX_LISTED = 20;
@@ -52,28 +52,24 @@ const mergeByPath = (files: readonly PlannedFile[], hostName: string): PlannedFi
   return [...byPath.values()].sort((a, b) => a.path.localeCompare(b.path));
 };
 
-interface Missing {
-  readonly host: string;
-  readonly what: string;
-}
-
 interface Inputs {
   readonly clusterFiles: ClusterFiles;
   readonly pkiSource: ReturnType<typeof pkiSources>;
   readonly binaries: BinaryIndex;
 }
 
-const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries }: Inputs, missing: Missing[]): HostPlan => {
+const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries }: Inputs): HostPlan => {
   const files: PlannedFile[] = [];
+  const pending: PendingFile[] = [];
   for (const p of placementsFor(pkiSource, host)) {
     const data = clusterFiles.get(p.from);
     if (data) files.push(inline(p.to, pkiMode(p.from), p.render ? p.render(data) : data, p.restarts));
-    else missing.push({ host: host.name, what: `${p.from} (for ${p.to})` });
+    else pending.push({ path: p.to, mode: pkiMode(p.from), from: p.from, awaiting: 'pki' });
   }
   for (const b of binariesFor(host)) {
     const local = binaries.get(b.name);
     if (!local) {
-      missing.push({ host: host.name, what: `binary ${b.name}` });
+      pending.push({ path: binPath(b.name), mode: 0o755, from: `binary ${b.name}`, awaiting: 'binary' });
       continue;
     }
     files.push({ path: binPath(b.name), mode: 0o755, owner: OWNER, content: { kind: 'local', localPath: local.localPath }, size: local.size, sha256: local.sha256, restarts: b.restarts });
@@ -84,24 +80,31 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
     services.push(...rendered.services);
   }
-  return { host, files: mergeByPath(files, host.name), services };
+  // A path two roles both place (ca.crt on a master that is also a node) is pending once.
+  const pendingByPath = new Map(pending.map((p) => [p.path, p]));
+  return { host, files: mergeByPath(files, host.name), services, pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)) };
 };
 
 const MANIFESTS = ['cluster-admins.yaml', 'apiserver-kubelet-client.yaml'] as const;
 
-export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles, binaries: BinaryIndex): ClusterPlan => {
+export interface PlanOptions {
+  /** List files whose inputs are missing as pending instead of failing (`plan` before `certs` or before the binaries). */
+  readonly allowMissing?: boolean;
+}
+
+export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles, binaries: BinaryIndex, opts: PlanOptions = {}): ClusterPlan => {
   const flagErrors = model.hosts.flatMap((h) => hostFlagProblems(model, h));
   if (flagErrors.length > 0) throw new Error(`render bug: flags the Kubernetes ${model.kubernetesMinor} binaries reject:\n  ${flagErrors.join('\n  ')}`);
-  const missing: Missing[] = [];
   const inputs = { clusterFiles, pkiSource: pkiSources(expandPki(model)), binaries };
-  const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs, missing));
-  if (missing.length > 0) {
+  const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs));
+  const missing = hosts.flatMap((h) => (h.pending ?? []).map((p) => ({ host: h.host.name, what: p.awaiting === 'pki' ? `${p.from} (for ${p.path})` : p.from })));
+  if (missing.length > 0 && !opts.allowMissing) {
     const lines = missing.slice(0, MAX_LISTED).map((m) => `  ${m.host}: ${m.what}`);
     if (missing.length > MAX_LISTED) lines.push(`  …and ${missing.length - MAX_LISTED} more`);
     throw new KubeinstallError(
       `cannot plan: ${missing.length} input${missing.length === 1 ? ' is' : 's are'} missing (cluster folder ${model.clusterDir}, binaries folder ${model.binariesDir}):\n` +
         lines.join('\n') +
-        `\nrun \`kubeinstall certs -i ${model.inventoryPath}\` for PKI files; put the binaries in ${model.binariesDir}`,
+        `\nrun \`kubeinstall certs -i ${model.inventoryPath}\` for PKI files, \`kubeinstall binaries fetch -i ${model.inventoryPath}\` for the binaries`,
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));

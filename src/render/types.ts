@@ -37,9 +37,21 @@ export interface PlannedService {
   readonly health?: { readonly kind: 'https'; readonly url: string } | { readonly kind: 'etcd' };
 }
 
+/** A file whose input does not exist yet: a PKI file `certs` makes, or a binary not yet in the binaries folder.
+ * Only `plan` builds plans with these (to show a plan before the inputs exist); deploy refuses them. */
+export interface PendingFile {
+  readonly path: string;
+  readonly mode: number;
+  /** What the file is made from, e.g. `pki/ca.crt` or `binary kubelet`. */
+  readonly from: string;
+  readonly awaiting: 'pki' | 'binary';
+}
+
 export interface HostPlan {
   readonly host: Host;
   readonly files: readonly PlannedFile[];
+  /** Files whose inputs are missing (empty unless the plan was built with `allowMissing`). */
+  readonly pending?: readonly PendingFile[];
   /** In start order within each phase. */
   readonly services: readonly PlannedService[];
 }

@@ -36,11 +36,34 @@ beforeAll(() => {
 });
 
 describe('kubeinstall plan', () => {
-  it('names the missing PKI files and says how to make them, before certs has run', () => {
+  it('before certs has run, lists the files certs makes as not yet available, warns, and exits 0', () => {
     const r = run('plan', '-i', inventory);
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/m1: pki\/ca\.crt \(for \/etc\/kubernetes\/pki\/ca\.crt\)/);
-    expect(r.err).toContain('kubeinstall certs -i');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^  0644 +- +not yet available +\/etc\/kubernetes\/pki\/ca\.crt \(pki\/ca\.crt: kubeinstall certs\)$/m);
+    expect(r.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files \(5 not yet available\), 3 services$/m);
+    expect(r.err).toMatch(/^warning: \d+ PKI files are not yet in .*plancli: kubeinstall certs -i /m);
+    const json = JSON.parse(run('plan', '-i', inventory, '-o', 'json').out);
+    expect(json.hosts[0].pending).toContainEqual({ path: '/etc/kubernetes/pki/ca.key', mode: '0600', from: 'pki/ca.key', madeBy: 'kubeinstall certs' });
+  });
+
+  it('without a binaries folder, shows the binaries\' hashes as not yet available, warns, and exits 0', () => {
+    const bare = mkdtempSync(join(tmpdir(), 'kubeinstall-plan-bare-'));
+    try {
+      writeFileSync(join(bare, 'inventory.yaml'), readFileSync(inventory, 'utf8'));
+      const r = run('plan', '-i', join(bare, 'inventory.yaml'));
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^  0755 +- +not yet available +\/usr\/local\/bin\/kubectl \(binary kubectl: kubeinstall binaries fetch\)$/m);
+      expect(r.err).toContain(`warning: 11 binaries are not yet in ${join(bare, 'binaries')} (containerd, containerd-shim-runc-v2, etcd, etcdctl, kube-apiserver,`);
+      expect(readdirSync(bare)).toEqual(['inventory.yaml']); // nothing written beside it
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the binaries each role needs in its help, kubectl included', () => {
+    const help = run('plan', '--help').out;
+    expect(help).toMatch(/^  master: +kube-apiserver, kube-controller-manager, kube-scheduler, kubectl$/m);
+    expect(help).toMatch(/^  node: +containerd, containerd-shim-runc-v2, runc, kubelet, kube-proxy$/m);
   });
 
   it('prints every host\'s files and services, as a table and as JSON', () => {
@@ -106,10 +129,11 @@ describe('kubeinstall plan', () => {
     expect(run('plan', '--help').out).not.toContain('/tmp');
   });
 
-  it('refuses when a binary a role needs is missing, naming it and the role', () => {
+  it('shows a binary a role needs and the folder lacks as not yet available, with a warning naming it', () => {
     rmSync(join(dir, 'binaries/kube-proxy'));
     const r = run('plan', '-i', inventory);
-    expect(r.code).toBe(1);
-    expect(r.err).toContain('kube-proxy (needed by role node) is missing from');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^  0755 +- +not yet available +\/usr\/local\/bin\/kube-proxy \(binary kube-proxy: kubeinstall binaries fetch\)$/m);
+    expect(r.err).toContain(`warning: 1 binary is not yet in ${join(dir, 'binaries')} (kube-proxy)`);
   });
 });
