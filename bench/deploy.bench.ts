@@ -1,5 +1,5 @@
 // `npm run bench:deploy`: a first deploy and a no-change re-run of the 3 masters (+etcd) + 2 nodes
-// inventory on test-bed hosts 127.0.2.40-44 (real etcd, containerd and systemd; stand-ins for the
+// inventory on test-bed hosts 198.18.31.40-44 (each with its own network) (real etcd, containerd and systemd; stand-ins for the
 // Kubernetes components), against a baseline measured in the same run: scp of the same per-host
 // files to the hosts in parallel, plus the time the services themselves take to start and become
 // healthy (the etcd, control-plane and nodes phases). The re-run is timed as the median of a few.
@@ -13,8 +13,8 @@ import { writePlanTree } from '../src/render/write.js';
 import { startSetting, type BedHost } from '../test/integration/deploy/fixtures.js';
 
 const HOSTS: BedHost[] = [
-  ...[0, 1, 2].map((n) => ({ name: `bm${n + 1}`, address: `127.0.2.${40 + n}`, roles: ['etcd', 'master'] as const })),
-  ...[3, 4].map((n) => ({ name: `bn${n - 2}`, address: `127.0.2.${40 + n}`, roles: ['node'] as const })),
+  ...[0, 1, 2].map((n) => ({ name: `bm${n + 1}`, address: `198.18.31.${40 + n}`, roles: ['etcd', 'master'] as const })),
+  ...[3, 4].map((n) => ({ name: `bn${n - 2}`, address: `198.18.31.${40 + n}`, roles: ['node'] as const })),
 ].map((h) => ({ ...h, roles: [...h.roles] }));
 const START_PHASES = ['etcd', 'control-plane', 'nodes'];
 const RERUNS = 3;
@@ -40,7 +40,7 @@ const remoteTimeByStep = async (logPath: string): Promise<string> => {
 };
 
 const main = async (): Promise<void> => {
-  const s = await startSetting(HOSTS);
+  const s = await startSetting({ name: 'bench-deploy', subnet: '198.18.31.0/24' }, HOSTS);
   try {
     // The baseline copies exactly the files deploy would: each host's planned tree.
     const { model } = await loadInventory(s.inventory);

@@ -1,6 +1,6 @@
 // Copy the same files (150 MiB of binaries and 200 small files) to 3 test-bed hosts with kubeinstall's
 // executor, with scp to the hosts in parallel, and with `ansible -m copy`; print times and ratios
-// against parallel scp measured in the same run. Hosts: 127.0.2.11-13.
+// against parallel scp measured in the same run. Hosts: 198.18.30.11-13, each with its own network.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -45,7 +45,7 @@ const hasCommand = async (name: string): Promise<boolean> => sh('sh', ['-c', `co
 
 const main = async (): Promise<void> => {
   const work = await mkdtemp(join(tmpdir(), 'kubeinstall-bench-ssh-'));
-  const tb = await startTestbed({ hosts: [11, 12, 13].map((n) => ({ name: `b${n}`, address: `127.0.2.${n}` })) });
+  const tb = await startTestbed({ network: { name: 'bench-ssh', subnet: '198.18.30.0/24' }, hosts: [11, 12, 13].map((n) => ({ name: `b${n}`, address: `198.18.30.${n}` })) });
   try {
     const src = join(work, 'files');
     await mkdir(join(src, 'conf'), { recursive: true });

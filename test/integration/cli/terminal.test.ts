@@ -1,7 +1,7 @@
 // What an operator sees at a real terminal: `deploy` on 1 master + 2 nodes run in tmux panes of
 // 80x24 and 160x45. The scrollback must hold the final tree (one line per phase, collapsed) and the
 // summary, not one copy of the tree per spinner frame; colours follow NO_COLOR and --no-color.
-// Test-bed hosts 127.0.2.50-52.
+// Test-bed hosts 198.18.24.50-52, each with its own network.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHASES } from '../../../src/deploy/phases/index.js';
 import { run } from '../../testbed/proc.js';
@@ -9,9 +9,9 @@ import { startSetting, TESTBED_IGNORED_CHECKS, type Setting } from '../deploy/fi
 import { KUBEINSTALL_BIN } from '../kubeinstall.js';
 
 const HOSTS = [
-  { name: 'm1', address: '127.0.2.50', roles: ['etcd', 'master'] as const },
-  { name: 'n1', address: '127.0.2.51', roles: ['node'] as const },
-  { name: 'n2', address: '127.0.2.52', roles: ['node'] as const },
+  { name: 'm1', address: '198.18.24.50', roles: ['etcd', 'master'] as const },
+  { name: 'n1', address: '198.18.24.51', roles: ['node'] as const },
+  { name: 'n2', address: '198.18.24.52', roles: ['node'] as const },
 ].map((h) => ({ ...h, roles: [...h.roles] }));
 /** Its own tmux server, removed by this exact name. */
 const TMUX_SOCKET = `kubeinstall-terminal-test-${process.pid}`;
@@ -71,7 +71,7 @@ const deployCommand = (...extra: string[]): string =>
   [process.execPath, KUBEINSTALL_BIN, 'deploy', '-i', s.inventory, `--ignore-preflight-errors=${[...TESTBED_IGNORED_CHECKS].join(',')}`, ...extra].join(' ');
 
 beforeAll(async () => {
-  s = await startSetting(HOSTS);
+  s = await startSetting({ name: 'terminal', subnet: '198.18.24.0/24' }, HOSTS);
 });
 afterAll(async () => {
   await s?.stop();

@@ -1,22 +1,21 @@
-// End to end on the test bed: an etcd-only inventory of 3 hosts (127.0.2.21-23) becomes a healthy
+// End to end on the test bed: an etcd-only inventory of 3 hosts (198.18.21.21-23, each with its own network) becomes a healthy
 // 3-member TLS etcd cluster with real etcd; a re-run changes nothing; a taken port is reported.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhaseFailed } from '../../../src/deploy/manager.js';
 import { LOCK_FILE } from '../../../src/util/cluster-lock.js';
 import { run, startSetting, TESTBED_IGNORED_CHECKS, type Setting } from './fixtures.js';
 
-const HOSTS = [1, 2, 3].map((n) => ({ name: `etcd-${n}`, address: `127.0.2.${20 + n}`, roles: ['etcd' as const] }));
+const HOSTS = [1, 2, 3].map((n) => ({ name: `etcd-${n}`, address: `198.18.21.${20 + n}`, roles: ['etcd' as const] }));
 const endpoints = HOSTS.map((h) => `https://${h.address}:2379`);
 let s: Setting;
 let ORIGINAL_ETCD_SHA: string;
 
 beforeAll(async () => {
-  s = await startSetting(HOSTS);
+  s = await startSetting({ name: 'etcd-only', subnet: '198.18.21.0/24' }, HOSTS);
   ORIGINAL_ETCD_SHA = (await run('sha256sum', ['/usr/bin/etcd'])).stdout.split(' ')[0]!;
 });
 afterAll(async () => {
@@ -43,18 +42,18 @@ describe('etcd-only inventory', () => {
 
   it('a member whose port is taken: preflight names it; forced, the error has the host and the journal tail; the others stay healthy', async () => {
     await s.tb.hostExec('etcd-3', 'systemctl stop etcd.service');
-    // The hosts share this machine's network namespace, so a listener here takes the port there.
-    const squatter = createServer();
-    await new Promise<void>((resolve) => squatter.listen(2380, HOSTS[2]!.address, resolve));
+    // Another program takes the peer port on the host (a transient unit, so it outlives this command).
+    const squat = `import socket, time; s = socket.socket(); s.bind(('${HOSTS[2]!.address}', 2380)); s.listen(); time.sleep(600)`;
+    await s.tb.hostExec('etcd-3', `systemd-run --unit=port-squatter python3 -c "${squat}" && for i in $(seq 50); do ss -Hltn 'sport = 2380' | grep -q . && exit 0; sleep 0.1; done; exit 1`);
     try {
-      await expect(s.deploy()).rejects.toThrow(/etcd-3: checks: preflight errors: \n\s+\[ports\] already in use on 127\.0\.2\.23: 2380 \(etcd peer\)/);
+      await expect(s.deploy()).rejects.toThrow(/etcd-3: checks: preflight errors: \n\s+\[ports\] already in use on 198\.18\.21\.23: 2380 \(etcd peer\)/);
       const err = await s.deploy({ ignorePreflight: new Set([...TESTBED_IGNORED_CHECKS, 'ports']) }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PhaseFailed);
       expect((err as PhaseFailed).failures.map((f) => [f.host, f.step])).toEqual([['etcd-3', 'wait for endpoint health']]);
       expect((err as PhaseFailed).message).toMatch(/journalctl -u etcd.service \(last lines\):[\s\S]*address already in use/);
       await s.etcdctl(endpoints.slice(0, 2), 'endpoint', 'health');
     } finally {
-      squatter.close();
+      await s.tb.hostExec('etcd-3', 'systemctl stop port-squatter');
     }
     // systemd keeps restarting the member, so it may be up again before this run starts it
     await s.deploy();

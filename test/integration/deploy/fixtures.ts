@@ -13,7 +13,7 @@ import { PHASE_NAMES, type DeployOptions } from '../../../src/deploy/types.js';
 import { loadInventory } from '../../../src/inventory/load.js';
 import type { Role } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
-import { startTestbed, type Testbed } from '../../testbed/index.js';
+import { startTestbed, type Testbed, type TestbedNetwork } from '../../testbed/index.js';
 import { buildStandins, STANDINS } from '../../standins/build.js';
 
 export const run = promisify(execFile);
@@ -91,9 +91,10 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
     hosts: hosts.map((h) => ({ name: h.name, address: h.address, roles: [...h.roles] })),
   });
 
-export const startSetting = async (hosts: BedHost[], bedOnly: readonly BedHost[] = []): Promise<Setting> => {
+/** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet. */
+export const startSetting = async (network: TestbedNetwork, hosts: BedHost[], bedOnly: readonly BedHost[] = []): Promise<Setting> => {
   const dir = await mkdtemp(join(tmpdir(), 'kubeinstall-deploy-e2e-'));
-  const tb = await startTestbed({ hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
+  const tb = await startTestbed({ network, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
   const clusterDir = join(dir, 'cluster');
   const binariesDir = join(dir, 'binaries');
   const inventory = join(dir, 'inventory.yaml');

@@ -1,6 +1,6 @@
 // End to end on the test bed: the HA shape (3 masters that are also etcd members, 2 nodes) with real
 // etcd, containerd and systemd and stand-ins for the Kubernetes components (test/standins), on
-// 127.0.2.31-36. Deploy, re-run without changes, add a node, reboot a host during the upload.
+// 198.18.22.31-36, each host with its own network. Deploy, re-run without changes, add a node, reboot a host during the upload.
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,9 +10,9 @@ import { PhaseFailed } from '../../../src/deploy/manager.js';
 import { ENCRYPTION_KEY_FILE, parseEncryptionKey } from '../../../src/pki/encryption.js';
 import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
-const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `127.0.2.${30 + n}`, roles: ['etcd', 'master'] }));
-const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `127.0.2.${33 + n}`, roles: ['node'] }));
-const EXTRA_NODE: BedHost = { name: 'n3', address: '127.0.2.36', roles: ['node'] };
+const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.22.${30 + n}`, roles: ['etcd', 'master'] }));
+const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.22.${33 + n}`, roles: ['node'] }));
+const EXTRA_NODE: BedHost = { name: 'n3', address: '198.18.22.36', roles: ['node'] };
 const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
 const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
 let s: Setting;
@@ -34,7 +34,7 @@ const expectHealthy = async (hosts: readonly BedHost[]): Promise<void> => {
 };
 
 beforeAll(async () => {
-  s = await startSetting([...MASTERS, ...NODES], [EXTRA_NODE]);
+  s = await startSetting({ name: 'ha', subnet: '198.18.22.0/24' }, [...MASTERS, ...NODES], [EXTRA_NODE]);
 });
 afterAll(async () => {
   await s?.stop();
@@ -50,6 +50,15 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     await expectHealthy([...MASTERS, ...NODES]);
     const binding = JSON.parse(await kubectl('get', '--raw', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins'));
     expect(binding.roleRef.name).toBe('cluster-admin');
+  });
+
+  it('applies the net.* sysctls on each node (its own network namespace), and says what it changed', async () => {
+    const prepared = await s.deploy({ phases: new Set(['connect', 'facts', 'prepare']) });
+    for (const n of NODES) {
+      expect((await s.tb.hostExec(n.name, 'cat /proc/sys/net/ipv4/ip_forward')).stdout.trim(), n.name).toBe('1');
+      const notes = prepared.summary.hosts.find((h) => h.name === n.name)!.notes.join('\n');
+      expect(notes, n.name).not.toMatch(/could not change sysctls/);
+    }
   });
 
   it('runs the API server with --kubelet-certificate-authority, which every kubelet\'s serving certificate satisfies', async () => {

@@ -1,4 +1,4 @@
-// End to end on the test bed (127.0.6.1-2): preflight stops a deploy that cannot work before anything
+// End to end on the test bed (198.18.23.11-12, each host with its own network): preflight stops a deploy that cannot work before anything
 // is uploaded. The versions of the real Debian etcd and containerd here, and the missing iptables,
 // fail it unless ignored by name; a target file system too small for the upload fails it too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,15 +6,15 @@ import { PhaseFailed } from '../../../src/deploy/manager.js';
 import { startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const HOSTS: BedHost[] = [
-  { name: 'pf-m', address: '127.0.6.1', roles: ['etcd', 'master'] },
-  { name: 'pf-n', address: '127.0.6.2', roles: ['node'] },
+  { name: 'pf-m', address: '198.18.23.11', roles: ['etcd', 'master'] },
+  { name: 'pf-n', address: '198.18.23.12', roles: ['node'] },
 ];
 /** Where a deploy leaves anything on a host; preflight must leave all of it untouched. */
 const DEPLOY_PATHS = '/usr/local/bin /etc/kubernetes /etc/etcd /etc/containerd /etc/systemd/system/etcd.service /var/lib/kubeinstall';
 let s: Setting;
 
 beforeAll(async () => {
-  s = await startSetting(HOSTS);
+  s = await startSetting({ name: 'preflight', subnet: '198.18.23.0/24' }, HOSTS);
 });
 afterAll(async () => {
   await s?.stop();

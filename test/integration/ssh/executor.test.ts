@@ -1,4 +1,5 @@
-// The executor against real sshd on test-bed hosts (systemd-nspawn, 127.0.2.1-3; nothing listens on 127.0.2.19).
+// The executor against real sshd on test-bed hosts (systemd-nspawn, 198.18.20.11-13, each with its own network;
+// nothing listens on the loopback address 127.0.2.19).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ const executor = (o: Partial<ExecutorOptions> = {}): SshExecutor => {
 };
 
 beforeAll(async () => {
-  tb = await startTestbed({ hosts: [1, 2, 3].map((n) => ({ name: `h${n}`, address: `127.0.2.${n}` })) });
+  tb = await startTestbed({ network: { name: 'ssh', subnet: '198.18.20.0/24' }, hosts: [1, 2, 3].map((n) => ({ name: `h${n}`, address: `198.18.20.${10 + n}` })) });
   work = await mkdtemp(join(tmpdir(), 'kubeinstall-ssh-test-'));
   trusted = join(work, 'known_hosts');
   await writeFile(trusted, await tb.knownHosts());
@@ -93,8 +94,8 @@ describe('exec', () => {
 
   it('honours ~/.ssh/config HostName, User and IdentityFile', async () => {
     const config = join(work, 'ssh_config');
-    await writeFile(config, `Host web3\n  HostName 127.0.2.3\n  IdentityFile ${tb.privateKeyPath}\n`);
-    await writeFile(join(work, 'known_hosts_web3'), (await tb.hostKeys('h3')).map((k) => `127.0.2.3 ${k}`).join('\n') + '\n');
+    await writeFile(config, `Host web3\n  HostName 198.18.20.13\n  IdentityFile ${tb.privateKeyPath}\n`);
+    await writeFile(join(work, 'known_hosts_web3'), (await tb.hostKeys('h3')).map((k) => `198.18.20.13 ${k}`).join('\n') + '\n');
     const ex = executor({ sshConfigFile: config, clusterKnownHosts: join(work, 'known_hosts_web3') });
     const r = await ex.exec(modelHost(tb, 'h3', { identityFile: undefined }, 'web3'), 'hostname', { step: 'who' });
     expect(r.stdout.trim()).toBe('h3');
@@ -178,7 +179,7 @@ describe('host keys', () => {
     expect(err).toBeInstanceOf(HostKeyError);
     const ed25519 = (await tb.hostKeys('h1')).find((k) => k.startsWith('ssh-ed25519'))!;
     expect(err.message).toContain(`unknown host key ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])}`);
-    expect(err.message).toContain(`127.0.2.1 ${ed25519}`);
+    expect(err.message).toContain(`198.18.20.11 ${ed25519}`);
     expect(err.message).toContain('accept-new');
   });
 
@@ -194,8 +195,8 @@ describe('host keys', () => {
     await executor({ clusterKnownHosts: tofu, warn: (w) => said.push(w), log: (l) => logged.push(l) }).exec(h3, 'true', { step: 'first contact' });
     const recorded = await readFile(tofu, 'utf8');
     const ed25519 = (await tb.hostKeys('h3')).find((k) => k.startsWith('ssh-ed25519'))!;
-    expect(recorded).toBe(`127.0.2.3 ${ed25519}\n`);
-    const notice = `h3: recorded the new host key ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])} of 127.0.2.3:22 in ${tofu}`;
+    expect(recorded).toBe(`198.18.20.13 ${ed25519}\n`);
+    const notice = `h3: recorded the new host key ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])} of 198.18.20.13:22 in ${tofu}`;
     expect(said).toEqual([notice]);
     expect(logged).toContain(notice);
     await executor({ clusterKnownHosts: tofu }).exec(modelHost(tb, 'h3'), 'true', { step: 'strict now' });
@@ -213,7 +214,7 @@ describe('host keys', () => {
   it('refuses under accept-new a server that now offers only a key of another type, before authenticating', async () => {
     const tofu = join(work, 'known_hosts_other_type');
     const ed25519 = (await tb.hostKeys('h2')).find((k) => k.startsWith('ssh-ed25519'))!;
-    await writeFile(tofu, `127.0.2.2 ${ed25519}\n`);
+    await writeFile(tofu, `198.18.20.12 ${ed25519}\n`);
     // the sudo user logs in with its password: sshd logs every accepted or failed attempt for it
     const authAttempts = async (): Promise<string> =>
       (await tb.hostExec('h2', `journalctl -u ssh --no-pager | grep -E '(Accepted|Failed) [a-z-]+ for ${tb.sudoUser.name} ' || true`)).stdout;
@@ -227,7 +228,7 @@ describe('host keys', () => {
       expect(err).toBeInstanceOf(HostKeyError);
       expect(err.message).toContain('HOST KEY CHANGED');
       expect(err.message).toContain(`ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])} (${tofu}:1)`);
-      expect(await readFile(tofu, 'utf8')).toBe(`127.0.2.2 ${ed25519}\n`);
+      expect(await readFile(tofu, 'utf8')).toBe(`198.18.20.12 ${ed25519}\n`);
       expect(said).toEqual([]);
       expect(await authAttempts()).toBe(before);
     } finally {
@@ -240,7 +241,7 @@ describe('connection failures', () => {
   it('reports refused authentication without retrying', async () => {
     const err = await executor().exec(modelHost(tb, 'h1', { identityFile: await wrongKey() }), 'true', { step: 'x' }).catch((e) => e);
     expect(err).toBeInstanceOf(AuthError);
-    expect(err.message).toMatch(/^h1: authentication to 127\.0\.2\.1:22 failed/);
+    expect(err.message).toMatch(/^h1: authentication to 198\.18\.20\.11:22 failed/);
   });
 
   it('gives up on an address where nothing listens quickly and clearly', async () => {
@@ -310,13 +311,13 @@ describe('sudo and jump hosts', () => {
 
   it('uses sudo when ~/.ssh/config makes the login user a non-root one, and logs that user', async () => {
     const config = join(work, 'ssh_config_user');
-    await writeFile(config, `Host 127.0.2.1\n  User ${tb.sudoUser.name}\n`);
+    await writeFile(config, `Host 198.18.20.11\n  User ${tb.sudoUser.name}\n`);
     const lines: string[] = [];
     const ex = executor({ sshConfigFile: config, env: { SUDO_PW: tb.sudoUser.password }, log: (l) => lines.push(l) });
     const host = modelHost(tb, 'h1', { sudoPasswordEnv: 'SUDO_PW' }); // the inventory says root, hence no sudo
     expect((await ex.exec(host, 'id -un', { step: 'who', sudo: true })).stdout.trim()).toBe('root');
     expect((await ex.exec(host, 'id -un', { step: 'who' })).stdout.trim()).toBe(tb.sudoUser.name);
-    expect(lines).toContain(`h1: connected to 127.0.2.1:22 as ${tb.sudoUser.name}`);
+    expect(lines).toContain(`h1: connected to 198.18.20.11:22 as ${tb.sudoUser.name}`);
     // what deploy's connect step prints
     expect(connectedAs((await ex.exec(host, WHO_COMMAND, { step: 'connect', sudo: true })).stdout)).toBe(`as ${tb.sudoUser.name} (sudo: root)`);
     expect(connectedAs((await executor().exec(modelHost(tb, 'h1'), WHO_COMMAND, { step: 'connect', sudo: true })).stdout)).toBe('as root');
@@ -333,7 +334,7 @@ describe('sudo and jump hosts', () => {
   it('reaches a host through a bastion by a name only the bastion can resolve', async () => {
     const byName = join(work, 'known_hosts_names');
     await writeFile(byName, (await tb.knownHosts()) + (await tb.hostKeys('h2')).map((k) => `h2 ${k}`).join('\n') + '\n');
-    const bastion = { ...modelHost(tb, 'h1').ssh, address: '127.0.2.1' };
+    const bastion = { ...modelHost(tb, 'h1').ssh, address: '198.18.20.11' };
     const viaJump = modelHost(tb, 'h2', { bastion }, 'h2');
     const r = await executor({ clusterKnownHosts: byName }).exec(viaJump, 'hostname', { step: 'who' });
     expect(r.stdout.trim()).toBe('h2');
