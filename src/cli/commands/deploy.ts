@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { PREFLIGHT_CHECK_NAMES } from '../../deploy/preflight-checks.js';
-import { formatSummary } from '../../deploy/summary.js';
+import { deployReport, failureReport, formatSummary } from '../../deploy/summary.js';
 import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
@@ -40,6 +40,7 @@ interface DeployFlags {
   /** Milliseconds. */
   healthTimeout: number;
   insecureSkipHostKeyCheck?: boolean;
+  output: 'text' | 'json';
 }
 
 export const registerDeploy = (program: Command): void => {
@@ -54,7 +55,8 @@ export const registerDeploy = (program: Command): void => {
     .option('--ignore-preflight-errors <checks>', `turn these preflight errors into warnings (${PREFLIGHT_CHECK_NAMES.join(', ')}, or all)`)
     .addOption(new Option('--health-timeout <duration>', 'how long to wait for each service to become healthy (seconds, or 90s, 2m)').argParser(duration).default(120_000, '120s'))
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
-    .addHelpText('after', '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes')
+    .addOption(new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml -o json | jq .hosts\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes')
     .action(async (flags: DeployFlags) => {
       const controller = new AbortController();
       const onInterrupt = (): void => {
@@ -66,9 +68,12 @@ export const registerDeploy = (program: Command): void => {
       try {
         // Loaded on use: the SSH stack is only needed by deploy.
         const { deployInventory } = await import('../../deploy/deploy.js');
+        const json = flags.output === 'json';
         const result = await deployInventory({
           inventory: flags.inventory,
-          layout: plainOutput() ? 'lines' : 'tree',
+          // JSON owns stdout; the task lines go to stderr, each saying where it belongs.
+          layout: json || plainOutput() ? 'lines' : 'tree',
+          taskOutput: json ? 'stderr' : 'stdout',
           insecureSkipHostKeyCheck: flags.insecureSkipHostKeyCheck,
           onWarnings: printWarnings,
           options: {
@@ -81,8 +86,16 @@ export const registerDeploy = (program: Command): void => {
             signal: controller.signal,
           },
         });
+        if (json) {
+          process.stdout.write(JSON.stringify(deployReport(result, flags.dryRun === true), null, 2) + '\n');
+          return;
+        }
         for (const line of result.dryRunLines) process.stdout.write(`${line}\n`);
         process.stdout.write(formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath) + '\n');
+      } catch (err) {
+        // A pipeline reads the failure from stdout as well; the message still goes to stderr as usual.
+        if (flags.output === 'json') process.stdout.write(JSON.stringify(failureReport(err), null, 2) + '\n');
+        throw err;
       } finally {
         process.off('SIGINT', onInterrupt);
       }
