@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { isEtcdOnly, type ClusterModel } from '../inventory/model.js';
 import type { ClusterPlan } from '../render/types.js';
-import { KubeinstallError } from '../util/errors.js';
+import { EXIT_FAILED, KubeinstallError } from '../util/errors.js';
 import { PhaseFailed } from './manager.js';
 import type { RunResult } from './run.js';
 import type { HostOutcome } from './types.js';
@@ -52,7 +52,7 @@ export const deployReport = (r: RunResult, dryRun: boolean) => ({
 /** `deploy -o json` after a failure: the phase and, per failing host, the step and message. */
 export const failureReport = (err: unknown) => ({
   status: 'failed' as const,
-  exitCode: err instanceof KubeinstallError ? err.exitCode : 1,
+  exitCode: err instanceof KubeinstallError ? err.exitCode : EXIT_FAILED,
   message: err instanceof Error ? err.message : String(err),
   ...(err instanceof PhaseFailed ? { phase: err.phase, failures: err.failures } : {}),
 });

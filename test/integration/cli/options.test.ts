@@ -5,17 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/cli/main.js';
 import { kubeinstall } from '../kubeinstall.js';
 
-/** [command path, option flags as commander prints them]. */
-const NUMERIC_OPTIONS: readonly (readonly [string, string])[] = [
-  ['init inventory', '--masters <n>'],
-  ['init inventory', '--nodes <n>'],
-  ['init inventory', '--etcd <n>'],
-  ['deploy', '--concurrency <n>'],
-  ['deploy', '--health-timeout <duration>'],
-  ['verify-certs', '--warn-within <days>'],
-];
-
-const BAD_VALUES = ['abc', '1.5', '-1', '2x', ''];
+/** Options whose value is a number, a count or a duration, by the name of their value. */
+const NUMERIC_VALUE = /<(n|count|days|seconds|duration|port|\w*timeout)>/;
 
 const walk = (cmd: Command, path: string[] = []): [string, Option][] =>
   cmd.commands.flatMap((sub) => [
@@ -23,12 +14,25 @@ const walk = (cmd: Command, path: string[] = []): [string, Option][] =>
     ...walk(sub, [...path, sub.name()]),
   ]);
 
+/** [command path, option flags as commander prints them], read from the program itself: a new option is covered as it is added. */
+const NUMERIC_OPTIONS = walk(buildProgram())
+  .filter(([, o]) => NUMERIC_VALUE.test(o.flags))
+  .map(([path, o]): [string, string] => [path, o.flags]);
+
+const BAD_VALUES = ['abc', '1.5', '-1', '2x', ''];
+
 describe('numeric and duration options', () => {
-  it('the table lists every option whose value is a number, a count or a duration', () => {
-    const numeric = walk(buildProgram())
-      .filter(([, o]) => /<(n|count|days|seconds|duration|port|\w*timeout)>/.test(o.flags))
-      .map(([path, o]) => `${path} ${o.flags}`);
-    expect(numeric.sort()).toEqual(NUMERIC_OPTIONS.map(([path, flags]) => `${path} ${flags}`).sort());
+  it('are found in the program: at least those of init, deploy and verify-certs', () => {
+    expect(NUMERIC_OPTIONS).toEqual(
+      expect.arrayContaining([
+        ['init inventory', '--masters <n>'],
+        ['init inventory', '--nodes <n>'],
+        ['init inventory', '--etcd <n>'],
+        ['deploy', '--concurrency <n>'],
+        ['deploy', '--health-timeout <duration>'],
+        ['verify-certs', '--warn-within <days>'],
+      ]),
+    );
   });
 
   it.each(NUMERIC_OPTIONS)('%s %s: a bad value exits 2 naming the option', (path, flags) => {
