@@ -1,7 +1,7 @@
 // `kubeinstall kubeconfig`: the admin kubeconfig printed, or merged into a kubeconfig the user already
 // has, each read back by the real kubectl. No host is contacted.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +185,19 @@ describe('kubeinstall kubeconfig', () => {
     expect(kubectl(file, 'config', 'current-context').trim()).toBe('prod');
     expect(existsSync(`${file}.bak`)).toBe(false);
     expect(backups(file)).toHaveLength(0);
+  });
+
+  it('writes through a symlinked kubeconfig (dotfiles), leaving the link in place', () => {
+    const home = join(root, 'linked');
+    mkdirSync(join(home, 'dotfiles'), { recursive: true });
+    mkdirSync(join(home, '.kube'));
+    writeFileSync(join(home, 'dotfiles', 'kubeconfig'), FOREIGN);
+    symlinkSync(join(home, 'dotfiles', 'kubeconfig'), join(home, '.kube', 'config'));
+    const r = kubeinstall(['kubeconfig', '-i', inventory, '--merge'], { HOME: home });
+    expect(r.code, r.err).toBe(0);
+    expect(lstatSync(join(home, '.kube', 'config')).isSymbolicLink()).toBe(true);
+    expect(kubectl(join(home, '.kube', 'config'), 'config', 'get-contexts', '-o', 'name').trim().split('\n').sort()).toEqual(['kind-dev', 'prod', 'staging']);
+    expect(backups(join(home, 'dotfiles', 'kubeconfig'))).toHaveLength(1);
   });
 
   it('says which file is missing when certs has not run', () => {
