@@ -7,10 +7,20 @@ import { PhaseFailed } from './manager.js';
 import type { RunResult } from './run.js';
 import type { HostOutcome } from './types.js';
 
+export interface HostSummary {
+  readonly name: string;
+  readonly uploaded: number;
+  readonly restarted: readonly string[];
+  readonly runs: readonly string[];
+  readonly notes: readonly string[];
+  /** Milliseconds per phase this host finished. */
+  readonly durationsMs: Readonly<Record<string, number>>;
+}
+
 export interface DeploySummary {
   readonly filesUploaded: number;
   readonly servicesRestarted: number;
-  readonly hosts: readonly { readonly name: string; readonly uploaded: number; readonly restarted: readonly string[]; readonly runs: readonly string[]; readonly notes: readonly string[]; readonly durationsMs: Readonly<Record<string, number>> }[];
+  readonly hosts: readonly HostSummary[];
 }
 
 export const summarise = (plan: ClusterPlan, outcomes: ReadonlyMap<string, HostOutcome>, inRun: (name: string) => boolean): DeploySummary => {
