@@ -6,6 +6,7 @@ import { registerCerts } from './commands/certs.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
+import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
@@ -29,6 +30,7 @@ export const buildProgram = (): Command => {
   registerPlan(program);
   registerDeploy(program);
   registerVerifyCerts(program);
+  registerKubeconfig(program);
   program.addHelpText('after', '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml');
   return program;
 };

@@ -1,14 +1,27 @@
-import { Option } from 'commander';
+// The options several commands share, and the one parser of numeric option values: a bad value is a
+// commander InvalidArgumentError, so every command exits 2 with commander's message naming the option.
+import { InvalidArgumentError, Option } from 'commander';
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
 
 export const inventoryOption = (): Option =>
   new Option('-i, --inventory <file>', 'inventory file').env('KUBEINSTALL_INVENTORY').default(DEFAULT_INVENTORY);
 
-export const parsePositiveInt =
-  (name: string, min = 0) =>
+/** A whole number of at least `min`: `--concurrency 10`. */
+export const wholeNumber =
+  (min = 0) =>
   (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got "${value}"`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
     return n;
   };
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600 };
+
+/** A duration of at least one second, in seconds or with a unit (`90`, `90s`, `2m`, `1h`); the value is in milliseconds. */
+export const duration = (value: string): number => {
+  const m = /^(\d+)(s|m|h)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * UNIT_SECONDS[m[2] ?? '']! * 1000 : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1000) throw new InvalidArgumentError('expected a duration of at least 1 second: seconds, or a number with s, m or h (90, 90s, 2m)');
+  return ms;
+};

@@ -8,7 +8,7 @@ import { withClusterLock } from '../util/cluster-lock.js';
 import { loadPlanInputs } from '../render/load.js';
 import { buildClusterPlan } from '../render/plan.js';
 import { createExecutor } from '../ssh/executor.js';
-import type { Layout } from './manager.js';
+import type { Layout, TaskOutput } from './manager.js';
 import { runDeploy, type RunResult } from './run.js';
 import type { DeployOptions } from './types.js';
 
@@ -16,6 +16,7 @@ export interface DeployRequest {
   readonly inventory: string;
   readonly options: DeployOptions;
   readonly layout: Layout;
+  readonly taskOutput?: TaskOutput;
   readonly insecureSkipHostKeyCheck?: boolean;
   readonly onWarnings?: (warnings: readonly Problem[]) => void;
 }
@@ -33,6 +34,6 @@ export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
       concurrency: req.options.concurrency,
       insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
     });
-    return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout });
+    return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout, taskOutput: req.taskOutput });
   });
 };

@@ -1,10 +1,10 @@
 // Runs the phases in order as a listr2 task tree (phase -> host -> step). Each phase runs its hosts
 // in parallel up to a bound and lets every host finish, so one run reports every failing host;
 // the first phase with a failure stops the deploy.
-import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type ListrTask } from 'listr2';
 import { KubeinstallError } from '../util/errors.js';
 import type { HostPlan } from '../render/types.js';
-import type { DeployContext, Phase, Step } from './types.js';
+import { outcomeOf, type DeployContext, type Phase, type Step } from './types.js';
 
 export interface HostFailure {
   readonly host: string;
@@ -66,7 +66,11 @@ const followedBy = <L extends Listr<unknown>>(list: L, after: () => Promise<void
 
 const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout): ListrTask => ({
   title: label(layout, phase, undefined, hp.host.name),
-  task: (_c, task) => task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { concurrent: false, exitOnError: true }),
+  task: (_c, task) => {
+    const started = Date.now();
+    const steps = task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { concurrent: false, exitOnError: true });
+    return followedBy(steps, async () => void (outcomeOf(ctx, hp.host).durationsMs[phase.name] = Date.now() - started));
+  },
 });
 
 const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Map<string, number>): ListrTask => ({
@@ -88,8 +92,15 @@ const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Ma
   },
 });
 
+/** Where the task tree goes: stdout, or stderr when stdout carries the result (`deploy -o json`). */
+export type TaskOutput = 'stdout' | 'stderr';
+
+/** A renderer's logger with everything on stderr, icons as that renderer has them by default; none: listr2's own. */
+const rendererLogger = (output: TaskOutput, useIcons: boolean): { logger?: ListrLogger } =>
+  output === 'stderr' ? { logger: new ListrLogger({ useIcons, processOutput: new ProcessOutput(process.stderr, process.stderr) }) } : {};
+
 /** Runs the selected phases; returns how long each completed phase took (ms). */
-export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, layout: Layout): Promise<Map<string, number>> => {
+export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, layout: Layout, output: TaskOutput = 'stdout'): Promise<Map<string, number>> => {
   const selected = phases.filter((p) => ctx.options.phases.has(p.name));
   const timings = new Map<string, number>();
   const timer = { timer: PRESET_TIMER };
@@ -100,9 +111,9 @@ export const runPhases = async (phases: readonly Phase[], ctx: DeployContext, la
       // Ctrl-C is ours: let the steps in flight finish, then stop (listr2 would exit 127 at once).
       registerSignalListeners: false,
       renderer: layout === 'tree' ? 'default' : 'simple',
-      rendererOptions: { ...timer, collapseSubtasks: true, collapseErrors: false, showErrorMessage: false },
+      rendererOptions: { ...timer, ...rendererLogger(output, layout === 'tree'), collapseSubtasks: true, collapseErrors: false, showErrorMessage: false },
       fallbackRenderer: 'simple',
-      fallbackRendererOptions: timer,
+      fallbackRendererOptions: { ...timer, ...rendererLogger(output, false) },
     },
   );
   await list.run();

@@ -4,7 +4,7 @@ import type { ClusterFiles, ClusterPlan } from '../render/types.js';
 import type { Executor } from '../ssh/types.js';
 import { openCommandLog } from './command-log.js';
 import { createContext } from './context.js';
-import { Interrupted, runPhases, type Layout } from './manager.js';
+import { Interrupted, runPhases, type Layout, type TaskOutput } from './manager.js';
 import { PHASES } from './phases/index.js';
 import { summarise, type DeploySummary } from './summary.js';
 import type { DeployOptions, Phase } from './types.js';
@@ -16,6 +16,7 @@ export interface RunInput {
   readonly executor: Executor;
   readonly options: DeployOptions;
   readonly layout: Layout;
+  readonly taskOutput?: TaskOutput;
   readonly phases?: readonly Phase[];
   readonly onDryRun?: (host: Host, description: string) => void;
 }
@@ -27,9 +28,12 @@ export interface RunResult {
   readonly dryRunLines: readonly string[];
   /** Milliseconds per completed phase. */
   readonly phaseTimings: ReadonlyMap<string, number>;
+  /** Milliseconds of the whole run, log included. */
+  readonly durationMs: number;
 }
 
 export const runDeploy = async (input: RunInput): Promise<RunResult> => {
+  const started = Date.now();
   const log = await openCommandLog(input.model.clusterDir, new Date());
   input.executor.onExec((e) => log.write(e));
   const dryRunLines: string[] = [];
@@ -40,7 +44,7 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
   let phaseTimings: ReadonlyMap<string, number>;
   let logFailure: Error | undefined;
   try {
-    phaseTimings = await runPhases(input.phases ?? PHASES, ctx, input.layout);
+    phaseTimings = await runPhases(input.phases ?? PHASES, ctx, input.layout, input.taskOutput);
   } catch (err) {
     throw input.options.signal.aborted ? new Interrupted() : err;
   } finally {
@@ -49,5 +53,5 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
   }
   if (logFailure) throw logFailure;
   const inRun = (name: string): boolean => !input.options.hosts || input.options.hosts.has(name);
-  return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines, phaseTimings };
+  return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines, phaseTimings, durationMs: Date.now() - started };
 };

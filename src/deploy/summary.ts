@@ -3,12 +3,25 @@ import { join } from 'node:path';
 import { isEtcdOnly, type ClusterModel } from '../inventory/model.js';
 import { etcdClientUrl } from '../render/etcd.js';
 import type { ClusterPlan } from '../render/types.js';
+import { EXIT_FAILED, KubeinstallError } from '../util/errors.js';
+import { PhaseFailed } from './manager.js';
+import type { RunResult } from './run.js';
 import type { HostOutcome } from './types.js';
+
+export interface HostSummary {
+  readonly name: string;
+  readonly uploaded: number;
+  readonly restarted: readonly string[];
+  readonly runs: readonly string[];
+  readonly notes: readonly string[];
+  /** Milliseconds per phase this host finished. */
+  readonly durationsMs: Readonly<Record<string, number>>;
+}
 
 export interface DeploySummary {
   readonly filesUploaded: number;
   readonly servicesRestarted: number;
-  readonly hosts: readonly { readonly name: string; readonly uploaded: number; readonly restarted: readonly string[]; readonly runs: readonly string[]; readonly notes: readonly string[] }[];
+  readonly hosts: readonly HostSummary[];
 }
 
 export const summarise = (plan: ClusterPlan, outcomes: ReadonlyMap<string, HostOutcome>, inRun: (name: string) => boolean): DeploySummary => {
@@ -22,6 +35,7 @@ export const summarise = (plan: ClusterPlan, outcomes: ReadonlyMap<string, HostO
         restarted: o?.restarted ?? [],
         runs: hp.services.map((s) => s.unit),
         notes: o?.notes ?? [],
+        durationsMs: o?.durationsMs ?? {},
       };
     });
   return {
@@ -31,6 +45,29 @@ export const summarise = (plan: ClusterPlan, outcomes: ReadonlyMap<string, HostO
   };
 };
 
+const adminKubeconfig = (model: ClusterModel): string => join(model.clusterDir, 'kubeconfigs/admin.conf');
+
+/** `deploy -o json` after a run: per host what was uploaded and restarted, what runs, how long each phase took. */
+export const deployReport = (r: RunResult, dryRun: boolean) => ({
+  status: 'ok' as const,
+  dryRun,
+  filesUploaded: r.summary.filesUploaded,
+  servicesRestarted: r.summary.servicesRestarted,
+  durationMs: r.durationMs,
+  phaseDurationsMs: Object.fromEntries(r.phaseTimings),
+  hosts: r.summary.hosts.map((h) => ({ name: h.name, uploaded: h.uploaded, restarted: h.restarted, running: h.runs, durationsMs: h.durationsMs, notes: h.notes })),
+  ...(dryRun ? { wouldChange: r.dryRunLines } : { adminKubeconfig: isEtcdOnly(r.model) ? undefined : adminKubeconfig(r.model) }),
+  commandLog: r.logPath,
+});
+
+/** `deploy -o json` after a failure: the phase and, per failing host, the step and message. */
+export const failureReport = (err: unknown) => ({
+  status: 'failed' as const,
+  exitCode: err instanceof KubeinstallError ? err.exitCode : EXIT_FAILED,
+  message: err instanceof Error ? err.message : String(err),
+  ...(err instanceof PhaseFailed ? { phase: err.phase, failures: err.failures } : {}),
+});
+
 const howToUse = (model: ClusterModel): string[] => {
   if (isEtcdOnly(model)) {
     const pki = join(model.clusterDir, 'pki/etcd');
@@ -39,7 +76,7 @@ const howToUse = (model: ClusterModel): string[] => {
       `  etcdctl --endpoints=${model.hosts.map(etcdClientUrl).join(',')} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key endpoint health`,
     ];
   }
-  const admin = join(model.clusterDir, 'kubeconfigs/admin.conf');
+  const admin = adminKubeconfig(model);
   return [`admin kubeconfig: ${admin}`, `  kubectl --kubeconfig ${admin} get --raw /readyz`];
 };
 

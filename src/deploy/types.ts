@@ -29,6 +29,8 @@ export interface HostOutcome {
   readonly uploaded: string[];
   readonly restarted: string[];
   readonly notes: string[];
+  /** Milliseconds this host spent in each phase it finished. */
+  readonly durationsMs: Record<string, number>;
 }
 
 export interface DeployContext {
@@ -68,7 +70,7 @@ export interface Phase {
 export const outcomeOf = (ctx: DeployContext, host: Host): HostOutcome => {
   let outcome = ctx.outcomes.get(host.name);
   if (!outcome) {
-    outcome = { changed: [], uploaded: [], restarted: [], notes: [] };
+    outcome = { changed: [], uploaded: [], restarted: [], notes: [], durationsMs: {} };
     ctx.outcomes.set(host.name, outcome);
   }
   return outcome;

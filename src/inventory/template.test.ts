@@ -15,6 +15,7 @@ describe('the starter inventory', () => {
     { masters: 3, nodes: 3, etcd: 0 },
     { masters: 3, nodes: 5, etcd: 3 },
     { masters: 0, nodes: 0, etcd: 3 },
+    { masters: 3, nodes: 1000, etcd: 3 }, // past the IPv4 documentation ranges
   ])('passes validation as written for %o', (shape) => {
     const text = renderStarterInventory(shape);
     const { model } = loadInventoryText(text, 'starter.yaml');

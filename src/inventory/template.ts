@@ -38,11 +38,23 @@ const renderFields = (fields: ObjectField['fields'], indent: string): string[] =
     return lines;
   });
 
+// Documentation ranges (RFC 5737, RFC 3849): obviously placeholders, never somebody's real machine.
+const PLACEHOLDER_V4_NETS = ['192.0.2', '198.51.100', '203.0.113'] as const;
+/** The VIP of a starter with several masters; no host gets it. */
+const PLACEHOLDER_VIP = '192.0.2.100';
+
+/** Host addresses for any number of hosts: 192.0.2.11 onwards, the other IPv4 documentation nets, then 2001:db8::/32. */
+function* placeholderAddresses(): Generator<string> {
+  for (const [i, net] of PLACEHOLDER_V4_NETS.entries()) {
+    for (let n = i === 0 ? 11 : 1; n <= 254; n++) if (`${net}.${n}` !== PLACEHOLDER_VIP) yield `${net}.${n}`;
+  }
+  for (let n = 1; ; n++) yield `2001:db8::${n.toString(16)}`;
+}
+
 const starterHosts = ({ masters, nodes, etcd }: StarterShape): { name: string; address: string; roles: Role[] }[] => {
   const hosts: { name: string; address: string; roles: Role[] }[] = [];
-  // RFC 5737 documentation addresses: obviously placeholders, never somebody's real machine.
-  let next = 11;
-  const add = (name: string, roles: Role[]): void => void hosts.push({ name, address: `192.0.2.${next++}`, roles });
+  const addresses = placeholderAddresses();
+  const add = (name: string, roles: Role[]): void => void hosts.push({ name, address: addresses.next().value!, roles });
   for (let i = 1; i <= etcd; i++) add(`etcd-${i}`, ['etcd']);
   for (let i = 1; i <= masters; i++) add(`master-${i}`, etcd > 0 ? ['master'] : ['etcd', 'master']);
   if (masters + etcd === 0) add('etcd-1', ['etcd']);
@@ -59,7 +71,7 @@ export const renderStarterInventory = (shape: StarterShape): string => {
   const masters = hosts.filter((h) => h.roles.includes('master'));
   const ha = masters.length > 1;
   const clusterLines = renderFields(cluster.fields, '  ').map((line) =>
-    ha && line.startsWith('  # apiEndpoint:') ? '  apiEndpoint: 192.0.2.100:6443' : ha && line.startsWith('  apiEndpointKind:') ? '  apiEndpointKind: vip' : line,
+    ha && line.startsWith('  # apiEndpoint:') ? `  apiEndpoint: ${PLACEHOLDER_VIP}:6443` : ha && line.startsWith('  apiEndpointKind:') ? '  apiEndpointKind: vip' : line,
   );
   const hostLines = hosts.flatMap((h) => [
     `  - name: ${h.name}`,
@@ -69,7 +81,7 @@ export const renderStarterInventory = (shape: StarterShape): string => {
   return [
     '# kubeinstall inventory: the one file that describes your cluster.',
     '# Check it with `kubeinstall inventory check -i <file>`; every key is explained in README.md.',
-    '# Replace the 192.0.2.x placeholder addresses with your machines.',
+    '# Replace the placeholder addresses (documentation ranges such as 192.0.2.x) with your machines.',
     '',
     'cluster:',
     ...clusterLines,

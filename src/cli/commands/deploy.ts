@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { PREFLIGHT_CHECK_NAMES } from '../../deploy/preflight-checks.js';
-import { formatSummary } from '../../deploy/summary.js';
+import { deployReport, failureReport, formatSummary } from '../../deploy/summary.js';
 import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
-import { inventoryOption, parsePositiveInt } from '../options.js';
+import { duration, inventoryOption, wholeNumber } from '../options.js';
 import { printWarnings } from '../output.js';
 
 const list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -35,10 +35,12 @@ interface DeployFlags {
   hosts?: string;
   phases?: string;
   dryRun?: boolean;
-  concurrency: string;
+  concurrency: number;
   ignorePreflightErrors?: string;
-  healthTimeout: string;
+  /** Milliseconds. */
+  healthTimeout: number;
   insecureSkipHostKeyCheck?: boolean;
+  output: 'text' | 'json';
 }
 
 export const registerDeploy = (program: Command): void => {
@@ -49,14 +51,13 @@ export const registerDeploy = (program: Command): void => {
     .option('--hosts <names>', 'only these hosts (comma-separated inventory names)')
     .option('--phases <names>', `only these phases (comma-separated: ${PHASE_NAMES.join(', ')}); connect and facts always run`)
     .option('--dry-run', 'connect and read, then show what would change without changing anything')
-    .option('--concurrency <n>', 'hosts worked on at once', '10')
+    .option('--concurrency <n>', 'hosts worked on at once', wholeNumber(1), 10)
     .option('--ignore-preflight-errors <checks>', `turn these preflight errors into warnings (${PREFLIGHT_CHECK_NAMES.join(', ')}, or all)`)
-    .option('--health-timeout <seconds>', 'how long to wait for each service to become healthy', '120')
+    .addOption(new Option('--health-timeout <duration>', 'how long to wait for each service to become healthy (seconds, or 90s, 2m)').argParser(duration).default(120_000, '120s'))
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
-    .addHelpText('after', '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes')
+    .addOption(new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml -o json | jq .hosts\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes')
     .action(async (flags: DeployFlags) => {
-      const concurrency = parsePositiveInt('--concurrency', 1)(flags.concurrency);
-      const healthTimeoutMs = parsePositiveInt('--health-timeout', 1)(flags.healthTimeout) * 1000;
       const controller = new AbortController();
       const onInterrupt = (): void => {
         if (controller.signal.aborted) process.exit(130);
@@ -67,23 +68,34 @@ export const registerDeploy = (program: Command): void => {
       try {
         // Loaded on use: the SSH stack is only needed by deploy.
         const { deployInventory } = await import('../../deploy/deploy.js');
+        const json = flags.output === 'json';
         const result = await deployInventory({
           inventory: flags.inventory,
-          layout: plainOutput() ? 'lines' : 'tree',
+          // JSON owns stdout; the task lines go to stderr, each saying where it belongs.
+          layout: json || plainOutput() ? 'lines' : 'tree',
+          taskOutput: json ? 'stderr' : 'stdout',
           insecureSkipHostKeyCheck: flags.insecureSkipHostKeyCheck,
           onWarnings: printWarnings,
           options: {
             dryRun: flags.dryRun === true,
-            concurrency,
-            healthTimeoutMs,
+            concurrency: flags.concurrency,
+            healthTimeoutMs: flags.healthTimeout,
             ignorePreflight: parseIgnored(flags.ignorePreflightErrors),
             phases: parsePhases(flags.phases),
             hosts: flags.hosts ? new Set(list(flags.hosts)) : undefined,
             signal: controller.signal,
           },
         });
+        if (json) {
+          process.stdout.write(JSON.stringify(deployReport(result, flags.dryRun === true), null, 2) + '\n');
+          return;
+        }
         for (const line of result.dryRunLines) process.stdout.write(`${line}\n`);
         process.stdout.write(formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath) + '\n');
+      } catch (err) {
+        // A pipeline reads the failure from stdout as well; the message still goes to stderr as usual.
+        if (flags.output === 'json') process.stdout.write(JSON.stringify(failureReport(err), null, 2) + '\n');
+        throw err;
       } finally {
         process.off('SIGINT', onInterrupt);
       }

@@ -1,18 +1,9 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { writeFileAtomic } from '../../util/fs.js';
 import { KubeinstallError, UsageError } from '../../util/errors.js';
 import { renderStarterInventory } from '../../inventory/template.js';
 import { loadInventoryText } from '../../inventory/load.js';
-import { DEFAULT_INVENTORY, parsePositiveInt } from '../options.js';
-
-const count = (name: string) => (v: string) => {
-  try {
-    return parsePositiveInt(name)(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+import { DEFAULT_INVENTORY, wholeNumber } from '../options.js';
 
 export const registerInit = (program: Command): void => {
   const init = program.command('init').description('create starter files');
@@ -21,9 +12,9 @@ export const registerInit = (program: Command): void => {
     .description('write a complete, commented starter inventory that passes validation as written')
     .option('-o, --output <file>', 'where to write it', DEFAULT_INVENTORY)
     .option('--force', 'overwrite an existing file')
-    .option('--masters <n>', 'number of masters', count('--masters'), 1)
-    .option('--nodes <n>', 'number of worker nodes', count('--nodes'), 1)
-    .option('--etcd <n>', 'number of dedicated etcd hosts (0: etcd runs on the masters)', count('--etcd'), 0)
+    .option('--masters <n>', 'number of masters', wholeNumber(), 1)
+    .option('--nodes <n>', 'number of worker nodes', wholeNumber(), 1)
+    .option('--etcd <n>', 'number of dedicated etcd hosts (0: etcd runs on the masters)', wholeNumber(), 0)
     .addHelpText('after', '\nExamples:\n  kubeinstall init inventory -o cluster.yaml --masters 3 --nodes 3\n  kubeinstall init inventory -o etcd.yaml --masters 0 --nodes 0 --etcd 3')
     .action(async (opts: { output: string; force?: boolean; masters: number; nodes: number; etcd: number }) => {
       if (opts.masters === 0 && opts.nodes > 0) throw new UsageError('--nodes needs at least one master (--masters 1 or more)');

@@ -1,22 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { loadInventory } from '../../inventory/load.js';
 import { expandPki } from '../../pki/specs.js';
 import { discoverPlan, verifyPki } from '../../pki/verify.js';
 import { formatVerifyTable } from '../../pki/verify-report.js';
 import { KubeinstallError } from '../../util/errors.js';
-import { DEFAULT_INVENTORY, parsePositiveInt } from '../options.js';
+import { DEFAULT_INVENTORY, wholeNumber } from '../options.js';
 import { printWarnings } from '../output.js';
-
-const days = (v: string): number => {
-  try {
-    return parsePositiveInt('--warn-within')(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
 
 interface VerifyCliOptions {
   dir?: string;
@@ -43,7 +35,7 @@ export const registerVerifyCerts = (program: Command): void => {
     .option('--dir <dir>', 'cluster folder (default: the inventory\'s clusterDir)')
     .addOption(new Option('-i, --inventory <file>', `inventory, to check SANs and servers too (default ${DEFAULT_INVENTORY} when --dir is not given)`).env('KUBEINSTALL_INVENTORY'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--warn-within <days>', 'fail when a certificate expires within this many days', days, 30)
+    .option('--warn-within <days>', 'fail when a certificate expires within this many days', wholeNumber(), 30)
     .addHelpText('after', '\nExamples:\n  kubeinstall verify-certs -i inventory.yaml\n  kubeinstall verify-certs --dir ./prod -o json --warn-within 60')
     .action(async (opts: VerifyCliOptions) => {
       const { dir, plan, checkInventory } = await planFor(opts);

@@ -43,6 +43,17 @@ describe('kubeinstall CLI', () => {
     expect(statSync(file).mode & 0o777).toBe(0o644);
   });
 
+  it.each([1, 3, 250, 1000])('writes a starter with %i nodes that its own check passes, every address unique', (nodes) => {
+    const file = join(dir, `nodes-${nodes}.yaml`);
+    const init = run(['init', 'inventory', '-o', file, '--masters', '3', '--nodes', String(nodes)]);
+    expect(init.code, init.err).toBe(0);
+    const check = run(['inventory', 'check', '-i', file, '-o', 'json']);
+    expect(check.code, check.err.slice(0, 2000)).toBe(0);
+    const hosts = JSON.parse(check.out).hosts as { address: string }[];
+    expect(hosts).toHaveLength(nodes + 3);
+    expect(new Set(hosts.map((h) => h.address)).size).toBe(nodes + 3);
+  });
+
   it('reads the inventory from KUBEINSTALL_INVENTORY', () => {
     const file = join(dir, 'from-env.yaml');
     run(['init', 'inventory', '-o', file]);
