@@ -1,5 +1,6 @@
 // `deploy -o json` as a pipeline reads it: stdout is one JSON document, for a success (a one-member etcd
-// on a test-bed host, 127.0.8.60) and for a failure (127.0.8.69, where nothing listens); the task lines
+// on a test-bed host, 198.18.25.60 with its own network) and for a failure (the loopback 127.0.8.69, where
+// nothing listens); the task lines
 // go to stderr.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ describe('deploy -o json', () => {
   describe('a one-member etcd on the test bed', () => {
     let s: Setting;
     beforeAll(async () => {
-      s = await startSetting([{ name: 'etcd-1', address: '127.0.8.60', roles: ['etcd'] }]);
+      s = await startSetting({ name: 'json', subnet: '198.18.25.0/24' }, [{ name: 'etcd-1', address: '198.18.25.60', roles: ['etcd'] }]);
     });
     afterAll(async () => {
       await s?.stop();
