@@ -1,0 +1,134 @@
+// Uploads over one host's connection: compare, stage over SFTP (up to 8 files at once), then one
+// privileged script moves the files into place. A failure names the file and, when it is one, the full
+// file system; it leaves no temporary file beside a target and no staging folder in the home.
+import { dirname } from 'node:path';
+import type { SFTPWrapper } from 'ssh2';
+import type { Host } from '../inventory/model.js';
+import { openSftp, putFile, renameOver } from './channel.js';
+import { whileAlive, type Connection } from './connection.js';
+import { ConnectError, SshError } from './errors.js';
+import type { Redactor } from './redact.js';
+import { createSemaphore } from './semaphore.js';
+import type { HostTarget } from './target.js';
+import type { ExecOptions, ExecResult, UploadItem, UploadOptions, UploadReport } from './types.js';
+import {
+  besideTarget,
+  freeSpaceCommand,
+  installCommand,
+  parseFreeSpace,
+  parseRemoteState,
+  parseStagingDir,
+  planUploads,
+  prepareCommand,
+  remoteStateCommand,
+  removeStagingCommand,
+  removeTempFilesCommand,
+  stagedPaths,
+  stagingFor,
+  validateItems,
+} from './upload-plan.js';
+
+/** Runs a command on the connection, privileged when asked, throwing on failure unless allowed. */
+export type RunOn = (host: Host, target: HostTarget, conn: Connection, command: string, o: ExecOptions) => Promise<ExecResult>;
+
+/** The first file that could not be sent, and where it was being written. */
+interface SendFailure {
+  readonly item: UploadItem;
+  readonly staged: string;
+  readonly err: Error;
+}
+
+/** Runs a task on the host's (shared) connection. */
+export type WithConnection = <T>(host: Host, task: (target: HostTarget, conn: Connection) => Promise<T>) => Promise<T>;
+
+export const createUploader = (run: RunOn, withConnection: WithConnection, redactor: Redactor, log: (line: string) => void) => {
+  /** After a failure no further file is started, and the ones in flight are waited for, so nothing is
+   * written after the clean-up. */
+  const sendFiles = async (
+    conn: Connection,
+    sftp: SFTPWrapper,
+    send: readonly UploadItem[],
+    staged: readonly string[],
+    onBytes: (delta: number) => void,
+  ): Promise<SendFailure | undefined> => {
+    const files = createSemaphore(8);
+    let failure: SendFailure | undefined;
+    await Promise.all(
+      send.map((item, i) =>
+        files.run(async () => {
+          if (failure) return;
+          await whileAlive(conn, putFile(sftp, item.source, staged[i], onBytes)).catch((err: Error) => void (failure ??= { item, staged: staged[i], err }));
+        }),
+      ),
+    );
+    return failure;
+  };
+
+  /** Why a file could not be sent: SFTP only says "Failure", so a full file system is looked for. */
+  const sendFailure = async (host: Host, target: HostTarget, conn: Connection, step: string, failed: SendFailure, stagingDir: string | undefined): Promise<Error> => {
+    const what = `${step}: sending ${failed.item.path} failed: ${redactor.redact(failed.err.message)}`;
+    if (!conn.alive) return new ConnectError(host.name, what, true);
+    const dir = stagingDir ?? dirname(failed.staged);
+    const check = { step: `${step}: free space`, sudo: !stagingDir, allowFailure: true, timeoutMs: 30_000 };
+    const free = await run(host, target, conn, freeSpaceCommand(dir), check).then((r) => parseFreeSpace(r.stdout), () => undefined);
+    if (free !== undefined && free < failed.item.size) return new SshError(host.name, `${what}: the file system of ${dir} on ${host.name} is full (${free} bytes free, ${failed.item.size} needed)`);
+    return new ConnectError(host.name, what, true);
+  };
+
+  const cleanUp = async (host: Host, target: HostTarget, conn: Connection, step: string, send: readonly UploadItem[], stagingDir: string | undefined): Promise<void> => {
+    if (!conn.alive) return; // a dropped connection: the next run overwrites the temporary files
+    const o = { step: `${step}: clean up`, timeoutMs: 30_000 };
+    try {
+      if (stagingDir) await run(host, target, conn, removeStagingCommand(stagingDir), o);
+      await run(host, target, conn, removeTempFilesCommand(send), { ...o, sudo: true });
+    } catch (err) {
+      log(`${host.name}: ${step}: clean up after the failure failed: ${(err as Error).message}`);
+    }
+  };
+
+  const uploadOver = async (host: Host, target: HostTarget, conn: Connection, items: readonly UploadItem[], o: UploadOptions): Promise<UploadReport> => {
+    const privileged = { step: `${o.step}: compare`, sudo: true } as const;
+    const state = parseRemoteState((await run(host, target, conn, remoteStateCommand(items.map((i) => i.path)), privileged)).stdout);
+    const plan = planUploads(items, state);
+    const total = plan.send.reduce((n, i) => n + i.size, 0);
+    if (!plan.send.length && !plan.fix.length) return { uploaded: [], skipped: plan.skip.map((i) => i.path), bytes: 0 };
+    const staging = stagingFor(target.sudo);
+    let stagingDir: string | undefined;
+    let sftp: SFTPWrapper | undefined;
+    try {
+      if (plan.send.length) {
+        const prepared = await run(host, target, conn, prepareCommand(staging, plan.send), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
+        if (staging === 'home') stagingDir = parseStagingDir(host.name, prepared.stdout);
+        const staged = stagedPaths(staging, plan.send, stagingDir);
+        sftp = await whileAlive(conn, openSftp(conn.client));
+        let done = 0;
+        o.onProgress?.(0, total);
+        const failed = await sendFiles(conn, sftp, plan.send, staged, (delta) => o.onProgress?.((done += delta), total));
+        if (failed) throw await sendFailure(host, target, conn, o.step, failed, stagingDir);
+      }
+      await run(host, target, conn, installCommand(staging, plan, stagingDir), { step: `${o.step}: install`, sudo: true });
+      if (sftp && staging === 'beside-target') {
+        const s = sftp;
+        await Promise.all(
+          plan.send.map((item) =>
+            whileAlive(conn, renameOver(s, besideTarget(item.path), item.path)).catch((err: Error) => {
+              throw new ConnectError(host.name, `${o.step}: moving ${item.path} into place failed: ${redactor.redact(err.message)}`, true);
+            }),
+          ),
+        );
+      }
+    } catch (err) {
+      if (plan.send.length) await cleanUp(host, target, conn, o.step, plan.send, stagingDir);
+      throw err;
+    } finally {
+      sftp?.end();
+    }
+    return { uploaded: [...plan.send, ...plan.fix].map((i) => i.path), skipped: plan.skip.map((i) => i.path), bytes: total };
+  };
+
+  return async (host: Host, items: readonly UploadItem[], o: UploadOptions): Promise<UploadReport> => {
+    validateItems(host.name, items);
+    if (!items.length) return { uploaded: [], skipped: [], bytes: 0 };
+    return withConnection(host, (target, conn) => uploadOver(host, target, conn, items, o));
+  };
+};
