@@ -36,8 +36,8 @@ export interface UploadItem {
 }
 
 export interface UploadReport {
+  /** Every item given: which ones differ is the caller's decision. */
   readonly uploaded: readonly string[];
-  readonly skipped: readonly string[]; // remote sha256 already matched
   readonly bytes: number;
 }
 

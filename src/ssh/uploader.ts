@@ -1,5 +1,6 @@
-// Uploads over one host's connection: compare, stage over SFTP (up to 8 files at once), then one
-// privileged script moves the files into place. A failure names the file and, when it is one, the full
+// Uploads over one host's connection: every file it is given is staged over SFTP (up to 8 at once),
+// then one privileged script moves them into place. Deciding which files differ is the caller's: the
+// upload phase knows it from its hash record without hashing, so nothing here compares again. A failure names the file and, when it is one, the full
 // file system; it leaves no temporary file beside a target and no staging folder in the home.
 import { dirname } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
@@ -16,11 +17,8 @@ import {
   freeSpaceCommand,
   installCommand,
   parseFreeSpace,
-  parseRemoteState,
   parseStagingDir,
-  planUploads,
   prepareCommand,
-  remoteStateCommand,
   removeStagingCommand,
   removeTempFilesCommand,
   stagedPaths,
@@ -87,30 +85,23 @@ export const createUploader = (run: RunOn, withConnection: WithConnection, redac
   };
 
   const uploadOver = async (host: Host, target: HostTarget, conn: Connection, items: readonly UploadItem[], o: UploadOptions): Promise<UploadReport> => {
-    const privileged = { step: `${o.step}: compare`, sudo: true } as const;
-    const state = parseRemoteState((await run(host, target, conn, remoteStateCommand(items.map((i) => i.path)), privileged)).stdout);
-    const plan = planUploads(items, state);
-    const total = plan.send.reduce((n, i) => n + i.size, 0);
-    if (!plan.send.length && !plan.fix.length) return { uploaded: [], skipped: plan.skip.map((i) => i.path), bytes: 0 };
+    const total = items.reduce((n, i) => n + i.size, 0);
     const staging = stagingFor(target.sudo);
     let stagingDir: string | undefined;
     let sftp: SFTPWrapper | undefined;
     try {
-      if (plan.send.length) {
-        const prepared = await run(host, target, conn, prepareCommand(staging, plan.send), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
-        if (staging === 'home') stagingDir = parseStagingDir(host.name, prepared.stdout);
-        const staged = stagedPaths(staging, plan.send, stagingDir);
-        sftp = await whileAlive(conn, openSftp(conn.client));
-        let done = 0;
-        o.onProgress?.(0, total);
-        const failed = await sendFiles(conn, sftp, plan.send, staged, (delta) => o.onProgress?.((done += delta), total));
-        if (failed) throw await sendFailure(host, target, conn, o.step, failed, stagingDir);
-      }
-      await run(host, target, conn, installCommand(staging, plan, stagingDir), { step: `${o.step}: install`, sudo: true });
-      if (sftp && staging === 'beside-target') {
-        const s = sftp;
+      const prepared = await run(host, target, conn, prepareCommand(staging, items), { step: `${o.step}: prepare`, sudo: staging === 'beside-target' });
+      if (staging === 'home') stagingDir = parseStagingDir(host.name, prepared.stdout);
+      const staged = stagedPaths(staging, items, stagingDir);
+      const s = (sftp = await whileAlive(conn, openSftp(conn.client)));
+      let done = 0;
+      o.onProgress?.(0, total);
+      const failed = await sendFiles(conn, s, items, staged, (delta) => o.onProgress?.((done += delta), total));
+      if (failed) throw await sendFailure(host, target, conn, o.step, failed, stagingDir);
+      await run(host, target, conn, installCommand(staging, items, stagingDir), { step: `${o.step}: install`, sudo: true });
+      if (staging === 'beside-target') {
         await Promise.all(
-          plan.send.map((item) =>
+          items.map((item) =>
             whileAlive(conn, renameOver(s, besideTarget(item.path), item.path)).catch((err: Error) => {
               throw new ConnectError(host.name, `${o.step}: moving ${item.path} into place failed: ${redactor.redact(err.message)}`, true);
             }),
@@ -118,17 +109,17 @@ export const createUploader = (run: RunOn, withConnection: WithConnection, redac
         );
       }
     } catch (err) {
-      if (plan.send.length) await cleanUp(host, target, conn, o.step, plan.send, stagingDir);
+      await cleanUp(host, target, conn, o.step, items, stagingDir);
       throw err;
     } finally {
       sftp?.end();
     }
-    return { uploaded: [...plan.send, ...plan.fix].map((i) => i.path), skipped: plan.skip.map((i) => i.path), bytes: total };
+    return { uploaded: items.map((i) => i.path), bytes: total };
   };
 
   return async (host: Host, items: readonly UploadItem[], o: UploadOptions): Promise<UploadReport> => {
     validateItems(host.name, items);
-    if (!items.length) return { uploaded: [], skipped: [], bytes: 0 };
+    if (!items.length) return { uploaded: [], bytes: 0 };
     return withConnection(host, (target, conn) => uploadOver(host, target, conn, items, o));
   };
 };

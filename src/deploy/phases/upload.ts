@@ -1,4 +1,5 @@
-// Uploads each host's planned files, skipping those whose bytes already match.
+// Uploads each host's planned files, skipping those whose bytes already match. This phase alone decides
+// what differs (file-diff.ts, shared with dry-run); the executor sends exactly what it is given.
 import type { HostPlan, PlannedFile } from '../../render/types.js';
 import type { UploadItem } from '../../ssh/types.js';
 import {
