@@ -15,7 +15,7 @@ export interface ExecOptions {
 export interface UploadOptions {
   /** What these files are, shown in errors and logs (e.g. "upload files"). */
   readonly step: string;
-  /** Bytes sent so far of the total to send on this host. */
+  /** Bytes sent so far of the total to send on this host: at the start, every 1% or 250 ms, and at the end. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 

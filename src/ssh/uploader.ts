@@ -8,6 +8,7 @@ import type { Host } from '../inventory/model.js';
 import { openSftp, putFile, renameOver } from './channel.js';
 import { whileAlive, type Connection } from './connection.js';
 import { ConnectError, SshError } from './errors.js';
+import { throttleProgress } from './progress.js';
 import type { Redactor } from './redact.js';
 import { createSemaphore } from './semaphore.js';
 import type { HostTarget } from './target.js';
@@ -94,9 +95,10 @@ export const createUploader = (run: RunOn, withConnection: WithConnection, redac
       if (staging === 'home') stagingDir = parseStagingDir(host.name, prepared.stdout);
       const staged = stagedPaths(staging, items, stagingDir);
       const s = (sftp = await whileAlive(conn, openSftp(conn.client)));
+      const progress = o.onProgress && throttleProgress(o.onProgress);
       let done = 0;
-      o.onProgress?.(0, total);
-      const failed = await sendFiles(conn, s, items, staged, (delta) => o.onProgress?.((done += delta), total));
+      progress?.(0, total);
+      const failed = await sendFiles(conn, s, items, staged, (delta) => progress?.((done += delta), total));
       if (failed) throw await sendFailure(host, target, conn, o.step, failed, stagingDir);
       await run(host, target, conn, installCommand(staging, items, stagingDir), { step: `${o.step}: install`, sudo: true });
       if (staging === 'beside-target') {

@@ -116,6 +116,24 @@ describe('upload', () => {
     }
   });
 
+  it('reports the progress of a 20 MiB upload in increasing byte counts, throttled, ending at the total', async () => {
+    const path = join(work, 'progress.bin');
+    const file = await randomFile(path, 20 * MiB);
+    const seen: [number, number][] = [];
+    await executor().upload(modelHost(tb, 'h1'), [localItem('/opt/kubeinstall-test/progress.bin', path, file)], {
+      step: 'progress',
+      onProgress: (done, total) => void seen.push([done, total]),
+    });
+    const counts = seen.map(([done]) => done);
+    expect(new Set(seen.map(([, total]) => total))).toEqual(new Set([file.size]));
+    expect(counts[0]).toBe(0);
+    expect(counts.at(-1)).toBe(file.size);
+    expect(counts.every((n, i) => i === 0 || n > counts[i - 1]!)).toBe(true);
+    // SFTP reports 640 chunks of 32 KiB; the caller hears of every 1% (or 250 ms) at most.
+    expect(counts.length).toBeGreaterThan(10);
+    expect(counts.length).toBeLessThan(150);
+  });
+
   it('sends what it is given without comparing it again: the caller decided what differs', async () => {
     const ex = executor();
     const h1 = modelHost(tb, 'h1');
