@@ -1,20 +1,20 @@
 // The SSH executor deploy runs every remote step through: one connection per host reused for every
 // step, a bounded pool across hosts and a smaller one for uploads, host keys checked, secrets redacted.
-// Its parts live beside it: the known_hosts store, the sudo probe and the uploader.
+// Its parts live beside it: the connection cache, the known_hosts store, the sudo probe and the uploader.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Host } from '../inventory/model.js';
 import { promptOnTerminal } from './auth.js';
 import { runCommand, type RawResult } from './channel.js';
-import { connectWithRetry, DEFAULT_RETRY, whileAlive, type Connection, type ConnectDeps, type RetryPolicy } from './connection.js';
+import { DEFAULT_RETRY, whileAlive, type Connection, type ConnectDeps, type RetryPolicy } from './connection.js';
+import { createConnectionCache } from './connection-cache.js';
 import { ConnectError, RemoteCommandError, tail } from './errors.js';
 import { createKnownHostsStore } from './known-hosts-store.js';
-import { readIfExists } from './local-files.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { createSemaphore } from './semaphore.js';
 import { sudoHint, wrapForSudo } from './sudo.js';
 import { createSudoProbe } from './sudo-probe.js';
-import { noSshConfig, resolveHostTarget, sshConfigLookup, targetKey, type HostTarget, type ResolvedTarget, type SshConfigLookup } from './target.js';
+import type { HostTarget } from './target.js';
 import type { ExecEvent, ExecOptions, ExecResult, Executor } from './types.js';
 import { createUploader } from './uploader.js';
 
@@ -49,14 +49,6 @@ export interface SshExecutor extends Executor {
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
 
-const loadSshConfig = async (file: string | null | undefined): Promise<SshConfigLookup> => {
-  const path = file === undefined ? join(homedir(), '.ssh', 'config') : file;
-  const text = path ? await readIfExists(path) : '';
-  return text ? sshConfigLookup(text) : noSshConfig;
-};
-
-const chain = (t: ResolvedTarget): ResolvedTarget[] => (t.jump ? [...chain(t.jump), t] : [t]);
-
 export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const redactor = createRedactor();
   const log = (line: string): void => opts.log?.(redactor.redact(line));
@@ -65,7 +57,6 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const pool = createSemaphore(opts.concurrency ?? 10);
   const uploadPool = createSemaphore(opts.uploadConcurrency ?? 5);
   const listeners: ((e: ExecEvent) => void)[] = [];
-  const connections = new Map<string, Promise<Connection>>();
   const knownHosts = createKnownHostsStore({
     files: opts.knownHostsFiles ?? [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
     clusterFile: opts.clusterKnownHosts,
@@ -81,35 +72,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     recordHostKey: knownHosts.recordHostKey,
   };
 
-  let sshConfig: Promise<SshConfigLookup> | undefined;
-  const targets = new Map<string, Promise<HostTarget>>();
-  const targetOf = (host: Host): Promise<HostTarget> => {
-    let t = targets.get(host.name);
-    if (!t) {
-      t = (async () => {
-        const resolved = resolveHostTarget(host, await (sshConfig ??= loadSshConfig(opts.sshConfigFile)));
-        for (const hop of chain(resolved)) knownHosts.admit(hop);
-        return resolved;
-      })();
-      targets.set(host.name, t);
-    }
-    return t;
-  };
-
-  const connectionTo = (target: ResolvedTarget): Promise<Connection> => {
-    const key = targetKey(target);
-    const cached = connections.get(key);
-    const fresh = (): Promise<Connection> => {
-      const p = connectWithRetry(target, async () => (target.jump ? connectionTo(target.jump) : undefined), deps, opts.retry ?? DEFAULT_RETRY);
-      connections.set(key, p);
-      p.catch(() => connections.get(key) === p && connections.delete(key));
-      return p;
-    };
-    if (!cached) return fresh();
-    // A dropped connection is opened again for the next step, once however many steps notice.
-    const reopen = (): Promise<Connection> => (connections.get(key) === cached ? fresh() : connectionTo(target));
-    return cached.then((c) => (c.alive ? c : reopen()), reopen);
-  };
+  const cache = createConnectionCache({ deps, retry: opts.retry ?? DEFAULT_RETRY, sshConfigFile: opts.sshConfigFile, admit: knownHosts.admit });
 
   const runRaw = async (host: Host, conn: Connection, step: string, command: string, shown: string, stdin: string | Buffer | undefined, timeoutMs: number): Promise<RawResult> => {
     const started = Date.now();
@@ -143,21 +106,13 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     }
     return result;
   };
-  const withConnection = async <T>(host: Host, task: (target: HostTarget, conn: Connection) => Promise<T>): Promise<T> => {
-    const target = await targetOf(host);
-    return task(target, await connectionTo(target));
-  };
-  const upload = createUploader(run, withConnection, redactor, log);
+  const upload = createUploader(run, cache.withConnection, redactor, log);
 
   return {
     redactor,
-    exec: (host, command, o) => pool.run(() => withConnection(host, (target, conn) => run(host, target, conn, command, o))),
+    exec: (host, command, o) => pool.run(() => cache.withConnection(host, (target, conn) => run(host, target, conn, command, o))),
     upload: (host, items, o) => pool.run(() => uploadPool.run(() => upload(host, items, o))),
     onExec: (listener) => void listeners.push(listener),
-    close: async () => {
-      const all = await Promise.allSettled([...connections.values()]);
-      connections.clear();
-      for (const c of all) if (c.status === 'fulfilled') c.value.client.end();
-    },
+    close: cache.close,
   };
 };

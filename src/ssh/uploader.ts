@@ -7,6 +7,7 @@ import type { SFTPWrapper } from 'ssh2';
 import type { Host } from '../inventory/model.js';
 import { openSftp, putFile, renameOver } from './channel.js';
 import { whileAlive, type Connection } from './connection.js';
+import type { WithConnection } from './connection-cache.js';
 import { ConnectError, SshError } from './errors.js';
 import { throttleProgress } from './progress.js';
 import type { Redactor } from './redact.js';
@@ -36,9 +37,6 @@ interface SendFailure {
   readonly staged: string;
   readonly err: Error;
 }
-
-/** Runs a task on the host's (shared) connection. */
-export type WithConnection = <T>(host: Host, task: (target: HostTarget, conn: Connection) => Promise<T>) => Promise<T>;
 
 export const createUploader = (run: RunOn, withConnection: WithConnection, redactor: Redactor, log: (line: string) => void) => {
   /** After a failure no further file is started, and the ones in flight are waited for, so nothing is
