@@ -40,7 +40,9 @@ const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, fa
   task: async (_c, task) => {
     if (ctx.options.signal.aborted) throw new Interrupted();
     try {
-      const result = await step.run(ctx, hp);
+      // Progress redraws the step's title at a terminal; plain output prints a line per event, so none there.
+      const progress = layout === 'tree' ? (text: string) => void (task.title = `${step.title}: ${text}`) : () => {};
+      const result = await step.run(ctx, hp, progress);
       if (result) task.title = label(layout, phase, hp, `${step.title}: ${result}`);
     } catch (err) {
       if (!(err instanceof Interrupted)) failures.push({ host: hp.host.name, step: step.title, message: (err as Error).message });

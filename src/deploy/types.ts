@@ -52,7 +52,8 @@ export interface DeployContext {
 /** One line of the task tree under a host; returns a short result shown next to its title. */
 export interface Step {
   readonly title: string;
-  run(ctx: DeployContext, hostPlan: HostPlan): Promise<string | void>;
+  /** `progress` shows how far a long step got, where a terminal can redraw it (a no-op elsewhere). */
+  run(ctx: DeployContext, hostPlan: HostPlan, progress: (text: string) => void): Promise<string | void>;
 }
 
 export interface Phase {

@@ -7,6 +7,7 @@ import { parseYaml, YamlSyntaxError } from './parse.js';
 import { inventorySchema } from './schema.js';
 import { pathText, validateAgainstSchema, type FieldProblem } from './validate.js';
 import { resolveInventory, type ResolveOptions } from './resolve.js';
+import type { InventoryInput } from './input.js';
 import type { ClusterModel } from './model.js';
 
 /** Inventories are small; anything larger is a mistake, and refusing it early avoids a slow parse. */
@@ -46,7 +47,8 @@ export const loadInventoryText = (text: string, file: string, opts: ResolveOptio
   let problems = structural.problems;
   let model: ClusterModel | undefined;
   if (structural.value && !problems.some((p) => p.severity === 'error')) {
-    const resolved = resolveInventory(structural.value, absolute, { pathExists: existsSync, ...opts });
+    // Free of errors, the value has the shape the schema describes, defaults applied.
+    const resolved = resolveInventory(structural.value as unknown as InventoryInput, absolute, { pathExists: existsSync, ...opts });
     problems = [...problems, ...resolved.problems];
     model = resolved.model;
   }

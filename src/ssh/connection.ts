@@ -153,7 +153,7 @@ export const connectWithRetry = async (
     } catch (err) {
       const retryable = err instanceof ConnectError && err.retryable && attempt < delays.length;
       if (!retryable) {
-        if (err instanceof ConnectError && attempt > 0) throw new ConnectError(target.label, `${err.message.replace(`${target.label}: `, '')} (after ${attempt + 1} attempts)`, false);
+        if (err instanceof ConnectError && attempt > 0) throw new ConnectError(err.host, `${err.reason} (after ${attempt + 1} attempts)`, false);
         throw err instanceof KubeinstallError ? err : classifyConnectError(target.label, address(target), err as Error);
       }
       deps.log(`${target.label}: ${(err as Error).message}; retrying in ${delays[attempt]} ms`);

@@ -5,9 +5,10 @@ import { KubeinstallError } from '../util/errors.js';
 export class SshError extends KubeinstallError {
   constructor(
     readonly host: string,
-    message: string,
+    /** What went wrong, without the host: callers that add context build on this, not on the message. */
+    readonly reason: string,
   ) {
-    super(`${host}: ${message}`);
+    super(`${host}: ${reason}`);
   }
 }
 

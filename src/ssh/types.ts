@@ -12,6 +12,13 @@ export interface ExecOptions {
   readonly allowFailure?: boolean;
 }
 
+export interface UploadOptions {
+  /** What these files are, shown in errors and logs (e.g. "upload files"). */
+  readonly step: string;
+  /** Bytes sent so far of the total to send on this host: at the start, every 1% or 250 ms, and at the end. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
 export interface ExecResult {
   readonly code: number;
   readonly stdout: string;
@@ -29,8 +36,8 @@ export interface UploadItem {
 }
 
 export interface UploadReport {
+  /** Every item given: which ones differ is the caller's decision. */
   readonly uploaded: readonly string[];
-  readonly skipped: readonly string[]; // remote sha256 already matched
   readonly bytes: number;
 }
 
@@ -44,7 +51,7 @@ export interface ExecEvent {
 
 export interface Executor {
   exec(host: Host, command: string, opts: ExecOptions): Promise<ExecResult>;
-  upload(host: Host, items: readonly UploadItem[], opts: { readonly step: string; readonly onProgress?: (done: number, total: number) => void }): Promise<UploadReport>;
+  upload(host: Host, items: readonly UploadItem[], opts: UploadOptions): Promise<UploadReport>;
   /** Every remote command, redacted, with its exit code and duration: the deploy log. */
   onExec(listener: (event: ExecEvent) => void): void;
   close(): Promise<void>;

@@ -5,11 +5,8 @@ import {
   freeSpaceCommand,
   installCommand,
   parseFreeSpace,
-  parseRemoteState,
   parseStagingDir,
-  planUploads,
   prepareCommand,
-  remoteStateCommand,
   removeStagingCommand,
   removeTempFilesCommand,
   stagedPaths,
@@ -27,25 +24,6 @@ const item = (path: string, sha: string, mode = 0o644, owner = 'root:root'): Upl
 });
 
 describe('upload plan', () => {
-  it('reads the one-command remote state, including paths with spaces', () => {
-    const out = `644 root:root /etc/a.conf\n750 etcd:etcd /var/lib/my dir/b\n\n${H('a')}  /etc/a.conf\n${H('b')}  /var/lib/my dir/b\n`;
-    const state = parseRemoteState(out);
-    expect(state.get('/etc/a.conf')).toEqual({ mode: 0o644, owner: 'root:root', sha256: H('a') });
-    expect(state.get('/var/lib/my dir/b')).toEqual({ mode: 0o750, owner: 'etcd:etcd', sha256: H('b') });
-    expect(parseRemoteState('\n').size).toBe(0); // nothing exists yet
-    expect(remoteStateCommand(['/etc/a.conf', '/var/lib/my dir/b'])).toBe(
-      "stat -c '%a %U:%G %n' -- /etc/a.conf '/var/lib/my dir/b' 2>/dev/null; echo; sha256sum -- /etc/a.conf '/var/lib/my dir/b' 2>/dev/null; true",
-    );
-  });
-
-  it('sends changed or missing files, fixes metadata in place, skips matches', () => {
-    const state = parseRemoteState(`644 root:root /a\n600 root:root /b\n644 root:root /c\n\n${H('a')}  /a\n${H('b')}  /b\n${H('c')}  /c\n`);
-    const plan = planUploads([item('/a', H('a')), item('/b', H('b'), 0o640), item('/c', H('x')), item('/d', H('d'))], state);
-    expect(plan.skip.map((i) => i.path)).toEqual(['/a']);
-    expect(plan.fix.map((i) => i.path)).toEqual(['/b']);
-    expect(plan.send.map((i) => i.path)).toEqual(['/c', '/d']);
-  });
-
   it('stages beside the target for an atomic rename, or in the login home mirroring target folders', () => {
     const a = item('/usr/local/bin/etcd', H('a'), 0o755);
     const b = item('/usr/local/bin/etcdctl', H('b'), 0o755);
@@ -77,29 +55,28 @@ describe('upload plan', () => {
     const a = item('/usr/local/bin/etcd', H('a'), 0o755);
     const b = item('/usr/local/bin/etcdctl', H('b'), 0o755);
     const f = item('/etc/x.conf', H('c'), 0o600, 'etcd:etcd');
-    const direct = installCommand('beside-target', { send: [a, b], fix: [f], skip: [] });
+    const direct = installCommand('beside-target', [a, b, f]);
     expect(direct.split('\n')).toEqual([
       'set -e',
       "sha256sum -c --quiet <<'KUBEINSTALL_SUMS'",
       `${H('a')}  /usr/local/bin/.etcd.kubeinstall-upload`,
       `${H('b')}  /usr/local/bin/.etcdctl.kubeinstall-upload`,
+      `${H('c')}  /etc/.x.conf.kubeinstall-upload`,
       'KUBEINSTALL_SUMS',
       'chown root:root -- /usr/local/bin/.etcd.kubeinstall-upload /usr/local/bin/.etcdctl.kubeinstall-upload',
+      'chown etcd:etcd -- /etc/.x.conf.kubeinstall-upload',
       'chmod 0755 -- /usr/local/bin/.etcd.kubeinstall-upload /usr/local/bin/.etcdctl.kubeinstall-upload',
-      'chown etcd:etcd -- /etc/x.conf',
-      'chmod 0600 -- /etc/x.conf',
+      'chmod 0600 -- /etc/.x.conf.kubeinstall-upload',
     ]);
     // home staging: the planned files (and nothing else) copied across by name per folder, renamed here, staging removed
     const dir = '/home/ops/.kubeinstall-upload.AbC123';
-    const viaHome = installCommand('home', { send: [a, f, b], fix: [], skip: [] }, dir).split('\n');
+    const viaHome = installCommand('home', [a, f, b], dir).split('\n');
     expect(viaHome.slice(1, 4)).toEqual([
       'mkdir -p -- /usr/local/bin /etc',
       `cp -- ${dir}/0/.etcd.kubeinstall-upload ${dir}/0/.etcdctl.kubeinstall-upload /usr/local/bin/`,
       `cp -- ${dir}/1/.x.conf.kubeinstall-upload /etc/`,
     ]);
     expect(viaHome.slice(-2)).toEqual(['mv -f -- /usr/local/bin/.etcdctl.kubeinstall-upload /usr/local/bin/etcdctl', `rm -rf -- ${dir}`]);
-    // nothing sent: only the metadata fixes
-    expect(installCommand('home', { send: [], fix: [f], skip: [] }, dir)).toBe('set -e\nchown etcd:etcd -- /etc/x.conf\nchmod 0600 -- /etc/x.conf');
   });
 
   it('refuses relative, duplicate or oddly owned targets, naming the host', () => {

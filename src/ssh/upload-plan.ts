@@ -1,23 +1,9 @@
-// Uploads as data: which targets already hold the right bytes (one remote command hashes them all),
-// where each file is staged, and the one script that moves staged files into place atomically.
+// Uploads as data: where each file is staged, and the one script that moves staged files into place
+// atomically. Which files differ is the caller's decision (deploy's upload phase, from its hash record).
 import { dirname, basename, posix } from 'node:path';
 import { KubeinstallError } from '../util/errors.js';
 import type { UploadItem } from './types.js';
 import { quote, quoteAll } from '../util/shell.js';
-
-export interface RemoteFileState {
-  readonly mode: number;
-  readonly owner: string;
-  readonly sha256: string;
-}
-
-export interface UploadPlan {
-  /** Bytes differ or the file is missing: send it. */
-  readonly send: readonly UploadItem[];
-  /** Bytes match but mode or owner differ: fix in place. */
-  readonly fix: readonly UploadItem[];
-  readonly skip: readonly UploadItem[];
-}
 
 /** Staging on the target's own file system is what makes the final `mv` atomic. Login users without
  * write access to the target folder stage in a fresh folder of their home (one per upload, so uploads at
@@ -45,39 +31,6 @@ export const validateItems = (host: string, items: readonly UploadItem[]): void 
     if (problem) throw new KubeinstallError(`${host}: upload target ${JSON.stringify(item.path)} ${problem}`);
     seen.add(item.path);
   }
-};
-
-/** One command, two processes whatever the number of files: `stat` of every target that exists, a
- * blank line, then `sha256sum` of each. Missing files only produce (discarded) errors. */
-export const remoteStateCommand = (paths: readonly string[]): string => {
-  const args = quoteAll(paths);
-  return `stat -c '%a %U:%G %n' -- ${args} 2>/dev/null; echo; sha256sum -- ${args} 2>/dev/null; true`;
-};
-
-export const parseRemoteState = (stdout: string): Map<string, RemoteFileState> => {
-  const blank = stdout.indexOf('\n\n');
-  const [stats, sums] = blank < 0 ? [stdout, ''] : [stdout.slice(0, blank), stdout.slice(blank + 2)];
-  const meta = new Map<string, { mode: number; owner: string }>();
-  for (const m of stats.matchAll(/^([0-7]+) (\S+) (.+)$/gm)) meta.set(m[3], { mode: parseInt(m[1], 8), owner: m[2] });
-  const state = new Map<string, RemoteFileState>();
-  for (const m of sums.matchAll(/^([0-9a-f]{64}) [ *](.+)$/gm)) {
-    const found = meta.get(m[2]);
-    if (found) state.set(m[2], { ...found, sha256: m[1] });
-  }
-  return state;
-};
-
-export const planUploads = (items: readonly UploadItem[], state: ReadonlyMap<string, RemoteFileState>): UploadPlan => {
-  const send: UploadItem[] = [];
-  const fix: UploadItem[] = [];
-  const skip: UploadItem[] = [];
-  for (const item of items) {
-    const remote = state.get(item.path);
-    if (!remote || remote.sha256 !== item.sha256) send.push(item);
-    else if (remote.mode !== (item.mode & 0o7777) || remote.owner !== item.owner) fix.push(item);
-    else skip.push(item);
-  }
-  return { send, fix, skip };
 };
 
 /** A fixed temporary name beside the target: a transfer cut short leaves at most this one file,
@@ -136,26 +89,23 @@ const grouped = (verb: string, key: (i: UploadItem) => string, items: readonly U
 const SUMS_END = 'KUBEINSTALL_SUMS';
 
 /** The privileged script that makes sent files ready beside their targets (copied from home staging,
- * checked against their sha256, owner and mode set) and fixes the metadata of the rest. Renaming into
+ * checked against their sha256, owner and mode set). Renaming into
  * place is the last step: here with `mv` for home staging; for beside-target staging the executor
  * renames over SFTP (posix-rename), which starts no process per file. Only the planned files are copied
  * out of the staging folder, by name: whatever else is found there stays there. */
-export const installCommand = (staging: Staging, plan: UploadPlan, stagingDir = ''): string => {
+export const installCommand = (staging: Staging, send: readonly UploadItem[], stagingDir = ''): string => {
   const lines = ['set -e'];
-  const fromHome = staging === 'home' && plan.send.length > 0;
+  const fromHome = staging === 'home';
   if (fromHome) {
-    const dirs = targetDirs(plan.send);
+    const dirs = targetDirs(send);
     lines.push(
       `mkdir -p -- ${quoteAll(dirs)}`,
-      ...dirs.map((d) => `cp -- ${quoteAll(plan.send.filter((i) => dirname(i.path) === d).map((i) => stagedInHome(stagingDir, dirs, i)))} ${quote(`${d}/`)}`),
+      ...dirs.map((d) => `cp -- ${quoteAll(send.filter((i) => dirname(i.path) === d).map((i) => stagedInHome(stagingDir, dirs, i)))} ${quote(`${d}/`)}`),
     );
   }
-  if (plan.send.length) {
-    lines.push(`sha256sum -c --quiet <<'${SUMS_END}'`, ...plan.send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`), SUMS_END);
-    lines.push(...grouped('chown', (i) => i.owner, plan.send, (i) => besideTarget(i.path)));
-    lines.push(...grouped('chmod', octal, plan.send, (i) => besideTarget(i.path)));
-  }
-  lines.push(...grouped('chown', (i) => i.owner, plan.fix, (i) => i.path), ...grouped('chmod', octal, plan.fix, (i) => i.path));
-  if (fromHome) lines.push(...plan.send.map((i) => `mv -f -- ${quote(besideTarget(i.path))} ${quote(i.path)}`), removeStagingCommand(stagingDir));
+  lines.push(`sha256sum -c --quiet <<'${SUMS_END}'`, ...send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`), SUMS_END);
+  lines.push(...grouped('chown', (i) => i.owner, send, (i) => besideTarget(i.path)));
+  lines.push(...grouped('chmod', octal, send, (i) => besideTarget(i.path)));
+  if (fromHome) lines.push(...send.map((i) => `mv -f -- ${quote(besideTarget(i.path))} ${quote(i.path)}`), removeStagingCommand(stagingDir));
   return lines.join('\n');
 };

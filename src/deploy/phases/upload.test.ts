@@ -4,7 +4,7 @@ import { COMPARE_COMMAND, compareStdout, factsRules, hostPlan, recordLine, statL
 import { fakeExecutor } from '../testing/fake-executor.js';
 import type { PlannedFile } from '../../render/types.js';
 import { factsPhase } from './facts.js';
-import { uploadPhase } from './upload.js';
+import { uploadPhase, uploadProgressText } from './upload.js';
 
 const MTIME = 1_700_000_000;
 const OTHER_SHA = 'f'.repeat(64);
@@ -66,5 +66,12 @@ describe('upload phase, dry run', () => {
     expect(fake.execs('m1').map((c) => c.opts.step)).toEqual(['gather facts', 'compare files']);
     expect(dryRunLines).toEqual([]);
     expect(ctx.outcomes.get('m1')?.changed ?? []).toEqual([]);
+  });
+});
+
+describe('upload progress text', () => {
+  it('shows the bytes sent of the host total in MiB', () => {
+    expect(uploadProgressText(47_395_635, 96_154_419)).toBe('45.2 of 91.7 MiB');
+    expect(uploadProgressText(0, 512)).toBe('0.0 of 0.0 MiB');
   });
 });

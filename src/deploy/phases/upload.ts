@@ -1,4 +1,5 @@
-// Uploads each host's planned files, skipping those whose bytes already match.
+// Uploads each host's planned files, skipping those whose bytes already match. This phase alone decides
+// what differs (file-diff.ts, shared with dry-run); the executor sends exactly what it is given.
 import type { HostPlan, PlannedFile } from '../../render/types.js';
 import type { UploadItem } from '../../ssh/types.js';
 import {
@@ -24,9 +25,13 @@ const toUploadItem = (f: PlannedFile): UploadItem => ({
   source: f.content,
 });
 
-const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+const MIB = 1048576;
+const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
 
-const upload = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
+/** `45.2 of 91.7 MiB`. */
+export const uploadProgressText = (done: number, total: number): string => `${(done / MIB).toFixed(1)} of ${mib(total)}`;
+
+const upload = async (ctx: DeployContext, hp: HostPlan, progress: (text: string) => void): Promise<string> => {
   const remote = parseStatOutput((await ctx.executor.exec(hp.host, statCommand(hp.files), { step: 'compare files', sudo: true })).stdout);
   if (remote.unknown.length) {
     const { stdout } = await ctx.executor.exec(hp.host, remoteHashCommand(remote.unknown), { step: 'hash files', sudo: true });
@@ -46,7 +51,10 @@ const upload = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
   outcome.changed.push(...changed.map((f) => f.path));
   await ctx.wet(hp.host, `upload ${summary}: ${changed.map((f) => f.path).join(', ')}`, async () => {
     if (units.length) await ctx.executor.exec(hp.host, markPendingCommand(units), { step: 'record pending restarts', sudo: true });
-    const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), { step: 'upload files' });
+    const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), {
+      step: 'upload files',
+      onProgress: (done, total) => progress(uploadProgressText(done, total)),
+    });
     outcome.uploaded.push(...report.uploaded);
     await record();
   });

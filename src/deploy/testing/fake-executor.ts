@@ -106,7 +106,7 @@ export const fakeExecutor = (script: FakeScript): FakeExecutor => {
       await roundTrip();
       call.answered = ++counter;
       if (!script.acceptUploads) return refuse(`upload to ${host.name} [${opts.step}]: ${call.paths.join(', ')}`);
-      return { uploaded: call.paths, skipped: [], bytes: items.reduce((sum, i) => sum + i.size, 0) };
+      return { uploaded: call.paths, bytes: items.reduce((sum, i) => sum + i.size, 0) };
     },
 
     onExec: (listener) => void listeners.push(listener),

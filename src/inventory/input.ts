@@ -1,0 +1,82 @@
+// The inventory as `validateAgainstSchema` hands it to resolve: every field checked, and every default of
+// the schema table (schema.ts) already applied, so resolve never supplies one of its own.
+import { homedir } from 'node:os';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type { PathSegment } from './parse.js';
+import type { FieldProblem } from './validate.js';
+import type { ApiEndpointKind, HostKeyPolicy, KeyAlgorithm, Role } from './model.js';
+
+export interface SshTargetInput {
+  readonly user: string;
+  readonly port: number;
+  readonly identityFile?: string;
+  readonly passphraseEnv?: string;
+  readonly useAgent: boolean;
+  readonly passwordEnv?: string;
+  readonly password?: string;
+  readonly hostKeyPolicy: HostKeyPolicy;
+  readonly connectTimeoutSeconds: number;
+}
+
+export interface BastionInput extends SshTargetInput {
+  readonly address: string;
+}
+
+export interface SshInput extends SshTargetInput {
+  /** No default in the table: it follows the user (see schema.ts `defaultText`). */
+  readonly sudo?: boolean;
+  readonly sudoPasswordEnv?: string;
+  readonly bastion?: BastionInput;
+}
+
+export interface HostInput {
+  readonly name: string;
+  readonly address: string;
+  readonly internalAddress?: string;
+  readonly roles: readonly Role[];
+  /** Overrides of the top-level `ssh`, which has no defaults of its own. */
+  readonly ssh?: Partial<SshInput>;
+}
+
+export interface ClusterInput {
+  readonly name: string;
+  readonly kubernetesVersion: string;
+  readonly etcdVersion: string;
+  readonly apiEndpoint?: string;
+  readonly apiEndpointKind: ApiEndpointKind;
+  readonly apiServerPort: number;
+  readonly serviceCidr: string;
+  readonly podCidr: string;
+  readonly clusterDomain: string;
+  readonly apiServerExtraSans?: readonly string[];
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly caValidityDays: number;
+  readonly certValidityDays: number;
+  readonly binariesDir: string;
+  readonly clusterDir?: string;
+}
+
+export interface InventoryInput {
+  readonly cluster: ClusterInput;
+  readonly ssh: SshInput;
+  readonly hosts: readonly HostInput[];
+}
+
+/** Where each part of resolve reports what it finds wrong. */
+export interface Report {
+  error(path: PathSegment[], message: string): void;
+  warn(path: PathSegment[], message: string): void;
+}
+
+export const collectProblems = (): Report & { readonly problems: FieldProblem[] } => {
+  const problems: FieldProblem[] = [];
+  return {
+    problems,
+    error: (path, message) => void problems.push({ severity: 'error', path, message }),
+    warn: (path, message) => void problems.push({ severity: 'warning', path, message }),
+  };
+};
+
+/** Paths in an inventory are relative to its folder; `~` is the user's home. */
+export const expandPath = (p: string, baseDir: string): string =>
+  p === '~' ? homedir() : p.startsWith('~/') ? resolvePath(homedir(), p.slice(2)) : isAbsolute(p) ? p : resolvePath(baseDir, p);
