@@ -52,7 +52,8 @@ describe('facts', () => {
       'unit=etcd.service=active',
       'unit=kubelet.service=inactive',
       'pending=kubelet.service',
-      'tcp=   0: 00000000000000000000000000000000:094B 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0',
+      'tcp=   0: 00000000000000000000000000000000:094B 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     ' +
+        '0        0 1 1 0000000000000000 100 0 0 10 0',
       'tcp=   1: 0100007F:0050 00000000:0000 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1',
     ].join('\n');
     const facts = parseFacts(stdout, 1000);
@@ -75,7 +76,15 @@ describe('facts', () => {
       const record = join(dir, 'file-hashes');
       writeFileSync(record, `${'a'.repeat(64)} 10 1700000000 /usr/local/bin/etcd\n`);
       const user = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
-      const script = factsScript({ units: [], modules: [], sysctlKeys: [], commands: [], diskDirs: ['/dev/shm', `${dir}/not/yet`], stagingUser: user, hashRecord: record });
+      const script = factsScript({
+        units: [],
+        modules: [],
+        sysctlKeys: [],
+        commands: [],
+        diskDirs: ['/dev/shm', `${dir}/not/yet`],
+        stagingUser: user,
+        hashRecord: record,
+      });
       const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), Date.now() / 1000);
       const df = (path: string) => execFileSync('df', ['-B1', '--output=avail,target', path], { encoding: 'utf8' }).trim().split('\n')[1]!.trim().split(/\s+/);
       const [, shmMount] = df('/dev/shm');

@@ -50,7 +50,10 @@ export const parseStatOutput = (stdout: string): RemoteState => {
   const recorded = parseHashRecord(recordText!.split('\n'));
   const known = new Map<string, string>();
   const unknown: string[] = [];
-  for (const [path, now] of statText.split('\n').map(parseStatLine).filter((x): x is [string, Stat] => x !== undefined)) {
+  for (const [path, now] of statText
+    .split('\n')
+    .map(parseStatLine)
+    .filter((x): x is [string, Stat] => x !== undefined)) {
     const was = recorded.get(path);
     if (was && was.size === now.size && was.mtime === now.mtime) known.set(path, was.sha256);
     else unknown.push(path);
@@ -60,7 +63,8 @@ export const parseStatOutput = (stdout: string): RemoteState => {
 
 /** Rewrites the record from `<sha256> <path>` lines on stdin, with each file's size and mtime now. */
 export const recordHashesCommand = (record = HASH_RECORD): string =>
-  `mkdir -p ${record.slice(0, record.lastIndexOf('/'))} && while read -r sha path; do stat -c "$sha ${STAT_FORMAT}" -- "$path"; done > ${record}.tmp && mv ${record}.tmp ${record}`;
+  `mkdir -p ${record.slice(0, record.lastIndexOf('/'))} && ` +
+  `while read -r sha path; do stat -c "$sha ${STAT_FORMAT}" -- "$path"; done > ${record}.tmp && mv ${record}.tmp ${record}`;
 
 export const recordInput = (files: readonly PlannedFile[]): string => files.map((f) => `${f.sha256} ${f.path}\n`).join('');
 

@@ -29,7 +29,7 @@ export const loadInventoryText = (text: string, file: string, opts: ResolveOptio
   const absolute = resolve(file);
   if (text.length > MAX_INVENTORY_BYTES) fail(file, `the file is ${(text.length / 1048576).toFixed(1)} MiB; an inventory is at most 1 MiB`);
   if (text.includes('\u0000')) fail(file, 'the file contains NUL bytes: it is not a YAML text file');
-  let parsed;
+  let parsed: ReturnType<typeof parseYaml>;
   try {
     parsed = parseYaml(text);
   } catch (err) {

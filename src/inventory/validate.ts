@@ -19,7 +19,7 @@ const describe = (value: unknown): string => {
   if (value === null || value === undefined) return 'nothing (null)';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  if (typeof value === 'string') return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
   return `${typeof value} ${String(value)}`;
 };
 
@@ -34,8 +34,7 @@ const zoneIdError = (v: string): string | undefined =>
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
   ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
   host: (v) => zoneIdError(v) ?? (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
-  hostname: (v) =>
-    isHostname(v) ? undefined : `"${v}" is not a valid name (RFC 1123: lower-case letters, digits, '-' and '.', at most 63 per label)`,
+  hostname: (v) => (isHostname(v) ? undefined : `"${v}" is not a valid name (RFC 1123: lower-case letters, digits, '-' and '.', at most 63 per label)`),
   cidr: (v) => {
     const c = parseCidr(v);
     return typeof c === 'string' ? c : undefined;
@@ -141,10 +140,7 @@ const check = (field: Field, value: unknown, path: PathSegment[], out: FieldProb
   }
 };
 
-export const validateAgainstSchema = (
-  schema: ObjectField,
-  data: unknown,
-): { value: Record<string, unknown> | undefined; problems: FieldProblem[] } => {
+export const validateAgainstSchema = (schema: ObjectField, data: unknown): { value: Record<string, unknown> | undefined; problems: FieldProblem[] } => {
   const problems: FieldProblem[] = [];
   if (!isMapping(data)) {
     problems.push({

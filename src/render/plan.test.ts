@@ -9,13 +9,13 @@ import type { ClusterPlan, HostPlan } from './types.js';
 // Three masters that are etcd members, two nodes whose internal address differs from the SSH address
 // (multi-NIC), one dedicated etcd member.
 const model = modelFrom(
-  [
+  `${[
     '  - { name: m1, address: 127.0.4.1, roles: [etcd, master] }',
     '  - { name: m2, address: 127.0.4.2, roles: [etcd, master] }',
     '  - { name: m3, address: 127.0.4.3, roles: [etcd, master] }',
     '  - { name: n1, address: 10.1.0.11, internalAddress: 127.0.4.11, roles: [node] }',
     '  - { name: n2, address: 10.1.0.12, internalAddress: 127.0.4.12, roles: [node] }',
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
   '  serviceCidr: 10.96.0.0/12\n  podCidr: 10.244.0.0/16\n',
 );
 const plan = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES));
@@ -23,7 +23,7 @@ const plan = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_
 const hostPlan = (p: ClusterPlan, name: string): HostPlan => p.hosts.find((h) => h.host.name === name)!;
 const fileText = (h: HostPlan, path: string): string => {
   const f = h.files.find((x) => x.path === path);
-  if (!f || f.content.kind !== 'inline') throw new Error(`${h.host.name} has no inline ${path}`);
+  if (f?.content.kind !== 'inline') throw new Error(`${h.host.name} has no inline ${path}`);
   return f.content.data.toString();
 };
 const unit = (h: HostPlan, name: string) => parseUnit(fileText(h, `/etc/systemd/system/${name}.service`));
@@ -139,7 +139,7 @@ describe('node files', () => {
     expect(kubelet.sections.get('Unit')!.get('Requires')).toBe('containerd.service');
   });
 
-  it('starts kubelet once the network is online (as kubeadm\'s unit) and containerd after D-Bus (as upstream\'s)', () => {
+  it("starts kubelet once the network is online (as kubeadm's unit) and containerd after D-Bus (as upstream's)", () => {
     const kubelet = unit(n1, 'kubelet').sections.get('Unit')!;
     expect(kubelet.get('Wants')).toBe('network-online.target');
     expect(kubelet.get('After')!.split(' ')).toEqual(['network-online.target', 'containerd.service']);
@@ -210,9 +210,13 @@ describe('Secrets encrypted at rest', () => {
   it('refuses to plan without the key, or with one that is not 32 bytes, naming the file', () => {
     const files = clusterFilesFor(model);
     files.delete('pki/encryption.key');
-    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(/m1: pki\/encryption\.key \(for \/etc\/kubernetes\/encryption-config\.yaml\)/);
+    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(
+      /m1: pki\/encryption\.key \(for \/etc\/kubernetes\/encryption-config\.yaml\)/,
+    );
     files.set('pki/encryption.key', Buffer.from(Buffer.alloc(16).toString('base64')));
-    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(/pki\/encryption\.key in the cluster folder is not a base64-encoded 32-byte key/);
+    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(
+      /pki\/encryption\.key in the cluster folder is not a base64-encoded 32-byte key/,
+    );
   });
 });
 
@@ -274,7 +278,7 @@ describe('per-host minimality', () => {
   });
 
   it('keeps an etcd-only host free of Kubernetes files, binaries and units', () => {
-    const etcdOnly = modelFrom('  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: e2, address: 127.0.4.22, roles: [etcd] }\n  - { name: e3, address: 127.0.4.23, roles: [etcd] }\n');
+    const etcdOnly = modelFrom([1, 2, 3].map((n) => `  - { name: e${n}, address: 127.0.4.${20 + n}, roles: [etcd] }\n`).join(''));
     const p = buildClusterPlan(etcdOnly, clusterFilesFor(etcdOnly), binaryIndexFor(['etcd', 'etcdctl']));
     const paths = hostPlan(p, 'e2').files.map((f) => f.path);
     expect(paths.filter((x) => !x.startsWith('/etc/kubernetes/pki/etcd/'))).toEqual([
@@ -287,7 +291,7 @@ describe('per-host minimality', () => {
     expect(hostPlan(p, 'e2').services.map((s) => s.unit)).toEqual(['etcd.service']);
   });
 
-  it('places each member its own certificates, never another member\'s', () => {
+  it("places each member its own certificates, never another member's", () => {
     const server = hostPlan(plan, 'm2').files.find((f) => f.path === '/etc/kubernetes/pki/etcd/server.crt')!;
     expect(server.content.kind === 'inline' && server.content.data.toString()).toContain('members/m2/server.crt');
   });
@@ -337,7 +341,9 @@ describe('file plan', () => {
   });
 
   it('refuses to plan when a binary is missing, naming it', () => {
-    expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')))).toThrow(/n1: binary kube-proxy/);
+    expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')))).toThrow(
+      /n1: binary kube-proxy/,
+    );
   });
 
   it('with allowMissing, lists what certs and the binaries would provide as pending instead of failing', () => {

@@ -84,8 +84,14 @@ export const promptOnTerminal = async (keyFile: string): Promise<string> => {
       let typed = '';
       const onData = (chunk: Buffer): void => {
         for (const ch of chunk.toString('utf8')) {
-          if (ch === '\r' || ch === '\n') return done(() => resolve(typed));
-          if (ch === '\u0003') return done(() => reject(new UsageError('passphrase prompt interrupted')));
+          if (ch === '\r' || ch === '\n') {
+            done(() => resolve(typed));
+            return;
+          }
+          if (ch === '\u0003') {
+            done(() => reject(new UsageError('passphrase prompt interrupted')));
+            return;
+          }
           typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
         }
       };

@@ -34,12 +34,13 @@ const CGROUP_HIERARCHIES = ['systemd', 'unified'];
 const cgroupName = (h: HostSpec): string => `kubeinstall-testbed-${h.address}`;
 
 export const hostsFile = (hosts: readonly HostSpec[]): string =>
-  ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address} ${h.name}`)].join('\n') + '\n';
+  `${['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address} ${h.name}`)].join('\n')}\n`;
 
 /** With a shared network namespace sshd must listen on the host's own address only; in a host's own
  * namespace it listens on every address (the address is set after boot begins). */
 export const sshdDropIn = (listenAddress: string | undefined): string =>
-  [...(listenAddress ? [`ListenAddress ${listenAddress}:22`] : []), 'PermitRootLogin prohibit-password', 'PasswordAuthentication yes', 'UseDNS no'].join('\n') + '\n';
+  [...(listenAddress ? [`ListenAddress ${listenAddress}:22`] : []), 'PermitRootLogin prohibit-password', 'PasswordAuthentication yes', 'UseDNS no'].join('\n') +
+  '\n';
 
 export const nspawnArgs = (h: HostState, registered: boolean): string[] => [
   '--quiet',
@@ -79,7 +80,7 @@ export const provisionHost = async (h: HostState, all: readonly HostSpec[], auth
   const at = (p: string): string => join(h.root, p);
   await writeFile(at('etc/hostname'), `${h.name}\n`);
   await writeFile(at('etc/hosts'), hostsFile(all));
-  await writeFile(at('etc/machine-id'), randomBytes(16).toString('hex') + '\n');
+  await writeFile(at('etc/machine-id'), `${randomBytes(16).toString('hex')}\n`);
   await writeFile(at('etc/ssh/sshd_config.d/10-testbed.conf'), sshdDropIn(h.network ? undefined : h.address));
   await run('ssh-keygen', ['-A', '-f', h.root]);
   for (const home of ['root', `home/${SUDO_USER}`]) {
@@ -108,7 +109,11 @@ const findLeader = (nspawnPid: number): number | undefined => {
   while (queue.length) {
     const pid = queue.shift()!;
     try {
-      const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+      const nspid =
+        /^NSpid:\s*(.*)$/m
+          .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+          .trim()
+          .split(/\s+/) ?? [];
       if (nspid.length > 1 && nspid.at(-1) === '1') return pid;
     } catch {
       continue;
@@ -130,7 +135,19 @@ const until = async <T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 };
 
-export const nsenterArgs = (leaderPid: number, command: string): string[] => ['-t', String(leaderPid), '-m', '-u', '-i', '-n', '-p', '--', '/bin/sh', '-c', command];
+export const nsenterArgs = (leaderPid: number, command: string): string[] => [
+  '-t',
+  String(leaderPid),
+  '-m',
+  '-u',
+  '-i',
+  '-n',
+  '-p',
+  '--',
+  '/bin/sh',
+  '-c',
+  command,
+];
 
 export const hostExec = (h: HostState, command: string, opts: RunOptions = {}): Promise<RunResult> => {
   if (!h.nspawn || h.nspawn.exitCode !== null) return Promise.reject(new Error(`test-bed host ${h.name} is not running`));
@@ -155,7 +172,9 @@ export const bootHost = async (h: HostState): Promise<void> => {
   // into one before it becomes nspawn; otherwise the hosts' systemds would share one subtree.
   const ownCgroup = registered
     ? ''
-    : CGROUP_HIERARCHIES.map((hier) => `mkdir -p /sys/fs/cgroup/${hier}/${cgroupName(h)} && echo $$ > /sys/fs/cgroup/${hier}/${cgroupName(h)}/cgroup.procs && `).join('');
+    : CGROUP_HIERARCHIES.map(
+        (hier) => `mkdir -p /sys/fs/cgroup/${hier}/${cgroupName(h)} && echo $$ > /sys/fs/cgroup/${hier}/${cgroupName(h)}/cgroup.procs && `,
+      ).join('');
   const log = openSync(join(h.dir, 'console.log'), 'a');
   const child = spawn('sh', ['-c', `${ownCgroup}exec systemd-nspawn "$@"`, 'launch-host', ...nspawnArgs(h, registered)], {
     stdio: ['ignore', log, log],
@@ -194,7 +213,7 @@ export const shutdownHost = async (h: HostState, graceMs = 10_000): Promise<void
 
 /** Unmounts the overlay and removes the host's cgroups and folder. Shell, so the same script also runs
  * synchronously from an exit handler when the test process is being torn down. */
-export const CLEANUP_SCRIPT = String.raw`
+export const CLEANUP_SCRIPT = `
 root=$1 dir=$2 cg=$3
 for i in $(seq 50); do mountpoint -q "$root" || break; umount "$root" 2>/dev/null || sleep 0.1; done
 mountpoint -q "$root" && umount -l "$root"

@@ -7,7 +7,7 @@ import { generatePki, type CertsReport } from '../../pki/generate.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
 import { UsageError } from '../../util/errors.js';
 import { inventoryOption } from '../options.js';
-import { printWarnings } from '../output.js';
+import { printWarnings, examples } from '../output.js';
 
 const confirmCaReplacement = async (dir: string): Promise<boolean> => {
   if (!process.stdin.isTTY) throw new UsageError('--force-ca replaces every CA and so every certificate; add --yes to confirm when not at a terminal');
@@ -33,14 +33,14 @@ const kinds = (ids: readonly string[]): string => {
 export const formatCertsReport = (report: CertsReport, dir: string): string => {
   const ids = (outcome: string): string[] => report.certs.filter((c) => c.outcome === outcome).map((c) => c.id);
   const reissued = report.certs.filter((c) => c.outcome === 'reissued');
-  return [
+  return `${[
     ...(ids('created').length ? [`created: ${kinds(ids('created'))}`] : []),
     ...(ids('kept').length ? [`kept: ${kinds(ids('kept'))}`] : []),
     ...reissued.map((c) => `re-issued ${c.id}: ${c.reason}`),
     ...(report.serviceAccount !== 'kept' ? [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} the service-account key pair`] : []),
     ...(report.written.includes(ENCRYPTION_KEY_FILE) ? [`wrote the Secrets encryption key ${ENCRYPTION_KEY_FILE}`] : []),
     `${ids('created').length} created, ${ids('kept').length} kept, ${reissued.length} re-issued; ${report.written.length} files written under ${dir}`,
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 };
 
 export const registerCerts = (program: Command): void => {
@@ -48,10 +48,10 @@ export const registerCerts = (program: Command): void => {
     .command('certs')
     .description('generate the cluster PKI and kubeconfigs from the inventory')
     .addOption(inventoryOption())
-    .option('--dir <dir>', 'cluster folder (default: the inventory\'s clusterDir, a folder named after the cluster next to it)')
+    .option('--dir <dir>', "cluster folder (default: the inventory's clusterDir, a folder named after the cluster next to it)")
     .option('--force-ca', 'replace the CAs, and so re-issue every certificate (asks for confirmation)')
     .option('-y, --yes', 'do not ask for confirmation')
-    .addHelpText('after', '\nExamples:\n  kubeinstall certs -i inventory.yaml\n  kubeinstall certs -i inventory.yaml --dir /secure/prod --force-ca --yes')
+    .addHelpText('after', examples('kubeinstall certs -i inventory.yaml', 'kubeinstall certs -i inventory.yaml --dir /secure/prod --force-ca --yes'))
     .action(async (opts: { inventory: string; dir?: string; forceCa?: boolean; yes?: boolean }) => {
       const { model, warnings } = await loadInventory(opts.inventory);
       printWarnings(warnings);

@@ -11,21 +11,26 @@ import type { ClusterPlan, PendingFile } from '../../render/types.js';
 import { writePlanTree } from '../../render/write.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
 import { inventoryOption } from '../options.js';
-import { printWarnings } from '../output.js';
+import { printWarnings, examples } from '../output.js';
 
 /** One warning per kind of missing input, naming what is missing and the command that makes it. */
 const printPendingWarnings = (plan: ClusterPlan, inventory: string, clusterDir: string, binariesDir: string): void => {
   const pending = plan.hosts.flatMap((h) => h.pending ?? []);
-  const names = (awaiting: PendingFile['awaiting']) => [...new Set(pending.filter((p) => p.awaiting === awaiting).map((p) => p.from.replace(/^binary /, '')))].sort();
+  const names = (awaiting: PendingFile['awaiting']) =>
+    [...new Set(pending.filter((p) => p.awaiting === awaiting).map((p) => p.from.replace(/^binary /, '')))].sort();
   const binaries = names('binary');
   const pki = names('pki');
   if (binaries.length > 0) {
     const count = `${binaries.length} binar${binaries.length === 1 ? 'y is' : 'ies are'}`;
-    const text = `warning: ${count} not yet in ${binariesDir} (${binaries.join(', ')}); their hashes are "${NOT_YET_AVAILABLE}": kubeinstall binaries fetch -i ${inventory}`;
-    process.stderr.write(chalk.yellow(text) + '\n');
+    const text =
+      `warning: ${count} not yet in ${binariesDir} (${binaries.join(', ')}); ` +
+      `their hashes are "${NOT_YET_AVAILABLE}": kubeinstall binaries fetch -i ${inventory}`;
+    process.stderr.write(`${chalk.yellow(text)}\n`);
   }
   if (pki.length > 0) {
-    process.stderr.write(chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`) + '\n');
+    process.stderr.write(
+      `${chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`)}\n`,
+    );
   }
 };
 
@@ -34,14 +39,17 @@ export const registerPlan = (program: Command): void => {
     .command('plan')
     .description('show every file and service each host will get, without touching any host')
     .addOption(inventoryOption())
-    .option('--dir <dir>', 'cluster folder holding pki/ and kubeconfigs/ (default: the inventory\'s cluster folder)')
+    .option('--dir <dir>', "cluster folder holding pki/ and kubeconfigs/ (default: the inventory's cluster folder)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--write <dir>', 'also write each host\'s files (keys included) under DIR/hosts/<name>/; DIR must be new, empty or written by an earlier plan --write')
+    .option(
+      '--write <dir>',
+      "also write each host's files (keys included) under DIR/hosts/<name>/; DIR must be new, empty or written by an earlier plan --write",
+    )
     .addHelpText(
       'after',
       '\nWithout the PKI (before `certs`) or the binaries (before `binaries fetch`), the files made from them are listed as\n' +
         `"${NOT_YET_AVAILABLE}", with a warning. The binaries each role needs, in cluster.binariesDir:\n${renderRoleBinariesHelp()}\n` +
-        '\nExamples:\n  kubeinstall plan -i examples/ha.yaml\n  kubeinstall plan -i inventory.yaml -o json --write ./plan',
+        examples('kubeinstall plan -i examples/ha.yaml', 'kubeinstall plan -i inventory.yaml -o json --write ./plan'),
     )
     .action(async (opts: { inventory: string; dir?: string; output: 'table' | 'json'; write?: string }) => {
       const { model, warnings } = await loadInventory(opts.inventory);
@@ -51,7 +59,7 @@ export const registerPlan = (program: Command): void => {
         const { clusterFiles, binaries } = await loadPlanInputs(model, clusterDir, { allowMissingBinaries: true });
         const plan = buildClusterPlan(model, clusterFiles, binaries, { allowMissing: true });
         printPendingWarnings(plan, model.inventoryPath, clusterDir, model.binariesDir);
-        process.stdout.write(opts.output === 'json' ? JSON.stringify(planSummary(plan), null, 2) + '\n' : planTable(plan));
+        process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planSummary(plan), null, 2)}\n` : planTable(plan));
         if (opts.write) {
           const count = await writePlanTree(plan, resolve(opts.write));
           process.stderr.write(`wrote ${count} files under ${resolve(opts.write)}\n`);

@@ -7,7 +7,6 @@ import type { HostPlan, PlannedService } from '../../render/types.js';
 import { UNITS } from '../../render/units.js';
 import type { DeployContext, Phase, Step } from '../types.js';
 
-
 /** Waits for a unit by its health probe: HTTPS from here with the admin cert, or on the host. */
 export const waitHealthy = async (ctx: DeployContext, hp: HostPlan, service: PlannedService): Promise<string | undefined> => {
   if (ctx.options.dryRun) return undefined;
@@ -28,7 +27,15 @@ export const waitHealthy = async (ctx: DeployContext, hp: HostPlan, service: Pla
 
 /** Start some units, then wait for each: the shape every service phase shares. */
 export const startAndWait = (title: string, pick: (hp: HostPlan) => PlannedService[]): Step[] => [
-  { title: `start ${title}`, run: (ctx, hp) => startUnits(ctx, hp, pick(hp).map((s) => s.unit)) },
+  {
+    title: `start ${title}`,
+    run: (ctx, hp) =>
+      startUnits(
+        ctx,
+        hp,
+        pick(hp).map((s) => s.unit),
+      ),
+  },
   {
     title: `wait for ${title}`,
     // All at once: the units were started together, and each wait only reads. The first failure in

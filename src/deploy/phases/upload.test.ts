@@ -25,7 +25,16 @@ const differing = [caFile, unitFile, missing, touchedKey];
 const script = () => ({
   exec: [
     ...factsRules({ m1: {}, m2: {} }),
-    { host: 'm1', command: COMPARE_COMMAND, reply: { stdout: compareStdout(m1.files.map((f) => recordLine(f, MTIME)), m1.files.map((f) => statLine(f, MTIME))) } },
+    {
+      host: 'm1',
+      command: COMPARE_COMMAND,
+      reply: {
+        stdout: compareStdout(
+          m1.files.map((f) => recordLine(f, MTIME)),
+          m1.files.map((f) => statLine(f, MTIME)),
+        ),
+      },
+    },
     {
       host: 'm2',
       command: COMPARE_COMMAND,
@@ -53,7 +62,8 @@ describe('upload phase, dry run', () => {
     const listed = m2.files.filter((f) => differing.includes(f));
     const bytes = listed.reduce((n, f) => n + f.size, 0);
     expect(dryRunLines).toEqual([
-      `m2: would upload ${listed.length} of ${m2.files.length} files (${(bytes / 1048576).toFixed(1)} MiB), then restart etcd.service, kube-apiserver.service: ${listed.map((f) => f.path).join(', ')}`,
+      `m2: would upload ${listed.length} of ${m2.files.length} files (${(bytes / 1048576).toFixed(1)} MiB), ` +
+        `then restart etcd.service, kube-apiserver.service: ${listed.map((f) => f.path).join(', ')}`,
     ]);
     expect(ctx.outcomes.get('m2')).toMatchObject({ changed: listed.map((f) => f.path), uploaded: [] });
   });

@@ -42,7 +42,7 @@ const etcdctl = (root: string, ...args: string[]) =>
 
 beforeAll(async () => {
   const etcd = which('etcd');
-  const model = modelFrom(MEMBERS.map((ip, i) => `  - { name: e${i + 1}, address: ${ip}, roles: [etcd] }`).join('\n') + '\n');
+  const model = modelFrom(`${MEMBERS.map((ip, i) => `  - { name: e${i + 1}, address: ${ip}, roles: [etcd] }`).join('\n')}\n`);
   await generatePki(model, join(work, 'cluster'));
   const plan = buildClusterPlan(model, await readClusterFiles(join(work, 'cluster')), binaryIndexFor(['etcd', 'etcdctl']));
   await writePlanTree(plan, join(work, 'tree'));
@@ -65,7 +65,7 @@ afterAll(() => {
 });
 
 describe('etcd from rendered configs', () => {
-  it('forms a healthy three-member cluster over mutual TLS on the members\' own addresses', async () => {
+  it("forms a healthy three-member cluster over mutual TLS on the members' own addresses", async () => {
     const root = join(work, 'tree', 'hosts', 'e1');
     let health = etcdctl(root, 'endpoint', 'health');
     for (let i = 0; i < 60 && health.status !== 0; i++) {
