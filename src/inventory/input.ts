@@ -4,19 +4,10 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { PathSegment } from './parse.js';
 import type { FieldProblem } from './validate.js';
-import type { ApiEndpointKind, HostKeyPolicy, KeyAlgorithm, Role } from './model.js';
+import type { ApiEndpointKind, KeyAlgorithm, Role, SshTarget } from './model.js';
 
-export interface SshTargetInput {
-  readonly user: string;
-  readonly port: number;
-  readonly identityFile?: string;
-  readonly passphraseEnv?: string;
-  readonly useAgent: boolean;
-  readonly passwordEnv?: string;
-  readonly password?: string;
-  readonly hostKeyPolicy: HostKeyPolicy;
-  readonly connectTimeoutSeconds: number;
-}
+/** The model's shape, but `identityFile` as written (resolve makes it absolute and expands `~`). */
+export type SshTargetInput = SshTarget;
 
 export interface BastionInput extends SshTargetInput {
   readonly address: string;

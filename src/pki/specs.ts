@@ -90,6 +90,19 @@ const need = (h: Host | undefined): Host => {
   return h;
 };
 
+/** Each etcd member's serving and peer certificates differ only in name and file (kubeadm's are alike too). */
+const etcdMemberCert = (name: string, title: string, file: 'server' | 'peer'): CertSpec => ({
+  name,
+  title,
+  ca: 'etcd-ca',
+  profile: 'server-client',
+  scope: 'etcd',
+  etcd: true,
+  cn: (h) => h.name,
+  sans: etcdMemberSans,
+  files: inHostDir('etcdMembers', file),
+});
+
 export const CERT_SPECS: readonly CertSpec[] = [
   { name: 'ca', title: 'Kubernetes CA', ca: 'self', profile: 'ca', scope: 'cluster', etcd: false, cn: 'kubernetes', files: 'pki/ca' },
   {
@@ -157,28 +170,8 @@ export const CERT_SPECS: readonly CertSpec[] = [
     files: 'pki/etcd/healthcheck-client',
   },
 
-  {
-    name: 'etcd-server',
-    title: 'etcd member serving',
-    ca: 'etcd-ca',
-    profile: 'server-client',
-    scope: 'etcd',
-    etcd: true,
-    cn: (h) => h.name,
-    sans: etcdMemberSans,
-    files: inHostDir('etcdMembers', 'server'),
-  },
-  {
-    name: 'etcd-peer',
-    title: 'etcd member peer',
-    ca: 'etcd-ca',
-    profile: 'server-client',
-    scope: 'etcd',
-    etcd: true,
-    cn: (h) => h.name,
-    sans: etcdMemberSans,
-    files: inHostDir('etcdMembers', 'peer'),
-  },
+  etcdMemberCert('etcd-server', 'etcd member serving', 'server'),
+  etcdMemberCert('etcd-peer', 'etcd member peer', 'peer'),
 
   {
     name: 'kubelet-client',

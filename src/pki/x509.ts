@@ -175,17 +175,11 @@ export const issueCertificate = (t: CertTemplate, spki: Buffer, signer: Signer):
 };
 
 /** What a certificate says, read back from its DER (the checks compare this with the spec). */
-export interface CertInfo {
+/** A certificate as read back: what its template said, with extended usages by OID name as found. */
+export interface CertInfo extends Omit<CertTemplate, 'extKeyUsage'> {
   readonly x509: X509Certificate;
-  readonly subject: Subject;
   readonly issuer: Subject;
-  readonly isCa: boolean;
-  readonly keyUsage: readonly KeyUsage[];
   readonly extKeyUsage: readonly string[];
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
-  readonly notBefore: Date;
-  readonly notAfter: Date;
   readonly subjectKeyId?: Buffer;
   readonly authorityKeyId?: Buffer;
 }
