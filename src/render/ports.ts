@@ -1,6 +1,7 @@
 // The ports kubeinstall's components listen on, declared once: render writes them into flags and
 // configs, deploy's preflight checks that they are free.
 import type { ClusterModel, Role } from '../inventory/model.js';
+import { ipFamily } from '../util/ip.js';
 import { UNITS } from './units.js';
 
 export const PORTS = {
@@ -10,9 +11,17 @@ export const PORTS = {
   controllerManager: 10257,
   scheduler: 10259,
   kubelet: 10250,
+  kubeletHealthz: 10248,
   kubeProxyHealthz: 10256,
   kubeProxyMetrics: 10249,
 } as const;
+
+/** Where a listener only the host itself needs binds (kubeadm's choice): health, metrics and the
+ * controllers' secure ports, reached by deploy over SSH on the host. */
+export const LOOPBACK = '127.0.0.1';
+
+/** Every address of the host, in the family of its internal address: kube-apiserver's bind address. */
+export const anyAddress = (internalAddress: string): string => (ipFamily(internalAddress) === 6 ? '::' : '0.0.0.0');
 
 export interface RolePort {
   readonly role: Role;
