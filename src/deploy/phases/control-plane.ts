@@ -12,7 +12,6 @@ import { KubeinstallError } from '../../util/errors.js';
 import { quote } from '../../util/shell.js';
 import type { DeployContext, Phase, Step } from '../types.js';
 
-
 /** The probe a service gets on its host, if it is probed there: the listeners on 127.0.0.1, and the API
  * server of a master this machine does not reach (anonymous /readyz, as kubeadm's probes, checked
  * against the cluster CA the master holds). */
@@ -43,7 +42,11 @@ const waitOnHost = async (ctx: DeployContext, hp: HostPlan, services: readonly P
     ...services.filter((s) => !probeOnHost(hp, s)).map((s) => `systemctl is-active --quiet ${quote(s.unit)}`),
     ...(probes.length ? [probeCommand(probes)] : []),
   ].join(' && ');
-  const blame = (complaint: string) => (services.find((s) => complaint.includes(probeOnHost(hp, s)?.url ?? '\0')) ?? services[0]!).unit;
+  const named = (complaint: string) => (s: PlannedService) => {
+    const p = probeOnHost(hp, s);
+    return p !== undefined && complaint.includes(p.url);
+  };
+  const blame = (complaint: string) => (services.find(named(complaint)) ?? services[0]!).unit;
   await waitRemote(ctx, hp, services.map((s) => s.unit), probe, blame);
   return services.map((s) => `${probeOnHost(hp, s)?.url ?? s.unit} ${probeOnHost(hp, s) ? 'ok' : 'active'}`).join(', ');
 };
