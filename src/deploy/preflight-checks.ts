@@ -218,14 +218,16 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   prepCheck('selinux'),
   {
     name: 'ports',
-    description: "the components' ports are free on the host address",
+    description: "the components' ports are free on the addresses they bind",
     run: perHost('ports', 'error', (hp, f, input) => {
-      const taken = rolePorts(input.model)
+      // A listener conflicts when either side binds every address, or both bind the same one.
+      const taken = rolePorts(input.model, hp.host)
         .filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
-        .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || sameIp(s.address, hp.host.internalAddress))));
-      return taken.length
-        ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.port} (${p.what})`).join(', ')}`
-        : undefined;
+        .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || isWildcard(p.address) || sameIp(s.address, p.address))));
+      const byAddress = [...new Set(taken.map((p) => p.address))].map(
+        (address) => `already in use on ${address}: ${taken.filter((p) => p.address === address).map((p) => `${p.port} (${p.what})`).join(', ')}`,
+      );
+      return byAddress.length ? byAddress.join('; ') : undefined;
     }),
   },
   {

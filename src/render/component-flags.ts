@@ -10,8 +10,8 @@ export const componentFlags = (model: ClusterModel, host: Host): [FlagComponent,
   ...(host.roles.includes('master')
     ? ([
         ['kube-apiserver', apiServerFlags(model, host)],
-        ['kube-controller-manager', controllerManagerFlags(model, host)],
-        ['kube-scheduler', schedulerFlags(host)],
+        ['kube-controller-manager', controllerManagerFlags(model)],
+        ['kube-scheduler', schedulerFlags()],
       ] as [FlagComponent, Flag[]][])
     : []),
   ...(host.roles.includes('node')

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Stand-in for kube-apiserver: reads and writes etcd with its etcd client cert over etcd's gRPC API
 # (as the real one does; a minimal HTTP/2 + protobuf client below, since etcd 3.4 started from a
-# config file has no JSON gateway), serves TLS requiring client certs from --client-ca-file, and
+# config file has no JSON gateway), serves TLS with client certs from --client-ca-file (anonymous
+# requests get the health paths only, as system:public-info-viewer allows on the real one), and
 # stores the objects it is asked to create or apply in etcd under the real keys
 # (/registry/<resource>/[<namespace>/]<name>), encrypted as --encryption-provider-config says. Writes are
 # allowed to system:masters and to subjects of a stored ClusterRoleBinding to cluster-admin (no other
@@ -297,6 +298,8 @@ class ApiHandler(HealthHandler):
 
     def do_GET(self):
         path = self.path.split("?")[0]
+        if path not in self.HEALTH_PATHS and not self.connection.getpeercert():
+            return self.reply(403, f'forbidden: User "system:anonymous" cannot get path "{path}"')
         if path == "/api":
             return self.reply(200, json.dumps({"kind": "APIVersions", "versions": ["v1"]}), "application/json")
         if path == "/api/v1":
@@ -352,6 +355,6 @@ class ApiHandler(HealthHandler):
 
 
 serve(flags.get("bind-address", "0.0.0.0"), flags.get("secure-port", "6443"), ApiHandler,
-      (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], True))
+      (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], False))
 wait_until(f"etcd at {flags['etcd-servers']}", check_etcd)
 block_forever()
