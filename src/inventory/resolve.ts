@@ -14,6 +14,7 @@ import type {
   HostKeyPolicy,
   KeyAlgorithm,
   Role,
+  Taint,
   SshSettings,
   SshTarget,
 } from './model.js';
@@ -139,6 +140,8 @@ export const resolveInventory = (
       address: h.address,
       internalAddress: internalAddress ?? h.address,
       roles: h.roles as Role[],
+      labels: (h.labels ?? {}) as Record<string, string>,
+      taints: (h.taints ?? []) as Taint[],
       ssh: toSsh(mergeSsh(hostSsh)),
     });
   });
