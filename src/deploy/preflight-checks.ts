@@ -1,7 +1,7 @@
 // Named preflight checks as a table of pure functions over the gathered facts and the plan.
 // Problems that `prepare` fixes are warnings; the rest are errors unless ignored by name.
 import { posix } from 'node:path';
-import { hasRole, type ClusterModel } from '../inventory/model.js';
+import { runsRole, type ClusterModel } from '../inventory/model.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 import { rolePorts } from '../render/ports.js';
 import { sameIp } from '../util/ip.js';
@@ -221,7 +221,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     description: "the components' ports are free on the host address",
     run: perHost('ports', 'error', (hp, f, input) => {
       const taken = rolePorts(input.model)
-        .filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
+        .filter((p) => runsRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
         .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || sameIp(s.address, hp.host.internalAddress))));
       return taken.length
         ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.port} (${p.what})`).join(', ')}`
@@ -251,7 +251,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     run: (input) => {
       const minor = kubernetesMinor(input);
       return withFacts(input)
-        .filter(({ hp, facts }) => hasRole(hp.host, 'node') && facts.cgroupVersion === 1)
+        .filter(({ hp, facts }) => runsRole(hp.host, 'node') && facts.cgroupVersion === 1)
         .map(({ hp }) => ({
           check: 'cgroups',
           severity: CGROUP_V1_SEVERITY[minor],

@@ -185,6 +185,28 @@ describe('node files', () => {
   });
 });
 
+describe('masters are nodes too', () => {
+  const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
+
+  it('gives a master containerd, kubelet and kube-proxy (binaries, units, configs, its own kubelet identity), after its control plane', () => {
+    const m1 = hostPlan(plan, 'm1');
+    expect(m1.services.map((s) => s.unit)).toEqual(['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS]);
+    const paths = m1.files.map((f) => f.path);
+    for (const binary of ['containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy']) expect(paths).toContain(`/usr/local/bin/${binary}`);
+    expect(paths).toEqual(expect.arrayContaining(['/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubelet.conf', '/var/lib/kubelet/pki/kubelet.crt']));
+    expect(unit(m1, 'kubelet').flags.get('hostname-override')).toBe('m1');
+    const kubeletConf = m1.files.find((f) => f.path === '/etc/kubernetes/kubelet.conf')!;
+    expect(kubeletConf.content.kind === 'inline' && kubeletConf.content.data.toString()).toContain('nodes/m1/kubelet.conf');
+  });
+
+  it('gives a dedicated etcd member none of them', () => {
+    const m = modelFrom('  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: m1, address: 127.0.4.1, roles: [master] }\n');
+    const p = buildClusterPlan(m, clusterFilesFor(m), binaryIndexFor(ALL_BINARIES));
+    expect(hostPlan(p, 'e1').services.map((s) => s.unit)).toEqual(['etcd.service']);
+    expect(hostPlan(p, 'm1').services.map((s) => s.unit)).toEqual(expect.arrayContaining(NODE_UNITS));
+  });
+});
+
 describe('Secrets encrypted at rest', () => {
   const config = '/etc/kubernetes/encryption-config.yaml';
   const secret = TEST_ENCRYPTION_KEY.toString('base64');
@@ -350,7 +372,8 @@ describe('file plan', () => {
       { path: '/usr/local/bin/kube-proxy', mode: 0o755, from: 'binary kube-proxy', awaiting: 'binary' },
     ]);
     expect(n1.files.map((f) => f.path)).not.toContain('/usr/local/bin/kube-proxy');
-    expect(hostPlan(p, 'm1').pending).toEqual([{ path: '/etc/kubernetes/pki/ca.crt', mode: 0o644, from: 'pki/ca.crt', awaiting: 'pki' }]);
+    // A master runs kube-proxy too.
+    expect(hostPlan(p, 'm1').pending).toEqual(n1.pending);
   });
 
   it('renders the RBAC bindings a binary install must create', () => {
