@@ -23,7 +23,9 @@ const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObj
     const node = await getNode(server, ctx.credentials('admin'), hp.host.name);
     if (node) return node as NodeObject;
     if (Date.now() >= deadline || ctx.options.signal.aborted) {
-      throw new KubeinstallError(`${hp.host.name}: the kubelet did not register Node ${hp.host.name} with ${server} within ${ctx.options.healthTimeoutMs / 1000} s`);
+      throw new KubeinstallError(
+        `${hp.host.name}: the kubelet did not register Node ${hp.host.name} with ${server} within ${ctx.options.healthTimeoutMs / 1000} s`,
+      );
     }
     await sleep(POLL_MS);
   }
