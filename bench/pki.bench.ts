@@ -97,7 +97,7 @@ const withOpenssl = async (model: ClusterModel, dir: string): Promise<void> => {
       return;
     }
     const ca = path(byId.get(c.ca)!);
-    await writeFile(`${base}.ext`, opensslExtensions(c).join('\n') + '\n');
+    await writeFile(`${base}.ext`, `${opensslExtensions(c).join('\n')}\n`);
     await exec('openssl', ['req', '-new', ...opensslNewKey(model.keyAlgorithm), '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', opensslSubject(c)]);
     await exec('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', String(c.validityDays), '-extfile', `${base}.ext`, '-out', `${base}.crt`]);
   });

@@ -79,7 +79,7 @@ const main = async (): Promise<void> => {
 
     if (await hasCommand('ansible')) {
       const inventory = join(work, 'hosts.ini');
-      await writeFile(inventory, tb.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_user=root ansible_ssh_private_key_file=${tb.privateKeyPath}`).join('\n') + '\n');
+      await writeFile(inventory, `${tb.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_user=root ansible_ssh_private_key_file=${tb.privateKeyPath}`).join('\n')}\n`);
       const env = { ...process.env, ANSIBLE_SSH_ARGS: `-o UserKnownHostsFile=${knownHosts} -o ControlMaster=auto -o ControlPersist=60s`, ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' };
       const ansible = (): Promise<void> => sh('ansible', ['all', '-i', inventory, '-f', '3', '-m', 'copy', '-a', `src=${src}/ dest=/opt/bench-ansible/`], env, ANSIBLE_LIMIT_S);
       try {

@@ -1,6 +1,6 @@
 // Talks HTTPS to the API servers from this machine with the admin kubeconfig's client certificate:
-// readiness probes and server-side apply of the manifests the plan brings (RBAC). The same requests
-// from a master, for masters this machine does not reach: on-host.ts.
+// readiness probes, server-side apply of the manifests the plan brings (RBAC), and Nodes' labels and taints.
+// The same probes and apply from a master, for masters this machine does not reach: on-host.ts.
 import { request } from 'node:https';
 import yaml from 'js-yaml';
 import type { KubeconfigContent } from '../kubeconfig/kubeconfig.js';
@@ -120,3 +120,17 @@ export const applyManifest = async (server: string, creds: KubeconfigContent, na
   }
   return applied;
 };
+
+const nodePath = (name: string): string => `/api/v1/nodes/${encodeURIComponent(name)}`;
+
+/** A Node as the API returns it, or undefined while it is not registered. */
+export const getNode = async (server: string, creds: KubeconfigContent, name: string): Promise<unknown> => {
+  const res = await httpsRequest(server + nodePath(name), creds);
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new KubeinstallError(`reading Node ${name} from ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  return JSON.parse(res.body);
+};
+
+/** A JSON merge patch of a Node; the status says whether it applied (409: the Node changed meanwhile). */
+export const patchNode = (server: string, creds: KubeconfigContent, name: string, patch: object): Promise<HttpsResult> =>
+  httpsRequest(server + nodePath(name), creds, { method: 'PATCH', body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });

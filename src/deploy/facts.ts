@@ -97,7 +97,7 @@ const diskSpaceScript = (dirs: readonly string[], stagingUser: string | undefine
   return [
     ...home,
     'set --',
-    `for d in ${quoteAll(dirs)} ` + '${home:+"$home"}; do',
+    `for d in ${quoteAll(dirs)} \${home:+"$home"}; do`,
     '  case $d in /*) ;; *) continue ;; esac',
     '  a=$d; while [ ! -d "$a" ]; do a=${a%/*}; a=${a:-/}; done',
     '  echo "disk-dir=$d=$a"; set -- "$@" "$a"',

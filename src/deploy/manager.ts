@@ -17,7 +17,7 @@ export class PhaseFailed extends KubeinstallError {
     readonly phase: string,
     readonly failures: readonly HostFailure[],
   ) {
-    super(`${phase} failed on ${failures.length} host(s):\n` + failures.map((f) => `  ${f.host}: ${f.step}: ${indent(f.message)}`).join('\n'));
+    super(`${phase} failed on ${failures.length} host(s):\n${failures.map((f) => `  ${f.host}: ${f.step}: ${indent(f.message)}`).join('\n')}`);
   }
 }
 

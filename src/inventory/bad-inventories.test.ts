@@ -5,10 +5,12 @@ import { loadInventoryText } from './load.js';
 import { InventoryError, type Problem } from '../util/errors.js';
 
 const host = (name: string, address: string, roles: string, extra = ''): string =>
-  `  - { name: ${name}, address: ${address}, roles: [${roles}]${extra ? ', ' + extra : ''} }`;
+  `  - { name: ${name}, address: ${address}, roles: [${roles}]${extra ? `, ${extra}` : ''} }`;
 const inv = (cluster: string, hosts: string[], ssh = ''): string =>
   `cluster:\n${cluster || '  name: test'}\n${ssh ? `ssh:\n${ssh}\n` : ''}hosts:\n${hosts.join('\n')}\n`;
 const OK_HOSTS = [host('m1', '10.0.0.1', 'etcd, master'), host('n1', '10.0.0.2', 'node')];
+/** A third host in block form (each key on its own line, from line 6), with these lines under it. */
+const withN2 = (lines: string): string => inv('', [...OK_HOSTS, `  - name: n2\n    address: 10.0.0.3\n    roles: [node]\n${lines}`]);
 
 interface Case {
   readonly name: string;
@@ -53,6 +55,15 @@ const cases: Case[] = [
   { name: 'unknown role', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, master, worker')]), path: 'hosts[0].roles[2]', message: /"worker" is not one of etcd, master, node/ },
   { name: 'role typo', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, mastr')]), path: 'hosts[0].roles[1]', message: /did you mean "master"/ },
   { name: 'role listed twice', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, master, etcd')]), path: 'hosts[0].roles[2]', message: /listed twice/ },
+  // Node labels and taints (a line each: the block form puts every key on its own line)
+  { name: 'label key with a space', yaml: withN2('    labels:\n      "bad key": x'), path: 'hosts[2].labels.bad key', message: /"bad key" is not a valid label key/, line: 10 },
+  { name: 'label key prefix not a DNS name', yaml: withN2('    labels:\n      Example.COM/x: y'), path: 'hosts[2].labels.Example.COM/x', message: /prefix "Example.COM" is not a DNS subdomain/, line: 10 },
+  { name: 'label value too long', yaml: withN2(`    labels:\n      zone: ${'a'.repeat(64)}`), path: 'hosts[2].labels.zone', message: /is not a valid label value/, line: 10 },
+  { name: 'label value a number', yaml: withN2('    labels:\n      rack: 12'), path: 'hosts[2].labels.rack', message: /expected a string, got number 12 \(quote it/, line: 10 },
+  { name: 'taint effect typo', yaml: withN2('    taints:\n      - key: gpu\n        effect: NoSchedul'), path: 'hosts[2].taints[0].effect', message: /"NoSchedul" is not one of NoSchedule, PreferNoSchedule, NoExecute \(did you mean "NoSchedule"\?\)/, line: 11 },
+  { name: 'taint without effect', yaml: withN2('    taints:\n      - key: gpu'), path: 'hosts[2].taints[0].effect', message: /"effect" is required/ },
+  { name: 'taint value invalid', yaml: withN2('    taints:\n      - { key: gpu, value: "a b", effect: NoSchedule }'), path: 'hosts[2].taints[0].value', message: /"a b" is not a valid label value/, line: 10 },
+  { name: 'taint listed twice', yaml: withN2('    taints:\n      - { key: gpu, effect: NoSchedule }\n      - { key: gpu, value: x, effect: NoSchedule }'), path: 'hosts[2].taints[1]', message: /same key and effect as item 0/, line: 11 },
   // Types
   { name: 'port as string', yaml: inv('', OK_HOSTS, '  port: "22"'), path: 'ssh.port', message: /expected a whole number, got the string "22"/ },
   { name: 'port out of range', yaml: inv('', OK_HOSTS, '  port: 70000'), path: 'ssh.port', message: /70000 is out of range \(1 to 65535\)/ },
@@ -144,9 +155,9 @@ describe('validation reports every problem, not only the first', () => {
 describe('hostile YAML neither hangs nor explodes', () => {
   it('an alias bomb is read as shared references and refused quickly', () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 12; i++) levels.push(`${'b'.repeat(i)}: &${'a'.repeat(i + 1)} [${Array(9).fill('*' + 'a'.repeat(i)).join(',')}]`);
+    for (let i = 1; i < 12; i++) levels.push(`${'b'.repeat(i)}: &${'a'.repeat(i + 1)} [${Array(9).fill(`*${'a'.repeat(i)}`).join(',')}]`);
     const started = Date.now();
-    const problems = problemsOf(levels.join('\n') + '\nhosts: *' + 'a'.repeat(12) + '\n');
+    const problems = problemsOf(`${levels.join('\n')}\nhosts: *${'a'.repeat(12)}\n`);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(problems.some((p) => p.path === 'a' && /unknown key/.test(p.message))).toBe(true);
   });

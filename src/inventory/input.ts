@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { PathSegment } from './parse.js';
 import type { FieldProblem } from './validate.js';
-import type { ApiEndpointKind, HostKeyPolicy, KeyAlgorithm, Role } from './model.js';
+import type { ApiEndpointKind, HostKeyPolicy, KeyAlgorithm, Role, Taint } from './model.js';
 
 export interface SshTargetInput {
   readonly user: string;
@@ -34,6 +34,8 @@ export interface HostInput {
   readonly address: string;
   readonly internalAddress?: string;
   readonly roles: readonly Role[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly Taint[];
   /** Overrides of the top-level `ssh`, which has no defaults of its own. */
   readonly ssh?: Partial<SshInput>;
 }

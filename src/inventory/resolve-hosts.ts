@@ -80,7 +80,7 @@ export const resolveHosts = (input: InventoryInput, networks: Networks, baseDir:
         report.error(at(h.internalAddress ? 'internalAddress' : 'address'), `${internalAddress} lies inside the ${label} CIDR ${cidrText(c)}`);
       }
     }
-    return { name: h.name, address: h.address, internalAddress: internalAddress ?? h.address, roles: h.roles, ssh: toSshSettings({ ...input.ssh, ...overrides }, baseDir) };
+    return { name: h.name, address: h.address, internalAddress: internalAddress ?? h.address, roles: h.roles, labels: h.labels ?? {}, taints: h.taints ?? [], ssh: toSshSettings({ ...input.ssh, ...overrides }, baseDir) };
   });
   if (hosts.length > 0) checkRoles(hosts, report);
   return hosts;

@@ -33,10 +33,10 @@ export const formatVerifyTable = (rows: readonly VerifyRow[]): string => {
   const leaves = rows.filter((r) => r.kind !== 'ca');
   const cas = rows.filter((r) => r.kind === 'ca');
   const problems = rows.flatMap((r) => r.problems.map((p) => `  ${r.name}: ${p}`));
-  return [
+  return `${[
     ...table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'], ...leaves.map((r) => [r.name, ...expiryCells(r), r.ca ?? '-', r.status])]),
     '',
     ...table([['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED', 'STATUS'], ...cas.map((r) => [r.name, ...expiryCells(r), r.externallyManaged ? 'yes' : 'no', r.status])]),
     ...(problems.length ? ['', 'problems:', ...problems] : []),
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 };

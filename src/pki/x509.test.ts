@@ -41,7 +41,7 @@ describe.each(['rsa-2048', 'ecdsa-p256'] as const)('issueCertificate with %s', (
     expect(info.x509.verify(stranger.publicKey)).toBe(false);
     expect(info.x509.checkPrivateKey(leaf.privateKey)).toBe(true);
     expect(info.x509.checkPrivateKey(stranger.privateKey)).toBe(false);
-    expect(BigInt('0x' + info.x509.serialNumber)).toBeGreaterThan(0n);
+    expect(BigInt(`0x${info.x509.serialNumber}`)).toBeGreaterThan(0n);
   });
 });
 

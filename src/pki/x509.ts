@@ -205,7 +205,7 @@ const readTime = (node: Node): Date =>
 
 const readIp = (bytes: string): string => {
   const family = bytes.length === 4 ? 4 : 6;
-  return bigIntToIp(BigInt('0x' + (buf(bytes).toString('hex') || '0')), family);
+  return bigIntToIp(BigInt(`0x${buf(bytes).toString('hex') || '0'}`), family);
 };
 
 const readExtensions = (tbsItems: Node[]): Map<string, Node> => {

@@ -9,13 +9,13 @@ import type { ClusterPlan, HostPlan } from './types.js';
 // Three masters that are etcd members, two nodes whose internal address differs from the SSH address
 // (multi-NIC), one dedicated etcd member.
 const model = modelFrom(
-  [
+  `${[
     '  - { name: m1, address: 127.0.4.1, roles: [etcd, master] }',
     '  - { name: m2, address: 127.0.4.2, roles: [etcd, master] }',
     '  - { name: m3, address: 127.0.4.3, roles: [etcd, master] }',
     '  - { name: n1, address: 10.1.0.11, internalAddress: 127.0.4.11, roles: [node] }',
     '  - { name: n2, address: 10.1.0.12, internalAddress: 127.0.4.12, roles: [node] }',
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
   '  serviceCidr: 10.96.0.0/12\n  podCidr: 10.244.0.0/16\n',
 );
 const plan = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES));
@@ -183,6 +183,28 @@ describe('node files', () => {
     expect(sysctl).toMatch(/^net\.bridge\.bridge-nf-call-iptables = 1$/m);
     expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
     expect(n1.files.map((f) => f.path)).not.toContain('/etc/sysctl.conf');
+  });
+});
+
+describe('masters are nodes too', () => {
+  const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
+
+  it('gives a master containerd, kubelet and kube-proxy (binaries, units, configs, its own kubelet identity), after its control plane', () => {
+    const m1 = hostPlan(plan, 'm1');
+    expect(m1.services.map((s) => s.unit)).toEqual(['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS]);
+    const paths = m1.files.map((f) => f.path);
+    for (const binary of ['containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy']) expect(paths).toContain(`/usr/local/bin/${binary}`);
+    expect(paths).toEqual(expect.arrayContaining(['/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubelet.conf', '/var/lib/kubelet/pki/kubelet.crt']));
+    expect(unit(m1, 'kubelet').flags.get('hostname-override')).toBe('m1');
+    const kubeletConf = m1.files.find((f) => f.path === '/etc/kubernetes/kubelet.conf')!;
+    expect(kubeletConf.content.kind === 'inline' && kubeletConf.content.data.toString()).toContain('nodes/m1/kubelet.conf');
+  });
+
+  it('gives a dedicated etcd member none of them', () => {
+    const m = modelFrom('  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: m1, address: 127.0.4.1, roles: [master] }\n');
+    const p = buildClusterPlan(m, clusterFilesFor(m), binaryIndexFor(ALL_BINARIES));
+    expect(hostPlan(p, 'e1').services.map((s) => s.unit)).toEqual(['etcd.service']);
+    expect(hostPlan(p, 'm1').services.map((s) => s.unit)).toEqual(expect.arrayContaining(NODE_UNITS));
   });
 });
 
@@ -367,7 +389,8 @@ describe('file plan', () => {
       { path: '/usr/local/bin/kube-proxy', mode: 0o755, from: 'binary kube-proxy', awaiting: 'binary' },
     ]);
     expect(n1.files.map((f) => f.path)).not.toContain('/usr/local/bin/kube-proxy');
-    expect(hostPlan(p, 'm1').pending).toEqual([{ path: '/etc/kubernetes/pki/ca.crt', mode: 0o644, from: 'pki/ca.crt', awaiting: 'pki' }]);
+    // A master runs kube-proxy too.
+    expect(hostPlan(p, 'm1').pending).toEqual(n1.pending);
   });
 
   it('renders the RBAC bindings a binary install must create', () => {

@@ -49,5 +49,5 @@ export const planTable = (plan: ClusterPlan): string => {
     out.push(`  services: ${h.services.map((s) => `${s.unit} [${s.phase}]`).join(', ')}`, '');
   }
   if (plan.manifests.length > 0) out.push(`manifests applied once the API server is up: ${plan.manifests.map((m) => m.name).join(', ')}`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 };

@@ -32,7 +32,7 @@ export const createKnownHostsStore = (o: KnownHostsStoreOptions): KnownHostsStor
   const record = (line: string): Promise<void> =>
     (recording = recording.then(async () => {
       await mkdir(dirname(o.clusterFile), { recursive: true });
-      await appendFile(o.clusterFile, line + '\n', { mode: 0o644 });
+      await appendFile(o.clusterFile, `${line}\n`, { mode: 0o644 });
       (await entries()).push(...parseKnownHosts(line, o.clusterFile));
     }));
   const checksOff = (t: ResolvedTarget): boolean => o.insecureSkipHostKeyCheck || t.hostKeyPolicy === 'off';

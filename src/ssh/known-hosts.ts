@@ -26,7 +26,7 @@ export const knownHostName = (host: string, port: number): string => {
 
 /** OpenSSH's fingerprint of a key blob: `SHA256:` and unpadded base64. */
 export const fingerprint = (keyBase64: string): string =>
-  'SHA256:' + createHash('sha256').update(Buffer.from(keyBase64, 'base64')).digest('base64').replace(/=+$/, '');
+  `SHA256:${createHash('sha256').update(Buffer.from(keyBase64, 'base64')).digest('base64').replace(/=+$/, '')}`;
 
 /** The key type named inside an SSH public key blob (its first length-prefixed string). */
 export const keyTypeOfBlob = (blob: Buffer): string => blob.subarray(4, 4 + blob.readUInt32BE(0)).toString('latin1');
@@ -42,7 +42,7 @@ export const parseKnownHosts = (text: string, file: string): KnownHostEntry[] =>
   });
 
 const globToRegExp = (glob: string): RegExp =>
-  new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
 
 const hashedMatches = (pattern: string, name: string): boolean => {
   const [, magic, salt, hash] = pattern.split('|');

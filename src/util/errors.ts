@@ -45,7 +45,7 @@ export class InventoryError extends KubeinstallError {
     const errors = problems.filter((p) => p.severity === 'error');
     super(
       `invalid inventory (${errors.length} error${errors.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => '  ' + formatProblem(p)).join('\n'),
+        problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
       EXIT_USAGE,
     );
   }

@@ -34,7 +34,7 @@ export const ipToBigInt = (text: string): bigint => {
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(t);
     if (v4) {
       const n = ipToBigInt(v4[1]!);
-      t = t.slice(0, -v4[1]!.length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+      t = `${t.slice(0, -v4[1]!.length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
     }
     const [head, tail] = t.includes('::') ? t.split('::') : [t, undefined];
     const headParts = head ? head.split(':') : [];

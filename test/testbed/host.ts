@@ -34,12 +34,12 @@ const CGROUP_HIERARCHIES = ['systemd', 'unified'];
 const cgroupName = (h: HostSpec): string => `kubeinstall-testbed-${h.address}`;
 
 export const hostsFile = (hosts: readonly HostSpec[]): string =>
-  ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address} ${h.name}`)].join('\n') + '\n';
+  `${['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address} ${h.name}`)].join('\n')}\n`;
 
 /** With a shared network namespace sshd must listen on the host's own address only; in a host's own
  * namespace it listens on every address (the address is set after boot begins). */
 export const sshdDropIn = (listenAddress: string | undefined): string =>
-  [...(listenAddress ? [`ListenAddress ${listenAddress}:22`] : []), 'PermitRootLogin prohibit-password', 'PasswordAuthentication yes', 'UseDNS no'].join('\n') + '\n';
+  `${[...(listenAddress ? [`ListenAddress ${listenAddress}:22`] : []), 'PermitRootLogin prohibit-password', 'PasswordAuthentication yes', 'UseDNS no'].join('\n')}\n`;
 
 export const nspawnArgs = (h: HostState, registered: boolean): string[] => [
   '--quiet',
@@ -79,7 +79,7 @@ export const provisionHost = async (h: HostState, all: readonly HostSpec[], auth
   const at = (p: string): string => join(h.root, p);
   await writeFile(at('etc/hostname'), `${h.name}\n`);
   await writeFile(at('etc/hosts'), hostsFile(all));
-  await writeFile(at('etc/machine-id'), randomBytes(16).toString('hex') + '\n');
+  await writeFile(at('etc/machine-id'), `${randomBytes(16).toString('hex')}\n`);
   await writeFile(at('etc/ssh/sshd_config.d/10-testbed.conf'), sshdDropIn(h.network ? undefined : h.address));
   await run('ssh-keygen', ['-A', '-f', h.root]);
   for (const home of ['root', `home/${SUDO_USER}`]) {

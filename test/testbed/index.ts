@@ -153,7 +153,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
     hostExec: (name, command, runOpts) => hostExec(byName(name), command, runOpts),
     hostKeys,
     knownHosts: async () =>
-      (await Promise.all(states.map(async (h) => (await hostKeys(h.name)).map((k) => `${h.address} ${k}`)))).flat().join('\n') + '\n',
+      `${(await Promise.all(states.map(async (h) => (await hostKeys(h.name)).map((k) => `${h.address} ${k}`)))).flat().join('\n')}\n`,
     regenerateHostKeys: async (name) => {
       const h = byName(name);
       await hostExec(h, 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart ssh');

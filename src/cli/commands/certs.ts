@@ -33,14 +33,14 @@ const kinds = (ids: readonly string[]): string => {
 export const formatCertsReport = (report: CertsReport, dir: string): string => {
   const ids = (outcome: string): string[] => report.certs.filter((c) => c.outcome === outcome).map((c) => c.id);
   const reissued = report.certs.filter((c) => c.outcome === 'reissued');
-  return [
+  return `${[
     ...(ids('created').length ? [`created: ${kinds(ids('created'))}`] : []),
     ...(ids('kept').length ? [`kept: ${kinds(ids('kept'))}`] : []),
     ...reissued.map((c) => `re-issued ${c.id}: ${c.reason}`),
     ...(report.serviceAccount !== 'kept' ? [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} the service-account key pair`] : []),
     ...(report.written.includes(ENCRYPTION_KEY_FILE) ? [`wrote the Secrets encryption key ${ENCRYPTION_KEY_FILE}`] : []),
     `${ids('created').length} created, ${ids('kept').length} kept, ${reissued.length} re-issued; ${report.written.length} files written under ${dir}`,
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 };
 
 export const registerCerts = (program: Command): void => {

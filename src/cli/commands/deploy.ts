@@ -87,14 +87,14 @@ export const registerDeploy = (program: Command): void => {
           },
         });
         if (json) {
-          process.stdout.write(JSON.stringify(deployReport(result, flags.dryRun === true), null, 2) + '\n');
+          process.stdout.write(`${JSON.stringify(deployReport(result, flags.dryRun === true), null, 2)}\n`);
           return;
         }
         for (const line of result.dryRunLines) process.stdout.write(`${line}\n`);
-        process.stdout.write(formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath) + '\n');
+        process.stdout.write(`${formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath)}\n`);
       } catch (err) {
         // A pipeline reads the failure from stdout as well; the message still goes to stderr as usual.
-        if (flags.output === 'json') process.stdout.write(JSON.stringify(failureReport(err), null, 2) + '\n');
+        if (flags.output === 'json') process.stdout.write(`${JSON.stringify(failureReport(err), null, 2)}\n`);
         throw err;
       } finally {
         process.off('SIGINT', onInterrupt);

@@ -19,7 +19,7 @@ export const registerInventory = (program: Command): void => {
       printWarnings(warnings);
       const shown = maskSecrets(model);
       if (opts.output === 'json') {
-        process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       } else {
         const { default: yaml } = await import('js-yaml');
         process.stdout.write(yaml.dump(shown, { noRefs: true, lineWidth: 120 }));

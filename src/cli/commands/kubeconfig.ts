@@ -99,7 +99,7 @@ const mergeInto = async (target: string, content: KubeconfigContent, context: st
   await writeFileAtomic(file, merged.text, { mode: 0o600, dirMode: 0o700 });
   lines.unshift(`${merged.replaced.length ? 'updated' : 'added'} context "${context}" in ${file}${merged.replaced.length ? ` (replaced ${merged.replaced.join(', ')})` : ''}`);
   lines.push(`use it: kubectl config use-context ${context}${file === resolve(homedir(), '.kube/config') ? '' : ` --kubeconfig ${file}`}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 };
 
 interface KubeconfigFlags {

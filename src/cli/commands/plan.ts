@@ -22,10 +22,10 @@ const printPendingWarnings = (plan: ClusterPlan, inventory: string, clusterDir: 
   if (binaries.length > 0) {
     const count = `${binaries.length} binar${binaries.length === 1 ? 'y is' : 'ies are'}`;
     const text = `warning: ${count} not yet in ${binariesDir} (${binaries.join(', ')}); their hashes are "${NOT_YET_AVAILABLE}": kubeinstall binaries fetch -i ${inventory}`;
-    process.stderr.write(chalk.yellow(text) + '\n');
+    process.stderr.write(`${chalk.yellow(text)}\n`);
   }
   if (pki.length > 0) {
-    process.stderr.write(chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`) + '\n');
+    process.stderr.write(`${chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`)}\n`);
   }
 };
 
@@ -51,7 +51,7 @@ export const registerPlan = (program: Command): void => {
         const { clusterFiles, binaries } = await loadPlanInputs(model, clusterDir, { allowMissingBinaries: true });
         const plan = buildClusterPlan(model, clusterFiles, binaries, { allowMissing: true });
         printPendingWarnings(plan, model.inventoryPath, clusterDir, model.binariesDir);
-        process.stdout.write(opts.output === 'json' ? JSON.stringify(planSummary(plan), null, 2) + '\n' : planTable(plan));
+        process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planSummary(plan), null, 2)}\n` : planTable(plan));
         if (opts.write) {
           const count = await writePlanTree(plan, resolve(opts.write));
           process.stderr.write(`wrote ${count} files under ${resolve(opts.write)}\n`);

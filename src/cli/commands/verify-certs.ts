@@ -41,7 +41,7 @@ export const registerVerifyCerts = (program: Command): void => {
       const { dir, plan, checkInventory } = await planFor(opts);
       if (!existsSync(join(dir, 'pki'))) throw new KubeinstallError(`no PKI under ${dir} (create it with \`kubeinstall certs\`)`);
       const rows = await verifyPki(dir, plan, { warnWithinDays: opts.warnWithin, checkInventory });
-      process.stdout.write(opts.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatVerifyTable(rows));
+      process.stdout.write(opts.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatVerifyTable(rows));
       const bad = rows.filter((r) => r.status !== 'ok');
       if (bad.length) {
         throw new KubeinstallError(`${bad.length} of ${rows.length} entries under ${dir} need attention: ${bad.map((r) => `${r.name} (${r.status})`).slice(0, 10).join(', ')}${bad.length > 10 ? ', …' : ''}`);

@@ -12,13 +12,13 @@ import type { Rule } from './fake-executor.js';
 
 /** Three masters that are the etcd members, two worker nodes. */
 const model = modelFrom(
-  [
+  `${[
     '  - { name: m1, address: 127.0.12.1, roles: [etcd, master] }',
     '  - { name: m2, address: 127.0.12.2, roles: [etcd, master] }',
     '  - { name: m3, address: 127.0.12.3, roles: [etcd, master] }',
     '  - { name: n1, address: 127.0.12.11, roles: [node] }',
     '  - { name: n2, address: 127.0.12.12, roles: [node] }',
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
 );
 const clusterFiles = clusterFilesFor(model);
 export const plan = buildClusterPlan(model, clusterFiles, binaryIndexFor(ALL_BINARIES));

@@ -57,7 +57,7 @@ const crictlFile = `crictl-v${CRICTL}-linux-amd64.tar.gz`;
 const buildMirror = (): void => {
   for (const b of K8S_BINARIES) {
     // kube-apiserver is made large enough to arrive in several chunks, so a broken-off transfer has a middle
-    const data = b === 'kube-apiserver' ? script(b, K8S) + '#'.repeat(256 * 1024) + '\n' : script(b, K8S);
+    const data = b === 'kube-apiserver' ? `${script(b, K8S) + '#'.repeat(256 * 1024)}\n` : script(b, K8S);
     put(k8sPath(b), data);
     put(`${k8sPath(b)}.sha256`, sha256(data)); // a bare digest, as dl.k8s.io serves it
   }

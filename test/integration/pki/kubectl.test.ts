@@ -43,7 +43,7 @@ describe.each(TEST_ALGORITHMS)('kubeconfigs used by kubectl (%s)', (algorithm) =
   });
 
   it('writes a kubeconfig for each component, each accepted by kubectl config view', async () => {
-    expect(pki.plan.kubeconfigs.map((k) => k.file)).toHaveLength(3 + 3 * 2 + 2);
+    expect(pki.plan.kubeconfigs.map((k) => k.file)).toHaveLength(3 + 3 * 2 + 5); // a kubelet.conf for masters too
     for (const k of pki.plan.kubeconfigs) {
       const { stdout } = await run('kubectl', ['config', 'view', '--kubeconfig', join(pki.dir, k.file), '-o', 'jsonpath={.current-context} {.clusters[0].cluster.server}']);
       const user = pki.plan.certs.find((c) => c.id === k.certId)!.subject.cn;

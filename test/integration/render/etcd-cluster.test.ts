@@ -42,7 +42,7 @@ const etcdctl = (root: string, ...args: string[]) =>
 
 beforeAll(async () => {
   const etcd = which('etcd');
-  const model = modelFrom(MEMBERS.map((ip, i) => `  - { name: e${i + 1}, address: ${ip}, roles: [etcd] }`).join('\n') + '\n');
+  const model = modelFrom(`${MEMBERS.map((ip, i) => `  - { name: e${i + 1}, address: ${ip}, roles: [etcd] }`).join('\n')}\n`);
   await generatePki(model, join(work, 'cluster'));
   const plan = buildClusterPlan(model, await readClusterFiles(join(work, 'cluster')), binaryIndexFor(['etcd', 'etcdctl']));
   await writePlanTree(plan, join(work, 'tree'));

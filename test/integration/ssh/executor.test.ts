@@ -95,7 +95,7 @@ describe('exec', () => {
   it('honours ~/.ssh/config HostName, User and IdentityFile', async () => {
     const config = join(work, 'ssh_config');
     await writeFile(config, `Host web3\n  HostName 198.18.20.13\n  IdentityFile ${tb.privateKeyPath}\n`);
-    await writeFile(join(work, 'known_hosts_web3'), (await tb.hostKeys('h3')).map((k) => `198.18.20.13 ${k}`).join('\n') + '\n');
+    await writeFile(join(work, 'known_hosts_web3'), `${(await tb.hostKeys('h3')).map((k) => `198.18.20.13 ${k}`).join('\n')}\n`);
     const ex = executor({ sshConfigFile: config, clusterKnownHosts: join(work, 'known_hosts_web3') });
     const r = await ex.exec(modelHost(tb, 'h3', { identityFile: undefined }, 'web3'), 'hostname', { step: 'who' });
     expect(r.stdout.trim()).toBe('h3');
@@ -359,7 +359,7 @@ describe('sudo and jump hosts', () => {
 
   it('reaches a host through a bastion by a name only the bastion can resolve', async () => {
     const byName = join(work, 'known_hosts_names');
-    await writeFile(byName, (await tb.knownHosts()) + (await tb.hostKeys('h2')).map((k) => `h2 ${k}`).join('\n') + '\n');
+    await writeFile(byName, `${(await tb.knownHosts()) + (await tb.hostKeys('h2')).map((k) => `h2 ${k}`).join('\n')}\n`);
     const bastion = { ...modelHost(tb, 'h1').ssh, address: '198.18.20.11' };
     const viaJump = modelHost(tb, 'h2', { bastion }, 'h2');
     const r = await executor({ clusterKnownHosts: byName }).exec(viaJump, 'hostname', { step: 'who' });
