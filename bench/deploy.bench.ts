@@ -76,7 +76,9 @@ const main = async (): Promise<void> => {
     console.log(`| baseline: scp of the same files, 5 hosts in parallel | ${seconds(scpMs)} | | |`);
     console.log(`| baseline: services starting and healthy (${START_PHASES.join(', ')} phases) | ${seconds(startMs)} | | |`);
     console.log(`| first deploy | ${seconds(firstMs)} | ${(firstMs / baseline).toFixed(2)}x of ${seconds(baseline)} | within 1.5x |`);
-    console.log(`| no-change re-run (0 uploads, 0 restarts; median of ${RERUNS}: ${reruns.map((r) => seconds(r.ms)).join(', ')}) | ${seconds(againMs)} | | under 2 s |`);
+    console.log(
+      `| no-change re-run (0 uploads, 0 restarts; median of ${RERUNS}: ${reruns.map((r) => seconds(r.ms)).join(', ')}) | ${seconds(againMs)} | | under 2 s |`,
+    );
     console.log(`\nfirst deploy by phase: ${[...first.phaseTimings].map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
     console.log(`median re-run by phase: ${[...again.phaseTimings].map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
     console.log(`median re-run remote commands: ${await remoteTimeByStep(again.logPath)}`);

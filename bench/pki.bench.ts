@@ -67,13 +67,22 @@ const exec = async (cmd: string, argv: readonly string[], input?: string): Promi
 
 /** CAs first, then every leaf once its CA exists: the order any hand-written script must follow. */
 const inOrder = async (certs: readonly CertInstance[], make: (c: CertInstance) => Promise<unknown>): Promise<void> => {
-  await mapLimit(certs.filter((c) => c.spec.ca === 'self'), jobs, make);
-  await mapLimit(certs.filter((c) => c.spec.ca !== 'self'), jobs, make);
+  await mapLimit(
+    certs.filter((c) => c.spec.ca === 'self'),
+    jobs,
+    make,
+  );
+  await mapLimit(
+    certs.filter((c) => c.spec.ca !== 'self'),
+    jobs,
+    make,
+  );
 };
 
 // ---- openssl command line: `req -newkey` makes key and CSR, `x509 -req` signs with an extension file ----
 const OPENSSL_USAGE = { digitalSignature: 'digitalSignature', keyEncipherment: 'keyEncipherment', keyCertSign: 'keyCertSign' } as const;
-const opensslNewKey = (a: KeyAlgorithm): string[] => (a === 'ecdsa-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', `rsa:${a.slice(4)}`]);
+const opensslNewKey = (a: KeyAlgorithm): string[] =>
+  a === 'ecdsa-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', `rsa:${a.slice(4)}`];
 const opensslExtensions = (c: CertInstance): string[] => {
   const p = PROFILES[c.spec.profile];
   const sans = [...c.altNames.dnsNames.map((d) => `DNS:${d}`), ...c.altNames.ipAddresses.map((ip) => `IP:${ip}`)];
@@ -93,15 +102,64 @@ const withOpenssl = async (model: ClusterModel, dir: string): Promise<void> => {
   await inOrder(plan.certs, async (c) => {
     const base = path(c);
     if (c.spec.ca === 'self') {
-      await exec('openssl', ['req', '-x509', ...opensslNewKey(model.keyAlgorithm), '-nodes', '-keyout', `${base}.key`, '-out', `${base}.crt`, '-subj', opensslSubject(c), '-days', String(c.validityDays), ...opensslExtensions(c).flatMap((e) => ['-addext', e])]);
+      await exec('openssl', [
+        'req',
+        '-x509',
+        ...opensslNewKey(model.keyAlgorithm),
+        '-nodes',
+        '-keyout',
+        `${base}.key`,
+        '-out',
+        `${base}.crt`,
+        '-subj',
+        opensslSubject(c),
+        '-days',
+        String(c.validityDays),
+        ...opensslExtensions(c).flatMap((e) => ['-addext', e]),
+      ]);
       return;
     }
     const ca = path(byId.get(c.ca)!);
     await writeFile(`${base}.ext`, `${opensslExtensions(c).join('\n')}\n`);
-    await exec('openssl', ['req', '-new', ...opensslNewKey(model.keyAlgorithm), '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', opensslSubject(c)]);
-    await exec('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', String(c.validityDays), '-extfile', `${base}.ext`, '-out', `${base}.crt`]);
+    await exec('openssl', [
+      'req',
+      '-new',
+      ...opensslNewKey(model.keyAlgorithm),
+      '-nodes',
+      '-keyout',
+      `${base}.key`,
+      '-out',
+      `${base}.csr`,
+      '-subj',
+      opensslSubject(c),
+    ]);
+    await exec('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      String(c.validityDays),
+      '-extfile',
+      `${base}.ext`,
+      '-out',
+      `${base}.crt`,
+    ]);
   });
-  await exec('openssl', ['genpkey', ...(model.keyAlgorithm === 'ecdsa-p256' ? ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${model.keyAlgorithm.slice(4)}`]), '-out', join(dir, 'sa.key')]);
+  await exec('openssl', [
+    'genpkey',
+    ...(model.keyAlgorithm === 'ecdsa-p256'
+      ? ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']
+      : ['-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${model.keyAlgorithm.slice(4)}`]),
+    '-out',
+    join(dir, 'sa.key'),
+  ]);
 };
 
 // ---- cfssl: `gencert -initca` for the CAs, `gencert -ca … -profile` per leaf, CSR JSON on stdin ----
@@ -115,7 +173,14 @@ const cfsslKey = (a: KeyAlgorithm) => (a === 'ecdsa-p256' ? { algo: 'ecdsa', siz
 const withCfssl = async (model: ClusterModel, dir: string): Promise<void> => {
   const plan = expandPki(model);
   const config = join(dir, 'config.json');
-  await writeFile(config, JSON.stringify({ signing: { profiles: Object.fromEntries(Object.entries(CFSSL_USAGES).map(([name, usages]) => [name, { usages, expiry: `${model.certValidityDays * 24}h` }])) } }));
+  await writeFile(
+    config,
+    JSON.stringify({
+      signing: {
+        profiles: Object.fromEntries(Object.entries(CFSSL_USAGES).map(([name, usages]) => [name, { usages, expiry: `${model.certValidityDays * 24}h` }])),
+      },
+    }),
+  );
   const path = (c: CertInstance): string => join(dir, c.id.replace('/', '_'));
   const byId = new Map(plan.certs.map((c) => [c.id, c]));
   await inOrder(plan.certs, async (c) => {
@@ -127,7 +192,11 @@ const withCfssl = async (model: ClusterModel, dir: string): Promise<void> => {
       ...(c.spec.profile === 'ca' ? { ca: { expiry: `${c.validityDays * 24}h` } } : {}),
     };
     const ca = c.spec.ca === 'self' ? undefined : path(byId.get(c.ca)!);
-    const out = await exec('cfssl', ['gencert', '-loglevel', '5', ...(ca ? ['-ca', `${ca}.crt`, '-ca-key', `${ca}.key`, '-config', config, '-profile', c.spec.profile] : ['-initca']), '-'], JSON.stringify(csr));
+    const out = await exec(
+      'cfssl',
+      ['gencert', '-loglevel', '5', ...(ca ? ['-ca', `${ca}.crt`, '-ca-key', `${ca}.key`, '-config', config, '-profile', c.spec.profile] : ['-initca']), '-'],
+      JSON.stringify(csr),
+    );
     const { cert, key } = JSON.parse(out) as { cert: string; key: string };
     await Promise.all([writeFile(`${path(c)}.crt`, cert), writeFile(`${path(c)}.key`, key, { mode: 0o600 })]);
   });
@@ -152,13 +221,16 @@ const scratch = async <T>(fn: (dir: string) => Promise<T>): Promise<T> => {
 
 const row = (label: string, t: Timed<unknown>, note = ''): string =>
   `  ${label.padEnd(44)}${t.seconds.toFixed(2).padStart(8)} s wall ${t.cpu.toFixed(2).padStart(8)} s CPU   ${note}`;
-const ratio = (a: Timed<unknown>, b: { seconds: number; cpu: number }): string => `${(a.seconds / b.seconds).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x CPU`;
+const ratio = (a: Timed<unknown>, b: { seconds: number; cpu: number }): string =>
+  `${(a.seconds / b.seconds).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x CPU`;
 
 const scenario = async (masters: number, nodes: number, algorithm: KeyAlgorithm): Promise<void> => {
   const model = modelOf(masters, nodes, algorithm);
   const plan = expandPki(model);
   const keyCount = plan.certs.length + (plan.serviceAccount ? 1 : 0);
-  console.log(`\n${masters} masters + ${nodes} nodes, ${algorithm}: ${plan.certs.length} certificates and ${keyCount} keys, ${plan.kubeconfigs.length} kubeconfigs (${availableParallelism()} cores)`);
+  console.log(
+    `\n${masters} masters + ${nodes} nodes, ${algorithm}: ${plan.certs.length} certificates and ${keyCount} keys, ${plan.kubeconfigs.length} kubeconfigs (${availableParallelism()} cores)`,
+  );
 
   // Measured before and after, because the load other processes put on the cores drifts.
   const bareKeygen = () => time(() => Promise.all(Array.from({ length: keyCount }, () => generateKey(algorithm))));

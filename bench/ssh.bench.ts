@@ -12,7 +12,11 @@ import { startTestbed } from '../test/testbed/index.js';
 import { modelHost, randomFile } from '../test/integration/ssh/fixtures.js';
 
 const MiB = 1 << 20;
-const BINARIES = [['kube-apiserver', 90], ['kubelet', 40], ['etcd', 20]] as const;
+const BINARIES = [
+  ['kube-apiserver', 90],
+  ['kubelet', 40],
+  ['etcd', 20],
+] as const;
 const SMALL_FILES = 200;
 
 /** Ansible copies file by file, several round trips each: on 2 shared cores 200 small files can take
@@ -41,11 +45,18 @@ const timed = async (run: () => Promise<unknown>): Promise<number> => {
   return Number(process.hrtime.bigint() - t) / 1e9;
 };
 
-const hasCommand = async (name: string): Promise<boolean> => sh('sh', ['-c', `command -v ${name}`]).then(() => true, () => false);
+const hasCommand = async (name: string): Promise<boolean> =>
+  sh('sh', ['-c', `command -v ${name}`]).then(
+    () => true,
+    () => false,
+  );
 
 const main = async (): Promise<void> => {
   const work = await mkdtemp(join(tmpdir(), 'kubeinstall-bench-ssh-'));
-  const tb = await startTestbed({ network: { name: 'bench-ssh', subnet: '198.18.30.0/24' }, hosts: [11, 12, 13].map((n) => ({ name: `b${n}`, address: `198.18.30.${n}` })) });
+  const tb = await startTestbed({
+    network: { name: 'bench-ssh', subnet: '198.18.30.0/24' },
+    hosts: [11, 12, 13].map((n) => ({ name: `b${n}`, address: `198.18.30.${n}` })),
+  });
   try {
     const src = join(work, 'files');
     await mkdir(join(src, 'conf'), { recursive: true });
@@ -58,7 +69,14 @@ const main = async (): Promise<void> => {
       const data = randomBytes(512 + ((i * 977) % 7680)).toString('base64');
       await writeFile(join(src, 'conf', `f${i}.conf`), data);
       const buf = Buffer.from(data);
-      items.push({ path: `/opt/bench-ki/conf/f${i}.conf`, mode: 0o644, owner: 'root:root', sha256: createHash('sha256').update(buf).digest('hex'), size: buf.length, source: { kind: 'inline', data: buf } });
+      items.push({
+        path: `/opt/bench-ki/conf/f${i}.conf`,
+        mode: 0o644,
+        owner: 'root:root',
+        sha256: createHash('sha256').update(buf).digest('hex'),
+        size: buf.length,
+        source: { kind: 'inline', data: buf },
+      });
     }
     const knownHosts = join(work, 'known_hosts');
     await writeFile(knownHosts, await tb.knownHosts());
@@ -79,9 +97,17 @@ const main = async (): Promise<void> => {
 
     if (await hasCommand('ansible')) {
       const inventory = join(work, 'hosts.ini');
-      await writeFile(inventory, `${tb.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_user=root ansible_ssh_private_key_file=${tb.privateKeyPath}`).join('\n')}\n`);
-      const env = { ...process.env, ANSIBLE_SSH_ARGS: `-o UserKnownHostsFile=${knownHosts} -o ControlMaster=auto -o ControlPersist=60s`, ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' };
-      const ansible = (): Promise<void> => sh('ansible', ['all', '-i', inventory, '-f', '3', '-m', 'copy', '-a', `src=${src}/ dest=/opt/bench-ansible/`], env, ANSIBLE_LIMIT_S);
+      await writeFile(
+        inventory,
+        `${tb.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_user=root ansible_ssh_private_key_file=${tb.privateKeyPath}`).join('\n')}\n`,
+      );
+      const env = {
+        ...process.env,
+        ANSIBLE_SSH_ARGS: `-o UserKnownHostsFile=${knownHosts} -o ControlMaster=auto -o ControlPersist=60s`,
+        ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+      };
+      const ansible = (): Promise<void> =>
+        sh('ansible', ['all', '-i', inventory, '-f', '3', '-m', 'copy', '-a', `src=${src}/ dest=/opt/bench-ansible/`], env, ANSIBLE_LIMIT_S);
       try {
         rows.push(['ansible -m copy (forks 3)', await timed(ansible), await timed(ansible)]);
       } catch (err) {
@@ -97,11 +123,18 @@ const main = async (): Promise<void> => {
     console.log('| tool | first copy | vs parallel scp | re-run, nothing changed (kubeinstall: see bench:deploy) |');
     console.log('|---|---|---|---|');
     for (const [name, first, again] of rows) {
-      console.log(`| ${name} | ${name.includes('stopped') ? '>' : ''}${first.toFixed(2)} s | ${(first / scp).toFixed(2)}x | ${again === undefined ? '-' : `${again.toFixed(2)} s`} |`);
+      console.log(
+        `| ${name} | ${name.includes('stopped') ? '>' : ''}${first.toFixed(2)} s | ${(first / scp).toFixed(2)}x | ${again === undefined ? '-' : `${again.toFixed(2)} s`} |`,
+      );
     }
     // the copies must be identical, or the timings compare different work
     const check = await tb.hostExec('b11', 'cd /opt && sha256sum bench-ki/kubelet bench-scp/kubelet');
-    const sums = new Set(check.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]));
+    const sums = new Set(
+      check.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]),
+    );
     if (sums.size !== 1) throw new Error(`copies differ:\n${check.stdout}`);
   } finally {
     await tb.stop();

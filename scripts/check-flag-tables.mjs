@@ -16,13 +16,34 @@ const MINORS = ['1.32', '1.33', '1.34', '1.35'];
 // kube-apiserver's): those only show up as "in source, not in table" and are judged by hand.
 const CB = 'kubernetes/component-base';
 const APISERVER = 'kubernetes/apiserver';
-const COMMON = { [CB]: ['featuregate/feature_gate.go', 'featuregate/registry.go', 'compatibility/registry.go', 'logs/api/v1/options.go', 'metrics/options.go', 'version/verflag/verflag.go', 'cli/globalflag/globalflags.go'] };
+const COMMON = {
+  [CB]: [
+    'featuregate/feature_gate.go',
+    'featuregate/registry.go',
+    'compatibility/registry.go',
+    'logs/api/v1/options.go',
+    'metrics/options.go',
+    'version/verflag/verflag.go',
+    'cli/globalflag/globalflags.go',
+  ],
+};
 const LEADER_ELECTION = 'config/options/leaderelectionconfig.go';
 const SERVING_DELEGATING = ['pkg/server/options/serving.go', 'pkg/server/options/authentication.go', 'pkg/server/options/authorization.go'];
 const SOURCES = {
   'kube-apiserver': {
     ...COMMON,
-    [APISERVER]: ['admission', 'api_enablement', 'audit', 'authentication', 'egress_selector', 'etcd', 'feature', 'server_run_options', 'serving', 'tracing'].map((f) => `pkg/server/options/${f}.go`),
+    [APISERVER]: [
+      'admission',
+      'api_enablement',
+      'audit',
+      'authentication',
+      'egress_selector',
+      'etcd',
+      'feature',
+      'server_run_options',
+      'serving',
+      'tracing',
+    ].map((f) => `pkg/server/options/${f}.go`),
   },
   'kube-controller-manager': {
     [CB]: [...COMMON[CB], LEADER_ELECTION],
@@ -37,24 +58,34 @@ const SOURCES = {
   'kube-proxy': { [CB]: ['logs/api/v1/options.go', 'version/verflag/verflag.go'] },
 };
 
-const PFLAG_TYPES = 'Bool|String|Int|Int8|Int16|Int32|Int64|Uint|Uint8|Uint16|Uint32|Uint64|Float32|Float64|Duration|IP|IPNet|IPMask|Count|StringSlice|StringArray|StringToString|StringToInt|StringToInt64|IntSlice|Int32Slice|Int64Slice|UintSlice|Float32Slice|Float64Slice|DurationSlice|BoolSlice|IPSlice|BytesHex|BytesBase64';
+const PFLAG_TYPES =
+  'Bool|String|Int|Int8|Int16|Int32|Int64|Uint|Uint8|Uint16|Uint32|Uint64|Float32|Float64|Duration|IP|IPNet|IPMask|Count|StringSlice|StringArray|StringToString|StringToInt|StringToInt64|IntSlice|Int32Slice|Int64Slice|UintSlice|Float32Slice|Float64Slice|DurationSlice|BoolSlice|IPSlice|BytesHex|BytesBase64';
 // pflag registrations and MarkDeprecated on any receiver, plus verflag's own Version(name, ...) for --version.
 const CALL = new RegExp(`(?:\\b\\w+\\.(?:(${PFLAG_TYPES})(Var)?P?|(Var)(?:P|PF)?|(MarkDeprecated))|\\bVersion)\\(`, 'g');
 
 /** The top-level comma-separated arguments of the call whose "(" ends at `start`. */
 const callArgs = (src, start) => {
   const args = [];
-  let depth = 0, current = '', i = start;
+  let depth = 0,
+    current = '',
+    i = start;
   for (; i < src.length; i++) {
     const c = src[i];
     if (c === '"' || c === '`') {
       const end = c === '`' ? src.indexOf('`', i + 1) : src.slice(i + 1).search(/(?<!\\)"/) + i + 1;
       current += src.slice(i, end + 1);
       i = end;
-    } else if ('([{'.includes(c)) { depth++; current += c; }
-    else if (')]}'.includes(c)) { if (depth === 0) break; depth--; current += c; }
-    else if (c === ',' && depth === 0) { args.push(current.trim()); current = ''; }
-    else current += c;
+    } else if ('([{'.includes(c)) {
+      depth++;
+      current += c;
+    } else if (')]}'.includes(c)) {
+      if (depth === 0) break;
+      depth--;
+      current += c;
+    } else if (c === ',' && depth === 0) {
+      args.push(current.trim());
+      current = '';
+    } else current += c;
   }
   args.push(current.trim());
   return args;
@@ -73,7 +104,9 @@ const nameOf = (expr, constants) => {
 /** Registered and deprecated flag names in one Go source file. */
 export const flagsInGo = (src) => {
   const constants = new Map([...src.matchAll(/\b(\w+)\s*(?:string\s*)?=\s*"([a-z][a-z0-9-]*)"/g)].map((m) => [m[1], m[2]]));
-  const registered = [], deprecated = [], unresolved = [];
+  const registered = [],
+    deprecated = [],
+    unresolved = [];
   for (const m of src.matchAll(CALL)) {
     const args = callArgs(src, m.index + m[0].length);
     if (args.length < 2) continue; // a getter such as .String(), not a registration
@@ -97,27 +130,38 @@ const gitShow = (dir, tag, path) => {
 const matches = (name, flag) => (typeof name === 'string' ? name === flag : name.test(flag));
 
 const parseTable = (text) =>
-  new Map(text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => { const [n, d] = l.split(' '); return [n, d === 'deprecated']; }));
+  new Map(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => {
+        const [n, d] = l.split(' ');
+        return [n, d === 'deprecated'];
+      }),
+  );
 
 const main = (mirrorRoot) => {
   for (const [component, repos] of Object.entries(SOURCES)) {
-    const byMinor = new Map(MINORS.map((minor) => {
-      const tag = `v0.${minor.split('.')[1]}.0`;
-      const found = { registered: [], deprecated: [], unresolved: [], files: [] };
-      for (const [repo, paths] of Object.entries(repos)) {
-        const dir = `${mirrorRoot}/${repo.replace('/', '+')}/repo`;
-        for (const path of paths) {
-          const src = gitShow(dir, tag, path);
-          if (src === null) continue;
-          const f = flagsInGo(src);
-          found.registered.push(...f.registered.map((n) => ({ n, at: `${repo}@${tag}:${path}` })));
-          found.deprecated.push(...f.deprecated);
-          found.unresolved.push(...f.unresolved.map((e) => `${path}: ${e}`));
-          found.files.push(`${repo}@${tag}:${path}`);
+    const byMinor = new Map(
+      MINORS.map((minor) => {
+        const tag = `v0.${minor.split('.')[1]}.0`;
+        const found = { registered: [], deprecated: [], unresolved: [], files: [] };
+        for (const [repo, paths] of Object.entries(repos)) {
+          const dir = `${mirrorRoot}/${repo.replace('/', '+')}/repo`;
+          for (const path of paths) {
+            const src = gitShow(dir, tag, path);
+            if (src === null) continue;
+            const f = flagsInGo(src);
+            found.registered.push(...f.registered.map((n) => ({ n, at: `${repo}@${tag}:${path}` })));
+            found.deprecated.push(...f.deprecated);
+            found.unresolved.push(...f.unresolved.map((e) => `${path}: ${e}`));
+            found.files.push(`${repo}@${tag}:${path}`);
+          }
         }
-      }
-      return [minor, found];
-    }));
+        return [minor, found];
+      }),
+    );
     const everRegistered = [...byMinor.values()].flatMap((f) => f.registered.map((r) => r.n));
     for (const minor of MINORS) {
       const found = byMinor.get(minor);
@@ -126,7 +170,13 @@ const main = (mirrorRoot) => {
       const absent = reachable.filter((flag) => !found.registered.some((r) => matches(r.n, flag)));
       const deprecatedAtTag = (flag) => found.deprecated.some((n) => matches(n, flag));
       const markMismatch = reachable.filter((flag) => !absent.includes(flag) && table.get(flag) !== deprecatedAtTag(flag));
-      const missing = [...new Set(found.registered.filter((r) => typeof r.n === 'string' && !table.has(r.n)).map((r) => `${r.n}${deprecatedAtTag(r.n) ? ' deprecated' : ''} (${r.at.split(':')[1]})`))];
+      const missing = [
+        ...new Set(
+          found.registered
+            .filter((r) => typeof r.n === 'string' && !table.has(r.n))
+            .map((r) => `${r.n}${deprecatedAtTag(r.n) ? ' deprecated' : ''} (${r.at.split(':')[1]})`),
+        ),
+      ];
       console.log(`\n== ${component} ${minor}: ${table.size} in table, ${reachable.length} checked, ${table.size - reachable.length} not checked`);
       console.log(`  absent at tag: ${absent.join(' ') || '-'}`);
       console.log(`  deprecation mark differs: ${markMismatch.map((f) => `${f}(table ${table.get(f)})`).join(' ') || '-'}`);

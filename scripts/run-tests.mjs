@@ -8,11 +8,9 @@ import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubeinstall-test-'));
 const report = join(dir, 'vitest.json');
-const run = spawnSync(
-  'npx',
-  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
-  { stdio: 'inherit' },
-);
+const run = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 let summary = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
 try {
   summary = JSON.parse(readFileSync(report, 'utf8'));

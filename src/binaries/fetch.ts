@@ -29,7 +29,10 @@ export interface FetchOptions {
   readonly onDone: (file: string, outcome: Outcome) => void;
 }
 
-export type Outcome = { readonly kind: 'up-to-date' } | { readonly kind: 'downloaded'; readonly progress: Progress } | { readonly kind: 'failed'; readonly message: string };
+export type Outcome =
+  | { readonly kind: 'up-to-date' }
+  | { readonly kind: 'downloaded'; readonly progress: Progress }
+  | { readonly kind: 'failed'; readonly message: string };
 
 /** An installed file: its path under the binaries folder and its sha256. */
 interface Installed {
@@ -116,7 +119,8 @@ const unpack = async (a: Artifact, archivePath: string, dest: string): Promise<I
       if (member.endsWith('/')) {
         const folder = await inside(tmp, member, a.file, 'folder');
         const entries = await readdir(folder, { withFileTypes: true });
-        for (const e of entries.filter((x) => x.isFile()).sort((x, y) => x.name.localeCompare(y.name))) installed.push(await install(join(folder, e.name), dest, i.to + e.name));
+        for (const e of entries.filter((x) => x.isFile()).sort((x, y) => x.name.localeCompare(y.name)))
+          installed.push(await install(join(folder, e.name), dest, i.to + e.name));
       } else {
         installed.push(await install(await inside(tmp, member, a.file, 'file'), dest, i.to));
       }
@@ -159,7 +163,10 @@ const writeSums = async (dest: string, installed: readonly Installed[]): Promise
     if (m) lines.set(m[2]!, m[1]!.toLowerCase());
   }
   for (const i of installed) lines.set(i.to, i.sha256);
-  const text = [...lines].sort(([a], [b]) => a.localeCompare(b)).map(([name, sha]) => `${sha}  ${name}\n`).join('');
+  const text = [...lines]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, sha]) => `${sha}  ${name}\n`)
+    .join('');
   await writeFileAtomic(path, text, { mode: 0o644 });
 };
 

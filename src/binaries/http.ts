@@ -45,19 +45,24 @@ const request = (url: URL, headers: Record<string, string>, redirects = 0, authO
         res.resume();
         if (redirects >= MAX_REDIRECTS) return reject(new KubeinstallError(`too many redirects from ${displayUrl(url)}`));
         const next = new URL(res.headers.location, target);
-        if (next.protocol !== 'https:' && next.protocol !== 'http:') return reject(new KubeinstallError(`${displayUrl(url)} redirects to a ${next.protocol} URL`));
+        if (next.protocol !== 'https:' && next.protocol !== 'http:')
+          return reject(new KubeinstallError(`${displayUrl(url)} redirects to a ${next.protocol} URL`));
         return resolve(request(next, headers, redirects + 1, authOrigin, auth));
       }
       resolve(res);
     });
     req.setTimeout(SOCKET_TIMEOUT_MS, () => req.destroy(new KubeinstallError(`no data from ${displayUrl(url)} for ${SOCKET_TIMEOUT_MS / 1000} s`)));
     req.on('error', (err) => {
-      reject(err instanceof KubeinstallError ? err : new KubeinstallError(`cannot GET ${displayUrl(url)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      reject(
+        err instanceof KubeinstallError ? err : new KubeinstallError(`cannot GET ${displayUrl(url)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+      );
     });
   });
 
 const basicAuth = (url: URL): string | undefined =>
-  url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+  url.username || url.password
+    ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+    : undefined;
 
 export const getText = async (url: URL): Promise<string> => {
   const res = await request(url, {});
@@ -133,7 +138,9 @@ export const downloadTo = async (url: URL, partPath: string, onProgress: (p: Pro
     await pipeline(res, counter, createWriteStream(partPath, { flags: resumed ? 'a' : 'w', mode: 0o644 }));
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new KubeinstallError(`download of ${displayUrl(url)} broke off at ${done}${total ? `/${total}` : ''} bytes (kept; the next attempt resumes): ${reason}`);
+    throw new KubeinstallError(
+      `download of ${displayUrl(url)} broke off at ${done}${total ? `/${total}` : ''} bytes (kept; the next attempt resumes): ${reason}`,
+    );
   }
   if (total !== undefined && done < total) {
     throw new KubeinstallError(`download of ${displayUrl(url)} ended at ${done}/${total} bytes (kept; the next attempt resumes)`);

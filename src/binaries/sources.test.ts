@@ -27,9 +27,14 @@ describe('the release table', () => {
     const etcd = byFile.get('etcd-v3.6.5-linux-arm64.tar.gz')!;
     expect(urlFor(etcd.upstream, etcd.checksumPath).href).toBe('https://github.com/etcd-io/etcd/releases/download/v3.6.5/SHA256SUMS');
     const runc = byFile.get('runc-v1.3.3.arm64')!;
-    expect([runc.checksumName, urlFor(runc.upstream, runc.path).href]).toEqual(['runc.arm64', 'https://github.com/opencontainers/runc/releases/download/v1.3.3/runc.arm64']);
+    expect([runc.checksumName, urlFor(runc.upstream, runc.path).href]).toEqual([
+      'runc.arm64',
+      'https://github.com/opencontainers/runc/releases/download/v1.3.3/runc.arm64',
+    ]);
     const mirror = new URL('https://store.example.com/k8s/');
-    expect(urlFor(etcd.upstream, etcd.path, mirror).href).toBe('https://store.example.com/k8s/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-arm64.tar.gz');
+    expect(urlFor(etcd.upstream, etcd.path, mirror).href).toBe(
+      'https://store.example.com/k8s/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-arm64.tar.gz',
+    );
   });
 });
 

@@ -84,39 +84,74 @@ export const RELEASES: readonly Release[] = [
     artifacts: (v, arch, names) =>
       names.map((name) => {
         const path = `/release/v${v.kubernetes}/bin/linux/${arch}/${name}`;
-        return { upstream: 'kubernetes', file: `${name}-v${v.kubernetes}-linux-${arch}`, checksumName: name, path, checksumPath: `${path}.sha256`, archive: false, installs: [{ to: name }] };
+        return {
+          upstream: 'kubernetes',
+          file: `${name}-v${v.kubernetes}-linux-${arch}`,
+          checksumName: name,
+          path,
+          checksumPath: `${path}.sha256`,
+          archive: false,
+          installs: [{ to: name }],
+        };
       }),
   },
   {
     provides: ['etcd', 'etcdctl'],
     artifacts: (v, arch, names) => {
       const folder = `etcd-v${v.etcd}-linux-${arch}`;
-      return [{ ...github('etcd-io/etcd', `v${v.etcd}`, `${folder}.tar.gz`, 'SHA256SUMS'), archive: true, installs: names.map((n) => ({ member: `${folder}/${n}`, to: n })) }];
+      return [
+        {
+          ...github('etcd-io/etcd', `v${v.etcd}`, `${folder}.tar.gz`, 'SHA256SUMS'),
+          archive: true,
+          installs: names.map((n) => ({ member: `${folder}/${n}`, to: n })),
+        },
+      ];
     },
   },
   {
     provides: ['containerd', 'containerd-shim-runc-v2'],
     artifacts: (v, arch, names) => {
       const file = `containerd-${v.containerd}-linux-${arch}.tar.gz`;
-      return [{ ...github('containerd/containerd', `v${v.containerd}`, file, `${file}.sha256sum`), archive: true, installs: names.map((n) => ({ member: `bin/${n}`, to: n })) }];
+      return [
+        {
+          ...github('containerd/containerd', `v${v.containerd}`, file, `${file}.sha256sum`),
+          archive: true,
+          installs: names.map((n) => ({ member: `bin/${n}`, to: n })),
+        },
+      ];
     },
   },
   {
     provides: ['runc'],
-    artifacts: (v, arch) => [{ ...github('opencontainers/runc', `v${v.runc}`, `runc.${arch}`, 'runc.sha256sum'), file: `runc-v${v.runc}.${arch}`, archive: false, installs: [{ to: 'runc' }] }],
+    artifacts: (v, arch) => [
+      {
+        ...github('opencontainers/runc', `v${v.runc}`, `runc.${arch}`, 'runc.sha256sum'),
+        file: `runc-v${v.runc}.${arch}`,
+        archive: false,
+        installs: [{ to: 'runc' }],
+      },
+    ],
   },
   {
     provides: ['crictl'],
     artifacts: (v, arch) => {
       const file = `crictl-v${v.crictl}-linux-${arch}.tar.gz`;
-      return [{ ...github('kubernetes-sigs/cri-tools', `v${v.crictl}`, file, `${file}.sha256`), archive: true, installs: [{ member: 'crictl', to: 'crictl' }] }];
+      return [
+        { ...github('kubernetes-sigs/cri-tools', `v${v.crictl}`, file, `${file}.sha256`), archive: true, installs: [{ member: 'crictl', to: 'crictl' }] },
+      ];
     },
   },
   {
     provides: [`${CNI_FOLDER}/`],
     artifacts: (v, arch) => {
       const file = `cni-plugins-linux-${arch}-v${v.cniPlugins}.tgz`;
-      return [{ ...github('containernetworking/plugins', `v${v.cniPlugins}`, file, `${file}.sha256`), archive: true, installs: [{ member: './', to: `${CNI_FOLDER}/` }] }];
+      return [
+        {
+          ...github('containernetworking/plugins', `v${v.cniPlugins}`, file, `${file}.sha256`),
+          archive: true,
+          installs: [{ member: './', to: `${CNI_FOLDER}/` }],
+        },
+      ];
     },
   },
 ];

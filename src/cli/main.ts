@@ -11,8 +11,7 @@ import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
 
-const packageVersion = (): string =>
-  (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const buildProgram = (): Command => {
   const program = new Command('kubeinstall')
@@ -31,7 +30,10 @@ export const buildProgram = (): Command => {
   registerDeploy(program);
   registerVerifyCerts(program);
   registerKubeconfig(program);
-  program.addHelpText('after', '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml');
+  program.addHelpText(
+    'after',
+    '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml',
+  );
   return program;
 };
 

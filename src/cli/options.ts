@@ -4,8 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
 
-export const inventoryOption = (): Option =>
-  new Option('-i, --inventory <file>', 'inventory file').env('KUBEINSTALL_INVENTORY').default(DEFAULT_INVENTORY);
+export const inventoryOption = (): Option => new Option('-i, --inventory <file>', 'inventory file').env('KUBEINSTALL_INVENTORY').default(DEFAULT_INVENTORY);
 
 /** A whole number of at least `min`: `--concurrency 10`. */
 export const wholeNumber =
@@ -22,6 +21,7 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 
 export const duration = (value: string): number => {
   const m = /^(\d+)(s|m|h)?$/.exec(value.trim());
   const ms = m ? Number(m[1]) * UNIT_SECONDS[m[2] ?? '']! * 1000 : NaN;
-  if (!Number.isSafeInteger(ms) || ms < 1000) throw new InvalidArgumentError('expected a duration of at least 1 second: seconds, or a number with s, m or h (90, 90s, 2m)');
+  if (!Number.isSafeInteger(ms) || ms < 1000)
+    throw new InvalidArgumentError('expected a duration of at least 1 second: seconds, or a number with s, m or h (90, 90s, 2m)');
   return ms;
 };

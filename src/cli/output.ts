@@ -3,7 +3,7 @@ import chalk from 'chalk';
 import { formatProblem, InventoryError, KubeinstallError, EXIT_FAILED, type Problem } from '../util/errors.js';
 
 export const configureColor = (enabled: boolean): void => {
-  if (!enabled || process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') chalk.level = 0;
+  if (!enabled || (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '')) chalk.level = 0;
 };
 
 export const printWarnings = (warnings: readonly Problem[]): void => {

@@ -11,7 +11,12 @@ describe('binaries', () => {
   it('parses SHA256SUMS in text and binary mode, by base name', () => {
     const a = 'a'.repeat(64);
     const b = 'B'.repeat(64);
-    expect(parseSha256Sums(`${a}  etcd\n${b} *bin/kubelet\nnot a line\n`)).toEqual(new Map([['etcd', a], ['kubelet', 'b'.repeat(64)]]));
+    expect(parseSha256Sums(`${a}  etcd\n${b} *bin/kubelet\nnot a line\n`)).toEqual(
+      new Map([
+        ['etcd', a],
+        ['kubelet', 'b'.repeat(64)],
+      ]),
+    );
   });
 
   it('reads the version a binary prints, as etcd, containerd 1 (Debian) and 2 print it', async () => {

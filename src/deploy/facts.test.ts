@@ -75,7 +75,15 @@ describe('facts', () => {
       const record = join(dir, 'file-hashes');
       writeFileSync(record, `${'a'.repeat(64)} 10 1700000000 /usr/local/bin/etcd\n`);
       const user = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
-      const script = factsScript({ units: [], modules: [], sysctlKeys: [], commands: [], diskDirs: ['/dev/shm', `${dir}/not/yet`], stagingUser: user, hashRecord: record });
+      const script = factsScript({
+        units: [],
+        modules: [],
+        sysctlKeys: [],
+        commands: [],
+        diskDirs: ['/dev/shm', `${dir}/not/yet`],
+        stagingUser: user,
+        hashRecord: record,
+      });
       const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), Date.now() / 1000);
       const df = (path: string) => execFileSync('df', ['-B1', '--output=avail,target', path], { encoding: 'utf8' }).trim().split('\n')[1]!.trim().split(/\s+/);
       const [, shmMount] = df('/dev/shm');

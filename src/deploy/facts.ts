@@ -138,7 +138,9 @@ export const factsScript = (q: FactsQuery): string =>
     'command -v modprobe >/dev/null 2>&1 && echo modprobe=yes || echo modprobe=no',
     ...q.modules.map((m) => `[ -d /sys/module/${quote(m)} ] && echo module=${quote(m)}`),
     // not `read`: it reads a byte at a time, and /proc/sys integer files end at the first byte read at an offset
-    ...(q.sysctlKeys.length ? [`grep -H '' -- ${quoteAll(q.sysctlKeys.map(sysctlPath))} 2>/dev/null | while IFS= read -r line; do echo "sysctl-file=$line"; done`] : []),
+    ...(q.sysctlKeys.length
+      ? [`grep -H '' -- ${quoteAll(q.sysctlKeys.map(sysctlPath))} 2>/dev/null | while IFS= read -r line; do echo "sysctl-file=$line"; done`]
+      : []),
     unitStatusScript([...Object.values(FIREWALL_UNITS), ...q.units]),
     // the listening sockets only: a busy host has thousands of connections
     `grep -h ' ${TCP_LISTEN} ' /proc/net/tcp /proc/net/tcp6 2>/dev/null | while IFS= read -r line; do echo "tcp=$line"; done`,
@@ -200,7 +202,9 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     ufwActive: units.get(FIREWALL_UNITS.ufw) === 'active',
     selinux: single.get('selinux') || 'absent',
     clockSkewSeconds: Number.isFinite(clock) ? clock - localMidpointSeconds : 0,
-    listening: all('tcp').map(parseListening).filter((s): s is ListeningSocket => s !== undefined),
+    listening: all('tcp')
+      .map(parseListening)
+      .filter((s): s is ListeningSocket => s !== undefined),
     loadedModules: new Set(all('module')),
     sysctls: new Map(all('sysctl-file').map(parseSysctlFile)),
     procSysWritable: single.get('proc-sys') === 'writable',

@@ -5,10 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlannedFile } from '../render/types.js';
-import { changedFiles, parseRemoteHashes, parseStatOutput, recordHashesCommand, recordInput, remoteHashCommand, statCommand, unitsRestartedBy } from './file-diff.js';
+import {
+  changedFiles,
+  parseRemoteHashes,
+  parseStatOutput,
+  recordHashesCommand,
+  recordInput,
+  remoteHashCommand,
+  statCommand,
+  unitsRestartedBy,
+} from './file-diff.js';
 
 const planned = (path: string, text: string, restarts: string[]): PlannedFile => ({
-  path, mode: 0o600, owner: 'root:root', size: text.length, restarts,
+  path,
+  mode: 0o600,
+  owner: 'root:root',
+  size: text.length,
+  restarts,
   sha256: createHash('sha256').update(text).digest('hex'),
   content: { kind: 'inline', data: Buffer.from(text) },
 });

@@ -50,7 +50,10 @@ export const parseStatOutput = (stdout: string): RemoteState => {
   const recorded = parseHashRecord(recordText!.split('\n'));
   const known = new Map<string, string>();
   const unknown: string[] = [];
-  for (const [path, now] of statText.split('\n').map(parseStatLine).filter((x): x is [string, Stat] => x !== undefined)) {
+  for (const [path, now] of statText
+    .split('\n')
+    .map(parseStatLine)
+    .filter((x): x is [string, Stat] => x !== undefined)) {
     const was = recorded.get(path);
     if (was && was.size === now.size && was.mtime === now.mtime) known.set(path, was.sha256);
     else unknown.push(path);

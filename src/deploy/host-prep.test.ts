@@ -6,16 +6,37 @@ import { prepDecisions } from './host-prep.js';
 import { parseSysctlDropIn } from './host-settings.js';
 
 const inline = (path: string, text: string) => ({
-  path, mode: 0o644, owner: 'root:root', size: text.length, sha256: 'x', restarts: [], content: { kind: 'inline' as const, data: Buffer.from(text) },
+  path,
+  mode: 0o644,
+  owner: 'root:root',
+  size: text.length,
+  sha256: 'x',
+  restarts: [],
+  content: { kind: 'inline' as const, data: Buffer.from(text) },
 });
 const hp: HostPlan = {
   host: { name: 'n1', roles: ['node'] } as unknown as Host,
   services: [],
-  files: [inline('/etc/modules-load.d/k8s.conf', '# for kube-proxy\noverlay\nbr_netfilter\n'), inline('/etc/sysctl.d/k8s.conf', 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables=1\n')],
+  files: [
+    inline('/etc/modules-load.d/k8s.conf', '# for kube-proxy\noverlay\nbr_netfilter\n'),
+    inline('/etc/sysctl.d/k8s.conf', 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables=1\n'),
+  ],
 };
 const facts = (over: Partial<Facts>): Facts =>
-  ({ swapDevices: 0, firewalldActive: false, ufwActive: false, selinux: 'absent', loadedModules: new Set(['overlay', 'br_netfilter']),
-    sysctls: new Map([['net.ipv4.ip_forward', '1'], ['net.bridge.bridge-nf-call-iptables', '1']]), procSysWritable: true, hasModprobe: true, ...over }) as Facts;
+  ({
+    swapDevices: 0,
+    firewalldActive: false,
+    ufwActive: false,
+    selinux: 'absent',
+    loadedModules: new Set(['overlay', 'br_netfilter']),
+    sysctls: new Map([
+      ['net.ipv4.ip_forward', '1'],
+      ['net.bridge.bridge-nf-call-iptables', '1'],
+    ]),
+    procSysWritable: true,
+    hasModprobe: true,
+    ...over,
+  }) as Facts;
 
 describe('host preparation', () => {
   it('does nothing on a prepared host', () => {
@@ -33,7 +54,10 @@ describe('host preparation', () => {
   });
 
   it('reports, with the reason, what a container-like host does not allow', () => {
-    const d = prepDecisions(facts({ loadedModules: new Set(), hasModprobe: false, sysctls: new Map([['net.ipv4.ip_forward', '0']]), procSysWritable: false }), hp);
+    const d = prepDecisions(
+      facts({ loadedModules: new Set(), hasModprobe: false, sysctls: new Map([['net.ipv4.ip_forward', '0']]), procSysWritable: false }),
+      hp,
+    );
     expect(d).toEqual([
       { item: 'modules', problem: 'not loaded: overlay, br_netfilter', blocked: expect.stringContaining('no modprobe') },
       { item: 'sysctls', problem: expect.stringContaining('net.ipv4.ip_forward=1'), blocked: expect.stringContaining('/proc/sys is read-only') },

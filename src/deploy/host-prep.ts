@@ -56,14 +56,21 @@ export const PREP_ITEMS: readonly PrepItem[] = [
     remedy: 'prepare loads them',
     needed: (f, hp) => (missingModules(f, hp).length ? `not loaded: ${missingModules(f, hp).join(', ')}` : undefined),
     blocked: (f) => (f.hasModprobe ? undefined : 'no modprobe on the host (a container?); the modules-load.d drop-in applies where the kernel allows'),
-    command: (f, hp) => missingModules(f, hp).map((m) => `modprobe ${quote(m)}`).join(' && '),
+    command: (f, hp) =>
+      missingModules(f, hp)
+        .map((m) => `modprobe ${quote(m)}`)
+        .join(' && '),
   },
   {
     name: 'sysctls',
     description: 'the sysctls the plan needs are set or settable',
     remedy: 'prepare sets them',
     needed: (f, hp) =>
-      wrongSysctls(f, hp).length ? `not set: ${wrongSysctls(f, hp).map((s) => `${s.key}=${s.value} (is ${f.sysctls.get(s.key) ?? 'absent'})`).join(', ')}` : undefined,
+      wrongSysctls(f, hp).length
+        ? `not set: ${wrongSysctls(f, hp)
+            .map((s) => `${s.key}=${s.value} (is ${f.sysctls.get(s.key) ?? 'absent'})`)
+            .join(', ')}`
+        : undefined,
     blocked: (f) => (f.procSysWritable ? undefined : '/proc/sys is read-only on the host (a container?); the sysctl.d drop-in applies where the kernel allows'),
     command: (f, hp) => `sysctl -q -w ${quoteAll(wrongSysctls(f, hp).map((s) => `${s.key}=${s.value}`))}`,
   },
@@ -85,5 +92,4 @@ export const prepDecision = (item: PrepItem, facts: Facts, hp: HostPlan): PrepDe
   return blocked ? { item: item.name, problem, blocked } : { item: item.name, problem, command: item.command(facts, hp) };
 };
 
-export const prepDecisions = (facts: Facts, hp: HostPlan): PrepDecision[] =>
-  PREP_ITEMS.flatMap((item) => prepDecision(item, facts, hp) ?? []);
+export const prepDecisions = (facts: Facts, hp: HostPlan): PrepDecision[] => PREP_ITEMS.flatMap((item) => prepDecision(item, facts, hp) ?? []);

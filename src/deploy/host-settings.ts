@@ -22,8 +22,7 @@ const meaningfulLines = (text: string): string[] =>
 const dropIns = (hp: HostPlan, renderedDropIn: string): PlannedFile[] =>
   hp.files.filter((f) => posix.dirname(f.path) === posix.dirname(renderedDropIn) && f.path.endsWith('.conf'));
 
-export const requiredModules = (hp: HostPlan): string[] =>
-  dropIns(hp, HOST_PATHS.modulesLoad).flatMap((f) => meaningfulLines(inlineText(f)));
+export const requiredModules = (hp: HostPlan): string[] => dropIns(hp, HOST_PATHS.modulesLoad).flatMap((f) => meaningfulLines(inlineText(f)));
 
 export const parseSysctlDropIn = (text: string): Sysctl[] =>
   meaningfulLines(text)
@@ -31,8 +30,7 @@ export const parseSysctlDropIn = (text: string): Sysctl[] =>
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ key: m[1]!.replace(/\//g, '.'), value: m[2]!.trim() }));
 
-export const requiredSysctls = (hp: HostPlan): Sysctl[] =>
-  dropIns(hp, HOST_PATHS.sysctl).flatMap((f) => parseSysctlDropIn(inlineText(f)));
+export const requiredSysctls = (hp: HostPlan): Sysctl[] => dropIns(hp, HOST_PATHS.sysctl).flatMap((f) => parseSysctlDropIn(inlineText(f)));
 
 /**
  * Commands node components run from the host's PATH. kube-proxy runs in its default iptables mode

@@ -3,8 +3,7 @@ import type { Role } from '../inventory/model.js';
 import type { HostPlan, ServicePhase } from '../render/types.js';
 import type { DeployContext } from './types.js';
 
-export const hostsInRun = (ctx: DeployContext): HostPlan[] =>
-  ctx.plan.hosts.filter((hp) => !ctx.options.hosts || ctx.options.hosts.has(hp.host.name));
+export const hostsInRun = (ctx: DeployContext): HostPlan[] => ctx.plan.hosts.filter((hp) => !ctx.options.hosts || ctx.options.hosts.has(hp.host.name));
 
 /** Hosts of the run that were reached (facts gathered): later phases act only on those. */
 export const reachedHosts = (ctx: DeployContext): HostPlan[] => hostsInRun(ctx).filter((hp) => ctx.facts.has(hp.host.name));

@@ -18,7 +18,15 @@ const context = (over: Partial<DeployOptions> = {}, dryRunLines: string[] = []):
     executor: {} as Executor,
     clusterFiles: new Map(),
     onDryRun: (host, what) => dryRunLines.push(`${host.name}: ${what}`),
-    options: { dryRun: false, concurrency: 2, healthTimeoutMs: 1000, ignorePreflight: new Set(), phases: new Set(PHASE_NAMES), signal: new AbortController().signal, ...over },
+    options: {
+      dryRun: false,
+      concurrency: 2,
+      healthTimeoutMs: 1000,
+      ignorePreflight: new Set(),
+      phases: new Set(PHASE_NAMES),
+      signal: new AbortController().signal,
+      ...over,
+    },
   });
 
 const phase = (name: PhaseName, events: string[], failOn?: string): Phase => ({

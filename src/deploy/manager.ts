@@ -70,7 +70,10 @@ const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: Host
   title: label(layout, phase, undefined, hp.host.name),
   task: (_c, task) => {
     const started = Date.now();
-    const steps = task.newListr(phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)), { concurrent: false, exitOnError: true });
+    const steps = task.newListr(
+      phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)),
+      { concurrent: false, exitOnError: true },
+    );
     return followedBy(steps, async () => void (outcomeOf(ctx, hp.host).durationsMs[phase.name] = Date.now() - started));
   },
 });
@@ -83,7 +86,10 @@ const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Ma
     if (hosts.length === 0) return task.skip(label(layout, phase, undefined, `${phase.title}: no host in this run needs it`));
     const failures: HostFailure[] = [];
     const concurrency = Math.max(1, phase.concurrency?.(ctx) ?? ctx.options.concurrency);
-    const hostList = task.newListr(hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout)), { concurrent: concurrency, exitOnError: false });
+    const hostList = task.newListr(
+      hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout)),
+      { concurrent: concurrency, exitOnError: false },
+    );
     return followedBy(hostList, async () => {
       if (ctx.options.signal.aborted) throw new Interrupted();
       if (failures.length) throw new PhaseFailed(phase.name, failures);

@@ -9,7 +9,9 @@ const CP_TAINT: Taint = { key: CONTROL_PLANE_ROLE, effect: 'NoSchedule' };
 const apply = (node: NodeObject, patch: any): NodeObject => {
   const merge = (a: Record<string, string> | undefined, p: Record<string, string | null> | undefined) => {
     const out: Record<string, string> = { ...(a ?? {}) };
-    for (const [k, v] of Object.entries(p ?? {})) if (v === null) delete out[k]; else out[k] = v;
+    for (const [k, v] of Object.entries(p ?? {}))
+      if (v === null) delete out[k];
+      else out[k] = v;
     return out;
   };
   return {
@@ -56,7 +58,11 @@ describe('nodeMetaPatch', () => {
     const before = desiredNodeMeta(host(['node'], { zone: 'a', rack: '1' }, [{ key: 'gpu', effect: 'NoSchedule' }]));
     let node = apply(registered, nodeMetaPatch(registered, before)!.patch);
     // Someone else labels and taints the Node.
-    node = { ...node, metadata: { ...node.metadata, labels: { ...node.metadata.labels, team: 'x' } }, spec: { taints: [...node.spec!.taints!, { key: 'maint', effect: 'NoExecute', timeAdded: 't' }] } };
+    node = {
+      ...node,
+      metadata: { ...node.metadata, labels: { ...node.metadata.labels, team: 'x' } },
+      spec: { taints: [...node.spec!.taints!, { key: 'maint', effect: 'NoExecute', timeAdded: 't' }] },
+    };
     const after = desiredNodeMeta(host(['node'], { zone: 'b' }));
     const change = nodeMetaPatch(node, after)!;
     expect(change.changes).toEqual(['-rack', '+zone=b', '-taint gpu:NoSchedule']);

@@ -9,7 +9,13 @@ const host = (name: string, address: string, roles: Role[]): Host =>
   ({ name, address, internalAddress: address, roles, ssh: { user: 'root', sudo: false } }) as unknown as Host;
 
 const inline = (path: string, text: string) => ({
-  path, mode: 0o644, owner: 'root:root', size: text.length, sha256: 'x', restarts: [], content: { kind: 'inline' as const, data: Buffer.from(text) },
+  path,
+  mode: 0o644,
+  owner: 'root:root',
+  size: text.length,
+  sha256: 'x',
+  restarts: [],
+  content: { kind: 'inline' as const, data: Buffer.from(text) },
 });
 
 const plan = (h: Host): HostPlan => ({
@@ -23,10 +29,26 @@ const plan = (h: Host): HostPlan => ({
 });
 
 const goodFacts = (over: Partial<Facts> = {}): Facts => ({
-  os: 'Debian', arch: 'x86_64', systemd: true, hostname: 'h', machineId: 'm', swapDevices: 0, firewalldActive: false, ufwActive: false,
-  selinux: 'absent', clockSkewSeconds: 0, listening: [], loadedModules: new Set(['overlay', 'br_netfilter']),
-  sysctls: new Map([['net.ipv4.ip_forward', '1']]), procSysWritable: true, hasModprobe: true, unitStates: new Map(), pendingRestarts: [],
-  cgroupVersion: 2, commands: new Set(['iptables', 'conntrack', 'socat']), hashRecord: [],
+  os: 'Debian',
+  arch: 'x86_64',
+  systemd: true,
+  hostname: 'h',
+  machineId: 'm',
+  swapDevices: 0,
+  firewalldActive: false,
+  ufwActive: false,
+  selinux: 'absent',
+  clockSkewSeconds: 0,
+  listening: [],
+  loadedModules: new Set(['overlay', 'br_netfilter']),
+  sysctls: new Map([['net.ipv4.ip_forward', '1']]),
+  procSysWritable: true,
+  hasModprobe: true,
+  unitStates: new Map(),
+  pendingRestarts: [],
+  cgroupVersion: 2,
+  commands: new Set(['iptables', 'conntrack', 'socat']),
+  hashRecord: [],
   diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
   ...over,
 });
@@ -47,14 +69,24 @@ describe('preflight checks', () => {
   const b = host('b', '127.0.2.2', ['etcd']);
 
   it('passes healthy hosts', () => {
-    expect(runPreflight(input({ a: goodFacts({ hostname: 'a', machineId: '1' }), b: goodFacts({ hostname: 'b', machineId: '2' }) }, [a, b]), new Set())).toEqual([]);
+    expect(
+      runPreflight(input({ a: goodFacts({ hostname: 'a', machineId: '1' }), b: goodFacts({ hostname: 'b', machineId: '2' }) }, [a, b]), new Set()),
+    ).toEqual([]);
   });
 
   it('names every problem with its check and host', () => {
     const findings = runPreflight(
       input(
         {
-          a: goodFacts({ arch: 'aarch64', swapDevices: 1, systemd: false, listening: [{ address: '0.0.0.0', port: 2380 }], clockSkewSeconds: 5, loadedModules: new Set(), hasModprobe: false }),
+          a: goodFacts({
+            arch: 'aarch64',
+            swapDevices: 1,
+            systemd: false,
+            listening: [{ address: '0.0.0.0', port: 2380 }],
+            clockSkewSeconds: 5,
+            loadedModules: new Set(),
+            hasModprobe: false,
+          }),
           b: goodFacts({ listening: [{ address: '127.0.2.1', port: 2379 }], sysctls: new Map(), procSysWritable: false }),
         },
         [a, b],
@@ -80,13 +112,25 @@ describe('preflight checks', () => {
   });
 
   it('does not count a port held by our own running unit, nor a port on another address', () => {
-    const facts = goodFacts({ listening: [{ address: '127.0.2.1', port: 2379 }, { address: '127.0.2.9', port: 2380 }], unitStates: new Map([['etcd.service', 'active']]) });
+    const facts = goodFacts({
+      listening: [
+        { address: '127.0.2.1', port: 2379 },
+        { address: '127.0.2.9', port: 2380 },
+      ],
+      unitStates: new Map([['etcd.service', 'active']]),
+    });
     expect(runPreflight(input({ a: facts }, [a]), new Set())).toEqual([]);
   });
 
   it('sees a conflict on 127.0.0.1 for what binds there, and on any address for the API server (it binds them all)', () => {
     const m = host('m', '127.0.2.5', ['master']);
-    const facts = goodFacts({ listening: [{ address: '127.0.0.1', port: 10257 }, { address: '127.0.2.77', port: 6443 }, { address: '127.0.2.5', port: 10259 }] });
+    const facts = goodFacts({
+      listening: [
+        { address: '127.0.0.1', port: 10257 },
+        { address: '127.0.2.77', port: 6443 },
+        { address: '127.0.2.5', port: 10259 },
+      ],
+    });
     expect(runPreflight(input({ m: facts }, [m]), new Set())).toMatchObject([
       { check: 'ports', host: 'm', message: 'already in use on 0.0.0.0: 6443 (kube-apiserver); already in use on 127.0.0.1: 10257 (kube-controller-manager)' },
     ]);
@@ -95,7 +139,8 @@ describe('preflight checks', () => {
   it('sees a conflict on an IPv6 host whose listener /proc/net/tcp6 reports, whatever run of zeros the inventory compressed', () => {
     const v6 = host('v6', 'fd00:0:0:1::1', ['etcd']);
     // fd00:0:0:1:0:0:0:1 listening on 2380 (0x094C), as /proc/net/tcp6 prints it: four little-endian words
-    const tcp6 = 'tcp=   0: 000000FD010000000000000001000000:094C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0';
+    const tcp6 =
+      'tcp=   0: 000000FD010000000000000001000000:094C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0';
     const facts = parseFacts(tcp6, 0);
     expect(facts.listening).toEqual([{ address: 'fd00:0:0:1::1', port: 2380 }]);
     const findings = runPreflight(input({ v6: goodFacts({ listening: facts.listening }) }, [v6]), new Set());
@@ -106,7 +151,13 @@ describe('preflight checks', () => {
   });
 
   it("warns of what prepare will change, in prepare's own words, and of what the host does not let it change", () => {
-    const f = goodFacts({ swapDevices: 1, selinux: 'enforcing', loadedModules: new Set(['overlay']), hasModprobe: false, sysctls: new Map([['net.ipv4.ip_forward', '0']]) });
+    const f = goodFacts({
+      swapDevices: 1,
+      selinux: 'enforcing',
+      loadedModules: new Set(['overlay']),
+      hasModprobe: false,
+      sysctls: new Map([['net.ipv4.ip_forward', '0']]),
+    });
     const warnings = runPreflight(input({ a: f }, [a]), new Set()).map((x) => [x.check, x.message]);
     const decisions = prepDecisions(f, plan(a));
     expect(warnings).toEqual([
@@ -130,13 +181,23 @@ describe('preflight checks', () => {
       const p = plan(h);
       return { ...p, files: p.files.map((f) => (f.path === '/usr/local/bin/etcd' ? { ...f, size } : f)) };
     };
-    const small = (free: number) => new Map([['/usr/local/bin', { mountPoint: '/usr/local/bin', freeBytes: free }], ['/etc/modules-load.d', { mountPoint: '/', freeBytes: 10 * GiB }], ['/etc/sysctl.d', { mountPoint: '/', freeBytes: 10 * GiB }]]);
+    const small = (free: number) =>
+      new Map([
+        ['/usr/local/bin', { mountPoint: '/usr/local/bin', freeBytes: free }],
+        ['/etc/modules-load.d', { mountPoint: '/', freeBytes: 10 * GiB }],
+        ['/etc/sysctl.d', { mountPoint: '/', freeBytes: 10 * GiB }],
+      ]);
     const needed = Math.ceil(100 * MiB * (1 + DISK_SPACE_MARGIN.share)) + DISK_SPACE_MARGIN.bytes;
 
     it('names the host, the mount point, what is needed and what is free when a first upload does not fit', () => {
       const findings = runPreflight(input({ a: goodFacts({ diskSpace: small(needed - 1) }) }, [a], { hostPlans: [big(a, 100 * MiB)] }), new Set());
       expect(findings).toEqual([
-        { check: 'disk-space', severity: 'error', host: 'a', message: `/usr/local/bin (for /usr/local/bin): needs 174.0 MiB (100.0 MiB to upload + margin), ${((needed - 1) / MiB).toFixed(1)} MiB free` },
+        {
+          check: 'disk-space',
+          severity: 'error',
+          host: 'a',
+          message: `/usr/local/bin (for /usr/local/bin): needs 174.0 MiB (100.0 MiB to upload + margin), ${((needed - 1) / MiB).toFixed(1)} MiB free`,
+        },
       ]);
       expect(runPreflight(input({ a: goodFacts({ diskSpace: small(needed) }) }, [a], { hostPlans: [big(a, 100 * MiB)] }), new Set())).toEqual([]);
     });
@@ -150,9 +211,16 @@ describe('preflight checks', () => {
 
     it("adds a sudo user's home staging to the file system that holds it", () => {
       const sudo = { ...host('a', '127.0.2.1', ['etcd']), ssh: { user: 'u', sudo: true } } as unknown as Host;
-      const shared = new Map(['/usr/local/bin', '/etc/modules-load.d', '/etc/sysctl.d', '/home/u'].map((d) => [d, { mountPoint: '/', freeBytes: needed + 10 * MiB }]));
-      const findings = runPreflight(input({ a: goodFacts({ diskSpace: shared, stagingHome: '/home/u' }) }, [sudo], { hostPlans: [big(sudo, 100 * MiB)] }), new Set());
-      expect(findings.map((f) => f.message)).toEqual([expect.stringMatching(/^\/ \(for \/etc\/modules-load.d, \/etc\/sysctl.d, \/usr\/local\/bin, \/home\/u\): needs 284\.0 MiB \(200\.0 MiB to upload/)]);
+      const shared = new Map(
+        ['/usr/local/bin', '/etc/modules-load.d', '/etc/sysctl.d', '/home/u'].map((d) => [d, { mountPoint: '/', freeBytes: needed + 10 * MiB }]),
+      );
+      const findings = runPreflight(
+        input({ a: goodFacts({ diskSpace: shared, stagingHome: '/home/u' }) }, [sudo], { hostPlans: [big(sudo, 100 * MiB)] }),
+        new Set(),
+      );
+      expect(findings.map((f) => f.message)).toEqual([
+        expect.stringMatching(/^\/ \(for \/etc\/modules-load.d, \/etc\/sysctl.d, \/usr\/local\/bin, \/home\/u\): needs 284\.0 MiB \(200\.0 MiB to upload/),
+      ]);
     });
   });
 
@@ -166,7 +234,10 @@ describe('preflight checks', () => {
   });
 
   it('node-commands: no iptables is an error, no socat a warning, on nodes only', () => {
-    const facts = { a: goodFacts({ hostname: 'a', machineId: '1', commands: new Set(['conntrack']) }), b: goodFacts({ hostname: 'b', machineId: '2', commands: new Set() }) };
+    const facts = {
+      a: goodFacts({ hostname: 'a', machineId: '1', commands: new Set(['conntrack']) }),
+      b: goodFacts({ hostname: 'b', machineId: '2', commands: new Set() }),
+    };
     expect(runPreflight(input(facts, [a, b]), new Set())).toEqual([
       { check: 'node-commands', severity: 'error', host: 'a', message: 'not on the PATH: iptables (for kube-proxy (iptables mode))' },
       { check: 'node-commands', severity: 'warning', host: 'a', message: 'not on the PATH: socat (for kubectl port-forward)' },
@@ -174,7 +245,10 @@ describe('preflight checks', () => {
   });
 
   it("containerd-version follows containerd's support table per Kubernetes minor", () => {
-    expect(containerdVerdict('1.6.20', '1.32')).toEqual({ severity: 'error', message: 'containerd 1.6.20 is not supported with Kubernetes 1.32; containerd supports it with 2.1.0+, 2.0.1+, 1.7.24+, 1.6.36+' });
+    expect(containerdVerdict('1.6.20', '1.32')).toEqual({
+      severity: 'error',
+      message: 'containerd 1.6.20 is not supported with Kubernetes 1.32; containerd supports it with 2.1.0+, 2.0.1+, 1.7.24+, 1.6.36+',
+    });
     expect(containerdVerdict('1.6.36', '1.32')).toBeUndefined();
     expect(containerdVerdict('2.0.1', '1.32')).toBeUndefined();
     expect(containerdVerdict('1.6.39', '1.35')).toMatchObject({ severity: 'error' }); // 1.6 is not listed for 1.35
@@ -185,7 +259,10 @@ describe('preflight checks', () => {
   });
 
   it("etcd-version: below kubeadm's minimum is an error, another minor than kubeadm's a warning", () => {
-    expect(etcdVerdict('3.4.23', '1.34')).toEqual({ severity: 'error', message: 'etcd 3.4.23 is older than 3.5.24, the oldest etcd kubeadm accepts; Kubernetes 1.34 runs with etcd 3.6' });
+    expect(etcdVerdict('3.4.23', '1.34')).toEqual({
+      severity: 'error',
+      message: 'etcd 3.4.23 is older than 3.5.24, the oldest etcd kubeadm accepts; Kubernetes 1.34 runs with etcd 3.6',
+    });
     expect(etcdVerdict('3.5.23', '1.32')).toMatchObject({ severity: 'error' });
     expect(etcdVerdict('3.5.24', '1.32')).toBeUndefined();
     expect(etcdVerdict('3.5.24', '1.34')).toEqual({ severity: 'warning', message: 'etcd 3.5.24: Kubernetes 1.34 is released with etcd 3.6' });
@@ -202,9 +279,17 @@ describe('preflight checks', () => {
       'error etcd-version b: etcd 3.4.23 is older than 3.5.24, the oldest etcd kubeadm accepts; Kubernetes 1.34 runs with etcd 3.6',
     ]);
     expect(runPreflight(old, new Set(['etcd-version'])).every((f) => f.severity === 'warning')).toBe(true);
-    const unknown = { ...old, binaries: [{ name: 'etcd', sha256: 'aa', arch: 'aarch64', versionUnknown: 'it is built for aarch64 and this machine is x86_64' }] };
+    const unknown = {
+      ...old,
+      binaries: [{ name: 'etcd', sha256: 'aa', arch: 'aarch64', versionUnknown: 'it is built for aarch64 and this machine is x86_64' }],
+    };
     expect(runPreflight(unknown, new Set()).filter((f) => f.check === 'etcd-version')).toEqual(
-      ['a', 'b'].map((h) => ({ check: 'etcd-version', severity: 'warning', host: h, message: 'cannot read the version of etcd, so it is not checked: it is built for aarch64 and this machine is x86_64' })),
+      ['a', 'b'].map((h) => ({
+        check: 'etcd-version',
+        severity: 'warning',
+        host: h,
+        message: 'cannot read the version of etcd, so it is not checked: it is built for aarch64 and this machine is x86_64',
+      })),
     );
   });
 });

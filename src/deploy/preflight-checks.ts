@@ -78,7 +78,11 @@ export const uploadFootprint = (hp: HostPlan, facts: Facts, sending: readonly Pl
   const bytes = new Map<string, number>();
   const add = (dir: string, n: number): void => void bytes.set(dir, (bytes.get(dir) ?? 0) + n);
   for (const f of sending) add(posix.dirname(f.path), f.size);
-  if (sending.length && stagingFor(hp.host.ssh.sudo) === 'home' && facts.stagingHome) add(facts.stagingHome, sending.reduce((n, f) => n + f.size, 0));
+  if (sending.length && stagingFor(hp.host.ssh.sudo) === 'home' && facts.stagingHome)
+    add(
+      facts.stagingHome,
+      sending.reduce((n, f) => n + f.size, 0),
+    );
   return bytes;
 };
 
@@ -94,9 +98,7 @@ const diskSpaceProblem = (hp: HostPlan, facts: Facts): string | undefined => {
     .map(([mount, m]) => ({ mount, ...m, needed: Math.ceil(m.bytes * (1 + DISK_SPACE_MARGIN.share)) + DISK_SPACE_MARGIN.bytes }))
     .filter((m) => m.free < m.needed);
   return short.length
-    ? short
-        .map((m) => `${m.mount} (for ${m.dirs.join(', ')}): needs ${mib(m.needed)} (${mib(m.bytes)} to upload + margin), ${mib(m.free)} free`)
-        .join('; ')
+    ? short.map((m) => `${m.mount} (for ${m.dirs.join(', ')}): needs ${mib(m.needed)} (${mib(m.bytes)} to upload + margin), ${mib(m.free)} free`).join('; ')
     : undefined;
 };
 
@@ -225,7 +227,11 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
         .filter((p) => runsRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
         .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || isWildcard(p.address) || sameIp(s.address, p.address))));
       const byAddress = [...new Set(taken.map((p) => p.address))].map(
-        (address) => `already in use on ${address}: ${taken.filter((p) => p.address === address).map((p) => `${p.port} (${p.what})`).join(', ')}`,
+        (address) =>
+          `already in use on ${address}: ${taken
+            .filter((p) => p.address === address)
+            .map((p) => `${p.port} (${p.what})`)
+            .join(', ')}`,
       );
       return byAddress.length ? byAddress.join('; ') : undefined;
     }),
@@ -273,7 +279,14 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
         (['error', 'warning'] as const).flatMap((severity) => {
           const missing = requiredCommands(hp).filter((c) => c.severity === severity && !facts.commands.has(c.command));
           return missing.length
-            ? [{ check: 'node-commands', severity, host: hp.host.name, message: `not on the PATH: ${missing.map((c) => `${c.command} (for ${c.usedBy})`).join(', ')}` }]
+            ? [
+                {
+                  check: 'node-commands',
+                  severity,
+                  host: hp.host.name,
+                  message: `not on the PATH: ${missing.map((c) => `${c.command} (for ${c.usedBy})`).join(', ')}`,
+                },
+              ]
             : [];
         }),
       ),
@@ -295,7 +308,12 @@ export const PREFLIGHT_CHECK_NAMES = PREFLIGHT_CHECKS.map((c) => c.name);
 
 /** Errors of ignored checks are kept, as warnings, so the output still says what was ignored. */
 export const applyIgnores = (findings: readonly Finding[], ignored: ReadonlySet<string>): Finding[] =>
-  findings.map((f) => (f.severity === 'error' && (ignored.has('all') || ignored.has(f.check)) ? { ...f, severity: 'warning', message: `${f.message} (ignored)` } : f));
+  findings.map((f) =>
+    f.severity === 'error' && (ignored.has('all') || ignored.has(f.check)) ? { ...f, severity: 'warning', message: `${f.message} (ignored)` } : f,
+  );
 
 export const runPreflight = (input: PreflightInput, ignored: ReadonlySet<string>): Finding[] =>
-  applyIgnores(PREFLIGHT_CHECKS.flatMap((c) => c.run(input)), ignored);
+  applyIgnores(
+    PREFLIGHT_CHECKS.flatMap((c) => c.run(input)),
+    ignored,
+  );

@@ -53,5 +53,12 @@ export const runDeploy = async (input: RunInput): Promise<RunResult> => {
   }
   if (logFailure) throw logFailure;
   const inRun = (name: string): boolean => !input.options.hosts || input.options.hosts.has(name);
-  return { model: input.model, summary: summarise(input.plan, ctx.outcomes, inRun), logPath: log.path, dryRunLines, phaseTimings, durationMs: Date.now() - started };
+  return {
+    model: input.model,
+    summary: summarise(input.plan, ctx.outcomes, inRun),
+    logPath: log.path,
+    dryRunLines,
+    phaseTimings,
+    durationMs: Date.now() - started,
+  };
 };

@@ -64,11 +64,12 @@ export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readon
   const status = new Map(units.map((u) => [u, { ...queried.get(u)!, pending: queried.get(u)!.pending || changedThisRun(ctx, hp, u) }]));
   const toStart = unitsToStart(units, status);
   if (!toStart.length) return `unchanged and running: ${units.join(', ')}`;
-  await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () => ctx.executor.exec(hp.host, startUnitsCommand(toStart), { step: `start ${toStart.join(', ')}`, sudo: true }));
+  await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () =>
+    ctx.executor.exec(hp.host, startUnitsCommand(toStart), { step: `start ${toStart.join(', ')}`, sudo: true }),
+  );
   if (!ctx.options.dryRun) outcomeOf(ctx, hp.host).restarted.push(...toStart);
   const running = (u: string): boolean => status.get(u)?.state === 'active';
-  const verb = (u: string): string =>
-    ctx.options.dryRun ? `would ${running(u) ? 'restart' : 'start'} ${u}` : `${running(u) ? 'restarted' : 'started'} ${u}`;
+  const verb = (u: string): string => (ctx.options.dryRun ? `would ${running(u) ? 'restart' : 'start'} ${u}` : `${running(u) ? 'restarted' : 'started'} ${u}`);
   return toStart.map(verb).join(', ');
 };
 
@@ -121,7 +122,9 @@ export class ServiceFailed extends KubeinstallError {}
 
 export const serviceFailed = async (ctx: DeployContext, host: Host, unit: string, why: string): Promise<never> => {
   const journal = await journalTail(ctx, host, unit);
-  throw new ServiceFailed(`${unit} on ${host.name} is not healthy: ${why}\n  journalctl -u ${unit} (last lines):\n    ${journal.replace(/\n/g, '\n    ') || '(empty)'}`);
+  throw new ServiceFailed(
+    `${unit} on ${host.name} is not healthy: ${why}\n  journalctl -u ${unit} (last lines):\n    ${journal.replace(/\n/g, '\n    ') || '(empty)'}`,
+  );
 };
 
 /** Waits on the host for `probe` (one command however many units it covers); on failure reports the

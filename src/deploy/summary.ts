@@ -55,7 +55,14 @@ export const deployReport = (r: RunResult, dryRun: boolean) => ({
   servicesRestarted: r.summary.servicesRestarted,
   durationMs: r.durationMs,
   phaseDurationsMs: Object.fromEntries(r.phaseTimings),
-  hosts: r.summary.hosts.map((h) => ({ name: h.name, uploaded: h.uploaded, restarted: h.restarted, running: h.runs, durationsMs: h.durationsMs, notes: h.notes })),
+  hosts: r.summary.hosts.map((h) => ({
+    name: h.name,
+    uploaded: h.uploaded,
+    restarted: h.restarted,
+    running: h.runs,
+    durationsMs: h.durationsMs,
+    notes: h.notes,
+  })),
   ...(dryRun ? { wouldChange: r.dryRunLines } : { adminKubeconfig: isEtcdOnly(r.model) ? undefined : adminKubeconfig(r.model) }),
   commandLog: r.logPath,
 });
@@ -85,7 +92,10 @@ export const formatSummary = (s: DeploySummary, model: ClusterModel, dryRun: boo
     const change = h.uploaded || h.restarted.length ? `${h.uploaded} file(s) uploaded, restarted ${h.restarted.join(', ') || 'nothing'}` : 'unchanged';
     return `  ${h.name}: ${change}; runs ${h.runs.join(', ') || 'nothing'}${h.notes.map((n) => `\n    note: ${n}`).join('')}`;
   });
-  const total = s.filesUploaded || s.servicesRestarted ? `${s.filesUploaded} file(s) uploaded, ${s.servicesRestarted} service(s) restarted` : 'nothing changed: 0 files uploaded, 0 services restarted';
+  const total =
+    s.filesUploaded || s.servicesRestarted
+      ? `${s.filesUploaded} file(s) uploaded, ${s.servicesRestarted} service(s) restarted`
+      : 'nothing changed: 0 files uploaded, 0 services restarted';
   return [
     dryRun ? 'Dry run: nothing was changed on any host.' : `Deploy complete: ${total}.`,
     ...lines,

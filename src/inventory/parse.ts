@@ -66,7 +66,11 @@ export const parseYaml = (text: string): ParsedYaml => {
   } catch (err) {
     if (err instanceof yaml.YAMLException) {
       const mark = err.mark as { line?: number; column?: number } | undefined;
-      throw new YamlSyntaxError(err.reason || 'invalid YAML', mark?.line !== undefined ? mark.line + 1 : undefined, mark?.column !== undefined ? mark.column + 1 : undefined);
+      throw new YamlSyntaxError(
+        err.reason || 'invalid YAML',
+        mark?.line !== undefined ? mark.line + 1 : undefined,
+        mark?.column !== undefined ? mark.column + 1 : undefined,
+      );
     }
     if (err instanceof RangeError) throw new YamlSyntaxError('the document is nested too deeply to read');
     throw err;

@@ -20,12 +20,20 @@ export const resolveEndpoint = (cluster: ClusterInput, hosts: readonly Host[], {
   const parsed = parseEndpoint(cluster.apiEndpoint) as { host: string; port?: number }; // checked by the schema's `endpoint` format
   const isMasterAddress = masters.some((m) => [m.name, m.address, m.internalAddress].includes(parsed.host));
   if (kind === 'master' && !isMasterAddress && masters.length > 0) {
-    report.error(['cluster', 'apiEndpoint'], `"${parsed.host}" is neither a master's name or address nor declared as a VIP or load balancer (set apiEndpointKind: vip or loadbalancer)`);
+    report.error(
+      ['cluster', 'apiEndpoint'],
+      `"${parsed.host}" is neither a master's name or address nor declared as a VIP or load balancer (set apiEndpointKind: vip or loadbalancer)`,
+    );
   }
   if (kind !== 'master' && isMasterAddress) {
     report.error(['cluster', 'apiEndpointKind'], `apiEndpoint "${parsed.host}" is a master's own address, not a ${kind}; set apiEndpointKind: master`);
   }
-  if (kind === 'vip' && isIpAddress(parsed.host) && ipFamily(parsed.host) === serviceCidr.family && (cidrContains(serviceCidr, parsed.host) || cidrContains(podCidr, parsed.host))) {
+  if (
+    kind === 'vip' &&
+    isIpAddress(parsed.host) &&
+    ipFamily(parsed.host) === serviceCidr.family &&
+    (cidrContains(serviceCidr, parsed.host) || cidrContains(podCidr, parsed.host))
+  ) {
     report.error(['cluster', 'apiEndpoint'], `VIP ${parsed.host} lies inside the service or pod CIDR`);
   }
   return at(parsed.host, parsed.port ?? cluster.apiServerPort, kind);

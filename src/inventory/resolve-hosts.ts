@@ -58,7 +58,10 @@ const checkRoles = (hosts: readonly Host[], report: Report): void => {
   const etcdMembers = hostsWithRole({ hosts }, 'etcd');
   if (etcdMembers.length === 0) report.error(['hosts'], 'no host has the role "etcd": the cluster needs at least one etcd member');
   if (hostsWithRole({ hosts }, 'master').length === 0 && !isEtcdOnly({ hosts })) {
-    report.error(['hosts'], 'no host has the role "master" (only an inventory whose hosts are all etcd-only may have none: it deploys an external etcd cluster)');
+    report.error(
+      ['hosts'],
+      'no host has the role "master" (only an inventory whose hosts are all etcd-only may have none: it deploys an external etcd cluster)',
+    );
   }
   if (etcdMembers.length > 0 && etcdMembers.length % 2 === 0) {
     report.warn(['hosts'], `${etcdMembers.length} etcd members: an even count tolerates no more failures than ${etcdMembers.length - 1}; use an odd number`);
@@ -73,14 +76,26 @@ export const resolveHosts = (input: InventoryInput, networks: Networks, baseDir:
     const overrides = h.ssh ?? {};
     warnAboutSsh(overrides, ['hosts', i, 'ssh'], report, 'host keys will not be checked for this host');
     const internalAddress = h.internalAddress ?? (isIpAddress(h.address) ? h.address : undefined);
-    if (!internalAddress) report.error(at('internalAddress'), `address "${h.address}" is a host name, so internalAddress (the IP components bind to) is required`);
+    if (!internalAddress)
+      report.error(at('internalAddress'), `address "${h.address}" is a host name, so internalAddress (the IP components bind to) is required`);
     seen(i, h.name, h.address, internalAddress, h.internalAddress !== undefined);
-    for (const [label, c] of [['service', networks.serviceCidr], ['pod', networks.podCidr]] as const) {
+    for (const [label, c] of [
+      ['service', networks.serviceCidr],
+      ['pod', networks.podCidr],
+    ] as const) {
       if (internalAddress && cidrContains(c, internalAddress)) {
         report.error(at(h.internalAddress ? 'internalAddress' : 'address'), `${internalAddress} lies inside the ${label} CIDR ${cidrText(c)}`);
       }
     }
-    return { name: h.name, address: h.address, internalAddress: internalAddress ?? h.address, roles: h.roles, labels: h.labels ?? {}, taints: h.taints ?? [], ssh: toSshSettings({ ...input.ssh, ...overrides }, baseDir) };
+    return {
+      name: h.name,
+      address: h.address,
+      internalAddress: internalAddress ?? h.address,
+      roles: h.roles,
+      labels: h.labels ?? {},
+      taints: h.taints ?? [],
+      ssh: toSshSettings({ ...input.ssh, ...overrides }, baseDir),
+    };
   });
   if (hosts.length > 0) checkRoles(hosts, report);
   return hosts;

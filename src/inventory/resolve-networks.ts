@@ -16,7 +16,10 @@ export const resolveNetworks = (cluster: ClusterInput, report: Report): Networks
   const serviceCidr = parseCidr(cluster.serviceCidr) as ParsedCidr;
   const podCidr = parseCidr(cluster.podCidr) as ParsedCidr;
   if (serviceCidr.family !== podCidr.family) {
-    report.error(['cluster', 'podCidr'], `pod CIDR ${cluster.podCidr} and service CIDR ${cluster.serviceCidr} are of different IP families (dual-stack is not supported)`);
+    report.error(
+      ['cluster', 'podCidr'],
+      `pod CIDR ${cluster.podCidr} and service CIDR ${cluster.serviceCidr} are of different IP families (dual-stack is not supported)`,
+    );
   } else if (cidrsOverlap(serviceCidr, podCidr)) {
     report.error(['cluster', 'podCidr'], `pod CIDR ${cluster.podCidr} overlaps service CIDR ${cluster.serviceCidr}`);
   }

@@ -19,7 +19,11 @@ export interface ResolveOptions {
 
 const toCidr = (p: ParsedCidr): Cidr => ({ text: cidrText(p), family: p.family, prefix: p.prefix });
 
-export const resolveInventory = (input: InventoryInput, inventoryPath: string, opts: ResolveOptions = {}): { model?: ClusterModel; problems: FieldProblem[] } => {
+export const resolveInventory = (
+  input: InventoryInput,
+  inventoryPath: string,
+  opts: ResolveOptions = {},
+): { model?: ClusterModel; problems: FieldProblem[] } => {
   const report = collectProblems();
   const baseDir = dirname(inventoryPath);
   const { cluster } = input;

@@ -240,7 +240,5 @@ export const inventorySchema: ObjectField = {
 export const secretFieldNames = (field: Field): Set<string> => {
   if (field.kind === 'list') return secretFieldNames(field.of);
   if (field.kind !== 'object') return new Set();
-  return new Set(
-    Object.entries(field.fields).flatMap(([name, f]) => [...(f.kind === 'string' && f.secret ? [name] : []), ...secretFieldNames(f)]),
-  );
+  return new Set(Object.entries(field.fields).flatMap(([name, f]) => [...(f.kind === 'string' && f.secret ? [name] : []), ...secretFieldNames(f)]));
 };

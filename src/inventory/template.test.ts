@@ -6,7 +6,11 @@ import { inventorySchema, type Field } from './schema.js';
 
 const leafPaths = (fields: Readonly<Record<string, Field>>, prefix = ''): string[] =>
   Object.entries(fields).flatMap(([k, f]) =>
-    f.kind === 'object' ? [`${prefix}${k}`, ...leafPaths(f.fields, `${prefix}${k}.`)] : f.kind === 'list' && f.of.kind === 'object' ? [`${prefix}${k}`, ...leafPaths(f.of.fields, `${prefix}${k}[].`)] : [`${prefix}${k}`],
+    f.kind === 'object'
+      ? [`${prefix}${k}`, ...leafPaths(f.fields, `${prefix}${k}.`)]
+      : f.kind === 'list' && f.of.kind === 'object'
+        ? [`${prefix}${k}`, ...leafPaths(f.of.fields, `${prefix}${k}[].`)]
+        : [`${prefix}${k}`],
   );
 
 describe('the starter inventory', () => {

@@ -13,8 +13,7 @@ export interface StarterShape {
 
 const scalar = (v: unknown): string => yaml.dump(v, { flowLevel: 0 }).trim();
 
-const defaultOf = (f: Field): unknown =>
-  'default' in f && f.default !== undefined ? f.default : undefined;
+const defaultOf = (f: Field): unknown => ('default' in f && f.default !== undefined ? f.default : undefined);
 
 /** `key: value` lines with a one-line explanation above each; optional fields without a default are commented out. */
 const renderFields = (fields: ObjectField['fields'], indent: string): string[] =>
@@ -73,7 +72,11 @@ export const renderStarterInventory = (shape: StarterShape): string => {
   const masters = hosts.filter((h) => h.roles.includes('master'));
   const ha = masters.length > 1;
   const clusterLines = renderFields(cluster.fields, '  ').map((line) =>
-    ha && line.startsWith('  # apiEndpoint:') ? `  apiEndpoint: ${PLACEHOLDER_VIP}:6443` : ha && line.startsWith('  apiEndpointKind:') ? '  apiEndpointKind: vip' : line,
+    ha && line.startsWith('  # apiEndpoint:')
+      ? `  apiEndpoint: ${PLACEHOLDER_VIP}:6443`
+      : ha && line.startsWith('  apiEndpointKind:')
+        ? '  apiEndpointKind: vip'
+        : line,
   );
   // The first host shows where its Node's labels go (commented out, as every optional field).
   const hostLines = hosts.flatMap((h, i) => [
@@ -106,7 +109,19 @@ export const renderStarterInventory = (shape: StarterShape): string => {
 export const renderInventoryReference = (): string => {
   const rows: string[] = ['| field | type | default | meaning |', '|---|---|---|---|'];
   const typeOf = (f: Field): string =>
-    f.kind === 'enum' ? f.values.map((v) => `\`${v}\``).join(' \\| ') : f.kind === 'list' ? `list of ${typeOf(f.of)}` : f.kind === 'map' ? `mapping of ${f.key}: ${typeOf(f.of)}` : f.kind === 'int' ? `int ${f.min}-${f.max}` : f.kind === 'string' && f.format ? `string (${f.format})` : f.kind === 'object' ? 'mapping' : f.kind;
+    f.kind === 'enum'
+      ? f.values.map((v) => `\`${v}\``).join(' \\| ')
+      : f.kind === 'list'
+        ? `list of ${typeOf(f.of)}`
+        : f.kind === 'map'
+          ? `mapping of ${f.key}: ${typeOf(f.of)}`
+          : f.kind === 'int'
+            ? `int ${f.min}-${f.max}`
+            : f.kind === 'string' && f.format
+              ? `string (${f.format})`
+              : f.kind === 'object'
+                ? 'mapping'
+                : f.kind;
   const walk = (fields: ObjectField['fields'], prefix: string): void => {
     for (const [k, f] of Object.entries(fields)) {
       const path = `${prefix}${k}`;

@@ -38,16 +38,17 @@ const labelKeyError = (v: string): string | undefined => {
   const slash = v.lastIndexOf('/');
   const prefix = slash < 0 ? undefined : v.slice(0, slash);
   const name = v.slice(slash + 1);
-  if (prefix !== undefined && (prefix.length > 253 || !isHostname(prefix))) return `"${v}" is not a valid label key: its prefix "${prefix}" is not a DNS subdomain`;
-  if (!LABEL_NAME.test(name)) return `"${v}" is not a valid label key: "${name}" must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+  if (prefix !== undefined && (prefix.length > 253 || !isHostname(prefix)))
+    return `"${v}" is not a valid label key: its prefix "${prefix}" is not a DNS subdomain`;
+  if (!LABEL_NAME.test(name))
+    return `"${v}" is not a valid label key: "${name}" must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
   return undefined;
 };
 
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
   ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
   host: (v) => zoneIdError(v) ?? (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
-  hostname: (v) =>
-    isHostname(v) ? undefined : `"${v}" is not a valid name (RFC 1123: lower-case letters, digits, '-' and '.', at most 63 per label)`,
+  hostname: (v) => (isHostname(v) ? undefined : `"${v}" is not a valid name (RFC 1123: lower-case letters, digits, '-' and '.', at most 63 per label)`),
   cidr: (v) => {
     const c = parseCidr(v);
     return typeof c === 'string' ? c : undefined;
@@ -61,7 +62,9 @@ const formatChecks: Record<Format, (v: string) => string | undefined> = {
   path: (v) => (v.trim() ? undefined : 'an empty path'),
   labelKey: labelKeyError,
   labelValue: (v) =>
-    v === '' || LABEL_NAME.test(v) ? undefined : `"${v}" is not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)`,
+    v === '' || LABEL_NAME.test(v)
+      ? undefined
+      : `"${v}" is not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)`,
   san: (v) => zoneIdError(v) ?? (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
 };
 
@@ -181,10 +184,7 @@ const check = (field: Field, value: unknown, path: PathSegment[], out: FieldProb
   }
 };
 
-export const validateAgainstSchema = (
-  schema: ObjectField,
-  data: unknown,
-): { value: Record<string, unknown> | undefined; problems: FieldProblem[] } => {
+export const validateAgainstSchema = (schema: ObjectField, data: unknown): { value: Record<string, unknown> | undefined; problems: FieldProblem[] } => {
   const problems: FieldProblem[] = [];
   if (!isMapping(data)) {
     problems.push({

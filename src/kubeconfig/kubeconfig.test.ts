@@ -30,7 +30,9 @@ describe('kubeconfig', () => {
 
   it('says what is missing in a broken kubeconfig', () => {
     expect(() => parseKubeconfig('- a list')).toThrow('current-context is not set');
-    expect(() => parseKubeconfig(renderKubeconfig(content).replace('current-context: system:node:n1@prod', 'current-context: other'))).toThrow('no context named "other"');
+    expect(() => parseKubeconfig(renderKubeconfig(content).replace('current-context: system:node:n1@prod', 'current-context: other'))).toThrow(
+      'no context named "other"',
+    );
     expect(() => parseKubeconfig(renderKubeconfig(content).replace(/client-key-data: .*/, 'token: x'))).toThrow('client-key-data is missing');
   });
 });

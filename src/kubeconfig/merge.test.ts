@@ -4,12 +4,24 @@ import type { KubeconfigContent } from './kubeconfig.js';
 import { KubeconfigClash, mergeKubeconfig } from './merge.js';
 
 // Ownership needs real certificates (test/integration/cli/kubeconfig.test.ts); here every existing entry is foreign.
-const content: KubeconfigContent = { clusterName: 'c', server: 'https://192.0.2.1:6443', user: 'kubernetes-admin', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' };
+const content: KubeconfigContent = {
+  clusterName: 'c',
+  server: 'https://192.0.2.1:6443',
+  user: 'kubernetes-admin',
+  caPem: 'CA',
+  certPem: 'CERT',
+  keyPem: 'KEY',
+};
 
 describe('merging into a kubeconfig', () => {
   it('makes a whole kubeconfig from nothing, current-context included', () => {
     const doc = yaml.load(mergeKubeconfig(undefined, { content, context: 'prod' }).text) as Record<string, unknown>;
-    expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'Config', 'current-context': 'prod', contexts: [{ name: 'prod', context: { cluster: 'prod', user: 'kubernetes-admin@prod' } }] });
+    expect(doc).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'prod',
+      contexts: [{ name: 'prod', context: { cluster: 'prod', user: 'kubernetes-admin@prod' } }],
+    });
     expect(mergeKubeconfig('', { content, context: 'prod' }).text).toBe(mergeKubeconfig(undefined, { content, context: 'prod' }).text);
   });
 
@@ -26,7 +38,9 @@ describe('merging into a kubeconfig', () => {
   it('refuses foreign entries of our names unless forced, naming each', () => {
     const existing = mergeKubeconfig(undefined, { content: { ...content, caPem: 'OTHER' }, context: 'prod' }).text;
     expect(() => mergeKubeconfig(existing, { content, context: 'prod' })).toThrow(KubeconfigClash);
-    expect(() => mergeKubeconfig(existing, { content, context: 'prod' })).toThrow('already has a cluster "prod", a user "kubernetes-admin@prod" not belonging to this cluster');
+    expect(() => mergeKubeconfig(existing, { content, context: 'prod' })).toThrow(
+      'already has a cluster "prod", a user "kubernetes-admin@prod" not belonging to this cluster',
+    );
     const forced = mergeKubeconfig(existing, { content, context: 'prod', force: true });
     expect(forced.replaced).toEqual(['cluster "prod"', 'user "kubernetes-admin@prod"', 'context "prod"']);
     expect((yaml.load(forced.text) as { clusters: unknown[] }).clusters).toHaveLength(1);

@@ -82,7 +82,8 @@ const listOf = (doc: Mapping, key: string): Mapping[] => {
  */
 export const mergeKubeconfig = (existing: string | undefined, req: MergeRequest): MergeResult => {
   const loaded = existing === undefined ? undefined : yaml.load(existing, YAML_OPTIONS);
-  if (loaded !== undefined && loaded !== null && (typeof loaded !== 'object' || Array.isArray(loaded))) throw new Error('not a kubeconfig (not a YAML mapping)');
+  if (loaded !== undefined && loaded !== null && (typeof loaded !== 'object' || Array.isArray(loaded)))
+    throw new Error('not a kubeconfig (not a YAML mapping)');
   const doc: Mapping = { ...(loaded as Mapping | null) };
   doc.apiVersion ??= 'v1';
   doc.kind ??= 'Config';

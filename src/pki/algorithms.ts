@@ -3,7 +3,9 @@ import type { KeyAlgorithm } from '../inventory/model.js';
 
 export type KeyType = 'rsa' | 'ec';
 
-export const ALGORITHMS: Readonly<Record<KeyAlgorithm, { readonly type: 'rsa'; readonly modulusLength: number } | { readonly type: 'ec'; readonly namedCurve: string }>> = {
+export const ALGORITHMS: Readonly<
+  Record<KeyAlgorithm, { readonly type: 'rsa'; readonly modulusLength: number } | { readonly type: 'ec'; readonly namedCurve: string }>
+> = {
   'rsa-2048': { type: 'rsa', modulusLength: 2048 },
   'rsa-3072': { type: 'rsa', modulusLength: 3072 },
   'rsa-4096': { type: 'rsa', modulusLength: 4096 },

@@ -61,10 +61,24 @@ export const certProblems = (spec: CertInstance, cert: CertInfo, key: KeyObject 
     diff('extended key usages', profile.extKeyUsage, cert.extKeyUsage),
     opts.sans !== 'skip' ? diff('DNS SANs', spec.altNames.dnsNames, cert.dnsNames, opts.sans === 'cover') : undefined,
     opts.sans !== 'skip' ? diff('IP SANs', spec.altNames.ipAddresses, cert.ipAddresses, opts.sans === 'cover') : undefined,
-    opts.keyElsewhere ? undefined : !key ? 'private key is missing or unreadable' : !cert.x509.checkPrivateKey(key) ? 'private key does not match the certificate' : undefined,
-    key && opts.algorithm && keyAlgorithm(key) !== opts.algorithm ? `key is ${keyAlgorithm(key) ?? 'of an unsupported type'}, the inventory asks for ${opts.algorithm}` : undefined,
-    !ca ? `signing CA ${spec.ca} is missing or unreadable` : !cert.x509.verify(ca.x509.publicKey) ? `not signed by ${spec.ca} (${spec.ca === spec.spec.name ? 'self-signature' : 'signature'} does not verify)` : undefined,
-    ca && cert.notAfter > ca.notAfter ? `valid until ${cert.notAfter.toISOString()}, after its CA ${spec.ca} expires (${ca.notAfter.toISOString()})` : undefined,
+    opts.keyElsewhere
+      ? undefined
+      : !key
+        ? 'private key is missing or unreadable'
+        : !cert.x509.checkPrivateKey(key)
+          ? 'private key does not match the certificate'
+          : undefined,
+    key && opts.algorithm && keyAlgorithm(key) !== opts.algorithm
+      ? `key is ${keyAlgorithm(key) ?? 'of an unsupported type'}, the inventory asks for ${opts.algorithm}`
+      : undefined,
+    !ca
+      ? `signing CA ${spec.ca} is missing or unreadable`
+      : !cert.x509.verify(ca.x509.publicKey)
+        ? `not signed by ${spec.ca} (${spec.ca === spec.spec.name ? 'self-signature' : 'signature'} does not verify)`
+        : undefined,
+    ca && cert.notAfter > ca.notAfter
+      ? `valid until ${cert.notAfter.toISOString()}, after its CA ${spec.ca} expires (${ca.notAfter.toISOString()})`
+      : undefined,
     cert.notBefore > opts.now ? `not valid before ${cert.notBefore.toISOString()}` : undefined,
     cert.notAfter <= opts.now
       ? `expired on ${cert.notAfter.toISOString()}`

@@ -7,8 +7,7 @@ import { KubeinstallError } from '../util/errors.js';
 import { ENCRYPTION_KEY_FILE, parseEncryptionKey } from './encryption.js';
 import { generatePki } from './generate.js';
 
-const model = (hosts: string) =>
-  loadInventoryText(`cluster:\n  name: t\n  keyAlgorithm: ecdsa-p256\nhosts:\n${hosts}`, '/x/inventory.yaml').model;
+const model = (hosts: string) => loadInventoryText(`cluster:\n  name: t\n  keyAlgorithm: ecdsa-p256\nhosts:\n${hosts}`, '/x/inventory.yaml').model;
 const withMaster = model('  - { name: m1, address: 127.0.7.1, roles: [etcd, master] }\n  - { name: n1, address: 127.0.7.2, roles: [node] }\n');
 const etcdOnly = model('  - { name: e1, address: 127.0.7.3, roles: [etcd] }\n');
 

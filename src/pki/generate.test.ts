@@ -17,7 +17,11 @@ hosts:
   - { name: n1, address: 127.0.3.11, roles: [node] }
 ${extraHosts}`;
 const model = (text: string) => loadInventoryText(text, '/x/inventory.yaml').model;
-const outcomes = (r: CertsReport, outcome: string): string[] => r.certs.filter((c) => c.outcome === outcome).map((c) => c.id).sort();
+const outcomes = (r: CertsReport, outcome: string): string[] =>
+  r.certs
+    .filter((c) => c.outcome === outcome)
+    .map((c) => c.id)
+    .sort();
 
 let dir: string;
 beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), 'kubeinstall-pki-'))));
@@ -33,17 +37,23 @@ describe('generatePki re-runs', () => {
     expect(again.written).toEqual([]);
   });
 
-  it('issues only the new node\'s certificates and kubeconfig when a node is added', async () => {
+  it("issues only the new node's certificates and kubeconfig when a node is added", async () => {
     await generatePki(model(inventory()), dir);
     const before = await readFile(join(dir, 'pki/apiserver.crt'), 'utf8');
     const r = await generatePki(model(inventory('  - { name: n2, address: 127.0.3.12, roles: [node] }')), dir);
     expect(outcomes(r, 'created')).toEqual(['kubelet-client/n2', 'kubelet-server/n2']);
     expect(outcomes(r, 'reissued')).toEqual([]);
-    expect([...r.written].sort()).toEqual(['kubeconfigs/nodes/n2/kubelet.conf', 'pki/kubelets/n2/kubelet-client.crt', 'pki/kubelets/n2/kubelet-client.key', 'pki/kubelets/n2/kubelet-server.crt', 'pki/kubelets/n2/kubelet-server.key']);
+    expect([...r.written].sort()).toEqual([
+      'kubeconfigs/nodes/n2/kubelet.conf',
+      'pki/kubelets/n2/kubelet-client.crt',
+      'pki/kubelets/n2/kubelet-client.key',
+      'pki/kubelets/n2/kubelet-server.crt',
+      'pki/kubelets/n2/kubelet-server.key',
+    ]);
     expect(await readFile(join(dir, 'pki/apiserver.crt'), 'utf8')).toBe(before);
   });
 
-  it('re-issues what names a master\'s address when it changes, saying why', async () => {
+  it("re-issues what names a master's address when it changes, saying why", async () => {
     await generatePki(model(inventory()), dir);
     const r = await generatePki(model(inventory('', '127.0.3.2')), dir);
     expect(outcomes(r, 'reissued')).toEqual(['apiserver', 'etcd-peer/m1', 'etcd-server/m1', 'kubelet-server/m1']);

@@ -10,8 +10,18 @@ import { encryptionKeyFile } from './encryption.js';
 import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
-  CERT_MODE, changedFiles, commitFiles, readMaterial, readServiceAccount, recoverInterrupted, SECRET_MODE, StagingDropped, tightenModes, unsafeFolderProblems,
-  type Material, type OutputFile,
+  CERT_MODE,
+  changedFiles,
+  commitFiles,
+  readMaterial,
+  readServiceAccount,
+  recoverInterrupted,
+  SECRET_MODE,
+  StagingDropped,
+  tightenModes,
+  unsafeFolderProblems,
+  type Material,
+  type OutputFile,
 } from './store.js';
 import { issueCertificate, keyIdentifier, type CertInfo, type CertTemplate, type Signer } from './x509.js';
 
@@ -153,7 +163,12 @@ const decideLeaf = (c: CertInstance, have: Material, ca: CaState, caCert: CertIn
   if (!have.cert) return { c, outcome: 'reissued', reason: have.certError };
   // A leaf capped at its CA's expiry is judged by the validity it could get, or it would be re-issued every run.
   const validityDays = Math.floor((leafNotAfter(c, now, ca).getTime() - now.getTime()) / DAY_MS);
-  const [reason] = certProblems(c, have.cert, have.key, caCert, { now, renewWithinDays: renewWithinDays(validityDays), sans: 'exact', algorithm: model.keyAlgorithm });
+  const [reason] = certProblems(c, have.cert, have.key, caCert, {
+    now,
+    renewWithinDays: renewWithinDays(validityDays),
+    sans: 'exact',
+    algorithm: model.keyAlgorithm,
+  });
   return reason === undefined ? { c, outcome: 'kept' } : { c, outcome: 'reissued', reason };
 };
 
@@ -169,7 +184,10 @@ const refuseExternalIssues = (decisions: readonly LeafDecision[], cas: ReadonlyM
 };
 
 /** sa.key is never rotated by a re-run (every issued token would die); a missing sa.pub is derived again. */
-const serviceAccountFiles = async (sa: { key?: KeyObject; pub?: string }, newKey: () => Promise<GeneratedKey>): Promise<{ outcome: Outcome; files: OutputFile[] }> => {
+const serviceAccountFiles = async (
+  sa: { key?: KeyObject; pub?: string },
+  newKey: () => Promise<GeneratedKey>,
+): Promise<{ outcome: Outcome; files: OutputFile[] }> => {
   const pub = (key: KeyObject): OutputFile => ({ path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(key), mode: SECRET_MODE });
   if (sa.key && keyAlgorithm(sa.key) !== undefined) {
     return sa.pub === publicKeyPem(sa.key) ? { outcome: 'kept', files: [] } : { outcome: 'reissued', files: [pub(sa.key)] };
@@ -217,9 +235,14 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
   const cas = new Map<CaName, CaState>();
   for (const c of plan.certs.filter((c) => c.spec.ca === 'self')) {
-    cas.set(c.ca, decideCa(c, found.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)));
+    cas.set(
+      c.ca,
+      decideCa(c, found.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)),
+    );
   }
-  const keptCaCerts = new Map(await Promise.all([...cas].map(async ([name, st]) => [name, st.outcome === 'kept' ? (await st.material).cert : undefined] as const)));
+  const keptCaCerts = new Map(
+    await Promise.all([...cas].map(async ([name, st]) => [name, st.outcome === 'kept' ? (await st.material).cert : undefined] as const)),
+  );
   const decisions = plan.certs
     .filter((c) => c.spec.ca !== 'self')
     .map((c) => decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now));
@@ -273,7 +296,11 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     const cert = byId.get(k.certId)!;
     const { certPem, keyPem } = material(cert);
     const caPem = caIssued.get(cert.ca)!.certPem;
-    return { path: k.file, mode: SECRET_MODE, data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }) };
+    return {
+      path: k.file,
+      mode: SECRET_MODE,
+      data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }),
+    };
   });
   // Issued files are new by definition; kubeconfigs (and the encryption key) are written when they differ.
   const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey]))];

@@ -31,7 +31,18 @@ describe('expandPki', () => {
 
   it('gives the API server every name a client may use, DNS sorted and IPs in order', () => {
     expect(cert('apiserver').altNames).toEqual({
-      dnsNames: ['k8s.example.com', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', 'm1', 'm2', 'm2.example.com', 'm3'],
+      dnsNames: [
+        'k8s.example.com',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+        'localhost',
+        'm1',
+        'm2',
+        'm2.example.com',
+        'm3',
+      ],
       ipAddresses: ['192.0.2.11', '10.0.0.12', '192.0.2.13', '192.0.2.100', '10.96.0.1', '127.0.0.1', '203.0.113.7'],
     });
   });
@@ -66,7 +77,11 @@ describe('expandPki', () => {
     expect(cert('kubelet-server/n1').altNames).toEqual({ dnsNames: ['n1'], ipAddresses: ['192.0.2.21', '198.51.100.21'] });
     expect(cert('kubelet-server/m2').altNames).toEqual({ dnsNames: ['m2', 'm2.example.com'], ipAddresses: ['10.0.0.12'] });
     // An etcd-only member runs no kubelet.
-    expect(planOf(inventory('  - { name: e1, address: 192.0.2.31, roles: [etcd] }\n  - { name: m1, address: 192.0.2.11, roles: [master] }')).certs.filter((c) => c.spec.name === 'kubelet-client').map((c) => c.id)).toEqual(['kubelet-client/m1']);
+    expect(
+      planOf(inventory('  - { name: e1, address: 192.0.2.31, roles: [etcd] }\n  - { name: m1, address: 192.0.2.11, roles: [master] }'))
+        .certs.filter((c) => c.spec.name === 'kubelet-client')
+        .map((c) => c.id),
+    ).toEqual(['kubelet-client/m1']);
   });
 
   it('uses the identities the render stage binds roles to', () => {
@@ -85,7 +100,7 @@ describe('expandPki', () => {
     expect(cert('admin').validityDays).toBe(365);
   });
 
-  it('points admin and kubelets at the endpoint, and each master\'s components at its own API server', () => {
+  it("points admin and kubelets at the endpoint, and each master's components at its own API server", () => {
     const servers = Object.fromEntries(plan.kubeconfigs.map((k) => [k.file, k.server]));
     expect(servers).toEqual({
       'kubeconfigs/admin.conf': 'https://192.0.2.100:6443',
@@ -115,8 +130,15 @@ hosts:
   - { name: e2, address: 192.0.2.32, roles: [etcd] }
   - { name: e3, address: 192.0.2.33, roles: [etcd] }`);
     expect(etcd.certs.map((c) => c.id)).toEqual([
-      'etcd-ca', 'apiserver-etcd-client', 'etcd-healthcheck-client',
-      'etcd-server/e1', 'etcd-server/e2', 'etcd-server/e3', 'etcd-peer/e1', 'etcd-peer/e2', 'etcd-peer/e3',
+      'etcd-ca',
+      'apiserver-etcd-client',
+      'etcd-healthcheck-client',
+      'etcd-server/e1',
+      'etcd-server/e2',
+      'etcd-server/e3',
+      'etcd-peer/e1',
+      'etcd-peer/e2',
+      'etcd-peer/e3',
     ]);
     expect(etcd.kubeconfigs).toEqual([]);
     expect(etcd.serviceAccount).toBe(false);

@@ -9,7 +9,10 @@ export type CaName = 'ca' | 'front-proxy-ca' | 'etcd-ca';
 /** What the PKI reads of a host and of the cluster: `verify-certs` can fill this in from folder names alone. */
 export type Host = Pick<InventoryHost, 'name' | 'address' | 'internalAddress' | 'roles'>;
 export interface PkiModel
-  extends Pick<ClusterModel, 'name' | 'apiEndpoint' | 'apiServerPort' | 'kubernetesServiceIp' | 'clusterDomain' | 'apiServerExtraSans' | 'caValidityDays' | 'certValidityDays'> {
+  extends Pick<
+    ClusterModel,
+    'name' | 'apiEndpoint' | 'apiServerPort' | 'kubernetesServiceIp' | 'clusterDomain' | 'apiServerExtraSans' | 'caValidityDays' | 'certValidityDays'
+  > {
   readonly hosts: readonly Host[];
 }
 
@@ -22,7 +25,10 @@ export const HOST_DIRS = {
   nodeKubeconfigs: { role: 'node', dir: 'kubeconfigs/nodes' },
 } as const satisfies Record<string, { readonly role: Role; readonly dir: string }>;
 
-const inHostDir = (where: keyof typeof HOST_DIRS, file: string) => (h: Host): string => `${HOST_DIRS[where].dir}/${h.name}/${file}`;
+const inHostDir =
+  (where: keyof typeof HOST_DIRS, file: string) =>
+  (h: Host): string =>
+    `${HOST_DIRS[where].dir}/${h.name}/${file}`;
 
 /** Key usages by role of the certificate (kubeadm: NewSelfSignedCACert, NewSignedCert), for an RSA key. */
 export type Profile = 'ca' | 'server' | 'client' | 'server-client';
@@ -87,27 +93,139 @@ const need = (h: Host | undefined): Host => {
 
 export const CERT_SPECS: readonly CertSpec[] = [
   { name: 'ca', title: 'Kubernetes CA', ca: 'self', profile: 'ca', scope: 'cluster', etcd: false, cn: 'kubernetes', files: 'pki/ca' },
-  { name: 'front-proxy-ca', title: 'front-proxy CA', ca: 'self', profile: 'ca', scope: 'cluster', etcd: false, cn: 'front-proxy-ca', files: 'pki/front-proxy-ca' },
+  {
+    name: 'front-proxy-ca',
+    title: 'front-proxy CA',
+    ca: 'self',
+    profile: 'ca',
+    scope: 'cluster',
+    etcd: false,
+    cn: 'front-proxy-ca',
+    files: 'pki/front-proxy-ca',
+  },
   { name: 'etcd-ca', title: 'etcd CA', ca: 'self', profile: 'ca', scope: 'cluster', etcd: true, cn: 'etcd-ca', files: 'pki/etcd/ca' },
 
-  { name: 'apiserver', title: 'kube-apiserver serving', ca: 'ca', profile: 'server', scope: 'cluster', etcd: false, cn: 'kube-apiserver', sans: apiServerSans, files: 'pki/apiserver' },
+  {
+    name: 'apiserver',
+    title: 'kube-apiserver serving',
+    ca: 'ca',
+    profile: 'server',
+    scope: 'cluster',
+    etcd: false,
+    cn: 'kube-apiserver',
+    sans: apiServerSans,
+    files: 'pki/apiserver',
+  },
   // No O: render binds this user to system:kubelet-api-admin (kubeadm PR #138957).
-  { name: 'apiserver-kubelet-client', title: 'kube-apiserver to kubelet client', ca: 'ca', profile: 'client', scope: 'cluster', etcd: false, cn: 'kube-apiserver-kubelet-client', files: 'pki/apiserver-kubelet-client' },
-  { name: 'front-proxy-client', title: 'front-proxy client', ca: 'front-proxy-ca', profile: 'client', scope: 'cluster', etcd: false, cn: 'front-proxy-client', files: 'pki/front-proxy-client' },
-  { name: 'apiserver-etcd-client', title: 'kube-apiserver to etcd client', ca: 'etcd-ca', profile: 'client', scope: 'cluster', etcd: true, cn: 'kube-apiserver-etcd-client', files: 'pki/apiserver-etcd-client' },
-  { name: 'etcd-healthcheck-client', title: 'etcd health-check client', ca: 'etcd-ca', profile: 'client', scope: 'cluster', etcd: true, cn: 'kube-etcd-healthcheck-client', files: 'pki/etcd/healthcheck-client' },
+  {
+    name: 'apiserver-kubelet-client',
+    title: 'kube-apiserver to kubelet client',
+    ca: 'ca',
+    profile: 'client',
+    scope: 'cluster',
+    etcd: false,
+    cn: 'kube-apiserver-kubelet-client',
+    files: 'pki/apiserver-kubelet-client',
+  },
+  {
+    name: 'front-proxy-client',
+    title: 'front-proxy client',
+    ca: 'front-proxy-ca',
+    profile: 'client',
+    scope: 'cluster',
+    etcd: false,
+    cn: 'front-proxy-client',
+    files: 'pki/front-proxy-client',
+  },
+  {
+    name: 'apiserver-etcd-client',
+    title: 'kube-apiserver to etcd client',
+    ca: 'etcd-ca',
+    profile: 'client',
+    scope: 'cluster',
+    etcd: true,
+    cn: 'kube-apiserver-etcd-client',
+    files: 'pki/apiserver-etcd-client',
+  },
+  {
+    name: 'etcd-healthcheck-client',
+    title: 'etcd health-check client',
+    ca: 'etcd-ca',
+    profile: 'client',
+    scope: 'cluster',
+    etcd: true,
+    cn: 'kube-etcd-healthcheck-client',
+    files: 'pki/etcd/healthcheck-client',
+  },
 
-  { name: 'etcd-server', title: 'etcd member serving', ca: 'etcd-ca', profile: 'server-client', scope: 'etcd', etcd: true, cn: (h) => h.name, sans: etcdMemberSans, files: inHostDir('etcdMembers', 'server') },
-  { name: 'etcd-peer', title: 'etcd member peer', ca: 'etcd-ca', profile: 'server-client', scope: 'etcd', etcd: true, cn: (h) => h.name, sans: etcdMemberSans, files: inHostDir('etcdMembers', 'peer') },
+  {
+    name: 'etcd-server',
+    title: 'etcd member serving',
+    ca: 'etcd-ca',
+    profile: 'server-client',
+    scope: 'etcd',
+    etcd: true,
+    cn: (h) => h.name,
+    sans: etcdMemberSans,
+    files: inHostDir('etcdMembers', 'server'),
+  },
+  {
+    name: 'etcd-peer',
+    title: 'etcd member peer',
+    ca: 'etcd-ca',
+    profile: 'server-client',
+    scope: 'etcd',
+    etcd: true,
+    cn: (h) => h.name,
+    sans: etcdMemberSans,
+    files: inHostDir('etcdMembers', 'peer'),
+  },
 
-  { name: 'kubelet-client', title: 'kubelet client', ca: 'ca', profile: 'client', scope: 'node', etcd: false, cn: (h) => `system:node:${h.name}`, o: ['system:nodes'], files: inHostDir('kubelets', 'kubelet-client') },
-  { name: 'kubelet-server', title: 'kubelet serving', ca: 'ca', profile: 'server', scope: 'node', etcd: false, cn: (h) => h.name, sans: kubeletServingSans, files: inHostDir('kubelets', 'kubelet-server') },
+  {
+    name: 'kubelet-client',
+    title: 'kubelet client',
+    ca: 'ca',
+    profile: 'client',
+    scope: 'node',
+    etcd: false,
+    cn: (h) => `system:node:${h.name}`,
+    o: ['system:nodes'],
+    files: inHostDir('kubelets', 'kubelet-client'),
+  },
+  {
+    name: 'kubelet-server',
+    title: 'kubelet serving',
+    ca: 'ca',
+    profile: 'server',
+    scope: 'node',
+    etcd: false,
+    cn: (h) => h.name,
+    sans: kubeletServingSans,
+    files: inHostDir('kubelets', 'kubelet-server'),
+  },
 
   // Client identities that live only inside their kubeconfig (see KUBECONFIG_SPECS).
   { name: 'admin', title: 'admin', ca: 'ca', profile: 'client', scope: 'cluster', etcd: false, cn: 'kubernetes-admin', o: ['kubeadm:cluster-admins'] },
-  { name: 'super-admin', title: 'super-admin', ca: 'ca', profile: 'client', scope: 'cluster', etcd: false, cn: 'kubernetes-super-admin', o: ['system:masters'] },
+  {
+    name: 'super-admin',
+    title: 'super-admin',
+    ca: 'ca',
+    profile: 'client',
+    scope: 'cluster',
+    etcd: false,
+    cn: 'kubernetes-super-admin',
+    o: ['system:masters'],
+  },
   { name: 'kube-proxy', title: 'kube-proxy', ca: 'ca', profile: 'client', scope: 'cluster', etcd: false, cn: 'system:kube-proxy' },
-  { name: 'controller-manager', title: 'kube-controller-manager', ca: 'ca', profile: 'client', scope: 'master', etcd: false, cn: 'system:kube-controller-manager' },
+  {
+    name: 'controller-manager',
+    title: 'kube-controller-manager',
+    ca: 'ca',
+    profile: 'client',
+    scope: 'master',
+    etcd: false,
+    cn: 'system:kube-controller-manager',
+  },
   { name: 'scheduler', title: 'kube-scheduler', ca: 'ca', profile: 'client', scope: 'master', etcd: false, cn: 'system:kube-scheduler' },
 ];
 
@@ -161,8 +279,7 @@ export interface PkiPlan {
   readonly serviceAccount: boolean;
 }
 
-const perHost = <T>(value: PerHost<T>, host: Host | undefined): T =>
-  typeof value === 'function' ? (value as (h: Host) => T)(need(host)) : value;
+const perHost = <T>(value: PerHost<T>, host: Host | undefined): T => (typeof value === 'function' ? (value as (h: Host) => T)(need(host)) : value);
 
 /** DNS names de-duplicated and sorted, IPs de-duplicated in first-seen order (kubeadm RemoveDuplicateAltNames). */
 export const altNames = (names: readonly string[]): AltNames => ({
@@ -188,7 +305,7 @@ export const expandPki = (model: PkiModel): PkiPlan => {
         host,
         ca: spec.ca === 'self' ? (spec.name as CaName) : spec.ca,
         subject: { cn: perHost(spec.cn, host), o: spec.o ?? [] },
-        altNames: altNames(spec.ca === 'self' ? [perHost(spec.cn, host)] : spec.sans?.(model, host) ?? []),
+        altNames: altNames(spec.ca === 'self' ? [perHost(spec.cn, host)] : (spec.sans?.(model, host) ?? [])),
         validityDays: spec.ca === 'self' ? model.caValidityDays : model.certValidityDays,
         files: base ? { crt: `${base}.crt`, key: `${base}.key` } : undefined,
       };

@@ -96,7 +96,8 @@ export const unsafeFolderProblems = async (dir: string): Promise<string[]> => {
       const info = await lstat(path).catch(() => undefined);
       if (!info) return undefined;
       if (!info.isDirectory()) return `${path} is not a folder`;
-      if (uid !== undefined && info.uid !== uid) return `${path} is owned by uid ${info.uid}, not by you (uid ${uid}): \`chown ${uid} ${path}\` or use another folder`;
+      if (uid !== undefined && info.uid !== uid)
+        return `${path} is owned by uid ${info.uid}, not by you (uid ${uid}): \`chown ${uid} ${path}\` or use another folder`;
       const mode = info.mode & 0o777;
       if (mode & 0o022) return `${path} is writable by group or others (mode ${octal(mode)}): \`chmod go-w ${path}\``;
       return undefined;
@@ -149,7 +150,16 @@ const JOURNAL = 'journal.json';
 const applyJournal = async (dir: string, paths: readonly string[]): Promise<void> => {
   const staging = join(dir, STAGING_DIR);
   // Every folder on the way, parents first, one at a time: a recursive mkdir reports a full disk as ENOENT.
-  const folders = [...new Set(paths.flatMap((p) => p.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))].sort();
+  const folders = [
+    ...new Set(
+      paths.flatMap((p) =>
+        p
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+      ),
+    ),
+  ].sort();
   for (const f of folders) {
     await named(join(dir, f), () => mkdir(join(dir, f), { mode: DIR_MODE })).catch(async (err) => {
       if (!(await stat(join(dir, f)).catch(() => undefined))?.isDirectory()) throw err;
@@ -163,7 +173,11 @@ const applyJournal = async (dir: string, paths: readonly string[]): Promise<void
   };
   const isKey = (p: string): boolean => !p.endsWith('.crt');
   await mapLimit(paths.filter(isKey), IO_CONCURRENCY, move);
-  await mapLimit(paths.filter((p) => !isKey(p)), IO_CONCURRENCY, move);
+  await mapLimit(
+    paths.filter((p) => !isKey(p)),
+    IO_CONCURRENCY,
+    move,
+  );
   await named(staging, () => rm(staging, { recursive: true, force: true }));
 };
 
@@ -201,7 +215,10 @@ export const commitFiles = async (dir: string, files: readonly OutputFile[], sto
     await discard().catch(() => undefined);
     throw err;
   }
-  await applyJournal(dir, files.map((f) => f.path));
+  await applyJournal(
+    dir,
+    files.map((f) => f.path),
+  );
   return files.map((f) => f.path);
 };
 

@@ -23,7 +23,12 @@ export const shortHumanDuration = (seconds: number): string => {
 /** Columns padded to their widest cell plus three spaces (kubeadm's tabwriter padding). */
 const table = (rows: readonly (readonly string[])[]): string[] => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd(),
+  );
 };
 
 const expiryCells = (r: VerifyRow): [string, string] =>
@@ -34,9 +39,15 @@ export const formatVerifyTable = (rows: readonly VerifyRow[]): string => {
   const cas = rows.filter((r) => r.kind === 'ca');
   const problems = rows.flatMap((r) => r.problems.map((p) => `  ${r.name}: ${p}`));
   return `${[
-    ...table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'], ...leaves.map((r) => [r.name, ...expiryCells(r), r.ca ?? '-', r.status])]),
+    ...table([
+      ['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'],
+      ...leaves.map((r) => [r.name, ...expiryCells(r), r.ca ?? '-', r.status]),
+    ]),
     '',
-    ...table([['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED', 'STATUS'], ...cas.map((r) => [r.name, ...expiryCells(r), r.externallyManaged ? 'yes' : 'no', r.status])]),
+    ...table([
+      ['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED', 'STATUS'],
+      ...cas.map((r) => [r.name, ...expiryCells(r), r.externallyManaged ? 'yes' : 'no', r.status]),
+    ]),
     ...(problems.length ? ['', 'problems:', ...problems] : []),
   ].join('\n')}\n`;
 };

@@ -60,7 +60,10 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
     const m = material.get(c.id)!;
     const isCa = c.spec.ca === 'self';
     const external = isCa && m.cert !== undefined && m.keyPem === undefined;
-    const modes = m.certPem !== undefined ? [await modeProblem(dir, c.files!.crt, CERT_MODE), m.keyPem !== undefined ? await modeProblem(dir, c.files!.key, SECRET_MODE) : undefined] : [];
+    const modes =
+      m.certPem !== undefined
+        ? [await modeProblem(dir, c.files!.crt, CERT_MODE), m.keyPem !== undefined ? await modeProblem(dir, c.files!.key, SECRET_MODE) : undefined]
+        : [];
     const problems = [...materialProblems(c, m, caCert(c), checkSans, now, external), ...modes.filter((p): p is string => p !== undefined)];
     return {
       name: c.id,
@@ -93,7 +96,13 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
     } catch {
       // reported below as unreadable
     }
-    const embedded: Material = { source: k.file, certPem: content.certPem, cert, key: parsePrivateKey(content.keyPem), certError: cert ? undefined : 'client-certificate-data is not a readable PEM certificate' };
+    const embedded: Material = {
+      source: k.file,
+      certPem: content.certPem,
+      cert,
+      key: parsePrivateKey(content.keyPem),
+      certError: cert ? undefined : 'client-certificate-data is not a readable PEM certificate',
+    };
     const problems = [
       ...materialProblems(c, embedded, caCert(c), checkSans, now),
       content.user !== c.subject.cn ? `user is "${content.user}", expected "${c.subject.cn}"` : undefined,
@@ -113,7 +122,11 @@ const verifyServiceAccount = async (dir: string): Promise<VerifyRow> => {
   const key = keyPem && parsePrivateKey(keyPem);
   const problems = [
     !keyPem ? `${SERVICE_ACCOUNT_FILES.key}: missing` : !key ? `${SERVICE_ACCOUNT_FILES.key}: not a readable private key` : undefined,
-    !pub ? `${SERVICE_ACCOUNT_FILES.pub}: missing` : key && pub.toString() !== publicKeyPem(key) ? `${SERVICE_ACCOUNT_FILES.pub} is not the public half of ${SERVICE_ACCOUNT_FILES.key}` : undefined,
+    !pub
+      ? `${SERVICE_ACCOUNT_FILES.pub}: missing`
+      : key && pub.toString() !== publicKeyPem(key)
+        ? `${SERVICE_ACCOUNT_FILES.pub} is not the public half of ${SERVICE_ACCOUNT_FILES.key}`
+        : undefined,
     keyPem ? await modeProblem(dir, SERVICE_ACCOUNT_FILES.key, SECRET_MODE) : undefined,
     pub ? await modeProblem(dir, SERVICE_ACCOUNT_FILES.pub, SECRET_MODE) : undefined,
   ].filter((p): p is string => p !== undefined);
@@ -121,7 +134,10 @@ const verifyServiceAccount = async (dir: string): Promise<VerifyRow> => {
 };
 
 const subfolders = async (path: string): Promise<string[]> =>
-  (await readdir(path, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  (await readdir(path, { withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 
 /**
  * Without an inventory, the hosts are read from the folder names the PKI uses. Addresses are unknown, so
@@ -134,8 +150,15 @@ export const discoverPlan = async (dir: string): Promise<PkiPlan> => {
   const hosts = [...roles].map(([name, r]): Host => ({ name, address: name, internalAddress: name, roles: r }));
   const unknown = 'unknown';
   const model: PkiModel = {
-    name: unknown, apiEndpoint: { host: unknown, port: 0, kind: 'master', url: unknown }, apiServerPort: 0,
-    kubernetesServiceIp: '', clusterDomain: unknown, apiServerExtraSans: [], caValidityDays: 0, certValidityDays: 0, hosts,
+    name: unknown,
+    apiEndpoint: { host: unknown, port: 0, kind: 'master', url: unknown },
+    apiServerPort: 0,
+    kubernetesServiceIp: '',
+    clusterDomain: unknown,
+    apiServerExtraSans: [],
+    caValidityDays: 0,
+    certValidityDays: 0,
+    hosts,
   };
   return expandPki(model);
 };

@@ -15,26 +15,51 @@ describe.each(['rsa-2048', 'ecdsa-p256'] as const)('issueCertificate with %s', (
     const [ca, leaf, stranger] = await Promise.all([keys(), keys(), keys()]);
     const caSubject = { cn: 'etcd-ca', o: [] };
     const caTemplate: CertTemplate = {
-      subject: caSubject, isCa: true, keyUsage: ['digitalSignature', 'keyEncipherment', 'keyCertSign'], extKeyUsage: [],
-      dnsNames: ['etcd-ca'], ipAddresses: [], notBefore: now, notAfter: later,
+      subject: caSubject,
+      isCa: true,
+      keyUsage: ['digitalSignature', 'keyEncipherment', 'keyCertSign'],
+      extKeyUsage: [],
+      dnsNames: ['etcd-ca'],
+      ipAddresses: [],
+      notBefore: now,
+      notAfter: later,
     };
     const caKeyId = keyIdentifier(ca.spki);
     const caPem = issueCertificate(caTemplate, ca.spki, { subject: caSubject, privateKey: ca.privateKey, keyId: caKeyId });
     const leafPem = issueCertificate(
       {
-        subject: { cn: 'system:node:n1', o: ['system:nodes'] }, isCa: false, keyUsage: ['digitalSignature', 'keyEncipherment'],
-        extKeyUsage: ['serverAuth', 'clientAuth'], dnsNames: ['n1', 'localhost'], ipAddresses: ['127.0.3.1', '::1'], notBefore: now, notAfter: now,
+        subject: { cn: 'system:node:n1', o: ['system:nodes'] },
+        isCa: false,
+        keyUsage: ['digitalSignature', 'keyEncipherment'],
+        extKeyUsage: ['serverAuth', 'clientAuth'],
+        dnsNames: ['n1', 'localhost'],
+        ipAddresses: ['127.0.3.1', '::1'],
+        notBefore: now,
+        notAfter: now,
       },
       leaf.spki,
       { subject: caSubject, privateKey: ca.privateKey, keyId: caKeyId },
     );
     const caInfo = parseCertificate(caPem);
     const info = parseCertificate(leafPem);
-    expect(caInfo).toMatchObject({ isCa: true, subject: caSubject, issuer: caSubject, keyUsage: ['digitalSignature', 'keyEncipherment', 'keyCertSign'], dnsNames: ['etcd-ca'], notAfter: later });
+    expect(caInfo).toMatchObject({
+      isCa: true,
+      subject: caSubject,
+      issuer: caSubject,
+      keyUsage: ['digitalSignature', 'keyEncipherment', 'keyCertSign'],
+      dnsNames: ['etcd-ca'],
+      notAfter: later,
+    });
     expect(caInfo.subjectKeyId).toEqual(caKeyId);
     expect(info).toMatchObject({
-      isCa: false, subject: { cn: 'system:node:n1', o: ['system:nodes'] }, issuer: caSubject, keyUsage: ['digitalSignature', 'keyEncipherment'],
-      extKeyUsage: ['serverAuth', 'clientAuth'], dnsNames: ['n1', 'localhost'], ipAddresses: ['127.0.3.1', '::1'], notBefore: now,
+      isCa: false,
+      subject: { cn: 'system:node:n1', o: ['system:nodes'] },
+      issuer: caSubject,
+      keyUsage: ['digitalSignature', 'keyEncipherment'],
+      extKeyUsage: ['serverAuth', 'clientAuth'],
+      dnsNames: ['n1', 'localhost'],
+      ipAddresses: ['127.0.3.1', '::1'],
+      notBefore: now,
     });
     expect(info.authorityKeyId).toEqual(caKeyId);
     expect(info.x509.verify(ca.publicKey)).toBe(true);

@@ -66,10 +66,11 @@ const randomSerial = (): Buffer => {
 };
 
 const nameNode = (s: Subject): Node =>
-  seq([
-    ...s.o.map((o) => [OID.organization, o] as const),
-    [OID.commonName, s.cn] as const,
-  ].map(([type, value]) => asn1.create(Class.UNIVERSAL, Type.SET, true, [seq([oid(type), asn1.create(Class.UNIVERSAL, Type.UTF8, false, forge.util.encodeUtf8(value))])])));
+  seq(
+    [...s.o.map((o) => [OID.organization, o] as const), [OID.commonName, s.cn] as const].map(([type, value]) =>
+      asn1.create(Class.UNIVERSAL, Type.SET, true, [seq([oid(type), asn1.create(Class.UNIVERSAL, Type.UTF8, false, forge.util.encodeUtf8(value))])]),
+    ),
+  );
 
 // RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
 const timeNode = (d: Date): Node =>
@@ -80,7 +81,9 @@ const timeNode = (d: Date): Node =>
 const ipBytes = (ip: string): Buffer => {
   const family = ipFamily(ip);
   if (!family) throw new Error(`not an IP address: ${ip}`);
-  const hex = ipToBigInt(ip).toString(16).padStart(family === 4 ? 8 : 32, '0');
+  const hex = ipToBigInt(ip)
+    .toString(16)
+    .padStart(family === 4 ? 8 : 32, '0');
   return Buffer.from(hex, 'hex');
 };
 
@@ -226,8 +229,7 @@ const readKeyUsage = (node: Node | undefined): KeyUsage[] => {
   return (Object.entries(KEY_USAGE_BITS) as [KeyUsage, number][]).filter(([, bit]) => ((bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0).map(([u]) => u);
 };
 
-const extKeyUsageName = (text: string): string =>
-  (Object.entries(EXT_KEY_USAGE_OIDS) as [ExtKeyUsage, string][]).find(([, o]) => o === text)?.[0] ?? text;
+const extKeyUsageName = (text: string): string => (Object.entries(EXT_KEY_USAGE_OIDS) as [ExtKeyUsage, string][]).find(([, o]) => o === text)?.[0] ?? text;
 
 /** Parses one PEM certificate. Throws on anything that is not a well-formed certificate. */
 export const parseCertificate = (pem: string | Buffer): CertInfo => {

@@ -39,7 +39,8 @@ const matches = (rule: Rule, r: Request): boolean => {
   if (rule.verbs && !rule.verbs.includes(r.verb)) return false;
   if (rule.namespaces && !(r.namespace && rule.namespaces.includes(r.namespace))) return false;
   if (rule.nonResourceURLs) return r.path !== undefined && rule.nonResourceURLs.some((u) => urlMatches(u, r.path!));
-  if (rule.resources) return r.resource !== undefined && rule.resources.some((g) => g.group === (r.group ?? '') && (!g.resources || g.resources.includes(r.resource!)));
+  if (rule.resources)
+    return r.resource !== undefined && rule.resources.some((g) => g.group === (r.group ?? '') && (!g.resources || g.resources.includes(r.resource!)));
   return true;
 };
 const levelOf = (r: Request): string => policy.rules.find((rule) => matches(rule, r))?.level ?? 'None';
@@ -56,7 +57,10 @@ describe('audit policy (kube-up/GCE configure-helper.sh, adapted)', () => {
     ['kube-proxy watching endpoints', { user: 'system:kube-proxy', verb: 'watch', resource: 'endpoints' }],
     ['a node reading its Node', { ...node, verb: 'get', resource: 'nodes' }],
     ['a node renewing its lease', { ...node, verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-node-lease' }],
-    ['the scheduler renewing its leader lease', { user: 'system:kube-scheduler', verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' }],
+    [
+      'the scheduler renewing its leader lease',
+      { user: 'system:kube-scheduler', verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
+    ],
     ['a readiness probe', { ...admin, verb: 'get', path: '/readyz' }],
     ['an event', { user: 'system:kube-controller-manager', verb: 'create', resource: 'events', namespace: 'default' }],
   ])('does not log high-volume, low-risk requests: %s', (_, r) => {

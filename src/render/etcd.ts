@@ -20,7 +20,9 @@ export const renderEtcdConfig = (model: ClusterModel, host: Host): string =>
     clientUrl: etcdClientUrl(host),
     peerUrl: peerUrl(host),
     metricsUrl: `http://${hostPort(LOOPBACK, PORTS.etcdMetrics)}`,
-    initialCluster: hostsWithRole(model, 'etcd').map((m) => `${m.name}=${peerUrl(m)}`).join(','),
+    initialCluster: hostsWithRole(model, 'etcd')
+      .map((m) => `${m.name}=${peerUrl(m)}`)
+      .join(','),
     clusterToken: `${model.name}-etcd`,
     pki: ETCD_PKI_DIR,
   });

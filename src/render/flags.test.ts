@@ -24,11 +24,14 @@ describe('flag tables', () => {
     expect(() => parseFlagTable('ok\n--with-dashes\n', 'assets/flags/9.99/kubelet.txt')).toThrow('assets/flags/9.99/kubelet.txt:2');
   });
 
-  it.each(SUPPORTED_KUBERNETES_MINORS.flatMap((m) => FLAG_COMPONENTS.map((c) => [m, c] as const)))('exist for %s %s and list no removed flag', (minor, component) => {
-    const table = flagsFor(minor, component);
-    expect(table.size).toBeGreaterThan(20);
-    for (const gone of REMOVED[component] ?? []) expect(table.has(gone), `--${gone}`).toBe(false);
-  });
+  it.each(SUPPORTED_KUBERNETES_MINORS.flatMap((m) => FLAG_COMPONENTS.map((c) => [m, c] as const)))(
+    'exist for %s %s and list no removed flag',
+    (minor, component) => {
+      const table = flagsFor(minor, component);
+      expect(table.size).toBeGreaterThan(20);
+      for (const gone of REMOVED[component] ?? []) expect(table.has(gone), `--${gone}`).toBe(false);
+    },
+  );
 
   // Read from the tagged Go sources (scripts/check-flag-tables.mjs; each table's header says what was checked).
   it.each([
@@ -53,7 +56,8 @@ describe('flag tables', () => {
     ['kube-controller-manager', 'allow-untagged-cloud'], // k8s.io/cloud-provider options/kubecloudshared.go
     ['kube-controller-manager', 'node-sync-period'],
   ] as const)('list %s --%s as deprecated in every minor', (component, flag) => {
-    for (const minor of SUPPORTED_KUBERNETES_MINORS) expect(flagsFor(minor, component).get(flag), `${minor} --${flag}`).toEqual({ name: flag, deprecated: true });
+    for (const minor of SUPPORTED_KUBERNETES_MINORS)
+      expect(flagsFor(minor, component).get(flag), `${minor} --${flag}`).toEqual({ name: flag, deprecated: true });
   });
 
   it('report unknown and deprecated flags (the check the renderer relies on can fail)', () => {

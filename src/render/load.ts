@@ -32,9 +32,7 @@ const filesUnder = async (dir: string): Promise<string[]> => {
 /** Every file under `<clusterDir>/pki` and `<clusterDir>/kubeconfigs`, keyed by its path relative to clusterDir with `/`. */
 export const readClusterFiles = async (clusterDir: string): Promise<ClusterFiles> => {
   const paths = (await Promise.all(CLUSTER_SUBDIRS.map((d) => filesUnder(join(clusterDir, d))))).flat();
-  const entries = await Promise.all(
-    paths.map(async (p) => [relative(clusterDir, p).split(sep).join('/'), await readFile(p)] as const),
-  );
+  const entries = await Promise.all(paths.map(async (p) => [relative(clusterDir, p).split(sep).join('/'), await readFile(p)] as const));
   return new Map(entries);
 };
 

@@ -78,7 +78,8 @@ export const pkiSources = (plan: PkiPlan) => {
     const name = 'cert' in source ? source.cert : source.kubeconfig;
     const cert = certs.get(`${name} `) ?? certs.get(`${name} ${host.name}`);
     const found = 'cert' in source ? cert?.files?.[source.part] : cert && kubeconfigs.get(cert.id);
-    if (!found) throw new Error(`render bug: the PKI of this cluster has no ${'cert' in source ? `${name}.${source.part}` : `kubeconfig of ${name}`} for ${host.name}`);
+    if (!found)
+      throw new Error(`render bug: the PKI of this cluster has no ${'cert' in source ? `${name}.${source.part}` : `kubeconfig of ${name}`} for ${host.name}`);
     return found;
   };
 };

@@ -140,7 +140,7 @@ describe('node files', () => {
     expect(kubelet.sections.get('Unit')!.get('Requires')).toBe('containerd.service');
   });
 
-  it('starts kubelet once the network is online (as kubeadm\'s unit) and containerd after D-Bus (as upstream\'s)', () => {
+  it("starts kubelet once the network is online (as kubeadm's unit) and containerd after D-Bus (as upstream's)", () => {
     const kubelet = unit(n1, 'kubelet').sections.get('Unit')!;
     expect(kubelet.get('Wants')).toBe('network-online.target');
     expect(kubelet.get('After')!.split(' ')).toEqual(['network-online.target', 'containerd.service']);
@@ -191,7 +191,13 @@ describe('masters are nodes too', () => {
 
   it('gives a master containerd, kubelet and kube-proxy (binaries, units, configs, its own kubelet identity), after its control plane', () => {
     const m1 = hostPlan(plan, 'm1');
-    expect(m1.services.map((s) => s.unit)).toEqual(['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS]);
+    expect(m1.services.map((s) => s.unit)).toEqual([
+      'etcd.service',
+      'kube-apiserver.service',
+      'kube-controller-manager.service',
+      'kube-scheduler.service',
+      ...NODE_UNITS,
+    ]);
     const paths = m1.files.map((f) => f.path);
     for (const binary of ['containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy']) expect(paths).toContain(`/usr/local/bin/${binary}`);
     expect(paths).toEqual(expect.arrayContaining(['/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubelet.conf', '/var/lib/kubelet/pki/kubelet.crt']));
@@ -233,9 +239,13 @@ describe('Secrets encrypted at rest', () => {
   it('refuses to plan without the key, or with one that is not 32 bytes, naming the file', () => {
     const files = clusterFilesFor(model);
     files.delete('pki/encryption.key');
-    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(/m1: pki\/encryption\.key \(for \/etc\/kubernetes\/encryption-config\.yaml\)/);
+    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(
+      /m1: pki\/encryption\.key \(for \/etc\/kubernetes\/encryption-config\.yaml\)/,
+    );
     files.set('pki/encryption.key', Buffer.from(Buffer.alloc(16).toString('base64')));
-    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(/pki\/encryption\.key in the cluster folder is not a base64-encoded 32-byte key/);
+    expect(() => buildClusterPlan(model, files, binaryIndexFor(ALL_BINARIES))).toThrow(
+      /pki\/encryption\.key in the cluster folder is not a base64-encoded 32-byte key/,
+    );
   });
 });
 
@@ -299,7 +309,9 @@ describe('per-host minimality', () => {
   });
 
   it('keeps an etcd-only host free of Kubernetes files, binaries and units', () => {
-    const etcdOnly = modelFrom('  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: e2, address: 127.0.4.22, roles: [etcd] }\n  - { name: e3, address: 127.0.4.23, roles: [etcd] }\n');
+    const etcdOnly = modelFrom(
+      '  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: e2, address: 127.0.4.22, roles: [etcd] }\n  - { name: e3, address: 127.0.4.23, roles: [etcd] }\n',
+    );
     const p = buildClusterPlan(etcdOnly, clusterFilesFor(etcdOnly), binaryIndexFor(['etcd', 'etcdctl']));
     const paths = hostPlan(p, 'e2').files.map((f) => f.path);
     expect(paths.filter((x) => !x.startsWith('/etc/kubernetes/pki/etcd/'))).toEqual([
@@ -312,7 +324,7 @@ describe('per-host minimality', () => {
     expect(hostPlan(p, 'e2').services.map((s) => s.unit)).toEqual(['etcd.service']);
   });
 
-  it('places each member its own certificates, never another member\'s', () => {
+  it("places each member its own certificates, never another member's", () => {
     const server = hostPlan(plan, 'm2').files.find((f) => f.path === '/etc/kubernetes/pki/etcd/server.crt')!;
     expect(server.content.kind === 'inline' && server.content.data.toString()).toContain('members/m2/server.crt');
   });
@@ -344,7 +356,7 @@ describe('file plan', () => {
     expect(p.hosts[0]!.services[1]!.health).toEqual({ kind: 'https', url: 'https://127.0.4.31:6443/readyz' });
   });
 
-  it('probes what listens on 127.0.0.1 on the host itself, as kubeadm\'s static pods are probed', () => {
+  it("probes what listens on 127.0.0.1 on the host itself, as kubeadm's static pods are probed", () => {
     const both = modelFrom('  - { name: a1, address: 127.0.4.31, roles: [etcd, master, node] }\n');
     const p = buildClusterPlan(both, clusterFilesFor(both), binaryIndexFor(ALL_BINARIES));
     expect(Object.fromEntries(p.hosts[0]!.services.map((s) => [s.unit, s.health]))).toEqual({
@@ -376,7 +388,9 @@ describe('file plan', () => {
   });
 
   it('refuses to plan when a binary is missing, naming it', () => {
-    expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')))).toThrow(/n1: binary kube-proxy/);
+    expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES.filter((b) => b !== 'kube-proxy')))).toThrow(
+      /n1: binary kube-proxy/,
+    );
   });
 
   it('with allowMissing, lists what certs and the binaries would provide as pending instead of failing', () => {

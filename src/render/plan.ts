@@ -72,7 +72,15 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
       pending.push({ path: binPath(b.name), mode: 0o755, from: `binary ${b.name}`, awaiting: 'binary' });
       continue;
     }
-    files.push({ path: binPath(b.name), mode: 0o755, owner: OWNER, content: { kind: 'local', localPath: local.localPath }, size: local.size, sha256: local.sha256, restarts: b.restarts });
+    files.push({
+      path: binPath(b.name),
+      mode: 0o755,
+      owner: OWNER,
+      content: { kind: 'local', localPath: local.localPath },
+      size: local.size,
+      sha256: local.sha256,
+      restarts: b.restarts,
+    });
   }
   const services: PlannedService[] = [];
   for (const role of componentRoles(host)) {
@@ -97,7 +105,9 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
   if (flagErrors.length > 0) throw new Error(`render bug: flags the Kubernetes ${model.kubernetesMinor} binaries reject:\n  ${flagErrors.join('\n  ')}`);
   const inputs = { clusterFiles, pkiSource: pkiSources(expandPki(model)), binaries };
   const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs));
-  const missing = hosts.flatMap((h) => (h.pending ?? []).map((p) => ({ host: h.host.name, what: p.awaiting === 'pki' ? `${p.from} (for ${p.path})` : p.from })));
+  const missing = hosts.flatMap((h) =>
+    (h.pending ?? []).map((p) => ({ host: h.host.name, what: p.awaiting === 'pki' ? `${p.from} (for ${p.path})` : p.from })),
+  );
   if (missing.length > 0 && !opts.allowMissing) {
     const lines = missing.slice(0, MAX_LISTED).map((m) => `  ${m.host}: ${m.what}`);
     if (missing.length > MAX_LISTED) lines.push(`  …and ${missing.length - MAX_LISTED} more`);

@@ -30,9 +30,26 @@ export const clusterFilesFor = (model: ClusterModel): Map<string, Buffer> => {
 };
 
 export const binaryIndexFor = (names: readonly string[]): BinaryIndex =>
-  new Map(names.map((name) => [name, { name, localPath: `/opt/binaries/${name}`, size: 1000 + name.length, sha256: createHash('sha256').update(name).digest('hex') }]));
+  new Map(
+    names.map((name) => [
+      name,
+      { name, localPath: `/opt/binaries/${name}`, size: 1000 + name.length, sha256: createHash('sha256').update(name).digest('hex') },
+    ]),
+  );
 
-export const ALL_BINARIES = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy'];
+export const ALL_BINARIES = [
+  'etcd',
+  'etcdctl',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'runc',
+  'kubelet',
+  'kube-proxy',
+];
 
 export interface ParsedUnit {
   readonly sections: ReadonlyMap<string, ReadonlyMap<string, string>>;
@@ -51,11 +68,12 @@ export const parseUnit = (text: string): ParsedUnit => {
     else if (current && /^\w+=/.test(line)) current.set(line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim());
   }
   const [binary = '', ...args] = (sections.get('Service')?.get('ExecStart') ?? '').split(/\s+/);
-  const flags = new Map(args.map((a) => {
-    const m = /^--([^=]+)=(.*)$/.exec(a);
-    if (!m) throw new Error(`ExecStart argument "${a}" is not --name=value`);
-    return [m[1]!, m[2]!] as const;
-  }));
+  const flags = new Map(
+    args.map((a) => {
+      const m = /^--([^=]+)=(.*)$/.exec(a);
+      if (!m) throw new Error(`ExecStart argument "${a}" is not --name=value`);
+      return [m[1]!, m[2]!] as const;
+    }),
+  );
   return { sections, binary, flags };
 };
-

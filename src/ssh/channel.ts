@@ -52,15 +52,20 @@ export const putFile = (
       return;
     }
     let sent = 0;
-    sftp.fastPut(source.localPath, remote, {
-      mode: 0o600,
-      concurrency: 64,
-      chunkSize: 32 * 1024,
-      step: (total) => {
-        onBytes(total - sent);
-        sent = total;
+    sftp.fastPut(
+      source.localPath,
+      remote,
+      {
+        mode: 0o600,
+        concurrency: 64,
+        chunkSize: 32 * 1024,
+        step: (total) => {
+          onBytes(total - sent);
+          sent = total;
+        },
       },
-    }, done);
+      done,
+    );
   });
 
 /** rename(2) on the server (OpenSSH's posix-rename extension): atomic, and replaces the target. */

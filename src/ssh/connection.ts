@@ -57,8 +57,7 @@ export const hostKeyAlgorithms = (recorded: readonly string[]): HostKeyAlgorithm
 /** ssh2's error when the server has none of the host key types asked for. */
 const NO_COMMON_HOST_KEY_TYPE = /no matching host key format/;
 
-export const backoffDelays = (policy: RetryPolicy): number[] =>
-  Array.from({ length: Math.max(0, policy.attempts - 1) }, (_, i) => policy.baseDelayMs * 2 ** i);
+export const backoffDelays = (policy: RetryPolicy): number[] => Array.from({ length: Math.max(0, policy.attempts - 1) }, (_, i) => policy.baseDelayMs * 2 ** i);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -7,5 +7,4 @@ describe('ssh errors', () => {
     const failed = new RemoteCommandError('m1', 'start etcd', 'systemctl start etcd', 1, 'boom');
     expect(failed.message).toBe(`m1: ${failed.reason}`);
   });
-
 });

@@ -42,7 +42,11 @@ describe('connections', () => {
     expect(refused).toBeInstanceOf(ConnectError);
     expect((refused as ConnectError).retryable).toBe(true);
     expect(refused.message).toBe('n1: connection to 10.0.0.1:22 refused: is sshd running and listening there?');
-    const auth = classifyConnectError('n1', '10.0.0.1:22', Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }));
+    const auth = classifyConnectError(
+      'n1',
+      '10.0.0.1:22',
+      Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }),
+    );
     expect(auth).toBeInstanceOf(AuthError);
     expect((classifyConnectError('n1', 'x:22', Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND' })) as ConnectError).retryable).toBe(false);
   });

@@ -74,7 +74,15 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
 
   const cache = createConnectionCache({ deps, retry: opts.retry ?? DEFAULT_RETRY, sshConfigFile: opts.sshConfigFile, admit: knownHosts.admit });
 
-  const runRaw = async (host: Host, conn: Connection, step: string, command: string, shown: string, stdin: string | Buffer | undefined, timeoutMs: number): Promise<RawResult> => {
+  const runRaw = async (
+    host: Host,
+    conn: Connection,
+    step: string,
+    command: string,
+    shown: string,
+    stdin: string | Buffer | undefined,
+    timeoutMs: number,
+  ): Promise<RawResult> => {
     const started = Date.now();
     log(`${host.name}: ${step}: $ ${shown}`);
     let raw: RawResult;
@@ -102,7 +110,14 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     const raw = await runRaw(host, conn, o.step, wrapped.command, shown, wrapped.stdin, o.timeoutMs ?? opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
     const result = { code: raw.timedOut ? -1 : raw.code!, stdout: raw.stdout, stderr: raw.stderr, durationMs: Date.now() - started };
     if (result.code !== 0 && !o.allowFailure) {
-      throw new RemoteCommandError(host.name, o.step, shown, result.code, redactor.redact(tail(raw.stderr)), mode.kind === 'none' ? undefined : sudoHint(raw.stderr));
+      throw new RemoteCommandError(
+        host.name,
+        o.step,
+        shown,
+        result.code,
+        redactor.redact(tail(raw.stderr)),
+        mode.kind === 'none' ? undefined : sudoHint(raw.stderr),
+      );
     }
     return result;
   };

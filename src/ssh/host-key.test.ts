@@ -30,7 +30,9 @@ describe('host key policy', () => {
 
   it('calls a server that has none of the recorded key types a changed key', () => {
     const d = noRecordedKeyType('10.0.0.5', 2222, [oldEntry]);
-    expect(d.action === 'reject' && d.reason).toMatch(/^HOST KEY CHANGED: \[10\.0\.0\.5\]:2222 offers no key of the recorded type \(ssh-ed25519\), but ssh-ed25519 SHA256:\S+ \(\/c\/known_hosts:1\)/);
+    expect(d.action === 'reject' && d.reason).toMatch(
+      /^HOST KEY CHANGED: \[10\.0\.0\.5\]:2222 offers no key of the recorded type \(ssh-ed25519\), but ssh-ed25519 SHA256:\S+ \(\/c\/known_hosts:1\)/,
+    );
   });
 
   it('accepts known keys, and anything when checks are off', () => {

@@ -34,12 +34,7 @@ const changed = (host: string, port: number, now: string, previous: readonly Kno
 export const noRecordedKeyType = (host: string, port: number, previous: readonly KnownHostEntry[]): HostKeyDecision =>
   changed(host, port, `offers no key of the recorded type (${[...new Set(previous.map((e) => e.keyType))].join(', ')})`, previous);
 
-export const decideHostKey = (
-  policy: HostKeyPolicy,
-  status: HostKeyStatus,
-  presented: PresentedKey,
-  clusterKnownHosts: string,
-): HostKeyDecision => {
+export const decideHostKey = (policy: HostKeyPolicy, status: HostKeyStatus, presented: PresentedKey, clusterKnownHosts: string): HostKeyDecision => {
   const { host, port, keyType, key } = presented;
   const shown = showKey(keyType, key);
   const line = knownHostsLine(host, port, keyType, key);

@@ -23,7 +23,14 @@ describe('known_hosts', () => {
 
   it('parses plain, hashed, bracketed, wildcard, negated and marked lines, skipping comments', () => {
     const entries = parseKnownHosts(
-      [`# comment`, `node1,10.0.0.1 ssh-ed25519 ${ED} me@laptop`, `${hashed('[10.0.0.2]:2222')} ssh-ed25519 ${ED}`, `@revoked * ssh-ed25519 ${ED2}`, '', 'broken line'].join('\n'),
+      [
+        `# comment`,
+        `node1,10.0.0.1 ssh-ed25519 ${ED} me@laptop`,
+        `${hashed('[10.0.0.2]:2222')} ssh-ed25519 ${ED}`,
+        `@revoked * ssh-ed25519 ${ED2}`,
+        '',
+        'broken line',
+      ].join('\n'),
       'kh',
     );
     expect(entries.map((e) => [e.line, e.marker, e.patterns.length])).toEqual([
@@ -35,7 +42,12 @@ describe('known_hosts', () => {
 
   it('tells known, unknown, changed and revoked keys apart', () => {
     const entries = parseKnownHosts(
-      [`10.0.0.1 ssh-ed25519 ${ED}`, `${hashed('[10.0.0.2]:2222')} ssh-ed25519 ${ED}`, `10.0.0.* ecdsa-sha2-nistp256 AAAA`, `*.lab,!bad.lab ssh-ed25519 ${ED}`].join('\n'),
+      [
+        `10.0.0.1 ssh-ed25519 ${ED}`,
+        `${hashed('[10.0.0.2]:2222')} ssh-ed25519 ${ED}`,
+        `10.0.0.* ecdsa-sha2-nistp256 AAAA`,
+        `*.lab,!bad.lab ssh-ed25519 ${ED}`,
+      ].join('\n'),
       'kh',
     );
     expect(hostKeyStatus(entries, '10.0.0.1', 22, ED).kind).toBe('known');

@@ -42,7 +42,13 @@ export const parseKnownHosts = (text: string, file: string): KnownHostEntry[] =>
   });
 
 const globToRegExp = (glob: string): RegExp =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
 
 const hashedMatches = (pattern: string, name: string): boolean => {
   const [, magic, salt, hash] = pattern.split('|');
@@ -50,8 +56,7 @@ const hashedMatches = (pattern: string, name: string): boolean => {
   return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
 };
 
-const patternMatches = (pattern: string, name: string): boolean =>
-  pattern.startsWith('|') ? hashedMatches(pattern, name) : globToRegExp(pattern).test(name);
+const patternMatches = (pattern: string, name: string): boolean => (pattern.startsWith('|') ? hashedMatches(pattern, name) : globToRegExp(pattern).test(name));
 
 /** OpenSSH semantics: one negated pattern that matches excludes the entry, whatever else matches. */
 export const entryMatchesHost = (entry: KnownHostEntry, name: string): boolean => {
@@ -88,5 +93,4 @@ export const knownKeyTypes = (entries: readonly KnownHostEntry[], host: string, 
   ...new Set(recordedFor(entries, host, port).map((e) => e.keyType)),
 ];
 
-export const knownHostsLine = (host: string, port: number, keyType: string, key: string): string =>
-  `${knownHostName(host, port)} ${keyType} ${key}`;
+export const knownHostsLine = (host: string, port: number, keyType: string, key: string): string => `${knownHostName(host, port)} ${keyType} ${key}`;

@@ -25,7 +25,13 @@ export const createRedactor = (initial: readonly (string | undefined)[] = []): R
     if (!secret || secrets.has(secret)) return;
     secrets.add(secret);
     // Longest first, so a secret that contains another is masked whole.
-    literal = new RegExp([...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+    literal = new RegExp(
+      [...secrets]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
+      'g',
+    );
   };
   initial.forEach(add);
   return {

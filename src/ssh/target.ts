@@ -103,10 +103,17 @@ const resolveJumpChain = (label: string, hops: string[], target: SshTarget, look
     password: undefined,
     passwordEnv: undefined,
   };
-  const resolved = resolveTarget(`${label}'s jump host ${spec.host}`, spec.host, hopTarget, undefined, (alias) => {
-    const c = lookup(alias);
-    return hops.length > 1 ? { ...c, ProxyJump: hops.slice(0, -1).join(',') } : { ...c, ProxyJump: 'none' };
-  }, home);
+  const resolved = resolveTarget(
+    `${label}'s jump host ${spec.host}`,
+    spec.host,
+    hopTarget,
+    undefined,
+    (alias) => {
+      const c = lookup(alias);
+      return hops.length > 1 ? { ...c, ProxyJump: hops.slice(0, -1).join(',') } : { ...c, ProxyJump: 'none' };
+    },
+    home,
+  );
   return resolved;
 };
 

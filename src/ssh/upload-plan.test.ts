@@ -37,7 +37,9 @@ describe('upload plan', () => {
     ]);
     expect(prepareCommand('beside-target', [a, b])).toBe('mkdir -p -- /usr/local/bin');
     // a fresh folder per upload, never a fixed name another upload could remove
-    expect(prepareCommand('home', [a, c])).toBe(`dir=$(mktemp -d "$HOME"/.kubeinstall-upload.XXXXXXXXXX) && mkdir -- "$dir"/0 "$dir"/1 && printf '%s\\n' "$dir"`);
+    expect(prepareCommand('home', [a, c])).toBe(
+      `dir=$(mktemp -d "$HOME"/.kubeinstall-upload.XXXXXXXXXX) && mkdir -- "$dir"/0 "$dir"/1 && printf '%s\\n' "$dir"`,
+    );
     expect(parseStagingDir('n1', '/home/ops/.kubeinstall-upload.AbC123\n')).toBe('/home/ops/.kubeinstall-upload.AbC123');
     expect(() => parseStagingDir('n1', 'mktemp: failed\n')).toThrow('n1: unexpected staging folder from mktemp');
   });

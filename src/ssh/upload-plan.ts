@@ -54,12 +54,15 @@ const stagedInHome = (stagingDir: string, dirs: readonly string[], item: UploadI
 export const prepareCommand = (staging: Staging, send: readonly UploadItem[]): string =>
   staging === 'beside-target'
     ? `mkdir -p -- ${quoteAll(targetDirs(send))}`
-    : `dir=$(mktemp -d "$HOME"/${HOME_STAGING_TEMPLATE}) && mkdir -- ${targetDirs(send).map((_, i) => `"$dir"/${i}`).join(' ')} && printf '%s\\n' "$dir"`;
+    : `dir=$(mktemp -d "$HOME"/${HOME_STAGING_TEMPLATE}) && mkdir -- ${targetDirs(send)
+        .map((_, i) => `"$dir"/${i}`)
+        .join(' ')} && printf '%s\\n' "$dir"`;
 
 /** The staging folder `prepareCommand` printed: an absolute path made by mktemp, nothing else. */
 export const parseStagingDir = (host: string, stdout: string): string => {
   const dir = stdout.trim();
-  if (!/^\/[^\n]*\/\.kubeinstall-upload\.[A-Za-z0-9]+$/.test(dir)) throw new KubeinstallError(`${host}: unexpected staging folder from mktemp: ${JSON.stringify(dir)}`);
+  if (!/^\/[^\n]*\/\.kubeinstall-upload\.[A-Za-z0-9]+$/.test(dir))
+    throw new KubeinstallError(`${host}: unexpected staging folder from mktemp: ${JSON.stringify(dir)}`);
   return dir;
 };
 
@@ -104,7 +107,14 @@ export const installCommand = (staging: Staging, send: readonly UploadItem[], st
     );
   }
   lines.push(`sha256sum -c --quiet <<'${SUMS_END}'`, ...send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`), SUMS_END);
-  lines.push(...grouped('chown', (i) => i.owner, send, (i) => besideTarget(i.path)));
+  lines.push(
+    ...grouped(
+      'chown',
+      (i) => i.owner,
+      send,
+      (i) => besideTarget(i.path),
+    ),
+  );
   lines.push(...grouped('chmod', octal, send, (i) => besideTarget(i.path)));
   if (fromHome) lines.push(...send.map((i) => `mv -f -- ${quote(besideTarget(i.path))} ${quote(i.path)}`), removeStagingCommand(stagingDir));
   return lines.join('\n');

@@ -62,17 +62,35 @@ export const createUploader = (run: RunOn, withConnection: WithConnection, redac
   };
 
   /** Why a file could not be sent: SFTP only says "Failure", so a full file system is looked for. */
-  const sendFailure = async (host: Host, target: HostTarget, conn: Connection, step: string, failed: SendFailure, stagingDir: string | undefined): Promise<Error> => {
+  const sendFailure = async (
+    host: Host,
+    target: HostTarget,
+    conn: Connection,
+    step: string,
+    failed: SendFailure,
+    stagingDir: string | undefined,
+  ): Promise<Error> => {
     const what = `${step}: sending ${failed.item.path} failed: ${redactor.redact(failed.err.message)}`;
     if (!conn.alive) return new ConnectError(host.name, what, true);
     const dir = stagingDir ?? dirname(failed.staged);
     const check = { step: `${step}: free space`, sudo: !stagingDir, allowFailure: true, timeoutMs: 30_000 };
-    const free = await run(host, target, conn, freeSpaceCommand(dir), check).then((r) => parseFreeSpace(r.stdout), () => undefined);
-    if (free !== undefined && free < failed.item.size) return new SshError(host.name, `${what}: the file system of ${dir} on ${host.name} is full (${free} bytes free, ${failed.item.size} needed)`);
+    const free = await run(host, target, conn, freeSpaceCommand(dir), check).then(
+      (r) => parseFreeSpace(r.stdout),
+      () => undefined,
+    );
+    if (free !== undefined && free < failed.item.size)
+      return new SshError(host.name, `${what}: the file system of ${dir} on ${host.name} is full (${free} bytes free, ${failed.item.size} needed)`);
     return new ConnectError(host.name, what, true);
   };
 
-  const cleanUp = async (host: Host, target: HostTarget, conn: Connection, step: string, send: readonly UploadItem[], stagingDir: string | undefined): Promise<void> => {
+  const cleanUp = async (
+    host: Host,
+    target: HostTarget,
+    conn: Connection,
+    step: string,
+    send: readonly UploadItem[],
+    stagingDir: string | undefined,
+  ): Promise<void> => {
     if (!conn.alive) return; // a dropped connection: the next run overwrites the temporary files
     const o = { step: `${step}: clean up`, timeoutMs: 30_000 };
     try {

@@ -22,8 +22,7 @@ interface LockHolder {
   readonly hostname: string;
 }
 
-const describeHolder = (h: LockHolder): string =>
-  `pid ${h.pid} (${h.command}) since ${h.startedAt}${h.hostname === hostname() ? '' : ` on ${h.hostname}`}`;
+const describeHolder = (h: LockHolder): string => `pid ${h.pid} (${h.command}) since ${h.startedAt}${h.hostname === hostname() ? '' : ` on ${h.hostname}`}`;
 
 const parseHolder = (text: string, path: string): LockHolder => {
   try {
@@ -100,7 +99,12 @@ const lockClusterFolder = async (clusterDir: string): Promise<() => void> => {
   await mkdir(clusterDir, { recursive: true, mode: CLUSTER_DIR_MODE }).catch((err: unknown) => {
     throw cannot(err);
   });
-  const me: LockHolder = { pid: process.pid, command: ['kubeinstall', ...process.argv.slice(2)].join(' '), startedAt: new Date().toISOString(), hostname: hostname() };
+  const me: LockHolder = {
+    pid: process.pid,
+    command: ['kubeinstall', ...process.argv.slice(2)].join(' '),
+    startedAt: new Date().toISOString(),
+    hostname: hostname(),
+  };
   const text = `${JSON.stringify(me)}\n`;
   const release = hold(path, text); // before the file exists, so a signal at any moment removes it
   try {
@@ -117,7 +121,8 @@ const lockClusterFolder = async (clusterDir: string): Promise<() => void> => {
       });
       if (current === undefined) continue;
       const holder = parseHolder(current, path);
-      if (!isStale(holder)) throw new KubeinstallError(`${clusterDir} is in use by ${describeHolder(holder)}; try again when it has finished (lock file ${path})`);
+      if (!isStale(holder))
+        throw new KubeinstallError(`${clusterDir} is in use by ${describeHolder(holder)}; try again when it has finished (lock file ${path})`);
       if (await removeIfUnchanged(path, current)) {
         process.stderr.write(`note: took over the lock on ${clusterDir} left by ${describeHolder(holder)}, which is no longer running\n`);
       }

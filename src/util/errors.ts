@@ -33,9 +33,7 @@ export interface Problem {
 }
 
 export const formatProblem = (p: Problem): string => {
-  const where = [p.file + (p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''), p.path]
-    .filter(Boolean)
-    .join(': ');
+  const where = [p.file + (p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''), p.path].filter(Boolean).join(': ');
   return `${where}: ${p.severity}: ${p.message}`;
 };
 
@@ -44,8 +42,7 @@ export class InventoryError extends KubeinstallError {
   constructor(readonly problems: readonly Problem[]) {
     const errors = problems.filter((p) => p.severity === 'error');
     super(
-      `invalid inventory (${errors.length} error${errors.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
+      `invalid inventory (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
       EXIT_USAGE,
     );
   }

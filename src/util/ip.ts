@@ -51,7 +51,10 @@ export const bigIntToIp = (value: bigint, family: 4 | 6): string => {
   // Compress the longest run of zero hextets (RFC 5952).
   let best = { start: -1, len: 0 };
   for (let i = 0; i < 8; ) {
-    if (hextets[i] !== '0') { i++; continue; }
+    if (hextets[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && hextets[j] === '0') j++;
     if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
@@ -89,13 +92,10 @@ const sizeOf = (c: ParsedCidr): bigint => 1n << BigInt(bitsOf(c.family) - c.pref
 export const cidrContains = (c: ParsedCidr, ip: string): boolean =>
   ipFamily(ip) === c.family && ipToBigInt(ip) >= c.base && ipToBigInt(ip) < c.base + sizeOf(c);
 
-export const cidrsOverlap = (a: ParsedCidr, b: ParsedCidr): boolean =>
-  a.family === b.family && a.base < b.base + sizeOf(b) && b.base < a.base + sizeOf(a);
+export const cidrsOverlap = (a: ParsedCidr, b: ParsedCidr): boolean => a.family === b.family && a.base < b.base + sizeOf(b) && b.base < a.base + sizeOf(a);
 
 /** The nth address of a CIDR (1 = first usable), or undefined when the CIDR is too small. */
-export const nthAddress = (c: ParsedCidr, n: number): string | undefined =>
-  BigInt(n) < sizeOf(c) ? bigIntToIp(c.base + BigInt(n), c.family) : undefined;
+export const nthAddress = (c: ParsedCidr, n: number): string | undefined => (BigInt(n) < sizeOf(c) ? bigIntToIp(c.base + BigInt(n), c.family) : undefined);
 
 /** `host:port` for URLs, with IPv6 bracketed. */
-export const hostPort = (host: string, port: number): string =>
-  `${ipFamily(host) === 6 ? `[${host}]` : host}:${port}`;
+export const hostPort = (host: string, port: number): string => `${ipFamily(host) === 6 ? `[${host}]` : host}:${port}`;

@@ -28,7 +28,10 @@ export const kubeinstall = (args: readonly string[], env: Record<string, string>
 };
 
 /** The same, running in the background: for runs that overlap or get a signal. */
-export const startKubeinstall = (args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } => {
+export const startKubeinstall = (
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } => {
   const child = spawn(process.execPath, [KUBEINSTALL_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(env) });
   let out = '';
   let err = '';

@@ -108,7 +108,11 @@ const findLeader = (nspawnPid: number): number | undefined => {
   while (queue.length) {
     const pid = queue.shift()!;
     try {
-      const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+      const nspid =
+        /^NSpid:\s*(.*)$/m
+          .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+          .trim()
+          .split(/\s+/) ?? [];
       if (nspid.length > 1 && nspid.at(-1) === '1') return pid;
     } catch {
       continue;
@@ -130,7 +134,19 @@ const until = async <T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 };
 
-export const nsenterArgs = (leaderPid: number, command: string): string[] => ['-t', String(leaderPid), '-m', '-u', '-i', '-n', '-p', '--', '/bin/sh', '-c', command];
+export const nsenterArgs = (leaderPid: number, command: string): string[] => [
+  '-t',
+  String(leaderPid),
+  '-m',
+  '-u',
+  '-i',
+  '-n',
+  '-p',
+  '--',
+  '/bin/sh',
+  '-c',
+  command,
+];
 
 export const hostExec = (h: HostState, command: string, opts: RunOptions = {}): Promise<RunResult> => {
   if (!h.nspawn || h.nspawn.exitCode !== null) return Promise.reject(new Error(`test-bed host ${h.name} is not running`));
@@ -155,7 +171,9 @@ export const bootHost = async (h: HostState): Promise<void> => {
   // into one before it becomes nspawn; otherwise the hosts' systemds would share one subtree.
   const ownCgroup = registered
     ? ''
-    : CGROUP_HIERARCHIES.map((hier) => `mkdir -p /sys/fs/cgroup/${hier}/${cgroupName(h)} && echo $$ > /sys/fs/cgroup/${hier}/${cgroupName(h)}/cgroup.procs && `).join('');
+    : CGROUP_HIERARCHIES.map(
+        (hier) => `mkdir -p /sys/fs/cgroup/${hier}/${cgroupName(h)} && echo $$ > /sys/fs/cgroup/${hier}/${cgroupName(h)}/cgroup.procs && `,
+      ).join('');
   const log = openSync(join(h.dir, 'console.log'), 'a');
   const child = spawn('sh', ['-c', `${ownCgroup}exec systemd-nspawn "$@"`, 'launch-host', ...nspawnArgs(h, registered)], {
     stdio: ['ignore', log, log],

@@ -8,9 +8,7 @@ import { run } from './proc.js';
 
 export const CACHE_DIR = process.env.KUBEINSTALL_TESTBED_CACHE ?? '/var/cache/kubeinstall-testbed';
 export const SUITE = 'bookworm';
-export const BASE_PACKAGES = [
-  'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'sudo', 'ca-certificates', 'python3', 'kmod',
-] as const;
+export const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'sudo', 'ca-certificates', 'python3', 'kmod'] as const;
 /** The non-root user every host has, with sudo behind a password set per test bed. */
 export const SUDO_USER = 'kitest';
 /** Bump when the recipe below changes in a way the package list does not show. */
@@ -19,7 +17,10 @@ const RECIPE_VERSION = 1;
 export const packageList = (extra: readonly string[] = []): string[] => [...new Set([...BASE_PACKAGES, ...extra])].sort();
 
 export const imageKey = (packages: readonly string[]): string =>
-  createHash('sha256').update(JSON.stringify({ suite: SUITE, packages, recipe: RECIPE_VERSION })).digest('hex').slice(0, 16);
+  createHash('sha256')
+    .update(JSON.stringify({ suite: SUITE, packages, recipe: RECIPE_VERSION }))
+    .digest('hex')
+    .slice(0, 16);
 
 /** The Debian mirror of the machine's own apt sources (deb822 or one-line format). */
 export const mirrorFromSources = (texts: readonly string[]): string | undefined => {

@@ -85,7 +85,11 @@ const hookExit = (): void => {
   if (exitHooked) return;
   exitHooked = true;
   process.once('exit', tearDownAllNow);
-  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+  for (const [signal, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ] as const) {
     process.once(signal, () => {
       tearDownAllNow();
       process.exit(128 + number);
@@ -98,7 +102,11 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   if (names.size !== opts.hosts.length) throw new Error('test-bed host names must be unique');
   const { network } = opts;
   // A network of its own is checked as a whole (its bridge must not exist yet); shared loopback addresses one by one.
-  if (network) assertTestNetwork(network, opts.hosts.map((h) => h.address));
+  if (network)
+    assertTestNetwork(
+      network,
+      opts.hosts.map((h) => h.address),
+    );
   else await Promise.all(opts.hosts.map((h) => assertAddressFree(h.address)));
   const base = await ensureBaseImage(opts.extraPackages);
   const dir = await mkdtemp('/var/tmp/kubeinstall-testbed-');
@@ -152,8 +160,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
     sudoUser,
     hostExec: (name, command, runOpts) => hostExec(byName(name), command, runOpts),
     hostKeys,
-    knownHosts: async () =>
-      `${(await Promise.all(states.map(async (h) => (await hostKeys(h.name)).map((k) => `${h.address} ${k}`)))).flat().join('\n')}\n`,
+    knownHosts: async () => `${(await Promise.all(states.map(async (h) => (await hostKeys(h.name)).map((k) => `${h.address} ${k}`)))).flat().join('\n')}\n`,
     regenerateHostKeys: async (name) => {
       const h = byName(name);
       await hostExec(h, 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart ssh');

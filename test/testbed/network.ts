@@ -86,5 +86,4 @@ export const removeBridgeNow = (net: TestbedNetwork): void => {
 };
 
 /** Inside a host's network namespace: its address on host0 (nspawn's end of the veth) and loopback up. */
-export const hostAddressCommand = (address: string): string =>
-  `ip link set lo up && ip addr add ${address}/24 dev host0 && ip link set host0 up`;
+export const hostAddressCommand = (address: string): string => `ip link set lo up && ip addr add ${address}/24 dev host0 && ip link set host0 up`;

@@ -26,7 +26,10 @@ export const run = (cmd: string, args: readonly string[], opts: RunOptions = {})
       clearTimeout(timer);
       const result = { code: code ?? 128, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
       if (result.code === 0 || opts.allowFailure) resolve(result);
-      else reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (${signal ?? `exit ${code}`}): ${result.stderr.trim().split('\n').slice(-10).join('\n')}`));
+      else
+        reject(
+          new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (${signal ?? `exit ${code}`}): ${result.stderr.trim().split('\n').slice(-10).join('\n')}`),
+        );
     });
     child.stdin.on('error', () => {}); // a child that exits without reading its input
     child.stdin.end(opts.input ?? '');

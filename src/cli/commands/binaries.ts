@@ -35,7 +35,8 @@ const reporter = (tty: boolean) => {
       process.stderr.write(`\r\x1b[K${file}: ${bytes(p)}`);
     },
     onDone: (file: string, o: Outcome): void => {
-      const text = o.kind === 'up-to-date' ? 'already there, sha256 verified' : o.kind === 'downloaded' ? `${bytes(o.progress)}, sha256 verified` : `failed: ${o.message}`;
+      const text =
+        o.kind === 'up-to-date' ? 'already there, sha256 verified' : o.kind === 'downloaded' ? `${bytes(o.progress)}, sha256 verified` : `failed: ${o.message}`;
       process.stderr.write(`${tty ? '\r\x1b[K' : ''}${file}: ${text}\n`);
     },
   };
@@ -53,7 +54,7 @@ export const registerBinaries = (program: Command): void => {
     .addHelpText(
       'after',
       `\nThe binaries each role needs (nodes also get crictl and the CNI plugins, under cni/):\n${renderRoleBinariesHelp()}\n` +
-        '\nKubernetes and etcd come at the inventory\'s versions; containerd, runc, crictl and the CNI plugins at the\n' +
+        "\nKubernetes and etcd come at the inventory's versions; containerd, runc, crictl and the CNI plugins at the\n" +
         'versions src/versions.ts pairs with its Kubernetes minor. A re-run downloads only what is missing or\n' +
         'does not match, and resumes a download that broke off.\n' +
         '\nExamples:\n  kubeinstall binaries fetch -i inventory.yaml\n  kubeinstall binaries fetch -i inventory.yaml --arch arm64 --mirror https://artifacts.example.com/k8s',
@@ -67,7 +68,9 @@ export const registerBinaries = (program: Command): void => {
       process.stderr.write(`${artifacts.length} release files for linux/${opts.arch} into ${dest}${mirror ? ` from ${displayUrl(mirror)}` : ''}\n`);
       const result = await fetchBinaries(artifacts, { dest, mirror, ...reporter(process.stderr.isTTY === true) });
       if (result.failed.length > 0) {
-        throw new KubeinstallError(`${result.failed.length} download${result.failed.length === 1 ? '' : 's'} failed:\n  ${result.failed.map((f) => f.message).join('\n  ')}`);
+        throw new KubeinstallError(
+          `${result.failed.length} download${result.failed.length === 1 ? '' : 's'} failed:\n  ${result.failed.map((f) => f.message).join('\n  ')}`,
+        );
       }
       process.stdout.write(`${result.installed.length} files in ${dest}, each verified; ${SUMS_FILE} written\n`);
     });

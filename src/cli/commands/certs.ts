@@ -48,7 +48,7 @@ export const registerCerts = (program: Command): void => {
     .command('certs')
     .description('generate the cluster PKI and kubeconfigs from the inventory')
     .addOption(inventoryOption())
-    .option('--dir <dir>', 'cluster folder (default: the inventory\'s clusterDir, a folder named after the cluster next to it)')
+    .option('--dir <dir>', "cluster folder (default: the inventory's clusterDir, a folder named after the cluster next to it)")
     .option('--force-ca', 'replace the CAs, and so re-issue every certificate (asks for confirmation)')
     .option('-y, --yes', 'do not ask for confirmation')
     .addHelpText('after', '\nExamples:\n  kubeinstall certs -i inventory.yaml\n  kubeinstall certs -i inventory.yaml --dir /secure/prod --force-ca --yes')

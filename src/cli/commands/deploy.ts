@@ -8,7 +8,11 @@ import { didYouMean } from '../../util/suggest.js';
 import { duration, inventoryOption, wholeNumber } from '../options.js';
 import { printWarnings } from '../output.js';
 
-const list = (value: string | undefined): string[] => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Every later phase reads what connect and facts found, so they always run. */
 const ALWAYS: readonly PhaseName[] = ['connect', 'facts'];
@@ -17,14 +21,18 @@ export const parsePhases = (value: string | undefined): Set<PhaseName> => {
   if (!value) return new Set(PHASE_NAMES);
   const names = list(value);
   const bad = names.filter((n) => !(PHASE_NAMES as readonly string[]).includes(n));
-  if (bad.length) throw new UsageError(`--phases: unknown phase ${bad.map((b) => `"${b}"${didYouMean(b, PHASE_NAMES)}`).join(', ')}; phases: ${PHASE_NAMES.join(', ')}`);
+  if (bad.length)
+    throw new UsageError(`--phases: unknown phase ${bad.map((b) => `"${b}"${didYouMean(b, PHASE_NAMES)}`).join(', ')}; phases: ${PHASE_NAMES.join(', ')}`);
   return new Set([...ALWAYS, ...(names as PhaseName[])]);
 };
 
 export const parseIgnored = (value: string | undefined): Set<string> => {
   const names = list(value).map((n) => n.toLowerCase());
   const bad = names.filter((n) => n !== 'all' && !PREFLIGHT_CHECK_NAMES.includes(n));
-  if (bad.length) throw new UsageError(`--ignore-preflight-errors: unknown check ${bad.map((b) => `"${b}"${didYouMean(b, PREFLIGHT_CHECK_NAMES)}`).join(', ')}; checks: ${PREFLIGHT_CHECK_NAMES.join(', ')}, all`);
+  if (bad.length)
+    throw new UsageError(
+      `--ignore-preflight-errors: unknown check ${bad.map((b) => `"${b}"${didYouMean(b, PREFLIGHT_CHECK_NAMES)}`).join(', ')}; checks: ${PREFLIGHT_CHECK_NAMES.join(', ')}, all`,
+    );
   return new Set(names);
 };
 
@@ -53,10 +61,21 @@ export const registerDeploy = (program: Command): void => {
     .option('--dry-run', 'connect and read, then show what would change without changing anything')
     .option('--concurrency <n>', 'hosts worked on at once', wholeNumber(1), 10)
     .option('--ignore-preflight-errors <checks>', `turn these preflight errors into warnings (${PREFLIGHT_CHECK_NAMES.join(', ')}, or all)`)
-    .addOption(new Option('--health-timeout <duration>', 'how long to wait for each service to become healthy (seconds, or 90s, 2m)').argParser(duration).default(120_000, '120s'))
+    .addOption(
+      new Option('--health-timeout <duration>', 'how long to wait for each service to become healthy (seconds, or 90s, 2m)')
+        .argParser(duration)
+        .default(120_000, '120s'),
+    )
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
-    .addOption(new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml -o json | jq .hosts\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes')
+    .addOption(
+      new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kubeinstall deploy -i inventory.yaml\n  kubeinstall deploy -i inventory.yaml --dry-run\n  kubeinstall deploy -i inventory.yaml -o json | jq .hosts\n  kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes',
+    )
     .action(async (flags: DeployFlags) => {
       const controller = new AbortController();
       const onInterrupt = (): void => {

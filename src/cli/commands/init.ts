@@ -15,7 +15,10 @@ export const registerInit = (program: Command): void => {
     .option('--masters <n>', 'number of masters', wholeNumber(), 1)
     .option('--nodes <n>', 'number of worker nodes', wholeNumber(), 1)
     .option('--etcd <n>', 'number of dedicated etcd hosts (0: etcd runs on the masters)', wholeNumber(), 0)
-    .addHelpText('after', '\nExamples:\n  kubeinstall init inventory -o cluster.yaml --masters 3 --nodes 3\n  kubeinstall init inventory -o etcd.yaml --masters 0 --nodes 0 --etcd 3')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kubeinstall init inventory -o cluster.yaml --masters 3 --nodes 3\n  kubeinstall init inventory -o etcd.yaml --masters 0 --nodes 0 --etcd 3',
+    )
     .action(async (opts: { output: string; force?: boolean; masters: number; nodes: number; etcd: number }) => {
       if (opts.masters === 0 && opts.nodes > 0) throw new UsageError('--nodes needs at least one master (--masters 1 or more)');
       const text = renderStarterInventory({ masters: opts.masters, nodes: opts.nodes, etcd: opts.etcd });

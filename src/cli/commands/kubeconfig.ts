@@ -25,7 +25,8 @@ const httpsUrl = (value: string): string => {
   } catch {
     throw new InvalidArgumentError('expected a URL such as https://api.example.com:6443');
   }
-  if (url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.hash) throw new InvalidArgumentError('expected https://host[:port] with nothing after it');
+  if (url.protocol !== 'https:' || url.pathname !== '/' || url.search || url.hash)
+    throw new InvalidArgumentError('expected https://host[:port] with nothing after it');
   return url.origin;
 };
 
@@ -65,7 +66,11 @@ const readIfThere = async (file: string): Promise<string | undefined> => {
 /** A symlinked kubeconfig (dotfiles) is written through, not replaced by a plain file. */
 const realTarget = async (file: string): Promise<string> => realpath(file).catch(() => file);
 
-const timestamp = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const timestamp = (d: Date): string =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** Keeps `text` as `<file>.kubeinstall-<time>[-n].bak`, as private as the kubeconfig; never over an earlier backup. */
 const writeBackup = async (file: string, text: string): Promise<string> => {
@@ -88,7 +93,8 @@ const mergeInto = async (target: string, content: KubeconfigContent, context: st
   try {
     merged = mergeKubeconfig(existing, { content, context, force });
   } catch (err) {
-    if (err instanceof KubeconfigClash) throw new KubeinstallError(`${file} ${err.message}; choose another name with --context NAME, or replace them with --force`);
+    if (err instanceof KubeconfigClash)
+      throw new KubeinstallError(`${file} ${err.message}; choose another name with --context NAME, or replace them with --force`);
     throw new KubeinstallError(`${file}: ${(err as Error).message}`);
   }
   const lines: string[] = [];
@@ -97,7 +103,9 @@ const mergeInto = async (target: string, content: KubeconfigContent, context: st
     lines.push(`backup: ${await writeBackup(file, existing)}`);
   }
   await writeFileAtomic(file, merged.text, { mode: 0o600, dirMode: 0o700 });
-  lines.unshift(`${merged.replaced.length ? 'updated' : 'added'} context "${context}" in ${file}${merged.replaced.length ? ` (replaced ${merged.replaced.join(', ')})` : ''}`);
+  lines.unshift(
+    `${merged.replaced.length ? 'updated' : 'added'} context "${context}" in ${file}${merged.replaced.length ? ` (replaced ${merged.replaced.join(', ')})` : ''}`,
+  );
   lines.push(`use it: kubectl config use-context ${context}${file === resolve(homedir(), '.kube/config') ? '' : ` --kubeconfig ${file}`}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 };
@@ -117,17 +125,21 @@ export const registerKubeconfig = (program: Command): void => {
     .command('kubeconfig')
     .description('print the admin kubeconfig, or merge it into your kubeconfig under a context named after the cluster')
     .addOption(inventoryOption())
-    .option('--dir <dir>', 'cluster folder (default: the inventory\'s clusterDir)')
+    .option('--dir <dir>', "cluster folder (default: the inventory's clusterDir)")
     .addOption(new Option('--user <name>', 'whose kubeconfig: admin, or super-admin (bypasses RBAC; warned about)').choices(USERS).default('admin'))
-    .option('--server <url>', 'API server URL to put in it instead of the cluster\'s endpoint (e.g. through a tunnel)', httpsUrl)
+    .option('--server <url>', "API server URL to put in it instead of the cluster's endpoint (e.g. through a tunnel)", httpsUrl)
     .option('--merge [file]', `merge into FILE (default ${DEFAULT_KUBECONFIG}) instead of printing; the old file is kept as FILE.kubeinstall-<time>.bak`)
     .option('--context <name>', 'context (and cluster entry) name (default: the cluster name)', contextName)
     .option('--force', 'with --merge, replace entries of the same name that belong to another cluster')
-    .addHelpText('after', '\nExamples:\n  kubeinstall kubeconfig -i inventory.yaml > admin.conf\n  kubeinstall kubeconfig -i inventory.yaml --merge\n  kubeinstall kubeconfig -i inventory.yaml --merge ./kubeconfig --context prod-eu --server https://127.0.0.1:6443')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kubeinstall kubeconfig -i inventory.yaml > admin.conf\n  kubeinstall kubeconfig -i inventory.yaml --merge\n  kubeinstall kubeconfig -i inventory.yaml --merge ./kubeconfig --context prod-eu --server https://127.0.0.1:6443',
+    )
     .action(async (flags: KubeconfigFlags) => {
       const { model, warnings } = await loadInventory(flags.inventory);
       printWarnings(warnings);
-      if (flags.user === 'super-admin') process.stderr.write('warning: super-admin is in system:masters and bypasses RBAC; use admin unless you are repairing RBAC\n');
+      if (flags.user === 'super-admin')
+        process.stderr.write('warning: super-admin is in system:masters and bypasses RBAC; use admin unless you are repairing RBAC\n');
       const content = await readUserKubeconfig(resolve(flags.dir ?? model.clusterDir), flags.user, flags.server);
       const context = flags.context ?? model.name;
       if (flags.merge === undefined) {

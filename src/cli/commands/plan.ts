@@ -16,7 +16,8 @@ import { printWarnings } from '../output.js';
 /** One warning per kind of missing input, naming what is missing and the command that makes it. */
 const printPendingWarnings = (plan: ClusterPlan, inventory: string, clusterDir: string, binariesDir: string): void => {
   const pending = plan.hosts.flatMap((h) => h.pending ?? []);
-  const names = (awaiting: PendingFile['awaiting']) => [...new Set(pending.filter((p) => p.awaiting === awaiting).map((p) => p.from.replace(/^binary /, '')))].sort();
+  const names = (awaiting: PendingFile['awaiting']) =>
+    [...new Set(pending.filter((p) => p.awaiting === awaiting).map((p) => p.from.replace(/^binary /, '')))].sort();
   const binaries = names('binary');
   const pki = names('pki');
   if (binaries.length > 0) {
@@ -25,7 +26,9 @@ const printPendingWarnings = (plan: ClusterPlan, inventory: string, clusterDir: 
     process.stderr.write(`${chalk.yellow(text)}\n`);
   }
   if (pki.length > 0) {
-    process.stderr.write(`${chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`)}\n`);
+    process.stderr.write(
+      `${chalk.yellow(`warning: ${pki.length} PKI file${pki.length === 1 ? ' is' : 's are'} not yet in ${clusterDir}: kubeinstall certs -i ${inventory}`)}\n`,
+    );
   }
 };
 
@@ -34,9 +37,12 @@ export const registerPlan = (program: Command): void => {
     .command('plan')
     .description('show every file and service each host will get, without touching any host')
     .addOption(inventoryOption())
-    .option('--dir <dir>', 'cluster folder holding pki/ and kubeconfigs/ (default: the inventory\'s cluster folder)')
+    .option('--dir <dir>', "cluster folder holding pki/ and kubeconfigs/ (default: the inventory's cluster folder)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--write <dir>', 'also write each host\'s files (keys included) under DIR/hosts/<name>/; DIR must be new, empty or written by an earlier plan --write')
+    .option(
+      '--write <dir>',
+      "also write each host's files (keys included) under DIR/hosts/<name>/; DIR must be new, empty or written by an earlier plan --write",
+    )
     .addHelpText(
       'after',
       '\nWithout the PKI (before `certs`) or the binaries (before `binaries fetch`), the files made from them are listed as\n' +

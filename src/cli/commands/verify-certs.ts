@@ -32,8 +32,12 @@ export const registerVerifyCerts = (program: Command): void => {
   program
     .command('verify-certs')
     .description('check a PKI folder: chains, SANs, usages, key pairs, expiry')
-    .option('--dir <dir>', 'cluster folder (default: the inventory\'s clusterDir)')
-    .addOption(new Option('-i, --inventory <file>', `inventory, to check SANs and servers too (default ${DEFAULT_INVENTORY} when --dir is not given)`).env('KUBEINSTALL_INVENTORY'))
+    .option('--dir <dir>', "cluster folder (default: the inventory's clusterDir)")
+    .addOption(
+      new Option('-i, --inventory <file>', `inventory, to check SANs and servers too (default ${DEFAULT_INVENTORY} when --dir is not given)`).env(
+        'KUBEINSTALL_INVENTORY',
+      ),
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--warn-within <days>', 'fail when a certificate expires within this many days', wholeNumber(), 30)
     .addHelpText('after', '\nExamples:\n  kubeinstall verify-certs -i inventory.yaml\n  kubeinstall verify-certs --dir ./prod -o json --warn-within 60')
@@ -44,7 +48,12 @@ export const registerVerifyCerts = (program: Command): void => {
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatVerifyTable(rows));
       const bad = rows.filter((r) => r.status !== 'ok');
       if (bad.length) {
-        throw new KubeinstallError(`${bad.length} of ${rows.length} entries under ${dir} need attention: ${bad.map((r) => `${r.name} (${r.status})`).slice(0, 10).join(', ')}${bad.length > 10 ? ', …' : ''}`);
+        throw new KubeinstallError(
+          `${bad.length} of ${rows.length} entries under ${dir} need attention: ${bad
+            .map((r) => `${r.name} (${r.status})`)
+            .slice(0, 10)
+            .join(', ')}${bad.length > 10 ? ', …' : ''}`,
+        );
       }
     });
 };

@@ -21,7 +21,10 @@ const probeOnHost = (hp: HostPlan, s: PlannedService): HostProbe | undefined => 
   return undefined;
 };
 type ProbedHere = PlannedService & { readonly health: { readonly kind: 'https'; readonly url: string } };
-const probedHere = (hp: HostPlan) => (s: PlannedService): s is ProbedHere => s.health?.kind === 'https' && reachedDirectly(hp.host);
+const probedHere =
+  (hp: HostPlan) =>
+  (s: PlannedService): s is ProbedHere =>
+    s.health?.kind === 'https' && reachedDirectly(hp.host);
 
 /** Waits for the API server from this machine, with the admin client certificate. */
 const waitHere = async (ctx: DeployContext, hp: HostPlan, service: ProbedHere): Promise<string> => {
@@ -47,13 +50,27 @@ const waitOnHost = async (ctx: DeployContext, hp: HostPlan, services: readonly P
     return p !== undefined && complaint.includes(p.url);
   };
   const blame = (complaint: string) => (services.find(named(complaint)) ?? services[0]!).unit;
-  await waitRemote(ctx, hp, services.map((s) => s.unit), probe, blame);
+  await waitRemote(
+    ctx,
+    hp,
+    services.map((s) => s.unit),
+    probe,
+    blame,
+  );
   return services.map((s) => `${probeOnHost(hp, s)?.url ?? s.unit} ${probeOnHost(hp, s) ? 'ok' : 'active'}`).join(', ');
 };
 
 /** Start some units, then wait for each: the shape every service phase shares. */
 export const startAndWait = (title: string, pick: (hp: HostPlan) => PlannedService[]): Step[] => [
-  { title: `start ${title}`, run: (ctx, hp) => startUnits(ctx, hp, pick(hp).map((s) => s.unit)) },
+  {
+    title: `start ${title}`,
+    run: (ctx, hp) =>
+      startUnits(
+        ctx,
+        hp,
+        pick(hp).map((s) => s.unit),
+      ),
+  },
   {
     title: `wait for ${title}`,
     // All at once: the units were started together, and each wait only reads. The first failure
@@ -62,10 +79,7 @@ export const startAndWait = (title: string, pick: (hp: HostPlan) => PlannedServi
       if (ctx.options.dryRun) return undefined;
       const here = pick(hp).filter(probedHere(hp));
       const there = pick(hp).filter((s) => !probedHere(hp)(s));
-      const settled = await Promise.allSettled([
-        ...here.map((s) => waitHere(ctx, hp, s)),
-        ...(there.length ? [waitOnHost(ctx, hp, there)] : []),
-      ]);
+      const settled = await Promise.allSettled([...here.map((s) => waitHere(ctx, hp, s)), ...(there.length ? [waitOnHost(ctx, hp, there)] : [])]);
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])).join(', ');
@@ -87,8 +101,15 @@ const applyRbac = (ctx: DeployContext, hp: HostPlan): Promise<string> =>
       return `applied ${applied.join(', ')} through ${hp.host.name}`;
     }
     const requests = ctx.plan.manifests.flatMap((m) => applyRequests(m.name, m.yaml).map((r) => ({ ...r, manifest: m.name })));
-    const res = await ctx.executor.exec(hp.host, applyCommand, { step: 'apply RBAC on the master', stdin: applyStdin(server, creds, requests), allowFailure: true });
-    const answers = res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { status: number; body: string });
+    const res = await ctx.executor.exec(hp.host, applyCommand, {
+      step: 'apply RBAC on the master',
+      stdin: applyStdin(server, creds, requests),
+      allowFailure: true,
+    });
+    const answers = res.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { status: number; body: string });
     const bad = answers.findIndex((a) => a.status < 200 || a.status >= 300);
     if (bad >= 0) throw applyFailed(requests[bad]!.what, requests[bad]!.manifest, server, answers[bad]!.status, answers[bad]!.body);
     if (res.code !== 0 || answers.length !== requests.length) {

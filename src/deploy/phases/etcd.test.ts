@@ -28,7 +28,9 @@ const run = async (script: Rule[]) => {
 };
 
 const story = (calls: readonly Call[]): string[] =>
-  calls.flatMap((c) => (c.kind === 'exec' && (START.test(c.command) || HEALTH.test(c.command)) ? [`${START.test(c.command) ? 'restart' : 'health'} ${c.host}`] : []));
+  calls.flatMap((c) =>
+    c.kind === 'exec' && (START.test(c.command) || HEALTH.test(c.command)) ? [`${START.test(c.command) ? 'restart' : 'health'} ${c.host}`] : [],
+  );
 
 describe('etcd phase', () => {
   it('on a running cluster restarts one member at a time, each once the previous one is healthy', async () => {

@@ -20,7 +20,15 @@ export const etcdPhase: Phase = {
     return running && restarting ? 1 : members(ctx).length;
   },
   steps: () => [
-    { title: 'start etcd', run: (ctx, hp) => startUnits(ctx, hp, servicesOf(hp, 'etcd').map((s) => s.unit)) },
+    {
+      title: 'start etcd',
+      run: (ctx, hp) =>
+        startUnits(
+          ctx,
+          hp,
+          servicesOf(hp, 'etcd').map((s) => s.unit),
+        ),
+    },
     {
       title: 'wait for endpoint health',
       run: async (ctx, hp) => {
@@ -32,8 +40,15 @@ export const etcdPhase: Phase = {
   finish: async (ctx) => {
     if (ctx.options.dryRun) return undefined;
     const first = members(ctx)[0]!;
-    const { stdout } = await ctx.executor.exec(first.host, etcdctl(first, [etcdEndpoint(first)], ['member', 'list', '-w', 'simple']), { step: 'etcd member list', sudo: true });
-    const names = stdout.trim().split('\n').map((l) => l.split(',')[2]?.trim()).filter(Boolean);
+    const { stdout } = await ctx.executor.exec(first.host, etcdctl(first, [etcdEndpoint(first)], ['member', 'list', '-w', 'simple']), {
+      step: 'etcd member list',
+      sudo: true,
+    });
+    const names = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(',')[2]?.trim())
+      .filter(Boolean);
     return `members: ${names.join(', ')}`;
   },
 };

@@ -29,7 +29,10 @@ describe('the deploy phases under the manager', () => {
     expect(fake.unexpected).toEqual([]);
     const calls = fake.execs();
     expect(calls.map(stepOf)).toEqual([...HOSTS.map(() => 'connect'), ...HOSTS.map(() => 'gather'), 'prepare']);
-    for (const [before, after] of [['connect', 'gather'], ['gather', 'prepare']] as const) {
+    for (const [before, after] of [
+      ['connect', 'gather'],
+      ['gather', 'prepare'],
+    ] as const) {
       const lastAnswer = Math.max(...calls.filter((c) => stepOf(c) === before).map((c) => c.answered!));
       expect(Math.min(...calls.filter((c) => stepOf(c) === after).map((c) => c.seq))).toBeGreaterThan(lastAnswer);
     }

@@ -24,7 +24,12 @@ const localBinaries = async (ctx: DeployContext): Promise<LocalBinaryCheck[]> =>
   const byName = new Map<string, { name: string; localPath: string; sha256: string }>();
   for (const hp of ctx.plan.hosts) {
     for (const f of hp.files) {
-      if (f.content.kind === 'local') byName.set(f.path.slice(f.path.lastIndexOf('/') + 1), { name: f.path.slice(f.path.lastIndexOf('/') + 1), localPath: f.content.localPath, sha256: f.sha256 });
+      if (f.content.kind === 'local')
+        byName.set(f.path.slice(f.path.lastIndexOf('/') + 1), {
+          name: f.path.slice(f.path.lastIndexOf('/') + 1),
+          localPath: f.content.localPath,
+          sha256: f.sha256,
+        });
     }
   }
   return Promise.all(
@@ -70,8 +75,16 @@ export const preflightPhase: Phase = {
   steps: () => [
     {
       title: 'checks',
-      run: async (ctx, hp) => verdict((await findings(ctx)).filter((f) => f.host === hp.host.name), 'preflight errors') ?? 'all passed',
+      run: async (ctx, hp) =>
+        verdict(
+          (await findings(ctx)).filter((f) => f.host === hp.host.name),
+          'preflight errors',
+        ) ?? 'all passed',
     },
   ],
-  finish: async (ctx) => verdict((await findings(ctx)).filter((f) => f.host === undefined), 'cluster-wide preflight errors') ?? `binaries ok (${ctx.model.binariesDir})`,
+  finish: async (ctx) =>
+    verdict(
+      (await findings(ctx)).filter((f) => f.host === undefined),
+      'cluster-wide preflight errors',
+    ) ?? `binaries ok (${ctx.model.binariesDir})`,
 };

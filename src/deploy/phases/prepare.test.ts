@@ -26,7 +26,9 @@ describe('prepare phase', () => {
 
     expect(timings.has('prepare')).toBe(true);
     expect(fake.unexpected).toEqual([]);
-    const modprobe = requiredModules(hostPlan('n1')).map((m) => `modprobe ${m}`).join(' && ');
+    const modprobe = requiredModules(hostPlan('n1'))
+      .map((m) => `modprobe ${m}`)
+      .join(' && ');
     const [sysctls, modules, ...more] = ctx.outcomes.get('n1')?.notes ?? [];
     expect(sysctls).toMatch(/^could not change sysctls: not set: net\.\S+=1.*; \/proc\/sys is read-only/);
     expect(modules).toMatch(/^could not change modules: not loaded: /);

@@ -20,7 +20,8 @@ export const preparePhase: Phase = {
             ctx.executor.exec(hp.host, d.command!, { step: `prepare ${d.item}`, sudo: true, allowFailure: true }),
           );
           // The host refused (a module the kernel cannot load here): report it, the deploy goes on.
-          if (result && result.code !== 0) cannot.push(`${d.item}: ${d.problem}; \`${d.command}\` failed: ${result.stderr.trim().split('\n').slice(-2).join(' ')}`);
+          if (result && result.code !== 0)
+            cannot.push(`${d.item}: ${d.problem}; \`${d.command}\` failed: ${result.stderr.trim().split('\n').slice(-2).join(' ')}`);
           else changed.push(`${d.item} (${d.problem})`);
         }
         outcomeOf(ctx, hp.host).notes.push(...cannot.map((c) => `could not change ${c}`));

@@ -7,12 +7,19 @@ import { nodesPhase } from './nodes.js';
 
 const WAIT = /^deadline=/;
 /** The nodes phase up to its health wait: labelling the Node talks HTTPS to the API, not SSH. */
-const nodeServices = { ...nodesPhase, steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => s.title !== 'label and taint the Node') };
+const nodeServices = {
+  ...nodesPhase,
+  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => s.title !== 'label and taint the Node'),
+};
 
 describe('health probes of what listens on 127.0.0.1', () => {
-  it('run on the host over SSH, all of a host\'s services in one command', async () => {
+  it("run on the host over SSH, all of a host's services in one command", async () => {
     const fake = fakeExecutor({
-      exec: [...factsRules({ n1: { units: { 'kubelet.service': 'inactive' } } }), { command: /systemctl restart --no-block/, reply: {} }, { command: WAIT, reply: {} }],
+      exec: [
+        ...factsRules({ n1: { units: { 'kubelet.service': 'inactive' } } }),
+        { command: /systemctl restart --no-block/, reply: {} },
+        { command: WAIT, reply: {} },
+      ],
     });
     const { ctx } = testContext(fake, { hosts: new Set(['n1']) });
     await runPhases([factsPhase, nodeServices], ctx, 'lines');
@@ -36,6 +43,8 @@ describe('health probes of what listens on 127.0.0.1', () => {
     });
     const { ctx } = testContext(fake, { hosts: new Set(['n1']) });
     const err = await runPhases([factsPhase, nodeServices], ctx, 'lines').catch((e: unknown) => e);
-    expect(String(err)).toMatch(/kube-proxy\.service on n1 is not healthy: .*10256\/healthz: \[Errno 111\] Connection refused[\s\S]*listening on 127\.0\.0\.1:10256/);
+    expect(String(err)).toMatch(
+      /kube-proxy\.service on n1 is not healthy: .*10256\/healthz: \[Errno 111\] Connection refused[\s\S]*listening on 127\.0\.0\.1:10256/,
+    );
   });
 });

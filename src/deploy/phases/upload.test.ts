@@ -25,7 +25,16 @@ const differing = [caFile, unitFile, missing, touchedKey];
 const script = () => ({
   exec: [
     ...factsRules({ m1: {}, m2: {} }),
-    { host: 'm1', command: COMPARE_COMMAND, reply: { stdout: compareStdout(m1.files.map((f) => recordLine(f, MTIME)), m1.files.map((f) => statLine(f, MTIME))) } },
+    {
+      host: 'm1',
+      command: COMPARE_COMMAND,
+      reply: {
+        stdout: compareStdout(
+          m1.files.map((f) => recordLine(f, MTIME)),
+          m1.files.map((f) => statLine(f, MTIME)),
+        ),
+      },
+    },
     {
       host: 'm2',
       command: COMPARE_COMMAND,

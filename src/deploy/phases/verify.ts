@@ -16,7 +16,8 @@ export const verifyPhase: Phase = {
         if (!units.length) return 'no services here';
         const status = await unitStatus(ctx, hp.host, units);
         const down = units.filter((u) => status.get(u)?.state !== 'active');
-        if (down.length && !ctx.options.dryRun) await serviceFailed(ctx, hp.host, down[0]!, `not active: ${down.map((u) => `${u} (${status.get(u)?.state})`).join(', ')}`);
+        if (down.length && !ctx.options.dryRun)
+          await serviceFailed(ctx, hp.host, down[0]!, `not active: ${down.map((u) => `${u} (${status.get(u)?.state})`).join(', ')}`);
         return `running: ${units.filter((u) => !down.includes(u)).join(', ') || 'none yet'}`;
       },
     },

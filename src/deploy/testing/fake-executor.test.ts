@@ -9,10 +9,18 @@ const item: UploadItem = { path: '/etc/x', mode: 0o644, owner: 'root:root', sha2
 
 describe('fake executor', () => {
   it('answers by host and command pattern, the first rule that matches, and records calls in order', async () => {
-    const fake = fakeExecutor({ exec: [{ host: 'a', command: /^echo/, reply: { stdout: 'from a' } }, { command: /^echo/, reply: { stdout: 'any' } }] });
+    const fake = fakeExecutor({
+      exec: [
+        { host: 'a', command: /^echo/, reply: { stdout: 'from a' } },
+        { command: /^echo/, reply: { stdout: 'any' } },
+      ],
+    });
     const [a, b] = await Promise.all([fake.exec(host('a'), 'echo 1', { step: 'one' }), fake.exec(host('b'), 'echo 2', { step: 'two', sudo: true })]);
     expect([a.stdout, b.stdout]).toEqual(['from a', 'any']);
-    expect(fake.calls.map((c) => [c.host, c.seq, c.answered])).toEqual([['a', 1, 3], ['b', 2, 4]]);
+    expect(fake.calls.map((c) => [c.host, c.seq, c.answered])).toEqual([
+      ['a', 1, 3],
+      ['b', 2, 4],
+    ]);
     expect(fake.execs('b')[0]!.opts).toEqual({ step: 'two', sudo: true });
   });
 

@@ -61,11 +61,21 @@ const buildMirror = (): void => {
     put(k8sPath(b), data);
     put(`${k8sPath(b)}.sha256`, sha256(data)); // a bare digest, as dl.k8s.io serves it
   }
-  const etcd = tarball({ [`etcd-v${ETCD}-linux-amd64/etcd`]: script('etcd', ETCD), [`etcd-v${ETCD}-linux-amd64/etcdctl`]: script('etcdctl', ETCD), [`etcd-v${ETCD}-linux-amd64/etcdutl`]: script('etcdutl', ETCD) }, `etcd-v${ETCD}-linux-amd64`);
+  const etcd = tarball(
+    {
+      [`etcd-v${ETCD}-linux-amd64/etcd`]: script('etcd', ETCD),
+      [`etcd-v${ETCD}-linux-amd64/etcdctl`]: script('etcdctl', ETCD),
+      [`etcd-v${ETCD}-linux-amd64/etcdutl`]: script('etcdutl', ETCD),
+    },
+    `etcd-v${ETCD}-linux-amd64`,
+  );
   put(gh('etcd-io/etcd', `v${ETCD}`, etcdFile), etcd);
   const other = sha256('another asset');
   put(gh('etcd-io/etcd', `v${ETCD}`, 'SHA256SUMS'), `${other}  etcd-v${ETCD}-darwin-arm64.zip\n${sha256(etcd)}  ${etcdFile}\n`);
-  const containerd = tarball({ 'bin/containerd': script('containerd', CONTAINERD), 'bin/containerd-shim-runc-v2': script('shim', CONTAINERD), 'bin/ctr': script('ctr', CONTAINERD) }, 'bin');
+  const containerd = tarball(
+    { 'bin/containerd': script('containerd', CONTAINERD), 'bin/containerd-shim-runc-v2': script('shim', CONTAINERD), 'bin/ctr': script('ctr', CONTAINERD) },
+    'bin',
+  );
   put(gh('containerd/containerd', `v${CONTAINERD}`, containerdFile), containerd);
   put(gh('containerd/containerd', `v${CONTAINERD}`, `${containerdFile}.sha256sum`), `${sha256(containerd)}  ${containerdFile}\n`);
   const runc = script('runc', RUNC);
@@ -121,7 +131,15 @@ beforeAll(async () => {
   base = `http://${USER}:${PASSWORD}@127.0.0.1:${port}/artifacts`;
   writeFileSync(
     inventory,
-    ['cluster:', '  name: fetchtest', `  kubernetesVersion: "${K8S}"`, `  etcdVersion: "${ETCD}"`, 'hosts:', '  - { name: aio, address: 127.0.4.81, roles: [etcd, master, node] }', ''].join('\n'),
+    [
+      'cluster:',
+      '  name: fetchtest',
+      `  kubernetesVersion: "${K8S}"`,
+      `  etcdVersion: "${ETCD}"`,
+      'hosts:',
+      '  - { name: aio, address: 127.0.4.81, roles: [etcd, master, node] }',
+      '',
+    ].join('\n'),
   );
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -163,11 +181,14 @@ describe('kubeinstall binaries fetch', () => {
     seen.length = 0;
     const r = await fetch();
     expect(r.code, r.err).toBe(0);
-    expect(seen.every((s) => /\.sha256(sum)?$|SHA256SUMS$/.test(s.path)), JSON.stringify(seen)).toBe(true);
+    expect(
+      seen.every((s) => /\.sha256(sum)?$|SHA256SUMS$/.test(s.path)),
+      JSON.stringify(seen),
+    ).toBe(true);
     expect(r.err).toMatch(/^etcd-v3\.5\.21-linux-amd64\.tar\.gz: already there, sha256 verified$/m);
   });
 
-  it('makes plan show the binaries\' hashes', async () => {
+  it("makes plan show the binaries' hashes", async () => {
     const r = await startKubeinstall(['plan', '-i', inventory, '-o', 'json']).done;
     expect(r.err).not.toContain('binaries fetch');
     const files = JSON.parse(r.out).hosts[0].files as { path: string; sha256: string }[];
@@ -221,36 +242,53 @@ describe('kubeinstall binaries fetch', () => {
   });
 
   it.each([
-    ['crictl', 'a symlinked file', (stage: string, outside: string) => execFileSync('ln', ['-s', join(outside, 'crictl'), join(stage, 'crictl')]), 'file crictl', crictlFile, 'crictl'],
-    ['etcd', 'a symlinked folder', (stage: string, outside: string) => execFileSync('ln', ['-s', outside, join(stage, `etcd-v${ETCD}-linux-amd64`)]), `file etcd-v${ETCD}-linux-amd64/etcd`, etcdFile, 'etcd'],
-  ] as const)('installs nothing an archive reaches through a symlink (%s: %s), even with a matching checksum', async (_name, _what, plant, named, file, installedName) => {
-    const repo = file === crictlFile ? ['kubernetes-sigs/cri-tools', `v${CRICTL}`] : ['etcd-io/etcd', `v${ETCD}`];
-    const path = gh(repo[0]!, repo[1]!, file);
-    const sumsPath = file === crictlFile ? `${path}.sha256` : gh(repo[0]!, repo[1]!, 'SHA256SUMS');
-    const [good, goodSums] = [readFileSync(join(mirror, path)), readFileSync(join(mirror, sumsPath))];
-    const outside = mkdtempSync(join(work, 'outside-'));
-    writeFileSync(join(outside, installedName), 'not from the archive\n');
-    writeFileSync(join(outside, 'etcdctl'), 'not from the archive\n');
-    const stage = mkdtempSync(join(work, 'evil-'));
-    plant(stage, outside);
-    execFileSync('tar', ['-czf', `${stage}.tgz`, '-C', stage, '.']);
-    const evil = readFileSync(`${stage}.tgz`);
-    put(path, evil);
-    put(sumsPath, `${sha256(evil)}  ${file}\n`); // a mirror that publishes a matching checksum for it
-    rmSync(join(dest, installedName));
-    try {
-      const r = await fetch();
-      expect(r.code).toBe(1);
-      expect(r.err).toContain(`${file} has no regular ${named}`);
-      expect(existsSync(join(dest, installedName))).toBe(false);
-      expect(readFileSync(join(outside, installedName), 'utf8')).toBe('not from the archive\n');
-    } finally {
-      put(path, good);
-      put(sumsPath, goodSums);
-      rmSync(join(dest, '.downloads', file), { force: true });
-    }
-    expect((await fetch()).code).toBe(0);
-  });
+    [
+      'crictl',
+      'a symlinked file',
+      (stage: string, outside: string) => execFileSync('ln', ['-s', join(outside, 'crictl'), join(stage, 'crictl')]),
+      'file crictl',
+      crictlFile,
+      'crictl',
+    ],
+    [
+      'etcd',
+      'a symlinked folder',
+      (stage: string, outside: string) => execFileSync('ln', ['-s', outside, join(stage, `etcd-v${ETCD}-linux-amd64`)]),
+      `file etcd-v${ETCD}-linux-amd64/etcd`,
+      etcdFile,
+      'etcd',
+    ],
+  ] as const)(
+    'installs nothing an archive reaches through a symlink (%s: %s), even with a matching checksum',
+    async (_name, _what, plant, named, file, installedName) => {
+      const repo = file === crictlFile ? ['kubernetes-sigs/cri-tools', `v${CRICTL}`] : ['etcd-io/etcd', `v${ETCD}`];
+      const path = gh(repo[0]!, repo[1]!, file);
+      const sumsPath = file === crictlFile ? `${path}.sha256` : gh(repo[0]!, repo[1]!, 'SHA256SUMS');
+      const [good, goodSums] = [readFileSync(join(mirror, path)), readFileSync(join(mirror, sumsPath))];
+      const outside = mkdtempSync(join(work, 'outside-'));
+      writeFileSync(join(outside, installedName), 'not from the archive\n');
+      writeFileSync(join(outside, 'etcdctl'), 'not from the archive\n');
+      const stage = mkdtempSync(join(work, 'evil-'));
+      plant(stage, outside);
+      execFileSync('tar', ['-czf', `${stage}.tgz`, '-C', stage, '.']);
+      const evil = readFileSync(`${stage}.tgz`);
+      put(path, evil);
+      put(sumsPath, `${sha256(evil)}  ${file}\n`); // a mirror that publishes a matching checksum for it
+      rmSync(join(dest, installedName));
+      try {
+        const r = await fetch();
+        expect(r.code).toBe(1);
+        expect(r.err).toContain(`${file} has no regular ${named}`);
+        expect(existsSync(join(dest, installedName))).toBe(false);
+        expect(readFileSync(join(outside, installedName), 'utf8')).toBe('not from the archive\n');
+      } finally {
+        put(path, good);
+        put(sumsPath, goodSums);
+        rmSync(join(dest, '.downloads', file), { force: true });
+      }
+      expect((await fetch()).code).toBe(0);
+    },
+  );
 
   it('refuses a mirror that is not http(s) with exit 2, without echoing it', async () => {
     const r = await startKubeinstall(['binaries', 'fetch', '-i', inventory, '--mirror', `ftp://${USER}:${PASSWORD}@127.0.0.1/x`]).done;

@@ -69,8 +69,13 @@ const raceDir = join(root, 'race');
 const lockFile = join(raceDir, LOCK_FILE);
 writeFileSync(
   race,
-  ['cluster: { name: race, keyAlgorithm: rsa-2048 }', 'hosts:', '  - { name: m1, address: 127.0.8.1, roles: [etcd, master] }',
-    ...Array.from({ length: 6 }, (_, i) => `  - { name: n${i + 1}, address: 127.0.8.${i + 2}, roles: [node] }`), ''].join('\n'),
+  [
+    'cluster: { name: race, keyAlgorithm: rsa-2048 }',
+    'hosts:',
+    '  - { name: m1, address: 127.0.8.1, roles: [etcd, master] }',
+    ...Array.from({ length: 6 }, (_, i) => `  - { name: n${i + 1}, address: 127.0.8.${i + 2}, roles: [node] }`),
+    '',
+  ].join('\n'),
 );
 
 const writeLock = (dir: string, holder: Record<string, unknown>): void => writeFileSync(join(dir, LOCK_FILE), JSON.stringify(holder));
@@ -82,7 +87,11 @@ describe('the cluster folder lock', () => {
     expect(results.map((r) => r.code).sort(), results.map((r) => r.err).join('\n')).toEqual([0, 1]);
     const winner = results.findIndex((r) => r.code === 0);
     const loser = results[1 - winner]!;
-    expect(loser.err).toMatch(new RegExp(`^error: ${raceDir} is in use by pid ${runs[winner]!.child.pid} \\(kubeinstall certs -i ${race}\\) since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; try again when it has finished \\(lock file ${lockFile}\\)\\n$`));
+    expect(loser.err).toMatch(
+      new RegExp(
+        `^error: ${raceDir} is in use by pid ${runs[winner]!.child.pid} \\(kubeinstall certs -i ${race}\\) since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; try again when it has finished \\(lock file ${lockFile}\\)\\n$`,
+      ),
+    );
     expect(loser.out).toBe('');
     const verify = kubeinstall(['verify-certs', '-i', race]);
     expect(verify.code, verify.out + verify.err).toBe(0);
@@ -94,7 +103,9 @@ describe('the cluster folder lock', () => {
     writeLock(clusterDir, { pid: dead, command: 'kubeinstall certs -i old.yaml', startedAt: '2026-01-01T00:00:00.000Z', hostname: hostname() });
     const r = kubeinstall(['certs', '-i', inventory]);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toContain(`note: took over the lock on ${clusterDir} left by pid ${dead} (kubeinstall certs -i old.yaml) since 2026-01-01T00:00:00.000Z, which is no longer running\n`);
+    expect(r.err).toContain(
+      `note: took over the lock on ${clusterDir} left by pid ${dead} (kubeinstall certs -i old.yaml) since 2026-01-01T00:00:00.000Z, which is no longer running\n`,
+    );
     expect(existsSync(join(clusterDir, LOCK_FILE))).toBe(false);
   });
 
@@ -115,11 +126,17 @@ describe('the cluster folder lock', () => {
     writeLock(clusterDir, holder);
     try {
       const out = join(root, 'plan-out');
-      for (const args of [['certs', '-i', inventory], ['deploy', '-i', inventory], ['plan', '-i', inventory, '--write', out]]) {
+      for (const args of [
+        ['certs', '-i', inventory],
+        ['deploy', '-i', inventory],
+        ['plan', '-i', inventory, '--write', out],
+      ]) {
         const r = kubeinstall(args);
         expect(r.code, args.join(' ')).toBe(1);
         expect(r.out).toBe('');
-        expect(r.err).toBe(`error: ${clusterDir} is in use by pid ${process.pid} (kubeinstall deploy -i inventory.yaml) since 2026-01-01T00:00:00.000Z; try again when it has finished (lock file ${join(clusterDir, LOCK_FILE)})\n`);
+        expect(r.err).toBe(
+          `error: ${clusterDir} is in use by pid ${process.pid} (kubeinstall deploy -i inventory.yaml) since 2026-01-01T00:00:00.000Z; try again when it has finished (lock file ${join(clusterDir, LOCK_FILE)})\n`,
+        );
       }
       expect(existsSync(out)).toBe(false);
       expect(JSON.parse(readFileSync(join(clusterDir, LOCK_FILE), 'utf8'))).toEqual(holder);
@@ -128,7 +145,10 @@ describe('the cluster folder lock', () => {
     }
   });
 
-  it.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('is removed when certs is stopped by %s', async (signal, code) => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('is removed when certs is stopped by %s', async (signal, code) => {
     const run = startKubeinstall(['certs', '-i', race, '--force-ca', '--yes']);
     const deadline = Date.now() + 10_000;
     while (!existsSync(lockFile)) {

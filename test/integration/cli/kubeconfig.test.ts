@@ -14,7 +14,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const cluster = (folder: string, name: string): string => {
   mkdirSync(join(root, folder));
   const inventory = join(root, folder, 'inventory.yaml');
-  writeFileSync(inventory, `cluster: { name: ${name}, keyAlgorithm: ecdsa-p256 }\nhosts:\n  - { name: m1, address: 127.0.8.61, roles: [etcd, master, node] }\n`);
+  writeFileSync(
+    inventory,
+    `cluster: { name: ${name}, keyAlgorithm: ecdsa-p256 }\nhosts:\n  - { name: m1, address: 127.0.8.61, roles: [etcd, master, node] }\n`,
+  );
   const certs = kubeinstall(['certs', '-i', inventory]);
   expect(certs.code, certs.err).toBe(0);
   return inventory;
@@ -111,7 +114,11 @@ describe('kubeinstall kubeconfig', () => {
     expect(r.err).toMatch(/warning: super-admin .* bypasses RBAC/);
     expect(r.out).toContain('server: https://127.0.0.1:16443');
     expect(r.out).toContain('kubernetes-super-admin@prod');
-    for (const bad of [['--user', 'kube-proxy'], ['--server', 'http://127.0.0.1:6443'], ['--server', 'nonsense']]) {
+    for (const bad of [
+      ['--user', 'kube-proxy'],
+      ['--server', 'http://127.0.0.1:6443'],
+      ['--server', 'nonsense'],
+    ]) {
       const b = kubeinstall(['kubeconfig', '-i', inventory, ...bad]);
       expect(b.code, bad.join(' ')).toBe(2);
       expect(b.err).toContain(`option '${bad[0]} `);
@@ -157,7 +164,9 @@ describe('kubeinstall kubeconfig', () => {
     const original = readFileSync(file, 'utf8');
     const refused = kubeinstall(['kubeconfig', '-i', inventory, '--merge', file]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toContain(`${file} already has a cluster "prod", a user "kubernetes-admin@prod" not belonging to this cluster; choose another name with --context NAME, or replace them with --force`);
+    expect(refused.err).toContain(
+      `${file} already has a cluster "prod", a user "kubernetes-admin@prod" not belonging to this cluster; choose another name with --context NAME, or replace them with --force`,
+    );
     expect(readFileSync(file, 'utf8')).toBe(original);
     expect(backups(file)).toHaveLength(0);
 
@@ -196,7 +205,12 @@ describe('kubeinstall kubeconfig', () => {
     const r = kubeinstall(['kubeconfig', '-i', inventory, '--merge'], { HOME: home });
     expect(r.code, r.err).toBe(0);
     expect(lstatSync(join(home, '.kube', 'config')).isSymbolicLink()).toBe(true);
-    expect(kubectl(join(home, '.kube', 'config'), 'config', 'get-contexts', '-o', 'name').trim().split('\n').sort()).toEqual(['kind-dev', 'prod', 'staging']);
+    expect(
+      kubectl(join(home, '.kube', 'config'), 'config', 'get-contexts', '-o', 'name')
+        .trim()
+        .split('\n')
+        .sort(),
+    ).toEqual(['kind-dev', 'prod', 'staging']);
     expect(backups(join(home, 'dotfiles', 'kubeconfig'))).toHaveLength(1);
   });
 

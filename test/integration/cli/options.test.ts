@@ -9,10 +9,7 @@ import { kubeinstall } from '../kubeinstall.js';
 const NUMERIC_VALUE = /<(n|count|days|seconds|duration|port|\w*timeout)>/;
 
 const walk = (cmd: Command, path: string[] = []): [string, Option][] =>
-  cmd.commands.flatMap((sub) => [
-    ...sub.options.map((o): [string, Option] => [[...path, sub.name()].join(' '), o]),
-    ...walk(sub, [...path, sub.name()]),
-  ]);
+  cmd.commands.flatMap((sub) => [...sub.options.map((o): [string, Option] => [[...path, sub.name()].join(' '), o]), ...walk(sub, [...path, sub.name()])]);
 
 /** [command path, option flags as commander prints them], read from the program itself: a new option is covered as it is added. */
 const NUMERIC_OPTIONS = walk(buildProgram())

@@ -31,7 +31,9 @@ interface Screen {
 
 /** Runs the command in a fresh tmux pane of that size, waits for it to end, and reads the pane. */
 const inTerminal = async (cols: number, rows: number, command: string, env: Record<string, string> = {}): Promise<Screen> => {
-  const exports = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+  const exports = Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   // CI=true makes the CLI print plain lines; a person's terminal has no CI variable.
   const shell = `env -u CI ${exports} ${command}; echo ${EXIT_MARK}$?; sleep 600`;
   await tmux('new-session', '-d', '-s', 'term', '-x', String(cols), '-y', String(rows), 'sh', '-c', shell);
@@ -62,7 +64,10 @@ const expectOnlyFinalTree = (screen: Screen): void => {
   expect(summaryAt, screen.text).toBeGreaterThan(0);
   // a title longer than the terminal goes on in indented lines of its own
   const tree = lines.slice(0, summaryAt).filter((l) => l.trim() !== '' && !/^\s/.test(l));
-  expect(tree.map((l) => l.replace(/[:[].*$/, '').trim()), screen.text).toEqual(PHASES.map((p) => `✔ ${p.title}`));
+  expect(
+    tree.map((l) => l.replace(/[:[].*$/, '').trim()),
+    screen.text,
+  ).toEqual(PHASES.map((p) => `✔ ${p.title}`));
   expect(lines.filter((l) => l.startsWith('Deploy complete'))).toHaveLength(1);
 };
 

@@ -29,7 +29,13 @@ describe('etcd-only inventory', () => {
     expect(result.summary.hosts.map((h) => h.restarted)).toEqual([['etcd.service'], ['etcd.service'], ['etcd.service']]);
     await s.etcdctl(endpoints, 'endpoint', 'health'); // exits non-zero unless every member is healthy
     const members = await s.etcdctl([endpoints[0]!], 'member', 'list');
-    expect(members.trim().split('\n').map((l) => l.split(', ')[2]).sort()).toEqual(['etcd-1', 'etcd-2', 'etcd-3']);
+    expect(
+      members
+        .trim()
+        .split('\n')
+        .map((l) => l.split(', ')[2])
+        .sort(),
+    ).toEqual(['etcd-1', 'etcd-2', 'etcd-3']);
     await s.etcdctl([endpoints[0]!], 'put', 'kubeinstall-e2e', 'written on etcd-1');
     expect(await s.etcdctl([endpoints[2]!], 'get', '--print-value-only', 'kubeinstall-e2e')).toBe('written on etcd-1\n');
   });
@@ -44,7 +50,10 @@ describe('etcd-only inventory', () => {
     await s.tb.hostExec('etcd-3', 'systemctl stop etcd.service');
     // Another program takes the peer port on the host (a transient unit, so it outlives this command).
     const squat = `import socket, time; s = socket.socket(); s.bind(('${HOSTS[2]!.address}', 2380)); s.listen(); time.sleep(600)`;
-    await s.tb.hostExec('etcd-3', `systemd-run --unit=port-squatter python3 -c "${squat}" && for i in $(seq 50); do ss -Hltn 'sport = 2380' | grep -q . && exit 0; sleep 0.1; done; exit 1`);
+    await s.tb.hostExec(
+      'etcd-3',
+      `systemd-run --unit=port-squatter python3 -c "${squat}" && for i in $(seq 50); do ss -Hltn 'sport = 2380' | grep -q . && exit 0; sleep 0.1; done; exit 1`,
+    );
     try {
       await expect(s.deploy()).rejects.toThrow(/etcd-3: checks: preflight errors: \n\s+\[ports\] already in use on 198\.18\.21\.23: 2380 \(etcd peer\)/);
       const err = await s.deploy({ ignorePreflight: new Set([...TESTBED_IGNORED_CHECKS, 'ports']) }).catch((e: unknown) => e);
@@ -64,7 +73,9 @@ describe('etcd-only inventory', () => {
     // A bigger etcd (trailing bytes do not change what an ELF binary runs) keeps the upload busy.
     await appendFile(join(s.binariesDir, 'etcd'), Buffer.alloc(64 << 20, 1));
     const ignored = `--ignore-preflight-errors=${[...TESTBED_IGNORED_CHECKS].join(',')}`;
-    const cli = spawn(process.execPath, [join(__dirname, '../../../bin/kubeinstall'), 'deploy', '-i', s.inventory, ignored], { env: { ...process.env, CI: 'true' } });
+    const cli = spawn(process.execPath, [join(__dirname, '../../../bin/kubeinstall'), 'deploy', '-i', s.inventory, ignored], {
+      env: { ...process.env, CI: 'true' },
+    });
     let stderr = '';
     cli.stderr.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => cli.on('close', resolve));

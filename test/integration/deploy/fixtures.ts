@@ -87,10 +87,18 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
       etcdVersion: ETCD_VERSION,
       binariesDir: s.binariesDir,
       clusterDir: s.clusterDir,
-      ...(hosts.some((h) => h.roles.includes('master')) ? { apiEndpoint: `${hosts.find((h) => h.roles.includes('master'))!.address}:6443`, apiEndpointKind: 'master' } : {}),
+      ...(hosts.some((h) => h.roles.includes('master'))
+        ? { apiEndpoint: `${hosts.find((h) => h.roles.includes('master'))!.address}:6443`, apiEndpointKind: 'master' }
+        : {}),
     },
     ssh: { user: 'root', identityFile: s.key, hostKeyPolicy: 'strict' },
-    hosts: hosts.map((h) => ({ name: h.name, address: h.address, roles: [...h.roles], ...(h.labels ? { labels: h.labels } : {}), ...(h.taints ? { taints: h.taints } : {}) })),
+    hosts: hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      roles: [...h.roles],
+      ...(h.labels ? { labels: h.labels } : {}),
+      ...(h.taints ? { taints: h.taints } : {}),
+    })),
   });
 
 /** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet. */
@@ -106,7 +114,10 @@ export const startSetting = async (network: TestbedNetwork, hosts: BedHost[], be
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await fillBinaries(binariesDir, [...hosts, ...bedOnly].some((h) => !h.roles.every((r) => r === 'etcd')));
+    await fillBinaries(
+      binariesDir,
+      [...hosts, ...bedOnly].some((h) => !h.roles.every((r) => r === 'etcd')),
+    );
     await mkdir(clusterDir, { recursive: true });
     await writeFile(join(clusterDir, 'known_hosts'), await tb.knownHosts());
   } catch (err) {
@@ -142,14 +153,18 @@ export const startSetting = async (network: TestbedNetwork, hosts: BedHost[], be
       }),
     etcdctl: async (endpoints, ...args) => {
       const pki = join(clusterDir, 'pki/etcd');
-      const { stdout } = await run('etcdctl', [
-        `--endpoints=${endpoints.join(',')}`,
-        `--cacert=${pki}/ca.crt`,
-        `--cert=${pki}/healthcheck-client.crt`,
-        `--key=${pki}/healthcheck-client.key`,
-        '--command-timeout=5s',
-        ...args,
-      ], { env: { ...process.env, ETCDCTL_API: '3' } });
+      const { stdout } = await run(
+        'etcdctl',
+        [
+          `--endpoints=${endpoints.join(',')}`,
+          `--cacert=${pki}/ca.crt`,
+          `--cert=${pki}/healthcheck-client.crt`,
+          `--key=${pki}/healthcheck-client.key`,
+          '--command-timeout=5s',
+          ...args,
+        ],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      );
       return stdout;
     },
     stop: stopAll,

@@ -62,14 +62,21 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     }
   });
 
-  it('runs the API server with --kubelet-certificate-authority, which every kubelet\'s serving certificate satisfies', async () => {
+  it("runs the API server with --kubelet-certificate-authority, which every kubelet's serving certificate satisfies", async () => {
     for (const m of MASTERS) {
       const { stdout } = await s.tb.hostExec(m.name, 'cat /proc/$(systemctl show -p MainPID --value kube-apiserver.service)/cmdline | tr "\\0" "\\n"');
       expect(stdout.split('\n'), m.name).toContain('--kubelet-certificate-authority=/etc/kubernetes/pki/ca.crt');
     }
     // What the API server does for exec, logs and port-forward: connect to the node's address, verify with the cluster CA.
     const pki = (f: string) => readFile(join(s.clusterDir, 'pki', f), 'utf8');
-    const creds = { clusterName: 'e2e', server: '', user: 'kube-apiserver-kubelet-client', caPem: await pki('ca.crt'), certPem: await pki('apiserver-kubelet-client.crt'), keyPem: await pki('apiserver-kubelet-client.key') };
+    const creds = {
+      clusterName: 'e2e',
+      server: '',
+      user: 'kube-apiserver-kubelet-client',
+      caPem: await pki('ca.crt'),
+      certPem: await pki('apiserver-kubelet-client.crt'),
+      keyPem: await pki('apiserver-kubelet-client.key'),
+    };
     for (const n of NODES) expect((await httpsRequest(`https://${n.address}:10250/healthz`, creds)).status, n.name).toBe(200);
   });
 
@@ -101,7 +108,9 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     const dry = await s.deploy({ dryRun: true });
     expect([dry.summary.filesUploaded, dry.summary.servicesRestarted]).toEqual([0, 0]);
     for (const n of [...MASTERS, ...NODES]) {
-      expect(dry.dryRunLines).toContainEqual(expect.stringMatching(new RegExp(`^${n.name}: would upload 1 of \\d+ files .*then restart kube-proxy.service: /usr/local/bin/kube-proxy$`)));
+      expect(dry.dryRunLines).toContainEqual(
+        expect.stringMatching(new RegExp(`^${n.name}: would upload 1 of \\d+ files .*then restart kube-proxy.service: /usr/local/bin/kube-proxy$`)),
+      );
       expect(dry.dryRunLines).toContain(`${n.name}: would start kube-proxy.service`);
     }
     const real = await s.deploy();
@@ -122,7 +131,10 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     // A new kubelet large enough that its upload is still running when the reboot lands.
     await appendFile(join(s.binariesDir, 'kubelet'), `\n${'#'.repeat(1023)}\n`.repeat(96 * 1024));
     const pending = '/var/lib/kubeinstall/pending-restart/kubelet.service';
-    const deploying = s.deploy().then(() => undefined, (err: unknown) => err);
+    const deploying = s.deploy().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     // The marker is written just before the upload starts.
     while ((await s.tb.hostExec('n1', `test -e ${pending}`, { allowFailure: true })).code !== 0) {
       await new Promise((r) => setTimeout(r, 50));

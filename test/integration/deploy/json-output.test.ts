@@ -21,13 +21,21 @@ describe('deploy -o json', () => {
         chmodSync(join(root, 'binaries', b), 0o755);
       }
       const inventory = join(root, 'inventory.yaml');
-      writeFileSync(inventory, 'cluster: { name: nobody, keyAlgorithm: ecdsa-p256 }\nssh: { hostKeyPolicy: accept-new, connectTimeoutSeconds: 2, useAgent: false, passwordEnv: KI_JSON_PASSWORD }\nhosts:\n  - { name: gone, address: 127.0.8.69, roles: [etcd] }\n');
+      writeFileSync(
+        inventory,
+        'cluster: { name: nobody, keyAlgorithm: ecdsa-p256 }\nssh: { hostKeyPolicy: accept-new, connectTimeoutSeconds: 2, useAgent: false, passwordEnv: KI_JSON_PASSWORD }\nhosts:\n  - { name: gone, address: 127.0.8.69, roles: [etcd] }\n',
+      );
       expect(kubeinstall(['certs', '-i', inventory]).code).toBe(0);
 
       const r = kubeinstall(['deploy', '-i', inventory, '-o', 'json'], { KI_JSON_PASSWORD: 'never sent' });
       expect(r.code, r.err).toBe(1);
       const report = JSON.parse(r.out);
-      expect(report).toMatchObject({ status: 'failed', exitCode: 1, phase: 'connect', failures: [{ host: 'gone', step: expect.any(String), message: expect.stringContaining('127.0.8.69') }] });
+      expect(report).toMatchObject({
+        status: 'failed',
+        exitCode: 1,
+        phase: 'connect',
+        failures: [{ host: 'gone', step: expect.any(String), message: expect.stringContaining('127.0.8.69') }],
+      });
       expect(r.err).toContain('[connect] gone:'); // the task lines, on stderr
       expect(r.err).toMatch(/error: connect failed on 1 host\(s\):\n\s+gone: /);
     });
@@ -47,7 +55,12 @@ describe('deploy -o json', () => {
       const first = deploy();
       expect(first.code, first.err).toBe(0);
       const report = JSON.parse(first.out);
-      expect(report).toMatchObject({ status: 'ok', dryRun: false, servicesRestarted: 1, hosts: [{ name: 'etcd-1', restarted: ['etcd.service'], running: ['etcd.service'], notes: [] }] });
+      expect(report).toMatchObject({
+        status: 'ok',
+        dryRun: false,
+        servicesRestarted: 1,
+        hosts: [{ name: 'etcd-1', restarted: ['etcd.service'], running: ['etcd.service'], notes: [] }],
+      });
       expect(report.hosts[0].uploaded).toBeGreaterThan(0);
       expect(report.filesUploaded).toBe(report.hosts[0].uploaded);
       expect(Object.keys(report.phaseDurationsMs)).toEqual(expect.arrayContaining(['connect', 'facts', 'upload', 'etcd']));

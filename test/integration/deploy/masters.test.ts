@@ -7,7 +7,13 @@ import { CONTROL_PLANE_ROLE, MANAGED_ANNOTATIONS } from '../../../src/deploy/nod
 import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const M1: BedHost = { name: 'm1', address: '198.18.41.11', roles: ['etcd', 'master'], labels: { zone: 'a' } };
-const N1: BedHost = { name: 'n1', address: '198.18.41.12', roles: ['node'], labels: { zone: 'b', rack: 'r1' }, taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }] };
+const N1: BedHost = {
+  name: 'n1',
+  address: '198.18.41.12',
+  roles: ['node'],
+  labels: { zone: 'b', rack: 'r1' },
+  taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }],
+};
 const MN: BedHost = { name: 'mn', address: '198.18.41.13', roles: ['master', 'node'] };
 const CONTROL_PLANE_UNITS = ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
 const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];

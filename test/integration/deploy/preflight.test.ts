@@ -30,7 +30,13 @@ const preflightFailure = async (ignored?: ReadonlySet<string>): Promise<PhaseFai
 const expectNothingDeployed = async (): Promise<void> => {
   for (const h of HOSTS) {
     const { stdout } = await s.tb.hostExec(h.name, `find ${DEPLOY_PATHS} -mindepth 0 2>/dev/null; true`);
-    expect(stdout.trim().split('\n').filter((p) => p && p !== '/usr/local/bin'), h.name).toEqual([]);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .filter((p) => p && p !== '/usr/local/bin'),
+      h.name,
+    ).toEqual([]);
   }
 };
 

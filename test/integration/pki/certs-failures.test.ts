@@ -39,7 +39,10 @@ const remount = (dir: string, options: string): void => {
   const r = spawnSync('mount', ['-o', `remount,${options}`, dir], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
 };
-const files = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+const files = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
 const openssl = (...args: string[]): string => {
   const r = spawnSync('openssl', args, { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
@@ -151,16 +154,34 @@ describe('certs and the folders and files it keeps', () => {
   });
 });
 
-describe('a CA whose subject key identifier is not its key\'s (made by an earlier release)', () => {
+describe("a CA whose subject key identifier is not its key's (made by an earlier release)", () => {
   it('is reported by verify-certs, kept by certs with a warning, and replaced with --force-ca saying why', () => {
     const { inventory, dir } = setup('rsa-2048', 0);
     expect(kubeinstall(['certs', '-i', inventory]).code).toBe(0);
     const ca = join(dir, 'pki/ca.crt');
     // The same key and subject, with the SHA-1 of nothing as its SKI (what every RSA CA carried before).
     const emptySha1 = 'DA:39:A3:EE:5E:6B:4B:0D:32:55:BF:EF:95:60:18:90:AF:D8:07:09';
-    openssl('req', '-new', '-x509', '-key', join(dir, 'pki/ca.key'), '-subj', '/CN=kubernetes', '-days', '3650', '-out', ca,
-      '-addext', `subjectKeyIdentifier=${emptySha1}`, '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign', '-addext', 'subjectAltName=DNS:kubernetes');
+    openssl(
+      'req',
+      '-new',
+      '-x509',
+      '-key',
+      join(dir, 'pki/ca.key'),
+      '-subj',
+      '/CN=kubernetes',
+      '-days',
+      '3650',
+      '-out',
+      ca,
+      '-addext',
+      `subjectKeyIdentifier=${emptySha1}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
+      '-addext',
+      'subjectAltName=DNS:kubernetes',
+    );
     const verify = kubeinstall(['verify-certs', '-i', inventory]);
     expect(verify.code).toBe(1);
     expect(verify.out).toMatch(new RegExp(`^  ca: subject key identifier ${emptySha1} does not match its key \\([0-9A-F:]{59}\\)$`, 'm'));
@@ -176,16 +197,25 @@ describe('a CA whose subject key identifier is not its key\'s (made by an earlie
 });
 
 describe('a CA that expires before a leaf would', () => {
-  it.each(['rsa-2048', 'ecdsa-p256'])('caps the leaves at its expiry and names them (%s)', (algorithm) => {
-    const { inventory, dir } = setup(algorithm, 1, '  caValidityDays: 1\n');
-    const r = kubeinstall(['certs', '-i', inventory]);
-    expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/^warning: validity cut to the expiry of CA ca \(\S+\): apiserver, apiserver-kubelet-client, kubelet-client \(2\), kubelet-server \(2\), admin, super-admin, kube-proxy, controller-manager, scheduler$/m);
-    expect(r.err).toMatch(/^warning: validity cut to the expiry of CA etcd-ca \(\S+\): apiserver-etcd-client, etcd-healthcheck-client, etcd-server, etcd-peer$/m);
-    const caEnd = notAfter(join(dir, 'pki/ca.crt'));
-    for (const leaf of ['apiserver', 'apiserver-kubelet-client', 'kubelets/n1/kubelet-server']) expect(notAfter(join(dir, `pki/${leaf}.crt`)), leaf).toBe(caEnd);
-    expect(notAfter(join(dir, 'pki/etcd/members/m1/server.crt'))).toBe(notAfter(join(dir, 'pki/etcd/ca.crt')));
-    // Capped leaves are not re-issued on every run for being short-lived.
-    expect(kubeinstall(['certs', '-i', inventory]).out).toMatch(/^0 created, 19 kept, 0 re-issued/m);
-  }, 60_000);
+  it.each(['rsa-2048', 'ecdsa-p256'])(
+    'caps the leaves at its expiry and names them (%s)',
+    (algorithm) => {
+      const { inventory, dir } = setup(algorithm, 1, '  caValidityDays: 1\n');
+      const r = kubeinstall(['certs', '-i', inventory]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(
+        /^warning: validity cut to the expiry of CA ca \(\S+\): apiserver, apiserver-kubelet-client, kubelet-client \(2\), kubelet-server \(2\), admin, super-admin, kube-proxy, controller-manager, scheduler$/m,
+      );
+      expect(r.err).toMatch(
+        /^warning: validity cut to the expiry of CA etcd-ca \(\S+\): apiserver-etcd-client, etcd-healthcheck-client, etcd-server, etcd-peer$/m,
+      );
+      const caEnd = notAfter(join(dir, 'pki/ca.crt'));
+      for (const leaf of ['apiserver', 'apiserver-kubelet-client', 'kubelets/n1/kubelet-server'])
+        expect(notAfter(join(dir, `pki/${leaf}.crt`)), leaf).toBe(caEnd);
+      expect(notAfter(join(dir, 'pki/etcd/members/m1/server.crt'))).toBe(notAfter(join(dir, 'pki/etcd/ca.crt')));
+      // Capped leaves are not re-issued on every run for being short-lived.
+      expect(kubeinstall(['certs', '-i', inventory]).out).toMatch(/^0 created, 19 kept, 0 re-issued/m);
+    },
+    60_000,
+  );
 });

@@ -27,7 +27,9 @@ describe('kubeinstall certs and verify-certs', () => {
   it('creates the PKI in the cluster folder, then keeps all of it on a re-run', () => {
     const first = run('certs', '-i', inventory);
     expect(first.code, first.err).toBe(0);
-    expect(first.out).toContain('created: ca, front-proxy-ca, etcd-ca, apiserver, apiserver-kubelet-client, front-proxy-client, apiserver-etcd-client, etcd-healthcheck-client, etcd-server, etcd-peer, kubelet-client (2), kubelet-server (2), admin, super-admin, kube-proxy, controller-manager, scheduler\n');
+    expect(first.out).toContain(
+      'created: ca, front-proxy-ca, etcd-ca, apiserver, apiserver-kubelet-client, front-proxy-client, apiserver-etcd-client, etcd-healthcheck-client, etcd-server, etcd-peer, kubelet-client (2), kubelet-server (2), admin, super-admin, kube-proxy, controller-manager, scheduler\n',
+    );
     expect(first.out).toContain('wrote the Secrets encryption key pki/encryption.key\n');
     expect(first.out).toMatch(/^19 created, 0 kept, 0 re-issued; 38 files written under .*demo$/m);
     const again = run('certs', '-i', inventory);

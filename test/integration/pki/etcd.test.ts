@@ -22,28 +22,71 @@ describe.each(TEST_ALGORITHMS)('etcd on the generated certificates (%s)', (algor
   let data: string;
   const pkiFile = (p: string): string => join(pki.dir, 'pki', p);
   const etcdctl = (cert: string, args: string[]) =>
-    run('etcdctl', ['--endpoints', endpoints, '--cacert', pkiFile('etcd/ca.crt'), '--cert', pkiFile(`${cert}.crt`), '--key', pkiFile(`${cert}.key`), '--dial-timeout', '5s', '--command-timeout', '10s', ...args], {
-      allowFailure: true,
-      timeoutMs: 30_000,
-    });
+    run(
+      'etcdctl',
+      [
+        '--endpoints',
+        endpoints,
+        '--cacert',
+        pkiFile('etcd/ca.crt'),
+        '--cert',
+        pkiFile(`${cert}.crt`),
+        '--key',
+        pkiFile(`${cert}.key`),
+        '--dial-timeout',
+        '5s',
+        '--command-timeout',
+        '10s',
+        ...args,
+      ],
+      {
+        allowFailure: true,
+        timeoutMs: 30_000,
+      },
+    );
 
   beforeAll(async () => {
-    pki = await makePki(
-      algorithm,
-      '',
-      [...MEMBERS.map((name, i) => `{ name: ${name}, address: ${address(i)}, roles: [etcd, master] }`), `{ name: n1, address: 127.0.3.${base + 10}, roles: [node] }`],
-    );
+    pki = await makePki(algorithm, '', [
+      ...MEMBERS.map((name, i) => `{ name: ${name}, address: ${address(i)}, roles: [etcd, master] }`),
+      `{ name: n1, address: 127.0.3.${base + 10}, roles: [node] }`,
+    ]);
     data = await mkdtemp(join(tmpdir(), 'kubeinstall-etcd-'));
     const initialCluster = MEMBERS.map((name, i) => `${name}=https://${address(i)}:${PEER_PORT}`).join(',');
     MEMBERS.forEach((name, i) => {
       const member = (f: string): string => pkiFile(`etcd/members/${name}/${f}`);
       servers.start('etcd', [
-        '--name', name, '--data-dir', join(data, name),
-        '--listen-client-urls', `https://${address(i)}:${CLIENT_PORT}`, '--advertise-client-urls', `https://${address(i)}:${CLIENT_PORT}`,
-        '--listen-peer-urls', `https://${address(i)}:${PEER_PORT}`, '--initial-advertise-peer-urls', `https://${address(i)}:${PEER_PORT}`,
-        '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', `it-${algorithm}`,
-        '--cert-file', member('server.crt'), '--key-file', member('server.key'), '--client-cert-auth', '--trusted-ca-file', pkiFile('etcd/ca.crt'),
-        '--peer-cert-file', member('peer.crt'), '--peer-key-file', member('peer.key'), '--peer-client-cert-auth', '--peer-trusted-ca-file', pkiFile('etcd/ca.crt'),
+        '--name',
+        name,
+        '--data-dir',
+        join(data, name),
+        '--listen-client-urls',
+        `https://${address(i)}:${CLIENT_PORT}`,
+        '--advertise-client-urls',
+        `https://${address(i)}:${CLIENT_PORT}`,
+        '--listen-peer-urls',
+        `https://${address(i)}:${PEER_PORT}`,
+        '--initial-advertise-peer-urls',
+        `https://${address(i)}:${PEER_PORT}`,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        `it-${algorithm}`,
+        '--cert-file',
+        member('server.crt'),
+        '--key-file',
+        member('server.key'),
+        '--client-cert-auth',
+        '--trusted-ca-file',
+        pkiFile('etcd/ca.crt'),
+        '--peer-cert-file',
+        member('peer.crt'),
+        '--peer-key-file',
+        member('peer.key'),
+        '--peer-client-cert-auth',
+        '--peer-trusted-ca-file',
+        pkiFile('etcd/ca.crt'),
       ]);
     });
     await Promise.all(MEMBERS.map((_, i) => waitForPort(address(i), CLIENT_PORT)));
@@ -66,7 +109,7 @@ describe.each(TEST_ALGORITHMS)('etcd on the generated certificates (%s)', (algor
     expect(members.stdout.split('\n').filter((l) => l.includes(', started, '))).toHaveLength(3);
   });
 
-  it('lets the API server\'s etcd client put and get a key', async () => {
+  it("lets the API server's etcd client put and get a key", async () => {
     expect((await etcdctl('apiserver-etcd-client', ['put', '/kubeinstall/it', algorithm])).stdout.trim()).toBe('OK');
     expect((await etcdctl('apiserver-etcd-client', ['get', '/kubeinstall/it', '--print-value-only'])).stdout.trim()).toBe(algorithm);
   });

@@ -57,7 +57,10 @@ describe.each(TEST_ALGORITHMS)('a bundle of the old and the new CA (%s)', (algor
       await writeFile(old.leaf, await readFile(join(pki.dir, 'pki/apiserver.crt')));
       await generatePki(pki.model, pki.dir, { forceCa: true });
       const fresh = { ca: await readFile(join(pki.dir, 'pki/ca.crt'), 'utf8'), leaf: join(pki.dir, 'pki/apiserver.crt') };
-      for (const [name, bundle] of [['old-first', old.ca + fresh.ca], ['new-first', fresh.ca + old.ca]] as const) {
+      for (const [name, bundle] of [
+        ['old-first', old.ca + fresh.ca],
+        ['new-first', fresh.ca + old.ca],
+      ] as const) {
         const file = join(scratch, `${algorithm}-${name}.pem`);
         await writeFile(file, bundle);
         for (const leaf of [old.leaf, fresh.leaf]) {

@@ -32,7 +32,26 @@ describe.each(TEST_ALGORITHMS)('kubeconfigs used by kubectl (%s)', (algorithm) =
     // one server per address the kubeconfigs name: the VIP and each master's own API server
     const addresses = [vip, ...[1, 2, 3].map((i) => `127.0.3.${base + i}`)];
     for (const address of addresses) {
-      servers.start('openssl', ['s_server', '-accept', `${address}:${PORT}`, '-cert', join(pki.dir, 'pki/apiserver.crt'), '-key', join(pki.dir, 'pki/apiserver.key'), '-CAfile', join(pki.dir, 'pki/ca.crt'), '-Verify', '1', '-verify_return_error', '-WWW', '-quiet'], www);
+      servers.start(
+        'openssl',
+        [
+          's_server',
+          '-accept',
+          `${address}:${PORT}`,
+          '-cert',
+          join(pki.dir, 'pki/apiserver.crt'),
+          '-key',
+          join(pki.dir, 'pki/apiserver.key'),
+          '-CAfile',
+          join(pki.dir, 'pki/ca.crt'),
+          '-Verify',
+          '1',
+          '-verify_return_error',
+          '-WWW',
+          '-quiet',
+        ],
+        www,
+      );
     }
     await Promise.all(addresses.map((a) => waitForPort(a, PORT)));
   });
@@ -45,7 +64,14 @@ describe.each(TEST_ALGORITHMS)('kubeconfigs used by kubectl (%s)', (algorithm) =
   it('writes a kubeconfig for each component, each accepted by kubectl config view', async () => {
     expect(pki.plan.kubeconfigs.map((k) => k.file)).toHaveLength(3 + 3 * 2 + 5); // a kubelet.conf for masters too
     for (const k of pki.plan.kubeconfigs) {
-      const { stdout } = await run('kubectl', ['config', 'view', '--kubeconfig', join(pki.dir, k.file), '-o', 'jsonpath={.current-context} {.clusters[0].cluster.server}']);
+      const { stdout } = await run('kubectl', [
+        'config',
+        'view',
+        '--kubeconfig',
+        join(pki.dir, k.file),
+        '-o',
+        'jsonpath={.current-context} {.clusters[0].cluster.server}',
+      ]);
       const user = pki.plan.certs.find((c) => c.id === k.certId)!.subject.cn;
       expect(stdout, k.file).toBe(`${user}@it ${k.server}`);
     }
@@ -63,7 +89,10 @@ describe.each(TEST_ALGORITHMS)('kubeconfigs used by kubectl (%s)', (algorithm) =
     const strangerFile = join(www, 'stranger.conf');
     const [certPem, keyPem] = await Promise.all(['crt', 'key'].map((ext) => readFile(join(pki.dir, `pki/front-proxy-client.${ext}`), 'utf8')));
     await writeFile(strangerFile, renderKubeconfig({ ...admin, certPem: certPem!, keyPem: keyPem! }), { mode: 0o600 });
-    const { code, stdout, stderr } = await run('kubectl', ['--kubeconfig', strangerFile, 'get', '--raw', '/healthz'], { allowFailure: true, timeoutMs: 20_000 });
+    const { code, stdout, stderr } = await run('kubectl', ['--kubeconfig', strangerFile, 'get', '--raw', '/healthz'], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+    });
     expect(code).not.toBe(0);
     expect(stdout).not.toContain('ok');
     expect(stderr).toMatch(/tls: (unknown certificate authority|.*certificate)/i);

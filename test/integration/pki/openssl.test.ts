@@ -16,7 +16,14 @@ const EXT_KEY_USAGE_TEXT = { serverAuth: 'TLS Web Server Authentication', client
 
 /** openssl 3.0 prints IPv6 SANs uncompressed, without leading zeros. */
 const opensslIp = (ip: string): string =>
-  ip.includes(':') ? ipToBigInt(ip).toString(16).padStart(32, '0').match(/.{4}/g)!.map((h) => parseInt(h, 16).toString(16)).join(':') : ip;
+  ip.includes(':')
+    ? ipToBigInt(ip)
+        .toString(16)
+        .padStart(32, '0')
+        .match(/.{4}/g)!
+        .map((h) => parseInt(h, 16).toString(16))
+        .join(':')
+    : ip;
 
 /** The lines of `openssl x509 -text` this spec determines: keyEncipherment only for RSA keys (RFC 5480). */
 const expectedText = (c: CertInstance, algorithm: KeyAlgorithm): string[] => {

@@ -25,7 +25,10 @@ const ACCEPTED = { code: 1, stderr: 'E kube-apiserver: --etcd-servers is require
 
 beforeAll(async () => {
   await buildStandins(work, '1.34.2');
-  const { model } = loadInventoryText('cluster:\n  name: s\n  keyAlgorithm: ecdsa-p256\nhosts:\n  - { name: m1, address: 127.0.7.11, roles: [etcd, master] }\n', join(work, 'inventory.yaml'));
+  const { model } = loadInventoryText(
+    'cluster:\n  name: s\n  keyAlgorithm: ecdsa-p256\nhosts:\n  - { name: m1, address: 127.0.7.11, roles: [etcd, master] }\n',
+    join(work, 'inventory.yaml'),
+  );
   await generatePki(model, cluster);
   const files = await readClusterFiles(cluster);
   writeFileSync(join(work, 'encryption-config.yaml'), renderEncryptionConfig(files.get(ENCRYPTION_KEY_FILE)!));
@@ -43,19 +46,22 @@ describe('kube-apiserver stand-in', () => {
   it('accepts the rendered EncryptionConfiguration and refuses an aescbc key that is not 32 bytes', () => {
     expect(apiserver(`--encryption-provider-config=${join(work, 'encryption-config.yaml')}`)).toEqual(ACCEPTED);
     const bad = join(work, 'bad-encryption-config.yaml');
-    writeFileSync(bad, [
-      'apiVersion: apiserver.config.k8s.io/v1',
-      'kind: EncryptionConfiguration',
-      'resources:',
-      '  - resources:',
-      '      - secrets',
-      '    providers:',
-      '      - aescbc:',
-      '          keys:',
-      '            - name: key1',
-      `              secret: ${Buffer.alloc(16).toString('base64')}`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      bad,
+      [
+        'apiVersion: apiserver.config.k8s.io/v1',
+        'kind: EncryptionConfiguration',
+        'resources:',
+        '  - resources:',
+        '      - secrets',
+        '    providers:',
+        '      - aescbc:',
+        '          keys:',
+        '            - name: key1',
+        `              secret: ${Buffer.alloc(16).toString('base64')}`,
+        '',
+      ].join('\n'),
+    );
     expect(apiserver(`--encryption-provider-config=${bad}`).stderr).toBe(`E kube-apiserver: ${bad}: aescbc key key1: 16 bytes; aescbc keys are 32`);
   });
 });

@@ -65,7 +65,7 @@ afterAll(() => {
 });
 
 describe('etcd from rendered configs', () => {
-  it('forms a healthy three-member cluster over mutual TLS on the members\' own addresses', async () => {
+  it("forms a healthy three-member cluster over mutual TLS on the members' own addresses", async () => {
     const root = join(work, 'tree', 'hosts', 'e1');
     let health = etcdctl(root, 'endpoint', 'health');
     for (let i = 0; i < 60 && health.status !== 0; i++) {

@@ -39,21 +39,23 @@ describe('kubeinstall plan', () => {
   it('before certs has run, lists the files certs makes as not yet available, warns, and exits 0', () => {
     const r = run('plan', '-i', inventory);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^  0644 +- +not yet available +\/etc\/kubernetes\/pki\/ca\.crt \(pki\/ca\.crt: kubeinstall certs\)$/m);
+    expect(r.out).toMatch(/^ {2}0644 +- +not yet available +\/etc\/kubernetes\/pki\/ca\.crt \(pki\/ca\.crt: kubeinstall certs\)$/m);
     expect(r.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files \(5 not yet available\), 3 services$/m);
     expect(r.err).toMatch(/^warning: \d+ PKI files are not yet in .*plancli: kubeinstall certs -i /m);
     const json = JSON.parse(run('plan', '-i', inventory, '-o', 'json').out);
     expect(json.hosts[0].pending).toContainEqual({ path: '/etc/kubernetes/pki/ca.key', mode: '0600', from: 'pki/ca.key', madeBy: 'kubeinstall certs' });
   });
 
-  it('without a binaries folder, shows the binaries\' hashes as not yet available, warns, and exits 0', () => {
+  it("without a binaries folder, shows the binaries' hashes as not yet available, warns, and exits 0", () => {
     const bare = mkdtempSync(join(tmpdir(), 'kubeinstall-plan-bare-'));
     try {
       writeFileSync(join(bare, 'inventory.yaml'), readFileSync(inventory, 'utf8'));
       const r = run('plan', '-i', join(bare, 'inventory.yaml'));
       expect(r.code, r.err).toBe(0);
-      expect(r.out).toMatch(/^  0755 +- +not yet available +\/usr\/local\/bin\/kubectl \(binary kubectl: kubeinstall binaries fetch\)$/m);
-      expect(r.err).toContain(`warning: 11 binaries are not yet in ${join(bare, 'binaries')} (containerd, containerd-shim-runc-v2, etcd, etcdctl, kube-apiserver,`);
+      expect(r.out).toMatch(/^ {2}0755 +- +not yet available +\/usr\/local\/bin\/kubectl \(binary kubectl: kubeinstall binaries fetch\)$/m);
+      expect(r.err).toContain(
+        `warning: 11 binaries are not yet in ${join(bare, 'binaries')} (containerd, containerd-shim-runc-v2, etcd, etcdctl, kube-apiserver,`,
+      );
       expect(readdirSync(bare)).toEqual(['inventory.yaml']); // nothing written beside it
     } finally {
       rmSync(bare, { recursive: true, force: true });
@@ -62,16 +64,16 @@ describe('kubeinstall plan', () => {
 
   it('lists the binaries each role needs in its help, kubectl included', () => {
     const help = run('plan', '--help').out;
-    expect(help).toMatch(/^  master: +kube-apiserver, kube-controller-manager, kube-scheduler, kubectl$/m);
-    expect(help).toMatch(/^  node: +containerd, containerd-shim-runc-v2, runc, kubelet, kube-proxy$/m);
+    expect(help).toMatch(/^ {2}master: +kube-apiserver, kube-controller-manager, kube-scheduler, kubectl$/m);
+    expect(help).toMatch(/^ {2}node: +containerd, containerd-shim-runc-v2, runc, kubelet, kube-proxy$/m);
   });
 
-  it('prints every host\'s files and services, as a table and as JSON', () => {
+  it("prints every host's files and services, as a table and as JSON", () => {
     expect(run('certs', '-i', inventory).code).toBe(0);
     const table = run('plan', '-i', inventory);
     expect(table.code, table.err).toBe(0);
     expect(table.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files, 3 services$/m);
-    expect(table.out).toMatch(/^  0600 .* \/etc\/kubernetes\/pki\/ca\.key$/m);
+    expect(table.out).toMatch(/^ {2}0600 .* \/etc\/kubernetes\/pki\/ca\.key$/m);
     const json = JSON.parse(run('plan', '-i', inventory, '-o', 'json').out);
     const n1 = json.hosts.find((h: { name: string }) => h.name === 'n1');
     const kubelet = n1.files.find((f: { path: string }) => f.path === '/usr/local/bin/kubelet');
@@ -80,7 +82,7 @@ describe('kubeinstall plan', () => {
     expect(n1.services.map((s: { unit: string }) => s.unit)).toEqual(['containerd.service', 'kubelet.service', 'kube-proxy.service']);
   });
 
-  it('writes each host\'s tree with the planned modes', () => {
+  it("writes each host's tree with the planned modes", () => {
     const out = join(dir, 'tree');
     expect(run('plan', '-i', inventory, '--write', out).code).toBe(0);
     const key = join(out, 'hosts/m1/etc/kubernetes/pki/ca.key');
@@ -133,7 +135,7 @@ describe('kubeinstall plan', () => {
     rmSync(join(dir, 'binaries/kube-proxy'));
     const r = run('plan', '-i', inventory);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^  0755 +- +not yet available +\/usr\/local\/bin\/kube-proxy \(binary kube-proxy: kubeinstall binaries fetch\)$/m);
+    expect(r.out).toMatch(/^ {2}0755 +- +not yet available +\/usr\/local\/bin\/kube-proxy \(binary kube-proxy: kubeinstall binaries fetch\)$/m);
     expect(r.err).toContain(`warning: 1 binary is not yet in ${join(dir, 'binaries')} (kube-proxy)`);
   });
 });

@@ -43,7 +43,10 @@ const executor = (o: Partial<ExecutorOptions> = {}): SshExecutor => {
 };
 
 beforeAll(async () => {
-  tb = await startTestbed({ network: { name: 'ssh', subnet: '198.18.20.0/24' }, hosts: [1, 2, 3].map((n) => ({ name: `h${n}`, address: `198.18.20.${10 + n}` })) });
+  tb = await startTestbed({
+    network: { name: 'ssh', subnet: '198.18.20.0/24' },
+    hosts: [1, 2, 3].map((n) => ({ name: `h${n}`, address: `198.18.20.${10 + n}` })),
+  });
   work = await mkdtemp(join(tmpdir(), 'kubeinstall-ssh-test-'));
   trusted = join(work, 'known_hosts');
   await writeFile(trusted, await tb.knownHosts());
@@ -86,7 +89,9 @@ describe('exec', () => {
 
   it('stops a command at its timeout', async () => {
     const started = Date.now();
-    const err = await executor().exec(modelHost(tb, 'h1'), 'sleep 30', { step: 'wait', timeoutMs: 500 }).catch((e) => e);
+    const err = await executor()
+      .exec(modelHost(tb, 'h1'), 'sleep 30', { step: 'wait', timeoutMs: 500 })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toContain('timed out');
     expect(Date.now() - started).toBeLessThan(5000);
@@ -112,7 +117,10 @@ describe('upload', () => {
     expect(first.map((r) => r.uploaded.length)).toEqual([2, 2, 2]);
     expect(progress.at(-1)).toBe(big.size + 4);
     for (const h of hosts) {
-      const remote = await tb.hostExec(h.name, "sha256sum /opt/kubeinstall-test/big.bin; stat -c '%a %U:%G' /opt/kubeinstall-test/big.bin /etc/kubeinstall-test/a.conf; ls -A /opt/kubeinstall-test");
+      const remote = await tb.hostExec(
+        h.name,
+        "sha256sum /opt/kubeinstall-test/big.bin; stat -c '%a %U:%G' /opt/kubeinstall-test/big.bin /etc/kubeinstall-test/a.conf; ls -A /opt/kubeinstall-test",
+      );
       expect(remote.stdout).toBe(`${big.sha256}  /opt/kubeinstall-test/big.bin\n750 root:root\n600 root:root\nbig.bin\n`);
     }
   });
@@ -201,7 +209,9 @@ describe('upload', () => {
 describe('host keys', () => {
   it('refuses an unknown key under strict, showing its fingerprint and how to accept it', async () => {
     const empty = join(work, 'known_hosts_empty');
-    const err = await executor({ clusterKnownHosts: empty }).exec(modelHost(tb, 'h1'), 'true', { step: 'x' }).catch((e) => e);
+    const err = await executor({ clusterKnownHosts: empty })
+      .exec(modelHost(tb, 'h1'), 'true', { step: 'x' })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(HostKeyError);
     const ed25519 = (await tb.hostKeys('h1')).find((k) => k.startsWith('ssh-ed25519'))!;
     expect(err.message).toContain(`unknown host key ssh-ed25519 ${fingerprint(ed25519.split(' ')[1])}`);
@@ -213,7 +223,9 @@ describe('host keys', () => {
     const tofu = join(work, 'known_hosts_tofu');
     const h3 = modelHost(tb, 'h3', { hostKeyPolicy: 'accept-new' });
     // authentication refused: the connection never got ready, so nothing is recorded
-    const refused = await executor({ clusterKnownHosts: tofu }).exec({ ...h3, ssh: { ...h3.ssh, identityFile: await wrongKey() } }, 'true', { step: 'x' }).catch((e) => e);
+    const refused = await executor({ clusterKnownHosts: tofu })
+      .exec({ ...h3, ssh: { ...h3.ssh, identityFile: await wrongKey() } }, 'true', { step: 'x' })
+      .catch((e) => e);
     expect(refused).toBeInstanceOf(AuthError);
     await expect(readFile(tofu, 'utf8')).rejects.toThrow('ENOENT');
     const said: string[] = [];
@@ -229,7 +241,9 @@ describe('host keys', () => {
 
     await tb.regenerateHostKeys('h3');
     const started = Date.now();
-    const err = await executor({ clusterKnownHosts: tofu, retry: { attempts: 5, baseDelayMs: 2000 } }).exec(h3, 'true', { step: 'x' }).catch((e) => e);
+    const err = await executor({ clusterKnownHosts: tofu, retry: { attempts: 5, baseDelayMs: 2000 } })
+      .exec(h3, 'true', { step: 'x' })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(HostKeyError);
     expect(err.message).toContain('HOST KEY CHANGED');
     expect(Date.now() - started).toBeLessThan(2000); // no retry
@@ -265,7 +279,9 @@ describe('host keys', () => {
 
 describe('connection failures', () => {
   it('reports refused authentication without retrying', async () => {
-    const err = await executor().exec(modelHost(tb, 'h1', { identityFile: await wrongKey() }), 'true', { step: 'x' }).catch((e) => e);
+    const err = await executor()
+      .exec(modelHost(tb, 'h1', { identityFile: await wrongKey() }), 'true', { step: 'x' })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err.message).toMatch(/^h1: authentication to 198\.18\.20\.11:22 failed/);
   });
@@ -273,7 +289,9 @@ describe('connection failures', () => {
   it('gives up on an address where nothing listens quickly and clearly', async () => {
     const started = Date.now();
     const ghost = { ...modelHost(tb, 'h1', {}, '127.0.2.19'), name: 'ghost' };
-    const err = await executor().exec(ghost, 'true', { step: 'x' }).catch((e) => e);
+    const err = await executor()
+      .exec(ghost, 'true', { step: 'x' })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect(err.message).toBe('ghost: connection to 127.0.2.19:22 refused: is sshd running and listening there? (after 3 attempts)');
     expect(Date.now() - started).toBeLessThan(5000);
@@ -331,7 +349,9 @@ describe('sudo and jump hosts', () => {
       [1, 2, 3].map((n) => ex.upload(user, [inlineItem(`/opt/kubeinstall-staging/c${n}.conf`, `c=${n}\n`, 0o644)], { step: `configs ${n}` })),
     );
     expect(reports.map((r) => r.uploaded)).toEqual([1, 2, 3].map((n) => [`/opt/kubeinstall-staging/c${n}.conf`]));
-    expect((await tb.hostExec('h1', 'cat /opt/kubeinstall-staging/c1.conf /opt/kubeinstall-staging/c2.conf /opt/kubeinstall-staging/c3.conf')).stdout).toBe('c=1\nc=2\nc=3\n');
+    expect((await tb.hostExec('h1', 'cat /opt/kubeinstall-staging/c1.conf /opt/kubeinstall-staging/c2.conf /opt/kubeinstall-staging/c3.conf')).stdout).toBe(
+      'c=1\nc=2\nc=3\n',
+    );
     expect(await leftovers()).toBe('');
   });
 
@@ -351,7 +371,9 @@ describe('sudo and jump hosts', () => {
 
   it('says what to set when sudo needs a password that was not given', async () => {
     const user = modelHost(tb, 'h2', { user: tb.sudoUser.name, sudo: true });
-    const err = await executor().exec(user, 'true', { step: 'prepare', sudo: true }).catch((e) => e);
+    const err = await executor()
+      .exec(user, 'true', { step: 'prepare', sudo: true })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toContain('a password is required');
     expect(err.message).toContain('hint: sudo wants a password: set ssh.sudoPasswordEnv');

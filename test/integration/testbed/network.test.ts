@@ -80,9 +80,9 @@ describe('test bed with a network per host', () => {
 
   it('refuses addresses outside 198.18.0.0/15 or outside the subnet', async () => {
     await expect(startTestbed({ hosts: [{ name: 'x', address: '198.18.11.2' }], network })).rejects.toThrow(/not a host address of 198\.18\.10\.0\/24/);
-    await expect(
-      startTestbed({ hosts: [{ name: 'x', address: '198.20.7.2' }], network: { name: 'bad', subnet: '198.20.7.0/24' } }),
-    ).rejects.toThrow(/outside 198\.18\.0\.0\/15/);
+    await expect(startTestbed({ hosts: [{ name: 'x', address: '198.20.7.2' }], network: { name: 'bad', subnet: '198.20.7.0/24' } })).rejects.toThrow(
+      /outside 198\.18\.0\.0\/15/,
+    );
   });
 
   it('removes the bridge by name when it stops', async () => {
