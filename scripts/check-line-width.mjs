@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 const config = JSON.parse(readFileSync('biome.jsonc', 'utf8').replace(/^\s*\/\/.*$/gm, ''));
 const width = config.formatter.lineWidth;
 const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.mjs'], { encoding: 'utf8' });
-const files = listed.split('\n').filter(Boolean);
+const files = [...new Set(listed.split('\n').filter(Boolean))]; // a file being merged is listed once a stage
 const long = files.flatMap((file) =>
   readFileSync(file, 'utf8')
     .split('\n')

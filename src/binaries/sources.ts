@@ -13,7 +13,7 @@
 //   (the plugins at the top level), `sha256sum` line in <file>.sha256.
 // - crictl: github.com/kubernetes-sigs/cri-tools/releases/download/v<ver>/crictl-v<ver>-linux-<arch>.tar.gz
 //   (crictl at the top level), digest in <file>.sha256.
-import type { ClusterModel } from '../inventory/model.js';
+import { runsKubelet, type ClusterModel } from '../inventory/model.js';
 import { requiredBinaries } from '../render/binaries.js';
 import { NODE_TOOLS_FOR_KUBERNETES, type KubernetesMinor } from '../versions.js';
 
@@ -162,7 +162,7 @@ export const NODE_EXTRAS = ['crictl', `${CNI_FOLDER}/`] as const;
 /** Every artifact the model's hosts need, for one architecture, in table order. */
 export const artifactsFor = (model: Pick<ClusterModel, 'hosts' | 'kubernetesVersion' | 'kubernetesMinor' | 'etcdVersion'>, arch: Arch): Artifact[] => {
   const needed = new Set(requiredBinaries(model.hosts).keys());
-  if (model.hosts.some((h) => h.roles.includes('node'))) for (const extra of NODE_EXTRAS) needed.add(extra);
+  if (model.hosts.some(runsKubelet)) for (const extra of NODE_EXTRAS) needed.add(extra);
   const versions = fetchVersions(model);
   return RELEASES.flatMap((r) => {
     const names = r.provides.filter((n) => needed.has(n));

@@ -1,9 +1,11 @@
 // Talks HTTPS to the API servers from this machine with the admin kubeconfig's client certificate:
-// readiness probes and server-side apply of the manifests the plan brings (RBAC).
+// readiness probes, server-side apply of the manifests the plan brings (RBAC), and Nodes' labels and taints.
+// The same probes and apply from a master, for masters this machine does not reach: on-host.ts.
 import { request } from 'node:https';
 import yaml from 'js-yaml';
 import type { KubeconfigContent } from '../kubeconfig/kubeconfig.js';
 import { KubeinstallError } from '../util/errors.js';
+import type { ApplyRequest } from './on-host.js';
 
 export interface HttpsResult {
   readonly status: number;
@@ -99,20 +101,36 @@ export const applyPath = (obj: ObjectHead, source: string): string => {
   return `/apis/${obj.apiVersion}/${resource}/${encodeURIComponent(obj.metadata.name)}?fieldManager=kubeinstall&force=true`;
 };
 
-/** Server-side apply: one idempotent PATCH per object, so a re-run changes nothing. */
+/** Server-side apply of a manifest: one idempotent PATCH per object, so a re-run changes nothing. */
+export const applyRequests = (name: string, text: string): (ApplyRequest & { readonly what: string })[] =>
+  (yaml.loadAll(text) as (ObjectHead | null)[])
+    .filter((obj): obj is ObjectHead => Boolean(obj))
+    .map((obj) => ({ what: `${obj.kind}/${obj.metadata.name}`, path: applyPath(obj, name), body: JSON.stringify(obj) }));
+
+export const applyFailed = (what: string, name: string, server: string, status: number, body: string): KubeinstallError =>
+  new KubeinstallError(`applying ${what} from ${name} to ${server}: HTTP ${status}: ${body.slice(0, 300)}`);
+
+/** Applies a manifest from this machine. */
 export const applyManifest = async (server: string, creds: KubeconfigContent, name: string, text: string): Promise<string[]> => {
   const applied: string[] = [];
-  for (const obj of yaml.loadAll(text) as ObjectHead[]) {
-    if (!obj) continue;
-    const res = await httpsRequest(server + applyPath(obj, name), creds, {
-      method: 'PATCH',
-      body: JSON.stringify(obj),
-      contentType: 'application/apply-patch+yaml',
-    });
-    if (res.status < 200 || res.status >= 300) {
-      throw new KubeinstallError(`applying ${obj.kind} ${obj.metadata.name} from ${name} to ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
-    }
-    applied.push(`${obj.kind}/${obj.metadata.name}`);
+  for (const r of applyRequests(name, text)) {
+    const res = await httpsRequest(server + r.path, creds, { method: 'PATCH', body: r.body, contentType: 'application/apply-patch+yaml' });
+    if (res.status < 200 || res.status >= 300) throw applyFailed(r.what, name, server, res.status, res.body);
+    applied.push(r.what);
   }
   return applied;
 };
+
+const nodePath = (name: string): string => `/api/v1/nodes/${encodeURIComponent(name)}`;
+
+/** A Node as the API returns it, or undefined while it is not registered. */
+export const getNode = async (server: string, creds: KubeconfigContent, name: string): Promise<unknown> => {
+  const res = await httpsRequest(server + nodePath(name), creds);
+  if (res.status === 404) return undefined;
+  if (res.status !== 200) throw new KubeinstallError(`reading Node ${name} from ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  return JSON.parse(res.body);
+};
+
+/** A JSON merge patch of a Node; the status says whether it applied (409: the Node changed meanwhile). */
+export const patchNode = (server: string, creds: KubeconfigContent, name: string, patch: object): Promise<HttpsResult> =>
+  httpsRequest(server + nodePath(name), creds, { method: 'PATCH', body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });

@@ -1,6 +1,7 @@
 // The classic manual host preparation as a table: what each item looks at, what it runs when
 // needed, and why a host may not allow it. A host that refuses is reported, never skipped silently.
 // Preflight reports the same decisions ahead of time (as warnings), so the two cannot disagree.
+import { runsKubelet } from '../inventory/model.js';
 import type { HostPlan } from '../render/types.js';
 import type { Facts } from './facts.js';
 import { requiredModules, requiredSysctls } from './host-settings.js';
@@ -44,7 +45,7 @@ export const PREP_ITEMS: readonly PrepItem[] = [
     name: 'swap',
     description: 'swap is off on nodes (the kubelet refuses to start otherwise)',
     remedy: 'prepare turns swap off',
-    needed: (f, hp) => (hp.host.roles.includes('node') && f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : undefined),
+    needed: (f, hp) => (runsKubelet(hp.host) && f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : undefined),
     blocked: () => undefined,
     // Comment out swap in fstab too, or the next boot turns it back on.
     command: () => "swapoff -a && sed -i.kubeinstall.bak -E '/^[^#].*\\sswap\\s/ s/^/#/' /etc/fstab",

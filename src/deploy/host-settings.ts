@@ -1,7 +1,7 @@
 // The kernel modules, sysctls and commands a host needs; modules and sysctls read from the drop-ins the plan installs, so the
 // plan stays the one place that says what they are.
 import { posix } from 'node:path';
-import { hasRole } from '../inventory/model.js';
+import { runsKubelet } from '../inventory/model.js';
 import { HOST_PATHS } from '../render/paths.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 
@@ -44,4 +44,4 @@ export const NODE_COMMANDS: readonly { readonly command: string; readonly usedBy
   { command: 'socat', usedBy: 'kubectl port-forward', severity: 'warning' },
 ];
 
-export const requiredCommands = (hp: HostPlan): typeof NODE_COMMANDS => (hasRole(hp.host, 'node') ? NODE_COMMANDS : []);
+export const requiredCommands = (hp: HostPlan): typeof NODE_COMMANDS => (runsKubelet(hp.host) ? NODE_COMMANDS : []);

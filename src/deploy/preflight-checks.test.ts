@@ -122,6 +122,20 @@ describe('preflight checks', () => {
     expect(runPreflight(input({ a: facts }, [a]), new Set())).toEqual([]);
   });
 
+  it('sees a conflict on 127.0.0.1 for what binds there, and on any address for the API server (it binds them all)', () => {
+    const m = host('m', '127.0.2.5', ['master']);
+    const facts = goodFacts({
+      listening: [
+        { address: '127.0.0.1', port: 10257 },
+        { address: '127.0.2.77', port: 6443 },
+        { address: '127.0.2.5', port: 10259 },
+      ],
+    });
+    expect(runPreflight(input({ m: facts }, [m]), new Set())).toMatchObject([
+      { check: 'ports', host: 'm', message: 'already in use on 0.0.0.0: 6443 (kube-apiserver); already in use on 127.0.0.1: 10257 (kube-controller-manager)' },
+    ]);
+  });
+
   it('sees a conflict on an IPv6 host whose listener /proc/net/tcp6 reports, whatever run of zeros the inventory compressed', () => {
     const v6 = host('v6', 'fd00:0:0:1::1', ['etcd']);
     // fd00:0:0:1:0:0:0:1 listening on 2380 (0x094C), as /proc/net/tcp6 prints it: four little-endian words

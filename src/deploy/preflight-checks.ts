@@ -1,7 +1,7 @@
 // Named preflight checks as a table of pure functions over the gathered facts and the plan.
 // Problems that `prepare` fixes are warnings; the rest are errors unless ignored by name.
 import { posix } from 'node:path';
-import { hasRole, type ClusterModel } from '../inventory/model.js';
+import { runsRole, type ClusterModel } from '../inventory/model.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 import { rolePorts } from '../render/ports.js';
 import { sameIp } from '../util/ip.js';
@@ -220,12 +220,20 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   prepCheck('selinux'),
   {
     name: 'ports',
-    description: "the components' ports are free on the host address",
+    description: "the components' ports are free on the addresses they bind",
     run: perHost('ports', 'error', (hp, f, input) => {
-      const taken = rolePorts(input.model)
-        .filter((p) => hasRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
-        .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || sameIp(s.address, hp.host.internalAddress))));
-      return taken.length ? `already in use on ${hp.host.internalAddress}: ${taken.map((p) => `${p.port} (${p.what})`).join(', ')}` : undefined;
+      // A listener conflicts when either side binds every address, or both bind the same one.
+      const taken = rolePorts(input.model, hp.host)
+        .filter((p) => runsRole(hp.host, p.role) && f.unitStates.get(p.unit) !== 'active')
+        .filter((p) => f.listening.some((s) => s.port === p.port && (isWildcard(s.address) || isWildcard(p.address) || sameIp(s.address, p.address))));
+      const byAddress = [...new Set(taken.map((p) => p.address))].map(
+        (address) =>
+          `already in use on ${address}: ${taken
+            .filter((p) => p.address === address)
+            .map((p) => `${p.port} (${p.what})`)
+            .join(', ')}`,
+      );
+      return byAddress.length ? byAddress.join('; ') : undefined;
     }),
   },
   {
@@ -251,7 +259,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     run: (input) => {
       const minor = kubernetesMinor(input);
       return withFacts(input)
-        .filter(({ hp, facts }) => hasRole(hp.host, 'node') && facts.cgroupVersion === 1)
+        .filter(({ hp, facts }) => runsRole(hp.host, 'node') && facts.cgroupVersion === 1)
         .map(({ hp }) => ({
           check: 'cgroups',
           severity: CGROUP_V1_SEVERITY[minor],

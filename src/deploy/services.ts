@@ -77,16 +77,21 @@ export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readon
 const MAX_RESTARTS_WHILE_WAITING = 2;
 
 /**
- * A remote loop that waits until `probe` succeeds, failing early when the unit has failed or keeps
- * crashing. Exit 0: healthy; 1: timed out; 2: the unit failed.
+ * A remote loop that waits until `probe` succeeds, failing early when one of the units has failed or
+ * keeps crashing. Exit 0: healthy; 1: timed out (stderr ends with the probe's last complaint); 2: a unit
+ * failed (stderr starts with its name).
  */
-export const waitScript = (unit: string, probe: string, timeoutSeconds: number): string =>
+export const waitScript = (units: readonly string[], probe: string, timeoutSeconds: number): string =>
   [
     `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
-    `until ${probe} >/dev/null 2>&1; do`,
-    `  state=$(systemctl is-active ${quote(unit)}); restarts=$(systemctl show -p NRestarts --value ${quote(unit)})`,
-    `  if [ "$state" = failed ] || [ "\${restarts:-0}" -ge ${MAX_RESTARTS_WHILE_WAITING} ]; then echo "$state after $restarts restarts" >&2; exit 2; fi`,
-    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "not healthy after ${timeoutSeconds} s (state: $state)" >&2; exit 1; fi`,
+    `until last=$(${probe} 2>&1); do`,
+    `  for unit in ${quoteAll(units)}; do`,
+    '    state=$(systemctl is-active "$unit"); restarts=$(systemctl show -p NRestarts --value "$unit")',
+    `    if [ "$state" = failed ] || [ "\${restarts:-0}" -ge ${MAX_RESTARTS_WHILE_WAITING} ]; then`,
+    '      echo "$unit $state after $restarts restarts" >&2; exit 2',
+    '    fi',
+    '  done',
+    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "not healthy after ${timeoutSeconds} s (state: $state) $last" >&2; exit 1; fi`,
     '  sleep 0.5',
     'done',
   ].join('\n');
@@ -124,15 +129,25 @@ export const serviceFailed = async (ctx: DeployContext, host: Host, unit: string
   );
 };
 
-/** Waits on the host for `probe`; on failure reports the unit's journal tail. */
-export const waitRemote = async (ctx: DeployContext, hp: HostPlan, unit: string, probe: string): Promise<void> => {
+/** Waits on the host for `probe` (one command however many units it covers); on failure reports the
+ * journal tail of the unit that failed, or of `blame(complaint)` on a timeout. */
+export const waitRemote = async (
+  ctx: DeployContext,
+  hp: HostPlan,
+  units: readonly string[],
+  probe: string,
+  blame: (complaint: string) => string = () => units[0]!,
+): Promise<void> => {
   if (ctx.options.dryRun) return;
   const seconds = Math.ceil(ctx.options.healthTimeoutMs / 1000);
-  const result = await ctx.executor.exec(hp.host, waitScript(unit, probe, seconds), {
-    step: `wait for ${unit}`,
+  const result = await ctx.executor.exec(hp.host, waitScript(units, probe, seconds), {
+    step: `wait for ${units.join(', ')}`,
     sudo: true,
     allowFailure: true,
     timeoutMs: ctx.options.healthTimeoutMs + 15_000,
   });
-  if (result.code !== 0) await serviceFailed(ctx, hp.host, unit, result.stderr.trim() || `exit code ${result.code}`);
+  if (result.code === 0) return;
+  const why = result.stderr.trim() || `exit code ${result.code}`;
+  const crashed = result.code === 2 ? units.find((u) => why.startsWith(`${u} `)) : undefined;
+  await serviceFailed(ctx, hp.host, crashed ?? blame(why), crashed ? why.slice(crashed.length + 1) : why);
 };

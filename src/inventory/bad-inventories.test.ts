@@ -9,6 +9,8 @@ const host = (name: string, address: string, roles: string, extra = ''): string 
 const inv = (cluster: string, hosts: string[], ssh = ''): string =>
   `cluster:\n${cluster || '  name: test'}\n${ssh ? `ssh:\n${ssh}\n` : ''}hosts:\n${hosts.join('\n')}\n`;
 const OK_HOSTS = [host('m1', '10.0.0.1', 'etcd, master'), host('n1', '10.0.0.2', 'node')];
+/** A third host in block form (each key on its own line, from line 6), with these lines under it. */
+const withN2 = (lines: string): string => inv('', [...OK_HOSTS, `  - name: n2\n    address: 10.0.0.3\n    roles: [node]\n${lines}`]);
 
 interface Case {
   readonly name: string;
@@ -75,6 +77,57 @@ const cases: Case[] = [
   },
   { name: 'role typo', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, mastr')]), path: 'hosts[0].roles[1]', message: /did you mean "master"/ },
   { name: 'role listed twice', yaml: inv('', [host('m1', '10.0.0.1', 'etcd, master, etcd')]), path: 'hosts[0].roles[2]', message: /listed twice/ },
+  // Node labels and taints (a line each: the block form puts every key on its own line)
+  {
+    name: 'label key with a space',
+    yaml: withN2('    labels:\n      "bad key": x'),
+    path: 'hosts[2].labels.bad key',
+    message: /"bad key" is not a valid label key/,
+    line: 10,
+  },
+  {
+    name: 'label key prefix not a DNS name',
+    yaml: withN2('    labels:\n      Example.COM/x: y'),
+    path: 'hosts[2].labels.Example.COM/x',
+    message: /prefix "Example.COM" is not a DNS subdomain/,
+    line: 10,
+  },
+  {
+    name: 'label value too long',
+    yaml: withN2(`    labels:\n      zone: ${'a'.repeat(64)}`),
+    path: 'hosts[2].labels.zone',
+    message: /is not a valid label value/,
+    line: 10,
+  },
+  {
+    name: 'label value a number',
+    yaml: withN2('    labels:\n      rack: 12'),
+    path: 'hosts[2].labels.rack',
+    message: /expected a string, got number 12 \(quote it/,
+    line: 10,
+  },
+  {
+    name: 'taint effect typo',
+    yaml: withN2('    taints:\n      - key: gpu\n        effect: NoSchedul'),
+    path: 'hosts[2].taints[0].effect',
+    message: /"NoSchedul" is not one of NoSchedule, PreferNoSchedule, NoExecute \(did you mean "NoSchedule"\?\)/,
+    line: 11,
+  },
+  { name: 'taint without effect', yaml: withN2('    taints:\n      - key: gpu'), path: 'hosts[2].taints[0].effect', message: /"effect" is required/ },
+  {
+    name: 'taint value invalid',
+    yaml: withN2('    taints:\n      - { key: gpu, value: "a b", effect: NoSchedule }'),
+    path: 'hosts[2].taints[0].value',
+    message: /"a b" is not a valid label value/,
+    line: 10,
+  },
+  {
+    name: 'taint listed twice',
+    yaml: withN2('    taints:\n      - { key: gpu, effect: NoSchedule }\n      - { key: gpu, value: x, effect: NoSchedule }'),
+    path: 'hosts[2].taints[1]',
+    message: /same key and effect as item 0/,
+    line: 11,
+  },
   // Types
   { name: 'port as string', yaml: inv('', OK_HOSTS, '  port: "22"'), path: 'ssh.port', message: /expected a whole number, got the string "22"/ },
   { name: 'port out of range', yaml: inv('', OK_HOSTS, '  port: 70000'), path: 'ssh.port', message: /70000 is out of range \(1 to 65535\)/ },

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { PathSegment } from './parse.js';
 import type { FieldProblem } from './validate.js';
-import type { ApiEndpointKind, KeyAlgorithm, Role, SshTarget } from './model.js';
+import type { ApiEndpointKind, KeyAlgorithm, Role, SshTarget, Taint } from './model.js';
 
 /** The model's shape, but `identityFile` as written (resolve makes it absolute and expands `~`). */
 export type SshTargetInput = SshTarget;
@@ -25,6 +25,8 @@ export interface HostInput {
   readonly address: string;
   readonly internalAddress?: string;
   readonly roles: readonly Role[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly Taint[];
   /** Overrides of the top-level `ssh`, which has no defaults of its own. */
   readonly ssh?: Partial<SshInput>;
 }

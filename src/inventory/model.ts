@@ -47,6 +47,16 @@ export interface Bastion extends SshTarget {
   readonly address: string;
 }
 
+/** What a taint does to pods that do not tolerate it. */
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+export const TAINT_EFFECTS: readonly TaintEffect[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+export interface Taint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: TaintEffect;
+}
+
 export interface Host {
   readonly name: string;
   /** Where kubeinstall connects over SSH (IP or DNS name). */
@@ -54,6 +64,9 @@ export interface Host {
   /** The IP components bind to and advertise (defaults to `address` when that is an IP). */
   readonly internalAddress: string;
   readonly roles: readonly Role[];
+  /** Labels and taints of its Node (from the inventory), applied through the API and kept in step on re-runs. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly Taint[];
   readonly ssh: SshSettings;
 }
 
@@ -102,3 +115,12 @@ export const isEtcdOnly = (model: { readonly hosts: readonly Pick<Host, 'roles'>
   model.hosts.length > 0 && model.hosts.every((h) => h.roles.length === 1 && h.roles[0] === 'etcd');
 
 export const hasRole = (host: Pick<Host, 'roles'>, role: Role): boolean => host.roles.includes(role);
+
+/** The roles whose components a host runs: a master also runs the node's (containerd, kubelet,
+ * kube-proxy) as a tainted node. The one rule for who runs a kubelet, read by pki, render and deploy. */
+export const runsRole = (host: Pick<Host, 'roles'>, role: Role): boolean => hasRole(host, role) || (role === 'node' && hasRole(host, 'master'));
+
+export const runsKubelet = (host: Pick<Host, 'roles'>): boolean => runsRole(host, 'node');
+
+/** The roles whose files and services a host gets, in ROLES order. */
+export const componentRoles = (host: Pick<Host, 'roles'>): Role[] => ROLES.filter((r) => runsRole(host, r));

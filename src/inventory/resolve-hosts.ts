@@ -92,6 +92,8 @@ export const resolveHosts = (input: InventoryInput, networks: Networks, baseDir:
       address: h.address,
       internalAddress: internalAddress ?? h.address,
       roles: h.roles,
+      labels: h.labels ?? {},
+      taints: h.taints ?? [],
       ssh: toSshSettings({ ...input.ssh, ...overrides }, baseDir),
     };
   });

@@ -1,10 +1,10 @@
 // The inventory schema as data. One table drives validation, defaults, the starter inventory
 // (`kubeinstall init inventory`) and the README's inventory reference, so they cannot drift.
-import { API_ENDPOINT_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES } from './model.js';
+import { API_ENDPOINT_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES, TAINT_EFFECTS } from './model.js';
 import { DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
 
 /** A named format check: returns an error message, or undefined when the value is fine. */
-export type Format = 'ip' | 'host' | 'hostname' | 'cidr' | 'endpoint' | 'version' | 'envName' | 'path' | 'san';
+export type Format = 'ip' | 'host' | 'hostname' | 'cidr' | 'endpoint' | 'version' | 'envName' | 'path' | 'san' | 'labelKey' | 'labelValue';
 
 interface Base {
   readonly doc: string;
@@ -41,12 +41,22 @@ export interface ListField extends Base {
   readonly of: Field;
   readonly minItems?: number;
   readonly unique?: boolean;
+  /** Items (mappings) that agree on all these keys are duplicates. */
+  readonly uniqueBy?: readonly string[];
+}
+/** A mapping with free keys (of a format) and values of one kind: labels. */
+export interface MapField extends Base {
+  readonly kind: 'map';
+  readonly key: Format;
+  readonly of: StringField;
+  /** Shown in the starter inventory. */
+  readonly example?: Readonly<Record<string, string>>;
 }
 export interface ObjectField extends Base {
   readonly kind: 'object';
   readonly fields: Readonly<Record<string, Field>>;
 }
-export type Field = StringField | IntField | BoolField | EnumField | ListField | ObjectField;
+export type Field = StringField | IntField | BoolField | EnumField | ListField | ObjectField | MapField;
 
 const sshTargetFields = {
   user: { kind: 'string', doc: 'SSH login user.', default: 'root' },
@@ -196,7 +206,34 @@ export const inventorySchema: ObjectField = {
             minItems: 1,
             unique: true,
             of: { kind: 'enum', values: ROLES, doc: 'A role.' },
-            doc: '`etcd` (an etcd member), `master` (control plane), `node` (kubelet, kube-proxy, containerd).',
+            doc:
+              '`etcd` (an etcd member), `master` (control plane; also runs kubelet, kube-proxy and containerd, tainted NoSchedule unless also `node`), ' +
+              '`node` (kubelet, kube-proxy, containerd).',
+          },
+          labels: {
+            kind: 'map',
+            key: 'labelKey',
+            of: { kind: 'string', format: 'labelValue', doc: 'A label value.' },
+            doc:
+              'Labels of its Node, applied through the API after it registers; ' +
+              'one kubeinstall set and the inventory no longer lists is removed on the next run.',
+            example: { 'topology.kubernetes.io/zone': 'zone-a' },
+          },
+          taints: {
+            kind: 'list',
+            uniqueBy: ['key', 'effect'],
+            doc:
+              'Taints of its Node, applied and kept in step as labels are. ' +
+              'A master without the `node` role also gets `node-role.kubernetes.io/control-plane:NoSchedule`.',
+            of: {
+              kind: 'object',
+              doc: 'One taint.',
+              fields: {
+                key: { kind: 'string', format: 'labelKey', required: true, doc: 'Taint key (a label key).', example: 'dedicated' },
+                value: { kind: 'string', format: 'labelValue', doc: 'Taint value (a label value).' },
+                effect: { kind: 'enum', values: TAINT_EFFECTS, required: true, doc: 'What it does to pods that do not tolerate it.' },
+              },
+            },
           },
           ssh: { kind: 'object', doc: 'Per-host SSH overrides (same keys as the top-level ssh).', fields: withoutDefaults(sshHostFields) },
         },

@@ -26,6 +26,8 @@ const renderFields = (fields: ObjectField['fields'], indent: string): string[] =
         const v = defaultOf(sub) ?? (sub.kind === 'string' ? sub.example : undefined);
         if (v !== undefined) lines.push(`${indent}#   ${k}: ${scalar(v)}`);
       }
+    } else if (f.kind === 'map') {
+      lines.push(`${indent}# ${key}:`, ...Object.entries(f.example ?? {}).map(([k, v]) => `${indent}#   ${k}: ${scalar(v)}`));
     } else if (def !== undefined) {
       lines.push(`${indent}${key}: ${scalar(def)}`);
     } else if (f.kind === 'list') {
@@ -76,7 +78,13 @@ export const renderStarterInventory = (shape: StarterShape): string => {
         ? '  apiEndpointKind: vip'
         : line,
   );
-  const hostLines = hosts.flatMap((h) => [`  - name: ${h.name}`, `    address: ${h.address}`, `    roles: [${h.roles.join(', ')}]`]);
+  // The first host shows where its Node's labels go (commented out, as every optional field).
+  const hostLines = hosts.flatMap((h, i) => [
+    `  - name: ${h.name}`,
+    `    address: ${h.address}`,
+    `    roles: [${h.roles.join(', ')}]`,
+    ...(i === 0 ? renderFields({ labels: hostFields.labels! }, '    ') : []),
+  ]);
   return [
     '# kubeinstall inventory: the one file that describes your cluster.',
     '# Check it with `kubeinstall inventory check -i <file>`; every key is explained in README.md.',
@@ -105,11 +113,15 @@ export const renderInventoryReference = (): string => {
       ? f.values.map((v) => `\`${v}\``).join(' \\| ')
       : f.kind === 'list'
         ? `list of ${typeOf(f.of)}`
-        : f.kind === 'int'
-          ? `int ${f.min}-${f.max}`
-          : f.kind === 'string' && f.format
-            ? `string (${f.format})`
-            : f.kind;
+        : f.kind === 'map'
+          ? `mapping of ${f.key}: ${typeOf(f.of)}`
+          : f.kind === 'int'
+            ? `int ${f.min}-${f.max}`
+            : f.kind === 'string' && f.format
+              ? `string (${f.format})`
+              : f.kind === 'object'
+                ? 'mapping'
+                : f.kind;
   const walk = (fields: ObjectField['fields'], prefix: string): void => {
     for (const [k, f] of Object.entries(fields)) {
       const path = `${prefix}${k}`;

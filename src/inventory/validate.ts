@@ -31,6 +31,20 @@ const zoneIdError = (v: string): string | undefined =>
     ? `"${v}" has an IPv6 zone id (${v.slice(v.indexOf('%'))}), which a certificate cannot name: give the address without it`
     : undefined;
 
+// Kubernetes' qualified names (IsQualifiedName, IsValidLabelValue): [prefix/]name, a name of at most 63
+// alphanumerics, '-', '_' and '.', starting and ending alphanumeric; the prefix a DNS subdomain.
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const labelKeyError = (v: string): string | undefined => {
+  const slash = v.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : v.slice(0, slash);
+  const name = v.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !isHostname(prefix)))
+    return `"${v}" is not a valid label key: its prefix "${prefix}" is not a DNS subdomain`;
+  if (!LABEL_NAME.test(name))
+    return `"${v}" is not a valid label key: "${name}" must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+  return undefined;
+};
+
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
   ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
   host: (v) => zoneIdError(v) ?? (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
@@ -46,6 +60,11 @@ const formatChecks: Record<Format, (v: string) => string | undefined> = {
   version: (v) => (/^v?\d+\.\d+\.\d+$/.test(v) ? undefined : `"${v}" is not a version of the form x.y.z (e.g. 1.34.2)`),
   envName: (v) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? undefined : `"${v}" is not an environment variable name`),
   path: (v) => (v.trim() ? undefined : 'an empty path'),
+  labelKey: labelKeyError,
+  labelValue: (v) =>
+    v === '' || LABEL_NAME.test(v)
+      ? undefined
+      : `"${v}" is not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)`,
   san: (v) => zoneIdError(v) ?? (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
 };
 
@@ -96,7 +115,32 @@ const check = (field: Field, value: unknown, path: PathSegment[], out: FieldProb
           seen.add(item);
         });
       }
+      if (field.uniqueBy) {
+        const seen = new Map<string, number>();
+        items.forEach((item, i) => {
+          if (!isMapping(item)) return;
+          const id = JSON.stringify(field.uniqueBy!.map((k) => item[k]));
+          const first = seen.get(id);
+          if (first !== undefined) problem(`same ${field.uniqueBy!.join(' and ')} as item ${first}`, [...path, i]);
+          else seen.set(id, i);
+        });
+      }
       return items;
+    }
+    case 'map': {
+      if (!isMapping(value)) {
+        problem(`expected a mapping (key: value), got ${describe(value)}`);
+        return undefined;
+      }
+      const result: Record<string, unknown> = {};
+      for (const [key, v] of Object.entries(value)) {
+        const keyError = formatChecks[field.key](key);
+        if (keyError) problem(keyError, [...path, key]);
+        // A bare `key:` is an empty value, as kubectl label key= sets it.
+        const checked = check(field.of, v ?? '', [...path, key], out);
+        if (!keyError && checked !== undefined) result[key] = checked;
+      }
+      return result;
     }
     case 'string': {
       if (typeof value !== 'string') {

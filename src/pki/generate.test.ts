@@ -56,7 +56,7 @@ describe('generatePki re-runs', () => {
   it("re-issues what names a master's address when it changes, saying why", async () => {
     await generatePki(model(inventory()), dir);
     const r = await generatePki(model(inventory('', '127.0.3.2')), dir);
-    expect(outcomes(r, 'reissued')).toEqual(['apiserver', 'etcd-peer/m1', 'etcd-server/m1']);
+    expect(outcomes(r, 'reissued')).toEqual(['apiserver', 'etcd-peer/m1', 'etcd-server/m1', 'kubelet-server/m1']);
     expect(r.certs.find((c) => c.id === 'apiserver')!.reason).toBe('IP SANs differ: missing 127.0.3.2; unexpected 127.0.3.1');
     // the kubeconfigs follow the new address without new client certificates
     expect(r.written).toEqual(expect.arrayContaining(['kubeconfigs/masters/m1/scheduler.conf', 'kubeconfigs/admin.conf']));

@@ -65,13 +65,23 @@ describe('expandPki', () => {
     });
   });
 
-  it('gives every node its own kubelet identity (the Node authorizer needs one per node)', () => {
+  it('gives every host running a kubelet, masters too, its own kubelet identity (the Node authorizer needs one per node)', () => {
     const clients = plan.certs.filter((c) => c.spec.name === 'kubelet-client');
     expect(clients.map((c) => c.subject)).toEqual([
+      { cn: 'system:node:m1', o: ['system:nodes'] },
+      { cn: 'system:node:m2', o: ['system:nodes'] },
+      { cn: 'system:node:m3', o: ['system:nodes'] },
       { cn: 'system:node:n1', o: ['system:nodes'] },
       { cn: 'system:node:n2', o: ['system:nodes'] },
     ]);
     expect(cert('kubelet-server/n1').altNames).toEqual({ dnsNames: ['n1'], ipAddresses: ['192.0.2.21', '198.51.100.21'] });
+    expect(cert('kubelet-server/m2').altNames).toEqual({ dnsNames: ['m2', 'm2.example.com'], ipAddresses: ['10.0.0.12'] });
+    // An etcd-only member runs no kubelet.
+    expect(
+      planOf(inventory('  - { name: e1, address: 192.0.2.31, roles: [etcd] }\n  - { name: m1, address: 192.0.2.11, roles: [master] }'))
+        .certs.filter((c) => c.spec.name === 'kubelet-client')
+        .map((c) => c.id),
+    ).toEqual(['kubelet-client/m1']);
   });
 
   it('uses the identities the render stage binds roles to', () => {
@@ -102,6 +112,9 @@ describe('expandPki', () => {
       'kubeconfigs/masters/m1/scheduler.conf': 'https://192.0.2.11:6443',
       'kubeconfigs/masters/m2/scheduler.conf': 'https://10.0.0.12:6443',
       'kubeconfigs/masters/m3/scheduler.conf': 'https://192.0.2.13:6443',
+      'kubeconfigs/nodes/m1/kubelet.conf': 'https://192.0.2.100:6443',
+      'kubeconfigs/nodes/m2/kubelet.conf': 'https://192.0.2.100:6443',
+      'kubeconfigs/nodes/m3/kubelet.conf': 'https://192.0.2.100:6443',
       'kubeconfigs/nodes/n1/kubelet.conf': 'https://192.0.2.100:6443',
       'kubeconfigs/nodes/n2/kubelet.conf': 'https://192.0.2.100:6443',
     });

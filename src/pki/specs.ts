@@ -1,6 +1,6 @@
 // The whole cluster PKI as data, in the manner of kubeadm's certlist.go: one row per certificate kind,
 // expanded per host where a kind is per host. `certs`, `verify-certs` and renewal all read this table.
-import { hostsWithRole, isEtcdOnly, type ClusterModel, type Host as InventoryHost, type Role } from '../inventory/model.js';
+import { hostsWithRole, isEtcdOnly, runsRole, type ClusterModel, type Host as InventoryHost, type Role } from '../inventory/model.js';
 import { hostPort, isIpAddress } from '../util/ip.js';
 import { canonicalIp, type ExtKeyUsage, type KeyUsage, type Subject } from './x509.js';
 
@@ -48,7 +48,8 @@ export interface AltNames {
   readonly ipAddresses: readonly string[];
 }
 
-/** Which hosts a kind is issued for: once for the cluster, or once per host with a role. */
+/** Which hosts a kind is issued for: once for the cluster, or once per host running a role's components
+ * (`node`: every host running a kubelet, masters included). */
 export type Scope = 'cluster' | Role;
 type PerHost<T> = T | ((host: Host) => T);
 
@@ -279,7 +280,8 @@ export const altNames = (names: readonly string[]): AltNames => ({
   ipAddresses: [...new Set(names.filter(isIpAddress).map(canonicalIp))],
 });
 
-const hostsInScope = (model: PkiModel, scope: Scope): (Host | undefined)[] => (scope === 'cluster' ? [undefined] : hostsWithRole(model, scope));
+const hostsInScope = (model: PkiModel, scope: Scope): (Host | undefined)[] =>
+  scope === 'cluster' ? [undefined] : model.hosts.filter((h) => runsRole(h, scope));
 
 export const instanceId = (spec: CertSpec, host: Host | undefined): string => (host ? `${spec.name}/${host.name}` : spec.name);
 

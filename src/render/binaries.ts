@@ -1,5 +1,5 @@
 // The binaries each role runs, from the binaries folder to /usr/local/bin.
-import type { Host, Role } from '../inventory/model.js';
+import { componentRoles, type Host, type Role } from '../inventory/model.js';
 import { UNITS } from './units.js';
 
 export interface BinarySpec {
@@ -28,12 +28,12 @@ export const ROLE_BINARIES: Readonly<Record<Role, readonly BinarySpec[]>> = {
   ],
 };
 
-export const binariesFor = (host: Host): BinarySpec[] => host.roles.flatMap((role) => ROLE_BINARIES[role]);
+export const binariesFor = (host: Host): BinarySpec[] => componentRoles(host).flatMap((role) => ROLE_BINARIES[role]);
 
 /** Every binary name some host of the model needs, with the roles needing it (for error messages). */
 export const requiredBinaries = (hosts: readonly Host[]): ReadonlyMap<string, readonly Role[]> => {
   const needed = new Map<string, Role[]>();
-  for (const role of new Set(hosts.flatMap((h) => h.roles))) {
+  for (const role of new Set(hosts.flatMap(componentRoles))) {
     for (const b of ROLE_BINARIES[role]) needed.set(b.name, [...(needed.get(b.name) ?? []), role]);
   }
   return needed;

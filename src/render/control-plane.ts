@@ -1,18 +1,19 @@
 // A master: kube-apiserver, kube-controller-manager and kube-scheduler, each a systemd unit whose flags are
-// data (one function per component), every listener on the host's internal address.
+// data (one function per component). Where each listens, and why: docs/render.md.
 import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { etcdClientUrl } from './etcd.js';
 import { binPath, etcdPki, HOST_PATHS, pki, unitPath } from './paths.js';
-import { PORTS } from './ports.js';
+import { anyAddress, LOOPBACK, PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
 
 export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   ['advertise-address', host.internalAddress],
-  ['bind-address', host.internalAddress],
+  // Every address of the master, so a VIP, `address` and 127.0.0.1 reach it as kubeadm's does.
+  ['bind-address', anyAddress(host.internalAddress)],
   ['secure-port', String(model.apiServerPort)],
   ['etcd-servers', hostsWithRole(model, 'etcd').map(etcdClientUrl).join(',')],
   ['etcd-cafile', etcdPki('ca.crt')],
@@ -50,8 +51,8 @@ export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   ['profiling', 'false'],
 ];
 
-export const controllerManagerFlags = (model: ClusterModel, host: Host): Flag[] => [
-  ['bind-address', host.internalAddress],
+export const controllerManagerFlags = (model: ClusterModel): Flag[] => [
+  ['bind-address', LOOPBACK],
   ['kubeconfig', HOST_PATHS.controllerManagerConf],
   ['authentication-kubeconfig', HOST_PATHS.controllerManagerConf],
   ['authorization-kubeconfig', HOST_PATHS.controllerManagerConf],
@@ -70,9 +71,9 @@ export const controllerManagerFlags = (model: ClusterModel, host: Host): Flag[] 
   ['profiling', 'false'], // CIS 1.3.x
 ];
 
-export const schedulerFlags = (host: Host): Flag[] => [
+export const schedulerFlags = (): Flag[] => [
   ['config', HOST_PATHS.schedulerConfig],
-  ['bind-address', host.internalAddress],
+  ['bind-address', LOOPBACK],
   ['authentication-kubeconfig', HOST_PATHS.schedulerConf],
   ['authorization-kubeconfig', HOST_PATHS.schedulerConf],
 ];
@@ -81,18 +82,19 @@ const unit = (name: string, binary: string, flags: readonly Flag[]) =>
   textFile(unitPath(name), renderAsset(`units/${name}`, { command: execStart(binPath(binary), flags) }), [name]);
 
 const https = (host: Host, port: number, path: string) => ({ kind: 'https' as const, url: `https://${hostPort(host.internalAddress, port)}${path}` });
+const onHost = (port: number) => ({ kind: 'on-host' as const, url: `https://${hostPort(LOOPBACK, port)}/healthz` });
 
 export const renderControlPlane = (model: ClusterModel, host: Host): RoleRender => ({
   files: [
     textFile(HOST_PATHS.auditPolicy, renderAsset('config/audit-policy.yaml', {}), [UNITS.apiserver]),
     textFile(HOST_PATHS.schedulerConfig, renderAsset('config/kube-scheduler-config.yaml', { kubeconfig: HOST_PATHS.schedulerConf }), [UNITS.scheduler]),
     unit(UNITS.apiserver, 'kube-apiserver', apiServerFlags(model, host)),
-    unit(UNITS.controllerManager, 'kube-controller-manager', controllerManagerFlags(model, host)),
-    unit(UNITS.scheduler, 'kube-scheduler', schedulerFlags(host)),
+    unit(UNITS.controllerManager, 'kube-controller-manager', controllerManagerFlags(model)),
+    unit(UNITS.scheduler, 'kube-scheduler', schedulerFlags()),
   ],
   services: [
     { unit: UNITS.apiserver, phase: 'control-plane', health: https(host, model.apiServerPort, '/readyz') },
-    { unit: UNITS.controllerManager, phase: 'control-plane', health: https(host, PORTS.controllerManager, '/healthz') },
-    { unit: UNITS.scheduler, phase: 'control-plane', health: https(host, PORTS.scheduler, '/healthz') },
+    { unit: UNITS.controllerManager, phase: 'control-plane', health: onHost(PORTS.controllerManager) },
+    { unit: UNITS.scheduler, phase: 'control-plane', health: onHost(PORTS.scheduler) },
   ],
 });

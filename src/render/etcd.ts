@@ -1,9 +1,10 @@
-// An etcd member: its config file (every URL on its own internal address) and its Type=notify unit.
+// An etcd member: its config file (client and peer URLs on its internal address, metrics on 127.0.0.1;
+// why: docs/render.md) and its Type=notify unit.
 import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { binPath, ETCD_PKI_DIR, HOST_PATHS, unitPath } from './paths.js';
-import { PORTS } from './ports.js';
+import { LOOPBACK, PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
@@ -18,7 +19,7 @@ export const renderEtcdConfig = (model: ClusterModel, host: Host): string =>
     name: host.name,
     clientUrl: etcdClientUrl(host),
     peerUrl: peerUrl(host),
-    metricsUrl: `http://${hostPort(host.internalAddress, PORTS.etcdMetrics)}`,
+    metricsUrl: `http://${hostPort(LOOPBACK, PORTS.etcdMetrics)}`,
     initialCluster: hostsWithRole(model, 'etcd')
       .map((m) => `${m.name}=${peerUrl(m)}`)
       .join(','),

@@ -1,10 +1,10 @@
 // A worker node: host preparation drop-ins, containerd, kubelet (KubeletConfiguration) and kube-proxy
-// (KubeProxyConfiguration), every listener on the host's internal address.
+// (KubeProxyConfiguration). Where each listens, and why: docs/render.md.
 import type { ClusterModel, Host } from '../inventory/model.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { binPath, HOST_PATHS, pki, unitPath } from './paths.js';
-import { PORTS } from './ports.js';
+import { LOOPBACK, PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
@@ -30,6 +30,8 @@ export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
   renderAsset('config/kubelet-config.yaml', {
     address: q(host.internalAddress),
     port: String(PORTS.kubelet),
+    healthzBindAddress: q(LOOPBACK),
+    healthzPort: String(PORTS.kubeletHealthz),
     clientCaFile: q(pki('ca.crt')),
     tlsCertFile: q(HOST_PATHS.kubeletServingCert),
     tlsPrivateKeyFile: q(HOST_PATHS.kubeletServingKey),
@@ -40,12 +42,14 @@ export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
 export const renderKubeProxyConfig = (model: ClusterModel, host: Host): string =>
   renderAsset('config/kube-proxy-config.yaml', {
     address: q(host.internalAddress),
-    healthzBindAddress: q(hostPort(host.internalAddress, PORTS.kubeProxyHealthz)),
-    metricsBindAddress: q(hostPort(host.internalAddress, PORTS.kubeProxyMetrics)),
+    healthzBindAddress: q(hostPort(LOOPBACK, PORTS.kubeProxyHealthz)),
+    metricsBindAddress: q(hostPort(LOOPBACK, PORTS.kubeProxyMetrics)),
     nodeName: q(host.name),
     kubeconfig: q(HOST_PATHS.kubeProxyKubeconfig),
     clusterCidr: q(model.podCidr.text),
   });
+
+const onHost = (url: string) => ({ kind: 'on-host' as const, url });
 
 const unit = (name: string, binary: string, flags: readonly Flag[]) =>
   textFile(unitPath(name), renderAsset(`units/${name}`, { command: execStart(binPath(binary), flags) }), [name]);
@@ -63,7 +67,7 @@ export const renderNode = (model: ClusterModel, host: Host): RoleRender => ({
   ],
   services: [
     { unit: UNITS.containerd, phase: 'node' },
-    { unit: UNITS.kubelet, phase: 'node' },
-    { unit: UNITS.kubeProxy, phase: 'node' },
+    { unit: UNITS.kubelet, phase: 'node', health: onHost(`http://${hostPort(LOOPBACK, PORTS.kubeletHealthz)}/healthz`) },
+    { unit: UNITS.kubeProxy, phase: 'node', health: onHost(`http://${hostPort(LOOPBACK, PORTS.kubeProxyHealthz)}/healthz`) },
   ],
 });

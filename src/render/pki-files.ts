@@ -4,7 +4,7 @@
 // Minimality lives here: only masters get ca.key (the controller-manager signs with it), sa.key and the
 // Secrets encryption key (inside the EncryptionConfiguration); a node gets certificates and its own
 // kubeconfigs, never a CA key.
-import type { Host, Role } from '../inventory/model.js';
+import { runsRole, type Host, type Role } from '../inventory/model.js';
 import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
 import { SERVICE_ACCOUNT_FILES, type PkiPlan } from '../pki/specs.js';
 import { renderEncryptionConfig } from './encryption.js';
@@ -86,4 +86,4 @@ export const pkiSources = (plan: PkiPlan) => {
 
 /** The placements of this host's roles, each with its source's path in the cluster folder. */
 export const placementsFor = (sourceOf: ReturnType<typeof pkiSources>, host: Host): (Omit<PkiPlacement, 'role' | 'source'> & { readonly from: string })[] =>
-  PKI_PLACEMENTS.filter((p) => host.roles.includes(p.role)).map(({ role: _role, source, ...p }) => ({ ...p, from: sourceOf(host, source) }));
+  PKI_PLACEMENTS.filter((p) => runsRole(host, p.role)).map(({ role: _role, source, ...p }) => ({ ...p, from: sourceOf(host, source) }));

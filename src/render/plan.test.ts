@@ -33,9 +33,9 @@ describe('control plane units', () => {
   const m2 = hostPlan(plan, 'm2');
   const api = unit(m2, 'kube-apiserver');
 
-  it('runs kube-apiserver from /usr/local/bin, bound and advertised on the internal address', () => {
+  it('runs kube-apiserver from /usr/local/bin, on every address of the master (a VIP, 127.0.0.1), advertising the internal one', () => {
     expect(api.binary).toBe('/usr/local/bin/kube-apiserver');
-    expect(api.flags.get('bind-address')).toBe('127.0.4.2');
+    expect(api.flags.get('bind-address')).toBe('0.0.0.0');
     expect(api.flags.get('advertise-address')).toBe('127.0.4.2');
     expect(api.flags.get('secure-port')).toBe('6443');
   });
@@ -77,7 +77,7 @@ describe('control plane units', () => {
 
   it('gives kube-controller-manager its kubeconfig, the signing CA, the SA key and both CIDRs', () => {
     const kcm = unit(m2, 'kube-controller-manager');
-    expect(kcm.flags.get('bind-address')).toBe('127.0.4.2');
+    expect(kcm.flags.get('bind-address')).toBe('127.0.0.1');
     expect(kcm.flags.get('kubeconfig')).toBe('/etc/kubernetes/controller-manager.conf');
     expect(kcm.flags.get('cluster-signing-cert-file')).toBe('/etc/kubernetes/pki/ca.crt');
     expect(kcm.flags.get('cluster-signing-key-file')).toBe('/etc/kubernetes/pki/ca.key');
@@ -91,7 +91,7 @@ describe('control plane units', () => {
   it('configures kube-scheduler through a KubeSchedulerConfiguration file', () => {
     const sched = unit(m2, 'kube-scheduler');
     expect(sched.flags.get('config')).toBe('/etc/kubernetes/kube-scheduler-config.yaml');
-    expect(sched.flags.get('bind-address')).toBe('127.0.4.2');
+    expect(sched.flags.get('bind-address')).toBe('127.0.0.1');
     const cfg = doc(m2, '/etc/kubernetes/kube-scheduler-config.yaml');
     expect(cfg).toMatchObject({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration' });
     expect(cfg.clientConnection.kubeconfig).toBe('/etc/kubernetes/scheduler.conf');
@@ -116,7 +116,8 @@ describe('node files', () => {
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
       kind: 'KubeletConfiguration',
       address: '127.0.4.11',
-      healthzBindAddress: '127.0.4.11',
+      healthzBindAddress: '127.0.0.1',
+      healthzPort: 10248,
       readOnlyPort: 0,
       clusterDNS: ['10.96.0.10'],
       clusterDomain: 'cluster.local',
@@ -146,14 +147,14 @@ describe('node files', () => {
     expect(unit(n1, 'containerd').sections.get('Unit')!.get('After')).toBe('network.target local-fs.target dbus.service');
   });
 
-  it('writes a KubeProxyConfiguration with its kubeconfig, the pod CIDR and every listener on the internal address', () => {
+  it('writes a KubeProxyConfiguration with its kubeconfig, the pod CIDR, health and metrics on 127.0.0.1 only', () => {
     const cfg = doc(n1, '/var/lib/kube-proxy/config.yaml');
     expect(cfg).toMatchObject({
       apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
       kind: 'KubeProxyConfiguration',
       bindAddress: '127.0.4.11',
-      healthzBindAddress: '127.0.4.11:10256',
-      metricsBindAddress: '127.0.4.11:10249',
+      healthzBindAddress: '127.0.0.1:10256',
+      metricsBindAddress: '127.0.0.1:10249',
       hostnameOverride: 'n1',
       clusterCIDR: '10.244.0.0/16',
     });
@@ -182,6 +183,34 @@ describe('node files', () => {
     expect(sysctl).toMatch(/^net\.bridge\.bridge-nf-call-iptables = 1$/m);
     expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
     expect(n1.files.map((f) => f.path)).not.toContain('/etc/sysctl.conf');
+  });
+});
+
+describe('masters are nodes too', () => {
+  const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
+
+  it('gives a master containerd, kubelet and kube-proxy (binaries, units, configs, its own kubelet identity), after its control plane', () => {
+    const m1 = hostPlan(plan, 'm1');
+    expect(m1.services.map((s) => s.unit)).toEqual([
+      'etcd.service',
+      'kube-apiserver.service',
+      'kube-controller-manager.service',
+      'kube-scheduler.service',
+      ...NODE_UNITS,
+    ]);
+    const paths = m1.files.map((f) => f.path);
+    for (const binary of ['containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy']) expect(paths).toContain(`/usr/local/bin/${binary}`);
+    expect(paths).toEqual(expect.arrayContaining(['/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubelet.conf', '/var/lib/kubelet/pki/kubelet.crt']));
+    expect(unit(m1, 'kubelet').flags.get('hostname-override')).toBe('m1');
+    const kubeletConf = m1.files.find((f) => f.path === '/etc/kubernetes/kubelet.conf')!;
+    expect(kubeletConf.content.kind === 'inline' && kubeletConf.content.data.toString()).toContain('nodes/m1/kubelet.conf');
+  });
+
+  it('gives a dedicated etcd member none of them', () => {
+    const m = modelFrom('  - { name: e1, address: 127.0.4.21, roles: [etcd] }\n  - { name: m1, address: 127.0.4.1, roles: [master] }\n');
+    const p = buildClusterPlan(m, clusterFilesFor(m), binaryIndexFor(ALL_BINARIES));
+    expect(hostPlan(p, 'e1').services.map((s) => s.unit)).toEqual(['etcd.service']);
+    expect(hostPlan(p, 'm1').services.map((s) => s.unit)).toEqual(expect.arrayContaining(NODE_UNITS));
   });
 });
 
@@ -221,7 +250,7 @@ describe('Secrets encrypted at rest', () => {
 });
 
 describe('etcd members', () => {
-  it('render a config with URLs on the member address, every member in initial-cluster and mutual TLS', () => {
+  it('render a config with client and peer URLs on the member address, metrics on 127.0.0.1, every member in initial-cluster and mutual TLS', () => {
     const m3 = hostPlan(plan, 'm3');
     const cfg = doc(m3, '/etc/etcd/etcd.conf.yml');
     expect(cfg).toMatchObject({
@@ -231,7 +260,7 @@ describe('etcd members', () => {
       'advertise-client-urls': 'https://127.0.4.3:2379',
       'listen-peer-urls': 'https://127.0.4.3:2380',
       'initial-advertise-peer-urls': 'https://127.0.4.3:2380',
-      'listen-metrics-urls': 'http://127.0.4.3:2381',
+      'listen-metrics-urls': 'http://127.0.0.1:2381',
       'initial-cluster': 'm1=https://127.0.4.1:2380,m2=https://127.0.4.2:2380,m3=https://127.0.4.3:2380',
       'initial-cluster-state': 'new',
     });
@@ -250,12 +279,14 @@ describe('etcd members', () => {
 });
 
 describe('listeners', () => {
-  it('never bind a wildcard or loopback address in any rendered config or unit', () => {
+  it('bind a wildcard only for kube-apiserver: every other listener is on the internal address or 127.0.0.1', () => {
+    const apiServerUnit = '/etc/systemd/system/kube-apiserver.service';
     for (const h of plan.hosts) {
       for (const f of h.files) {
         if (f.content.kind !== 'inline' || f.content.data.includes('placeholder')) continue;
-        const settings = f.content.data.toString().replace(/^\s*#.*$/gm, '');
-        expect(settings, `${h.host.name}:${f.path}`).not.toMatch(/0\.0\.0\.0|127\.0\.0\.1|\[::\]|localhost/);
+        let settings = f.content.data.toString().replace(/^\s*#.*$/gm, '');
+        if (f.path === apiServerUnit) settings = settings.replace('--bind-address=0.0.0.0', '');
+        expect(settings, `${h.host.name}:${f.path}`).not.toMatch(/0\.0\.0\.0|\[::\]|localhost/);
       }
     }
   });
@@ -323,6 +354,20 @@ describe('file plan', () => {
     expect(p.hosts[0]!.services[1]!.health).toEqual({ kind: 'https', url: 'https://127.0.4.31:6443/readyz' });
   });
 
+  it("probes what listens on 127.0.0.1 on the host itself, as kubeadm's static pods are probed", () => {
+    const both = modelFrom('  - { name: a1, address: 127.0.4.31, roles: [etcd, master, node] }\n');
+    const p = buildClusterPlan(both, clusterFilesFor(both), binaryIndexFor(ALL_BINARIES));
+    expect(Object.fromEntries(p.hosts[0]!.services.map((s) => [s.unit, s.health]))).toEqual({
+      'etcd.service': { kind: 'etcd' },
+      'kube-apiserver.service': { kind: 'https', url: 'https://127.0.4.31:6443/readyz' },
+      'kube-controller-manager.service': { kind: 'on-host', url: 'https://127.0.0.1:10257/healthz' },
+      'kube-scheduler.service': { kind: 'on-host', url: 'https://127.0.0.1:10259/healthz' },
+      'containerd.service': undefined,
+      'kubelet.service': { kind: 'on-host', url: 'http://127.0.0.1:10248/healthz' },
+      'kube-proxy.service': { kind: 'on-host', url: 'http://127.0.0.1:10256/healthz' },
+    });
+  });
+
   it('is the same, byte for byte, when built twice', () => {
     const again = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES));
     const digest = (p: ClusterPlan) => p.hosts.map((h) => h.files.map((f) => `${f.path} ${f.mode} ${f.sha256}`));
@@ -356,7 +401,8 @@ describe('file plan', () => {
       { path: '/usr/local/bin/kube-proxy', mode: 0o755, from: 'binary kube-proxy', awaiting: 'binary' },
     ]);
     expect(n1.files.map((f) => f.path)).not.toContain('/usr/local/bin/kube-proxy');
-    expect(hostPlan(p, 'm1').pending).toEqual([{ path: '/etc/kubernetes/pki/ca.crt', mode: 0o644, from: 'pki/ca.crt', awaiting: 'pki' }]);
+    // A master runs kube-proxy too.
+    expect(hostPlan(p, 'm1').pending).toEqual(n1.pending);
   });
 
   it('renders the RBAC bindings a binary install must create', () => {

@@ -2,7 +2,7 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
-import { ROLES, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { componentRoles, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { expandPki } from '../pki/specs.js';
 import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
@@ -83,7 +83,7 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     });
   }
   const services: PlannedService[] = [];
-  for (const role of ROLES.filter((r) => host.roles.includes(r))) {
+  for (const role of componentRoles(host)) {
     const rendered = ROLE_RENDERERS[role](model, host);
     files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
     services.push(...rendered.services);

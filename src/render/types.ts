@@ -33,8 +33,10 @@ export interface PlannedFile {
 export interface PlannedService {
   readonly unit: string; // "etcd.service"
   readonly phase: ServicePhase;
-  /** Health probe the deploy waits for after starting the unit, if any. */
-  readonly health?: { readonly kind: 'https'; readonly url: string } | { readonly kind: 'etcd' };
+  /** Health probe the deploy waits for after starting the unit, if any: `https` from the deploying
+   * machine (or from the host when it is not reachable directly), `on-host` on the host itself over SSH
+   * (the component listens on 127.0.0.1), `etcd` with etcdctl on the member. */
+  readonly health?: { readonly kind: 'https'; readonly url: string } | { readonly kind: 'on-host'; readonly url: string } | { readonly kind: 'etcd' };
 }
 
 /** A file whose input does not exist yet: a PKI file `certs` makes, or a binary not yet in the binaries folder.

@@ -45,7 +45,15 @@ describe('ssh target', () => {
     expect(sudoFor({ user: 'root', sudo: false }, 'root')).toBe(false);
     expect(sudoFor({ user: 'ops', sudo: true }, 'root')).toBe(false);
     expect(sudoFor({ user: 'ops', sudo: false }, 'ops')).toBe(false); // the inventory's explicit choice for its own user
-    const host = { name: 'web', address: 'web1', internalAddress: '192.0.2.10', roles: ['node'] as const, ssh: { ...defaults, sudo: false } };
+    const host = {
+      name: 'web',
+      address: 'web1',
+      internalAddress: '192.0.2.10',
+      roles: ['node'] as const,
+      labels: {},
+      taints: [],
+      ssh: { ...defaults, sudo: false },
+    };
     expect(resolveHostTarget(host, config, '/home/me')).toMatchObject({ user: 'admin', sudo: true });
   });
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Stand-in for kube-apiserver: reads and writes etcd with its etcd client cert over etcd's gRPC API
 # (as the real one does; a minimal HTTP/2 + protobuf client below, since etcd 3.4 started from a
-# config file has no JSON gateway), serves TLS requiring client certs from --client-ca-file, and
+# config file has no JSON gateway), serves TLS with client certs from --client-ca-file (anonymous
+# requests get the health paths only, as system:public-info-viewer allows on the real one), and
 # stores the objects it is asked to create or apply in etcd under the real keys
 # (/registry/<resource>/[<namespace>/]<name>), encrypted as --encryption-provider-config says. Writes are
 # allowed to system:masters and to subjects of a stored ClusterRoleBinding to cluster-admin (no other
@@ -243,7 +244,10 @@ OBJECT_PATH = re.compile(r"^/apis?/(?:[^/]+/)?v1/(?:namespaces/([^/]+)/)?([a-z]+
 # The discovery kubectl needs to turn "secret" into a URL (/apis must answer too, if only with no groups).
 CORE_V1 = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
     {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret", "verbs": ["create", "get", "patch"]},
+    {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node", "verbs": ["create", "get", "list", "patch"]},
 ]}
+# NodeRestriction: a kubelet may not set labels under these (kubeadm applies them with admin credentials).
+RESTRICTED_LABEL_PREFIXES = ("node-role.kubernetes.io/", "node-restriction.kubernetes.io/")
 
 
 def secret_from_protobuf(body):
@@ -263,6 +267,19 @@ def secret_from_protobuf(body):
         elif field == 3 and value:
             secret["type"] = value.decode()
     return secret
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch: mappings merge, null deletes, anything else (lists too) replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
 def object_key(namespace, resource, name):
@@ -287,6 +304,15 @@ class ApiHandler(HealthHandler):
         user, groups = self.identity()
         return "system:masters" in groups or bool({("User", user), *(("Group", g) for g in groups)} & cluster_admin_subjects())
 
+    def kubelet_may_create(self, resource, obj):
+        """The Node authorizer and NodeRestriction: a kubelet creates its own Node, without node-role labels."""
+        user, groups = self.identity()
+        name = obj.get("metadata", {}).get("name")
+        if resource != "nodes" or "system:nodes" not in groups or user != f"system:node:{name}":
+            return f"forbidden: {user} may not create {resource} {name}"
+        restricted = [k for k in obj["metadata"].get("labels") or {} if k.startswith(RESTRICTED_LABEL_PREFIXES)]
+        return f"forbidden: node {name} is not allowed to set the following labels: {', '.join(restricted)}" if restricted else None
+
     def body(self, resource):
         data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if "protobuf" not in self.headers.get("Content-Type", ""):
@@ -297,6 +323,8 @@ class ApiHandler(HealthHandler):
 
     def do_GET(self):
         path = self.path.split("?")[0]
+        if path not in self.HEALTH_PATHS and not self.connection.getpeercert():
+            return self.reply(403, f'forbidden: User "system:anonymous" cannot get path "{path}"')
         if path == "/api":
             return self.reply(200, json.dumps({"kind": "APIVersions", "versions": ["v1"]}), "application/json")
         if path == "/api/v1":
@@ -309,6 +337,10 @@ class ApiHandler(HealthHandler):
         if match and match[3]:
             stored = etcd_get(object_key(match[1], match[2], urllib.parse.unquote(match[3])))
             return self.reply(200, from_storage(match[2], stored), "application/json") if stored else self.reply(404, "not found")
+        if match and match[2] == "nodes":
+            prefix = object_key(None, "nodes", "")
+            items = [json.loads(from_storage("nodes", v)) for v in etcd_range(prefix, prefix[:-1] + "0")]
+            return self.reply(200, json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": items}), "application/json")
         return super().do_GET()
 
     def do_POST(self):
@@ -316,8 +348,6 @@ class ApiHandler(HealthHandler):
         match = OBJECT_PATH.match(self.path.split("?")[0])
         if not match or match[3]:
             return self.reply(404, "not found")
-        if not self.may_write():
-            return self.reply(403, f"forbidden: {self.identity()} may not write")
         namespace, resource = match[1], match[2]
         try:
             obj = self.body(resource)
@@ -326,6 +356,10 @@ class ApiHandler(HealthHandler):
         name = obj.get("metadata", {}).get("name")
         if not name:
             return self.reply(422, "metadata.name is required")
+        refused = None if self.may_write() else self.kubelet_may_create(resource, obj)
+        if refused:
+            return self.reply(403, refused)
+        obj["metadata"]["resourceVersion"] = str(time.time_ns())
         if namespace:
             obj["metadata"]["namespace"] = namespace
         key = object_key(namespace, resource, name)
@@ -335,12 +369,15 @@ class ApiHandler(HealthHandler):
         self.reply(201, json.dumps(obj), "application/json")
 
     def do_PATCH(self):
-        """Server-side apply of a whole object: what deploy sends."""
+        """Server-side apply of a whole object, or a JSON merge patch (with a resourceVersion precondition): what deploy sends."""
         match = OBJECT_PATH.match(self.path.split("?")[0])
         if not match or not match[3]:
             return self.reply(404, "not found")
         if not self.may_write():
             return self.reply(403, f"forbidden: {self.identity()} may not write")
+        # kubectl label sends a strategic merge patch: for the labels map it is the same as a merge patch.
+        if self.headers.get("Content-Type", "") in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            return self.merge(match[1], match[2], urllib.parse.unquote(match[3]))
         try:
             obj = self.body(match[2])
         except ValueError as err:
@@ -351,7 +388,23 @@ class ApiHandler(HealthHandler):
         self.reply(200, json.dumps(obj), "application/json")
 
 
+    def merge(self, namespace, resource, name):
+        key = object_key(namespace, resource, name)
+        stored = etcd_get(key)
+        if stored is None:
+            return self.reply(404, f"{resource} {name} not found")
+        current = json.loads(from_storage(resource, stored))
+        patch = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        expected = (patch.get("metadata") or {}).get("resourceVersion")
+        if expected and expected != current["metadata"].get("resourceVersion"):
+            return self.reply(409, f"Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified")
+        obj = merge_patch(current, patch)
+        obj["metadata"]["resourceVersion"] = str(time.time_ns())
+        etcd_put(key, to_storage(resource, json.dumps(obj).encode()))
+        self.reply(200, json.dumps(obj), "application/json")
+
+
 serve(flags.get("bind-address", "0.0.0.0"), flags.get("secure-port", "6443"), ApiHandler,
-      (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], True))
+      (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], False))
 wait_until(f"etcd at {flags['etcd-servers']}", check_etcd)
 block_forever()

@@ -32,7 +32,7 @@ export const etcdPhase: Phase = {
     {
       title: 'wait for endpoint health',
       run: async (ctx, hp) => {
-        await waitRemote(ctx, hp, UNITS.etcd, etcdctl(hp, [etcdEndpoint(hp)], ['endpoint', 'health']));
+        await waitRemote(ctx, hp, [UNITS.etcd], etcdctl(hp, [etcdEndpoint(hp)], ['endpoint', 'health']));
         return ctx.options.dryRun ? undefined : `${etcdEndpoint(hp)} is healthy`;
       },
     },

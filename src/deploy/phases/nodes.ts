@@ -1,12 +1,61 @@
-// Nodes: containerd, kubelet and kube-proxy, in the plan's order.
+// Nodes: containerd, kubelet and kube-proxy, in the plan's order (on masters too), then each Node's
+// labels and taints through the API once its kubelet registered it.
+import { getNode, patchNode } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
+import { desiredNodeMeta, nodeMetaPatch, type NodeObject } from '../node-meta.js';
 import { servicesOf } from '../services.js';
-import type { Phase } from '../types.js';
+import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
+import { KubeinstallError } from '../../util/errors.js';
+import type { HostPlan } from '../../render/types.js';
 import { startAndWait } from './control-plane.js';
+
+const POLL_MS = 500;
+/** A Node that changed between our read and our patch (409) is read again, this many times at most. */
+const PATCH_ATTEMPTS = 5;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The Node, once the kubelet registered it. */
+const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObject> => {
+  const { server } = ctx.credentials('admin');
+  const deadline = Date.now() + ctx.options.healthTimeoutMs;
+  for (;;) {
+    const node = await getNode(server, ctx.credentials('admin'), hp.host.name);
+    if (node) return node as NodeObject;
+    if (Date.now() >= deadline || ctx.options.signal.aborted) {
+      throw new KubeinstallError(
+        `${hp.host.name}: the kubelet did not register Node ${hp.host.name} with ${server} within ${ctx.options.healthTimeoutMs / 1000} s`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+};
+
+const labelAndTaint: Step = {
+  title: 'label and taint the Node',
+  run: async (ctx, hp) => {
+    const desired = desiredNodeMeta(hp.host);
+    if (ctx.options.dryRun) return `would keep ${Object.keys(desired.labels).length} label(s) and ${desired.taints.length} taint(s) in step`;
+    for (let attempt = 1; ; attempt++) {
+      const node = await registeredNode(ctx, hp);
+      const change = nodeMetaPatch(node, desired);
+      if (!change) return 'labels and taints in step';
+      const { server } = ctx.credentials('admin');
+      const res = await patchNode(server, ctx.credentials('admin'), hp.host.name, change.patch);
+      if (res.status === 409 && attempt < PATCH_ATTEMPTS) continue;
+      if (res.status < 200 || res.status >= 300) {
+        throw new KubeinstallError(`${hp.host.name}: labelling Node ${hp.host.name} through ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+      }
+      const what = change.changes.join(', ') || 'recorded which labels and taints kubeinstall manages';
+      outcomeOf(ctx, hp.host).notes.push(`Node labels and taints: ${what}`);
+      return what;
+    }
+  },
+};
 
 export const nodesPhase: Phase = {
   name: 'nodes',
   title: 'Start node services',
   hosts: (ctx) => hostsRunning(ctx, 'node'),
-  steps: () => startAndWait('node services', (hp) => servicesOf(hp, 'node')),
+  steps: () => [...startAndWait('node services', (hp) => servicesOf(hp, 'node')), labelAndTaint],
 };

@@ -52,7 +52,8 @@ describe('etcd-only inventory', () => {
     const squat = `import socket, time; s = socket.socket(); s.bind(('${HOSTS[2]!.address}', 2380)); s.listen(); time.sleep(600)`;
     await s.tb.hostExec(
       'etcd-3',
-      `systemd-run --unit=port-squatter python3 -c "${squat}" && for i in $(seq 300); do ss -Hltn 'sport = :2380' | grep -q . && exit 0; sleep 0.1; done; exit 1`,
+      `systemd-run --unit=port-squatter python3 -c "${squat}" && ` +
+        `for i in $(seq 300); do ss -Hltn 'sport = :2380' | grep -q . && exit 0; sleep 0.1; done; exit 1`,
     );
     try {
       await expect(s.deploy()).rejects.toThrow(/etcd-3: checks: preflight errors: \n\s+\[ports\] already in use on 198\.18\.21\.23: 2380 \(etcd peer\)/);

@@ -11,7 +11,7 @@ import { deployInventory } from '../../../src/deploy/deploy.js';
 import type { RunResult } from '../../../src/deploy/run.js';
 import { PHASE_NAMES, type DeployOptions } from '../../../src/deploy/types.js';
 import { loadInventory } from '../../../src/inventory/load.js';
-import type { Role } from '../../../src/inventory/model.js';
+import type { Role, Taint } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
 import { startTestbed, type Testbed, type TestbedNetwork } from '../../testbed/index.js';
 import { buildStandins, STANDINS } from '../../standins/build.js';
@@ -22,6 +22,8 @@ export interface BedHost {
   readonly name: string;
   readonly address: string;
   readonly roles: readonly Role[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly taints?: readonly Taint[];
 }
 
 export interface Setting {
@@ -90,7 +92,13 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
         : {}),
     },
     ssh: { user: 'root', identityFile: s.key, hostKeyPolicy: 'strict' },
-    hosts: hosts.map((h) => ({ name: h.name, address: h.address, roles: [...h.roles] })),
+    hosts: hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      roles: [...h.roles],
+      ...(h.labels ? { labels: h.labels } : {}),
+      ...(h.taints ? { taints: h.taints } : {}),
+    })),
   });
 
 /** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet. */

@@ -13,8 +13,9 @@ import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.22.${30 + n}`, roles: ['etcd', 'master'] }));
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.22.${33 + n}`, roles: ['node'] }));
 const EXTRA_NODE: BedHost = { name: 'n3', address: '198.18.22.36', roles: ['node'] };
-const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
 const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
+// A master runs the node services too (a tainted node).
+const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS];
 let s: Setting;
 
 const kubectl = async (...args: string[]): Promise<string> =>
@@ -106,17 +107,14 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     await appendFile(join(s.binariesDir, 'kube-proxy'), '\n# a new build\n');
     const dry = await s.deploy({ dryRun: true });
     expect([dry.summary.filesUploaded, dry.summary.servicesRestarted]).toEqual([0, 0]);
-    for (const n of NODES) {
+    for (const n of [...MASTERS, ...NODES]) {
       expect(dry.dryRunLines).toContainEqual(
         expect.stringMatching(new RegExp(`^${n.name}: would upload 1 of \\d+ files .*then restart kube-proxy.service: /usr/local/bin/kube-proxy$`)),
       );
       expect(dry.dryRunLines).toContain(`${n.name}: would start kube-proxy.service`);
     }
     const real = await s.deploy();
-    expect(real.summary.hosts.map((h) => [h.name, h.uploaded, h.restarted])).toEqual([
-      ...MASTERS.map((m) => [m.name, 0, []]),
-      ...NODES.map((n) => [n.name, 1, ['kube-proxy.service']]),
-    ]);
+    expect(real.summary.hosts.map((h) => [h.name, h.uploaded, h.restarted])).toEqual([...MASTERS, ...NODES].map((h) => [h.name, 1, ['kube-proxy.service']]));
     await expectHealthy([...MASTERS, ...NODES]);
   });
 

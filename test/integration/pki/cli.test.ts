@@ -29,13 +29,14 @@ describe('kubeinstall certs and verify-certs', () => {
     expect(first.code, first.err).toBe(0);
     expect(first.out).toContain(
       'created: ca, front-proxy-ca, etcd-ca, apiserver, apiserver-kubelet-client, front-proxy-client, apiserver-etcd-client, ' +
-        'etcd-healthcheck-client, etcd-server, etcd-peer, kubelet-client, kubelet-server, admin, super-admin, kube-proxy, controller-manager, scheduler\n',
+        'etcd-healthcheck-client, etcd-server, etcd-peer, kubelet-client (2), kubelet-server (2), ' +
+        'admin, super-admin, kube-proxy, controller-manager, scheduler\n',
     );
     expect(first.out).toContain('wrote the Secrets encryption key pki/encryption.key\n');
-    expect(first.out).toMatch(/^17 created, 0 kept, 0 re-issued; 33 files written under .*demo$/m);
+    expect(first.out).toMatch(/^19 created, 0 kept, 0 re-issued; 38 files written under .*demo$/m);
     const again = run('certs', '-i', inventory);
     expect(again.out).toMatch(/^kept: ca, front-proxy-ca, .*, scheduler$/m);
-    expect(again.out).toContain(`\n0 created, 17 kept, 0 re-issued; 0 files written under ${dir}\n`);
+    expect(again.out).toContain(`\n0 created, 19 kept, 0 re-issued; 0 files written under ${dir}\n`);
     expect(again.out).not.toContain('encryption key');
   });
 
@@ -63,7 +64,7 @@ describe('kubeinstall certs and verify-certs', () => {
     const r = run('verify-certs', '-i', inventory);
     expect(r.code).toBe(1);
     expect(r.out).toContain('  apiserver: private key does not match the certificate');
-    expect(r.err).toMatch(/1 of 19 entries under .* need attention: apiserver \(invalid\)/);
+    expect(r.err).toMatch(/1 of 22 entries under .* need attention: apiserver \(invalid\)/);
     expect(run('certs', '-i', inventory).out).toContain('re-issued apiserver: private key does not match the certificate');
     expect(run('verify-certs', '-i', inventory).code).toBe(0);
   });

@@ -62,7 +62,7 @@ describe.each(TEST_ALGORITHMS)('kubeconfigs used by kubectl (%s)', (algorithm) =
   });
 
   it('writes a kubeconfig for each component, each accepted by kubectl config view', async () => {
-    expect(pki.plan.kubeconfigs.map((k) => k.file)).toHaveLength(3 + 3 * 2 + 2);
+    expect(pki.plan.kubeconfigs.map((k) => k.file)).toHaveLength(3 + 3 * 2 + 5); // a kubelet.conf for masters too
     for (const k of pki.plan.kubeconfigs) {
       const { stdout } = await run('kubectl', [
         'config',

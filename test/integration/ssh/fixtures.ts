@@ -14,6 +14,8 @@ export const modelHost = (tb: Testbed, name: string, ssh: Partial<SshSettings> =
     address: address ?? bed.address,
     internalAddress: bed.address,
     roles: ['node'],
+    labels: {},
+    taints: [],
     ssh: {
       user: 'root',
       port: 22,

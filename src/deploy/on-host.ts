@@ -1,0 +1,70 @@
+// HTTP(S) requests run on a host over SSH, with the host's python3: health probes of what listens on
+// 127.0.0.1 there (controller-manager, scheduler, kubelet, kube-proxy: docs/render.md), and readiness
+// probes and RBAC apply on a master that this machine does not reach directly (through a bastion).
+import type { Host } from '../inventory/model.js';
+import { quote } from '../util/shell.js';
+
+/** A URL probed on the host; `ca` (a path on the host) verifies the server, else any certificate is
+ * accepted: controller-manager and scheduler serve self-signed ones, which kubeadm's probes accept too. */
+export interface HostProbe {
+  readonly url: string;
+  readonly ca?: string;
+}
+
+// No proxy from the environment: every URL is the host's own or its cluster's.
+const PROBE_PY = `import json, ssl, sys, urllib.request, urllib.error
+bad = []
+for p in json.loads(sys.argv[1]):
+    ctx = ssl.create_default_context(cafile=p["ca"]) if p.get("ca") else ssl._create_unverified_context()
+    try:
+        code = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)).open(p["url"], timeout=3).status
+    except urllib.error.HTTPError as e:
+        code = e.code
+    except Exception as e:
+        bad.append(f"{p['url']}: {getattr(e, 'reason', e)}")
+        continue
+    if code != 200:
+        bad.append(f"{p['url']}: HTTP {code}")
+print("; ".join(bad), file=sys.stderr)
+sys.exit(1 if bad else 0)`;
+
+/** One command that succeeds when every URL answers 200, naming the others on stderr. */
+export const probeCommand = (probes: readonly HostProbe[]): string => `python3 -c ${quote(PROBE_PY)} ${quote(JSON.stringify(probes))}`;
+
+/** Server-side apply requests (method PATCH), sent from the host with credentials read from stdin, so
+ * neither the key nor the certificate is in the command line, the deploy log or a file that outlives it. */
+const APPLY_PY = `import json, os, ssl, sys, tempfile, urllib.request
+req = json.load(sys.stdin)
+with tempfile.TemporaryDirectory() as d:
+    cert, key = os.path.join(d, "cert"), os.path.join(d, "key")
+    for path, pem in ((cert, req["certPem"]), (key, req["keyPem"])):
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(pem)
+    ctx = ssl.create_default_context(cadata=req["caPem"])
+    ctx.load_cert_chain(cert, key)
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+for r in req["requests"]:
+    http = urllib.request.Request(req["server"] + r["path"], data=r["body"].encode(), method="PATCH",
+                                  headers={"Content-Type": "application/apply-patch+yaml"})
+    try:
+        res = opener.open(http, timeout=10)
+        status, body = res.status, res.read()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read()
+    print(json.dumps({"status": status, "body": body.decode(errors="replace")[:300]}), flush=True)
+    if not 200 <= status < 300:
+        sys.exit(1)`;
+
+export interface ApplyRequest {
+  readonly path: string;
+  readonly body: string;
+}
+
+export const applyCommand = `python3 -c ${quote(APPLY_PY)}`;
+
+export const applyStdin = (server: string, creds: { caPem: string; certPem: string; keyPem: string }, requests: readonly ApplyRequest[]): string =>
+  JSON.stringify({ server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem, requests });
+
+/** Whether this machine talks to the host's listeners itself: not when SSH goes through a bastion,
+ * which says the host's addresses are not reachable from here. */
+export const reachedDirectly = (host: Host): boolean => host.ssh.bastion === undefined;

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { runPhases } from '../manager.js';
+import { factsRules, testContext } from '../testing/cluster.js';
+import { fakeExecutor } from '../testing/fake-executor.js';
+import { factsPhase } from './facts.js';
+import { nodesPhase } from './nodes.js';
+
+const WAIT = /^deadline=/;
+/** The nodes phase up to its health wait: labelling the Node talks HTTPS to the API, not SSH. */
+const nodeServices = {
+  ...nodesPhase,
+  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => s.title !== 'label and taint the Node'),
+};
+
+describe('health probes of what listens on 127.0.0.1', () => {
+  it("run on the host over SSH, all of a host's services in one command", async () => {
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ n1: { units: { 'kubelet.service': 'inactive' } } }),
+        { command: /systemctl restart --no-block/, reply: {} },
+        { command: WAIT, reply: {} },
+      ],
+    });
+    const { ctx } = testContext(fake, { hosts: new Set(['n1']) });
+    await runPhases([factsPhase, nodeServices], ctx, 'lines');
+    expect(fake.unexpected).toEqual([]);
+    const waits = fake.execs('n1').filter((c) => WAIT.test(c.command));
+    expect(waits).toHaveLength(1);
+    expect(waits[0]!.command).toContain('systemctl is-active --quiet containerd.service');
+    expect(waits[0]!.command).toContain('"url":"http://127.0.0.1:10248/healthz"');
+    expect(waits[0]!.command).toContain('"url":"http://127.0.0.1:10256/healthz"');
+    expect(waits[0]!.command).toMatch(/for unit in containerd\.service kubelet\.service kube-proxy\.service; do/);
+  });
+
+  it('blame the unit whose URL did not answer, with its journal', async () => {
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ n1: { units: { 'kube-proxy.service': 'inactive' } } }),
+        { command: /systemctl restart --no-block/, reply: {} },
+        { command: WAIT, reply: { code: 1, stderr: 'not healthy after 60 s (state: active) http://127.0.0.1:10256/healthz: [Errno 111] Connection refused' } },
+        { command: /^journalctl -u kube-proxy\.service/, reply: { stdout: 'listening on 127.0.0.1:10256' } },
+      ],
+    });
+    const { ctx } = testContext(fake, { hosts: new Set(['n1']) });
+    const err = await runPhases([factsPhase, nodeServices], ctx, 'lines').catch((e: unknown) => e);
+    expect(String(err)).toMatch(
+      /kube-proxy\.service on n1 is not healthy: .*10256\/healthz: \[Errno 111\] Connection refused[\s\S]*listening on 127\.0\.0\.1:10256/,
+    );
+  });
+});
