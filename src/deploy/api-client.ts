@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import yaml from 'js-yaml';
 import type { KubeconfigContent } from '../kubeconfig/kubeconfig.js';
 import { KubeinstallError } from '../util/errors.js';
-import type { ApplyRequest } from './on-host.js';
+import type { HostRequest } from './on-host.js';
 
 export interface HttpsResult {
   readonly status: number;
@@ -102,10 +102,16 @@ export const applyPath = (obj: ObjectHead, source: string): string => {
 };
 
 /** Server-side apply of a manifest: one idempotent PATCH per object, so a re-run changes nothing. */
-export const applyRequests = (name: string, text: string): (ApplyRequest & { readonly what: string })[] =>
+export const applyRequests = (name: string, text: string): (HostRequest & { readonly what: string })[] =>
   (yaml.loadAll(text) as (ObjectHead | null)[])
     .filter((obj): obj is ObjectHead => Boolean(obj))
-    .map((obj) => ({ what: `${obj.kind}/${obj.metadata.name}`, path: applyPath(obj, name), body: JSON.stringify(obj) }));
+    .map((obj) => ({
+      what: `${obj.kind}/${obj.metadata.name}`,
+      method: 'PATCH',
+      path: applyPath(obj, name),
+      body: JSON.stringify(obj),
+      contentType: 'application/apply-patch+yaml',
+    }));
 
 export const applyFailed = (what: string, name: string, server: string, status: number, body: string): KubeinstallError =>
   new KubeinstallError(`applying ${what} from ${name} to ${server}: HTTP ${status}: ${body.slice(0, 300)}`);
@@ -114,23 +120,31 @@ export const applyFailed = (what: string, name: string, server: string, status: 
 export const applyManifest = async (server: string, creds: KubeconfigContent, name: string, text: string): Promise<string[]> => {
   const applied: string[] = [];
   for (const r of applyRequests(name, text)) {
-    const res = await httpsRequest(server + r.path, creds, { method: 'PATCH', body: r.body, contentType: 'application/apply-patch+yaml' });
+    const res = await directApi(server, creds)(r);
     if (res.status < 200 || res.status >= 300) throw applyFailed(r.what, name, server, res.status, res.body);
     applied.push(r.what);
   }
   return applied;
 };
 
+/** How a request reaches the API server: from this machine, or from a master over SSH (phases/nodes.ts). */
+export type ApiTransport = (request: HostRequest) => Promise<HttpsResult>;
+
+export const directApi =
+  (server: string, creds: KubeconfigContent): ApiTransport =>
+  (r) =>
+    httpsRequest(server + r.path, creds, { method: r.method, body: r.body, contentType: r.contentType });
+
 const nodePath = (name: string): string => `/api/v1/nodes/${encodeURIComponent(name)}`;
 
 /** A Node as the API returns it, or undefined while it is not registered. */
-export const getNode = async (server: string, creds: KubeconfigContent, name: string): Promise<unknown> => {
-  const res = await httpsRequest(server + nodePath(name), creds);
+export const getNode = async (api: ApiTransport, name: string): Promise<unknown> => {
+  const res = await api({ method: 'GET', path: nodePath(name) });
   if (res.status === 404) return undefined;
-  if (res.status !== 200) throw new KubeinstallError(`reading Node ${name} from ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  if (res.status !== 200) throw new KubeinstallError(`reading Node ${name}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
   return JSON.parse(res.body);
 };
 
 /** A JSON merge patch of a Node; the status says whether it applied (409: the Node changed meanwhile). */
-export const patchNode = (server: string, creds: KubeconfigContent, name: string, patch: object): Promise<HttpsResult> =>
-  httpsRequest(server + nodePath(name), creds, { method: 'PATCH', body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });
+export const patchNode = (api: ApiTransport, name: string, patch: object): Promise<HttpsResult> =>
+  api({ method: 'PATCH', path: nodePath(name), body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });

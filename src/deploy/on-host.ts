@@ -31,9 +31,9 @@ sys.exit(1 if bad else 0)`;
 /** One command that succeeds when every URL answers 200, naming the others on stderr. */
 export const probeCommand = (probes: readonly HostProbe[]): string => `python3 -c ${quote(PROBE_PY)} ${quote(JSON.stringify(probes))}`;
 
-/** Server-side apply requests (method PATCH), sent from the host with credentials read from stdin, so
- * neither the key nor the certificate is in the command line, the deploy log or a file that outlives it. */
-const APPLY_PY = `import json, os, ssl, sys, tempfile, urllib.request
+/** API requests sent from the host with credentials read from stdin, so neither the key nor the certificate
+ * is in the command line, the deploy log or a file that outlives it. One JSON answer a line, each request's. */
+const REQUEST_PY = `import json, os, ssl, sys, tempfile, urllib.request
 req = json.load(sys.stdin)
 with tempfile.TemporaryDirectory() as d:
     cert, key = os.path.join(d, "cert"), os.path.join(d, "key")
@@ -44,25 +44,26 @@ with tempfile.TemporaryDirectory() as d:
     ctx.load_cert_chain(cert, key)
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
 for r in req["requests"]:
-    http = urllib.request.Request(req["server"] + r["path"], data=r["body"].encode(), method="PATCH",
-                                  headers={"Content-Type": "application/apply-patch+yaml"})
+    data = r["body"].encode() if "body" in r else None
+    headers = {"Content-Type": r["contentType"]} if "contentType" in r else {}
+    http = urllib.request.Request(req["server"] + r["path"], data=data, method=r["method"], headers=headers)
     try:
         res = opener.open(http, timeout=10)
         status, body = res.status, res.read()
     except urllib.error.HTTPError as e:
         status, body = e.code, e.read()
-    print(json.dumps({"status": status, "body": body.decode(errors="replace")[:300]}), flush=True)
-    if not 200 <= status < 300:
-        sys.exit(1)`;
+    print(json.dumps({"status": status, "body": body.decode(errors="replace")}), flush=True)`;
 
-export interface ApplyRequest {
+export interface HostRequest {
+  readonly method: 'GET' | 'PATCH';
   readonly path: string;
-  readonly body: string;
+  readonly body?: string;
+  readonly contentType?: string;
 }
 
-export const applyCommand = `python3 -c ${quote(APPLY_PY)}`;
+export const requestCommand = `python3 -c ${quote(REQUEST_PY)}`;
 
-export const applyStdin = (server: string, creds: { caPem: string; certPem: string; keyPem: string }, requests: readonly ApplyRequest[]): string =>
+export const requestStdin = (server: string, creds: { caPem: string; certPem: string; keyPem: string }, requests: readonly HostRequest[]): string =>
   JSON.stringify({ server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem, requests });
 
 /** Whether this machine talks to the host's listeners itself: not when SSH goes through a bastion,

@@ -3,7 +3,7 @@
 // What listens on 127.0.0.1, and a master this machine does not reach, is probed on the host over SSH.
 import { applyFailed, applyManifest, applyRequests, waitForHttps } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
-import { applyCommand, applyStdin, probeCommand, reachedDirectly, type HostProbe } from '../on-host.js';
+import { probeCommand, reachedDirectly, requestCommand, requestStdin, type HostProbe } from '../on-host.js';
 import { servicesOf, serviceFailed, startUnits, unitBroken, waitRemote } from '../services.js';
 import { pki } from '../../render/paths.js';
 import type { HostPlan, PlannedService } from '../../render/types.js';
@@ -101,9 +101,9 @@ const applyRbac = (ctx: DeployContext, hp: HostPlan): Promise<string> =>
       return `applied ${applied.join(', ')} through ${hp.host.name}`;
     }
     const requests = ctx.plan.manifests.flatMap((m) => applyRequests(m.name, m.yaml).map((r) => ({ ...r, manifest: m.name })));
-    const res = await ctx.executor.exec(hp.host, applyCommand, {
+    const res = await ctx.executor.exec(hp.host, requestCommand, {
       step: 'apply RBAC on the master',
-      stdin: applyStdin(server, creds, requests),
+      stdin: requestStdin(server, creds, requests),
       allowFailure: true,
     });
     const answers = res.stdout

@@ -1,7 +1,8 @@
 // Nodes: containerd, kubelet and kube-proxy, in the plan's order (on masters too), then each Node's
 // labels and taints through the API once its kubelet registered it.
-import { getNode, patchNode } from '../api-client.js';
+import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
+import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { desiredNodeMeta, nodeMetaPatch, type NodeObject } from '../node-meta.js';
 import { servicesOf } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
@@ -15,12 +16,27 @@ const PATCH_ATTEMPTS = 5;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The API with the admin credentials: from this machine, or, when the masters are reached through a bastion
+ * (so not from here), from the first master over SSH, the credentials on stdin as for the RBAC apply. */
+const nodeApi = (ctx: DeployContext): ApiTransport => {
+  const creds = ctx.credentials('admin');
+  const via = ctx.plan.hosts.find((h) => h.host.roles.includes('master'))?.host;
+  if (!via || reachedDirectly(via)) return directApi(creds.server, creds);
+  return async (request) => {
+    const step = `Node API on ${via.name}`;
+    const res = await ctx.executor.exec(via, requestCommand, { step, stdin: requestStdin(creds.server, creds, [request]), allowFailure: true });
+    const answer = res.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (res.code !== 0 || !answer) throw new KubeinstallError(`${step} (not reached directly: ssh.bastion): ${res.stderr.trim() || `exit code ${res.code}`}`);
+    return JSON.parse(answer) as HttpsResult;
+  };
+};
+
 /** The Node, once the kubelet registered it. */
 const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObject> => {
   const { server } = ctx.credentials('admin');
   const deadline = Date.now() + ctx.options.healthTimeoutMs;
   for (;;) {
-    const node = await getNode(server, ctx.credentials('admin'), hp.host.name);
+    const node = await getNode(nodeApi(ctx), hp.host.name);
     if (node) return node as NodeObject;
     if (Date.now() >= deadline || ctx.options.signal.aborted) {
       throw new KubeinstallError(
@@ -41,7 +57,7 @@ const labelAndTaint: Step = {
       const change = nodeMetaPatch(node, desired);
       if (!change) return 'labels and taints in step';
       const { server } = ctx.credentials('admin');
-      const res = await patchNode(server, ctx.credentials('admin'), hp.host.name, change.patch);
+      const res = await patchNode(nodeApi(ctx), hp.host.name, change.patch);
       if (res.status === 409 && attempt < PATCH_ATTEMPTS) continue;
       if (res.status < 200 || res.status >= 300) {
         throw new KubeinstallError(`${hp.host.name}: labelling Node ${hp.host.name} through ${server}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);

@@ -22,9 +22,15 @@ const which = (tool: string): string => {
   return r.stdout.trim();
 };
 
-/** The rendered config with the host's absolute paths moved under this member's test root. */
-const underRoot = (root: string, config: string): string =>
-  config.replaceAll('/etc/kubernetes/', `${root}/etc/kubernetes/`).replace('data-dir: /var/lib/etcd', `data-dir: ${root}/var/lib/etcd`);
+/** The rendered config with the host's absolute paths moved under this member's test root, and its metrics
+ * listener (127.0.0.1:2381 on a real host) on the member's own address: here the three share one loopback. */
+const underRoot = (root: string, address: string, config: string): string => {
+  if (!config.includes('listen-metrics-urls: http://127.0.0.1:2381')) throw new Error(`etcd metrics are no longer rendered on 127.0.0.1:2381:\n${config}`);
+  return config
+    .replaceAll('/etc/kubernetes/', `${root}/etc/kubernetes/`)
+    .replace('data-dir: /var/lib/etcd', `data-dir: ${root}/var/lib/etcd`)
+    .replace('http://127.0.0.1:2381', `http://${address}:2381`);
+};
 
 const etcdctl = (root: string, ...args: string[]) =>
   spawnSync(
@@ -49,7 +55,7 @@ beforeAll(async () => {
   for (const h of plan.hosts) {
     const root = join(work, 'tree', 'hosts', h.host.name);
     const configPath = join(root, 'etc/etcd/etcd.conf.yml');
-    writeFileSync(configPath, underRoot(root, readFileSync(configPath, 'utf8')));
+    writeFileSync(configPath, underRoot(root, h.host.internalAddress, readFileSync(configPath, 'utf8')));
     const child = spawn(etcd, [`--config-file=${configPath}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     logs.set(h.host.name, '');
     const keep = (chunk: Buffer) => logs.set(h.host.name, (logs.get(h.host.name)! + chunk.toString()).slice(-4000));
