@@ -40,6 +40,8 @@ export const requiredSysctls = (hp: HostPlan): Sysctl[] => dropIns(hp, HOST_PATH
  */
 export const NODE_COMMANDS: readonly { readonly command: string; readonly usedBy: string; readonly severity: 'error' | 'warning' }[] = [
   { command: 'iptables', usedBy: 'kube-proxy (iptables mode)', severity: 'error' },
+  // deploy's probes of what listens on 127.0.0.1 there run as python3 scripts on the host (on-host.ts)
+  { command: 'python3', usedBy: "deploy's health probes on the host", severity: 'error' },
   { command: 'conntrack', usedBy: 'CNI hostport cleanup', severity: 'warning' },
   { command: 'socat', usedBy: 'kubectl port-forward', severity: 'warning' },
 ];

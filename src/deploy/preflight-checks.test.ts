@@ -47,7 +47,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   unitStates: new Map(),
   pendingRestarts: [],
   cgroupVersion: 2,
-  commands: new Set(['iptables', 'conntrack', 'socat']),
+  commands: new Set(['iptables', 'python3', 'conntrack', 'socat']),
   hashRecord: [],
   diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
   ...over,
@@ -234,13 +234,18 @@ describe('preflight checks', () => {
     ]);
   });
 
-  it('node-commands: no iptables is an error, no socat a warning, on nodes only', () => {
+  it('node-commands: no iptables or python3 is an error, no socat a warning, on nodes only', () => {
     const facts = {
       a: goodFacts({ hostname: 'a', machineId: '1', commands: new Set(['conntrack']) }),
       b: goodFacts({ hostname: 'b', machineId: '2', commands: new Set() }),
     };
     expect(runPreflight(input(facts, [a, b]), new Set())).toEqual([
-      { check: 'node-commands', severity: 'error', host: 'a', message: 'not on the PATH: iptables (for kube-proxy (iptables mode))' },
+      {
+        check: 'node-commands',
+        severity: 'error',
+        host: 'a',
+        message: "not on the PATH: iptables (for kube-proxy (iptables mode)), python3 (for deploy's health probes on the host)",
+      },
       { check: 'node-commands', severity: 'warning', host: 'a', message: 'not on the PATH: socat (for kubectl port-forward)' },
     ]);
   });

@@ -273,7 +273,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   },
   {
     name: 'node-commands',
-    description: 'nodes have iptables (an error without), conntrack and socat (warnings)',
+    description: 'nodes have iptables and python3 (errors without), conntrack and socat (warnings)',
     run: (input) =>
       withFacts(input).flatMap(({ hp, facts }) =>
         (['error', 'warning'] as const).flatMap((severity) => {
