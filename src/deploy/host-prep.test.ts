@@ -1,25 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Host } from '../inventory/model.js';
 import type { HostPlan } from '../render/types.js';
+import { inlineFile } from './testing/files.js';
 import type { Facts } from './facts.js';
 import { prepDecisions } from './host-prep.js';
 import { parseSysctlDropIn } from './host-settings.js';
 
-const inline = (path: string, text: string) => ({
-  path,
-  mode: 0o644,
-  owner: 'root:root',
-  size: text.length,
-  sha256: 'x',
-  restarts: [],
-  content: { kind: 'inline' as const, data: Buffer.from(text) },
-});
 const hp: HostPlan = {
   host: { name: 'n1', roles: ['node'] } as unknown as Host,
   services: [],
   files: [
-    inline('/etc/modules-load.d/k8s.conf', '# for kube-proxy\noverlay\nbr_netfilter\n'),
-    inline('/etc/sysctl.d/k8s.conf', 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables=1\n'),
+    inlineFile('/etc/modules-load.d/k8s.conf', '# for kube-proxy\noverlay\nbr_netfilter\n'),
+    inlineFile('/etc/sysctl.d/k8s.conf', 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables=1\n'),
   ],
 };
 const facts = (over: Partial<Facts>): Facts =>

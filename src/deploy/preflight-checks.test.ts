@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterModel, Host, Role } from '../inventory/model.js';
 import type { HostPlan } from '../render/types.js';
+import { inlineFile } from './testing/files.js';
 import { parseFacts, type Facts } from './facts.js';
 import { prepDecisions } from './host-prep.js';
 import { containerdVerdict, DISK_SPACE_MARGIN, etcdVerdict, runPreflight, type PreflightInput } from './preflight-checks.js';
@@ -8,22 +9,12 @@ import { containerdVerdict, DISK_SPACE_MARGIN, etcdVerdict, runPreflight, type P
 const host = (name: string, address: string, roles: Role[]): Host =>
   ({ name, address, internalAddress: address, roles, ssh: { user: 'root', sudo: false } }) as unknown as Host;
 
-const inline = (path: string, text: string) => ({
-  path,
-  mode: 0o644,
-  owner: 'root:root',
-  size: text.length,
-  sha256: 'x',
-  restarts: [],
-  content: { kind: 'inline' as const, data: Buffer.from(text) },
-});
-
 const plan = (h: Host): HostPlan => ({
   host: h,
   services: [],
   files: [
-    inline('/etc/modules-load.d/kubernetes.conf', 'overlay\nbr_netfilter\n'),
-    inline('/etc/sysctl.d/99-kubernetes.conf', 'net.ipv4.ip_forward = 1\n'),
+    inlineFile('/etc/modules-load.d/kubernetes.conf', 'overlay\nbr_netfilter\n'),
+    inlineFile('/etc/sysctl.d/99-kubernetes.conf', 'net.ipv4.ip_forward = 1\n'),
     { path: '/usr/local/bin/etcd', mode: 0o755, owner: 'root:root', size: 1, sha256: 'aa', restarts: [], content: { kind: 'local', localPath: '/b/etcd' } },
   ],
 });
