@@ -87,3 +87,17 @@ export const removeBridgeNow = (net: TestbedNetwork): void => {
 
 /** Inside a host's network namespace: its address on host0 (nspawn's end of the veth) and loopback up. */
 export const hostAddressCommand = (address: string): string => `ip link set lo up && ip addr add ${address}/24 dev host0 && ip link set host0 up`;
+
+/** Inside a host: the interface index of host0's peer, the runner's end of the veth. */
+export const HOST0_PEER_INDEX_COMMAND = 'cat /sys/class/net/host0/iflink';
+
+/**
+ * Caps what the runner sends to one host: a token bucket on the runner's end of the host's veth (the
+ * interface with the index host0 names as its peer). Lasts until the host's next boot, which makes a new veth.
+ */
+export const throttleVeth = async (peerIndex: number, kbit: number): Promise<void> => {
+  const line = (await run('ip', ['-o', 'link', 'show'])).stdout.split('\n').find((l) => l.startsWith(`${peerIndex}: `));
+  const ifname = line?.split(': ')[1]?.split('@')[0];
+  if (!ifname) throw new Error(`no interface with index ${peerIndex} on the runner's side`);
+  await run('tc', ['qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '16kb', 'latency', '2s']);
+};

@@ -128,8 +128,10 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
   });
 
   it('a host rebooted during the upload fails the run naming it; the next run completes', async () => {
-    // A new kubelet large enough that its upload is still running when the reboot lands.
-    await appendFile(join(s.binariesDir, 'kubelet'), `\n${'#'.repeat(1023)}\n`.repeat(96 * 1024));
+    // A new kubelet, 4 MiB larger, sent to n1 at 2 Mbit/s: its upload takes over 16 s, so it is still
+    // running when the reboot lands, however fast the machine (the cap goes with n1's veth on reboot).
+    await appendFile(join(s.binariesDir, 'kubelet'), `\n${'#'.repeat(1023)}\n`.repeat(4 * 1024));
+    await s.tb.throttle('n1', 2_000);
     const pending = '/var/lib/kubeinstall/pending-restart/kubelet.service';
     const deploying = s.deploy().then(
       () => undefined,
