@@ -10,9 +10,10 @@ export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['rsa-2048', 'rsa-3072', 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 export const HOST_KEY_POLICIES: readonly HostKeyPolicy[] = ['strict', 'accept-new', 'off'];
 
-/** How the API endpoint is provided: a master's own address, a floating VIP, or an external load balancer. */
-export type ApiEndpointKind = 'master' | 'vip' | 'loadbalancer';
-export const API_ENDPOINT_KINDS: readonly ApiEndpointKind[] = ['master', 'vip', 'loadbalancer'];
+/** How the API endpoint is provided: a master's own address, a load balancer on every node in front of
+ * all masters (node-local), a floating VIP held by one master, or an external load balancer. */
+export type ApiEndpointKind = 'master' | 'node-local' | 'vip' | 'loadbalancer';
+export const API_ENDPOINT_KINDS: readonly ApiEndpointKind[] = ['master', 'node-local', 'vip', 'loadbalancer'];
 
 export interface Cidr {
   readonly text: string; // normalised "a.b.c.d/n"
@@ -124,3 +125,12 @@ export const runsKubelet = (host: Pick<Host, 'roles'>): boolean => runsRole(host
 
 /** The roles whose files and services a host gets, in ROLES order. */
 export const componentRoles = (host: Pick<Host, 'roles'>): Role[] => ROLES.filter((r) => runsRole(host, r));
+
+/** node-local: a kubelet host that is not a master reaches the API through its own load balancer on
+ * 127.0.0.1 (a master reaches its own API server there). */
+export const runsLocalLoadBalancer = (model: Pick<ClusterModel, 'apiEndpoint'>, host: Pick<Host, 'roles'>): boolean =>
+  model.apiEndpoint.kind === 'node-local' && runsKubelet(host) && !hasRole(host, 'master');
+
+/** vip: every master runs keepalived, and one of them holds the VIP. */
+export const holdsVip = (model: Pick<ClusterModel, 'apiEndpoint'>, host: Pick<Host, 'roles'>): boolean =>
+  model.apiEndpoint.kind === 'vip' && hasRole(host, 'master');

@@ -8,7 +8,21 @@ import { run } from './proc.js';
 
 export const CACHE_DIR = process.env.KUBEINSTALL_TESTBED_CACHE ?? '/var/cache/kubeinstall-testbed';
 export const SUITE = 'bookworm';
-export const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'sudo', 'ca-certificates', 'python3', 'kmod'] as const;
+// haproxy and keepalived: the node-local load balancer and the VIP come from the hosts' OS packages.
+export const BASE_PACKAGES = [
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'openssh-server',
+  'iproute2',
+  'procps',
+  'sudo',
+  'ca-certificates',
+  'python3',
+  'kmod',
+  'haproxy',
+  'keepalived',
+] as const;
 /** The non-root user every host has, with sudo behind a password set per test bed. */
 export const SUDO_USER = 'kitest';
 /** Bump when the recipe below changes in a way the package list does not show. */
