@@ -187,7 +187,14 @@ export const bootHost = async (h: HostState): Promise<void> => {
   exited.catch(() => {});
   const booted = (async () => {
     h.leaderPid = await until(`${h.name}'s systemd to start`, 20_000, () => findLeader(child.pid!));
-    if (h.network) await run('nsenter', ['-t', String(h.leaderPid), '-n', '--', '/bin/sh', '-c', hostAddressCommand(h.address)]);
+    if (h.network) {
+      const inNetns = (command: string, opts?: RunOptions) => run('nsenter', ['-t', String(h.leaderPid), '-n', '--', '/bin/sh', '-c', command], opts);
+      // nspawn may still be moving host0 into the namespace when systemd already runs (seen once: "Cannot find device host0").
+      await until(`${h.name}'s host0 interface`, 10_000, async () =>
+        (await inNetns('test -e /sys/class/net/host0', { allowFailure: true })).code === 0 ? true : undefined,
+      );
+      await inNetns(hostAddressCommand(h.address));
+    }
     await until(`${h.name}'s systemd to finish booting`, 60_000, async () => {
       const r = await run('nsenter', nsenterArgs(h.leaderPid, 'systemctl is-system-running --wait'), { allowFailure: true, timeoutMs: 30_000 });
       return ['running', 'degraded'].includes(r.stdout.trim()) ? true : undefined;
