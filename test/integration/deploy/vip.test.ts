@@ -1,8 +1,9 @@
 // End to end on the test bed: apiEndpointKind vip with real keepalived (Debian's package) on 3 masters
 // (+etcd) and a node, on 198.18.43.0/24, each host in its own network namespace on the bridge `vip`.
 // A VIP already held by a machine outside the cluster fails preflight; then deploy, exactly one master
-// holds the VIP and kubectl reaches the API through it; the holder loses power and the VIP moves; the
-// new holder's API server stops and it gives the VIP up; after recovery a re-run changes nothing.
+// holds the VIP and kubectl reaches the API through it; a changed keepalived.conf is reloaded without
+// moving it; the holder loses power and the VIP moves; the new holder's API server stops and it gives
+// the VIP up; after recovery a re-run changes nothing.
 // The failover transcript (who held the VIP when) is printed to the test output.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -121,6 +122,16 @@ describe('apiEndpointKind vip: keepalived on 3 masters', () => {
   it('re-runs changing nothing, the VIP held by one of its own masters', async () => {
     const result = await s.deploy();
     expect([result.summary.filesUploaded, result.summary.servicesRestarted]).toEqual([0, 0]);
+  });
+
+  it('applies a changed keepalived.conf with a reload: the VIP stays with its holder', async () => {
+    const [holder] = await holders(allHosts());
+    await s.tb.hostExec(holder!, "echo '# changed behind our back' >> /etc/keepalived/keepalived.conf");
+    const result = await s.deploy();
+    expect(result.summary.hosts.find((h) => h.name === holder)?.restarted).toEqual(['keepalived.service']);
+    expect([result.summary.filesUploaded, result.summary.servicesRestarted]).toEqual([1, 1]);
+    expect(await holders(allHosts())).toEqual([holder]);
+    note(`a changed keepalived.conf on ${holder}: re-uploaded, keepalived reloaded, ${holder} still holds ${VIP}`);
   });
 
   let survivors: string[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runPhases } from '../manager.js';
 import { runPreflight } from '../preflight-checks.js';
+import { startUnits } from '../services.js';
 import { factsRules, hostPlan, testCluster, testContext, type HostState } from '../testing/cluster.js';
 import { fakeExecutor } from '../testing/fake-executor.js';
 import type { DeployContext } from '../types.js';
@@ -89,5 +90,22 @@ describe('preflight: the VIP', () => {
         message: `internal address 127.0.12.2 is on no interface of this host: keepalived could not hold the VIP ${VIP} here`,
       },
     ]);
+  });
+});
+
+describe('keepalived on a re-run', () => {
+  it('applies a changed configuration with a reload, which keeps the VIP where it is, and restarts the others', async () => {
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ m1: { ...masters().m1, pendingRestarts: ['keepalived.service', 'kube-scheduler.service'] } }, vip),
+        { host: 'm1', command: /^systemctl daemon-reload/, reply: {} },
+      ],
+    });
+    const { ctx } = testContext(fake, { hosts: new Set(['m1']) }, vip);
+    await runPhases([factsPhase], ctx, 'lines');
+    const result = await startUnits(ctx, hostPlan('m1', vip), ['kube-scheduler.service', 'keepalived.service']);
+    expect(result).toBe('restarted kube-scheduler.service, reloaded keepalived.service');
+    const start = fake.execs('m1').at(-1)!.command;
+    expect(start).toContain(' && systemctl restart --no-block kube-scheduler.service && systemctl reload-or-restart --no-block keepalived.service && ');
   });
 });
