@@ -2,6 +2,7 @@
 // internal addresses), and gives it up while the local API server is not ready. Debian's (and RHEL's)
 // keepalived.service runs it; a drop-in of ours finds, on the host, the interface that holds the
 // internal address, so the plan needs no facts and stays pure. Choices explained: docs/render.md.
+import { posix } from 'node:path';
 import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
 import { VRRP_PASSWORD_FILE, parseVrrpPassword } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -18,8 +19,6 @@ import { UNITS } from './units.js';
  * asks, in keepalived's interface script and in the facts that preflight reads. */
 export const interfaceOfCommand = (address: string): string => `ip -o addr show to ${quote(address)} | while read -r _ name _; do echo "$name"; break; done`;
 
-const dirOf = (path: string): string => path.slice(0, path.lastIndexOf('/'));
-
 /** The readiness keepalived tracks: the local API server's anonymous /readyz, verified with the cluster CA. */
 const apiServerCheck = (model: ClusterModel): string =>
   renderAsset('keepalived/kubeinstall-check-apiserver', {
@@ -31,7 +30,7 @@ const unicastPeers = (model: ClusterModel, host: Host): string => {
   return peers.length ? `  unicast_peer {\n${peers.map((p) => `    ${p.internalAddress}\n`).join('')}  }\n` : '';
 };
 
-export const renderKeepalivedConf = (model: ClusterModel, host: Host, password: string): string =>
+const renderKeepalivedConf = (model: ClusterModel, host: Host, password: string): string =>
   renderAsset('keepalived/keepalived.conf', {
     vip: `${model.apiEndpoint.host}/${ipFamily(model.apiEndpoint.host) === 6 ? 128 : 32}`,
     hostName: host.name,
@@ -53,7 +52,7 @@ export const renderKeepalived = (model: ClusterModel, host: Host, passwordFile: 
     internalAddress: host.internalAddress,
     interfaceOf: interfaceOfCommand(host.internalAddress),
     interfaceConf: HOST_PATHS.keepalivedInterfaceConf,
-    interfaceConfDir: dirOf(HOST_PATHS.keepalivedInterfaceConf),
+    interfaceConfDir: posix.dirname(HOST_PATHS.keepalivedInterfaceConf),
   });
   return {
     files: [
