@@ -98,4 +98,33 @@ describe('facts', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('finds the interface holding an address on this machine, and reports no neighbour for an address nothing answers', () => {
+    const script = factsScript({
+      units: [],
+      modules: [],
+      sysctlKeys: [],
+      commands: [],
+      diskDirs: [],
+      hashRecord: '/nonexistent',
+      addresses: ['127.0.0.1', '127.0.2.49'],
+    });
+    const facts = parseFacts(execFileSync('sh', ['-c', script], { encoding: 'utf8' }), Date.now() / 1000);
+    expect([...facts.interfaces]).toEqual([['127.0.0.1', 'lo']]);
+    expect(facts.neighbours.size).toBe(0);
+  });
+
+  it('counts a neighbour only in a state where a machine answered', () => {
+    const facts = parseFacts(
+      [
+        'neigh=198.18.43.100=198.18.43.100 dev host0 lladdr 02:00:00:00:00:99 STALE',
+        'neigh=198.18.43.101=198.18.43.101 dev host0 INCOMPLETE',
+        'neigh=198.18.43.102=198.18.43.102 dev host0 lladdr 02:00:00:00:00:98 FAILED',
+        'addr=198.18.43.2=host0',
+      ].join('\n'),
+      0,
+    );
+    expect([...facts.neighbours]).toEqual([['198.18.43.100', '02:00:00:00:00:99']]);
+    expect([...facts.interfaces]).toEqual([['198.18.43.2', 'host0']]);
+  });
 });

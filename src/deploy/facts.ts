@@ -1,4 +1,5 @@
 // What deploy needs to know about a host, gathered with one remote shell command and parsed here.
+import { interfaceOfCommand } from '../render/keepalived.js';
 import { bigIntToIp } from '../util/ip.js';
 import { quote, quoteAll } from '../util/shell.js';
 
@@ -39,6 +40,11 @@ export interface Facts {
   readonly stagingHome?: string;
   /** The lines of the hash record kubeinstall left on the host (see file-diff.ts), empty on a first run. */
   readonly hashRecord: readonly string[];
+  /** Of the queried addresses, those this host holds, with the interface holding each. */
+  readonly interfaces: ReadonlyMap<string, string>;
+  /** Of the queried addresses this host does not hold, those another machine on the link answered ARP
+   * (or neighbour discovery) for, with its link-layer address. */
+  readonly neighbours: ReadonlyMap<string, string>;
 }
 
 export interface DiskSpace {
@@ -56,6 +62,8 @@ export interface FactsQuery {
   /** The login user whose home holds the upload staging (sudo users), if any. */
   readonly stagingUser?: string;
   readonly hashRecord: string;
+  /** Addresses to look up: which interface here holds each, else who answers for it on the link. */
+  readonly addresses?: readonly string[];
 }
 
 /** Where a host remembers, across runs, the units that still need a restart for files already uploaded. */
@@ -106,6 +114,37 @@ const diskSpaceScript = (dirs: readonly string[], stagingUser: string | undefine
   ];
 };
 
+/** The neighbour states in which a machine has answered for the address (`ip neigh`; not INCOMPLETE or FAILED). */
+const ANSWERED = new Set(['REACHABLE', 'STALE', 'DELAY', 'PROBE', 'PERMANENT', 'NOARP']);
+
+/**
+ * `addr=<address>=<interface>` when the host holds the address, else `neigh=<address>=<ip neigh line>`
+ * after asking the link afresh: the cached entry is dropped (it may name a machine long gone), and a
+ * TCP connection attempt (1 s at most; the port does not matter) makes the kernel resolve the address.
+ */
+const addressScript = (address: string): string =>
+  [
+    `a=${quote(address)}; n=$(${interfaceOfCommand(address)})`,
+    'if [ -n "$n" ]; then echo "addr=$a=$n"; else',
+    '  ip neigh flush to "$a" 2>/dev/null',
+    `  python3 -c ${quote(ARP_PY)} "$a" 2>/dev/null`,
+    '  ip neigh show to "$a" 2>/dev/null | while IFS= read -r line; do echo "neigh=$a=$line"; done',
+    'fi',
+  ].join('\n');
+
+const ARP_PY = `import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 9), timeout=1).close()
+except OSError:
+    pass`;
+
+/** `<address> dev <if> lladdr <mac> <STATE>`: the link-layer address, when the state says a machine answered. */
+const parseNeighbour = (line: string): string | undefined => {
+  const words = line.trim().split(/\s+/);
+  const lladdr = words[words.indexOf('lladdr') + 1];
+  return words.includes('lladdr') && lladdr && ANSWERED.has(words[words.length - 1]!) ? lladdr : undefined;
+};
+
 /** Prints `key=<first line of file>`, or `key=` when it cannot be read; only for files readable a byte at a time. */
 const readLine = (key: string, path: string): string => `v=; read -r v 2>/dev/null < ${quote(path)}; echo "${key}=$v"`;
 
@@ -142,6 +181,7 @@ export const factsScript = (q: FactsQuery): string =>
       ? [`grep -H '' -- ${quoteAll(q.sysctlKeys.map(sysctlPath))} 2>/dev/null | while IFS= read -r line; do echo "sysctl-file=$line"; done`]
       : []),
     unitStatusScript([...Object.values(FIREWALL_UNITS), ...q.units]),
+    ...(q.addresses ?? []).map(addressScript),
     // the listening sockets only: a busy host has thousands of connections
     `grep -h ' ${TCP_LISTEN} ' /proc/net/tcp /proc/net/tcp6 2>/dev/null | while IFS= read -r line; do echo "tcp=$line"; done`,
     'true',
@@ -216,5 +256,12 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     diskSpace: parseDiskSpace(pairs('disk-dir'), all('df')),
     ...(single.get('home')?.startsWith('/') ? { stagingHome: single.get('home')! } : {}),
     hashRecord: all('record'),
+    interfaces: pairs('addr'),
+    neighbours: new Map(
+      [...pairs('neigh')].flatMap(([address, line]) => {
+        const lladdr = parseNeighbour(line);
+        return lladdr ? [[address, lladdr] as const] : [];
+      }),
+    ),
   };
 };

@@ -40,6 +40,8 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   cgroupVersion: 2,
   commands: new Set(['iptables', 'python3', 'conntrack', 'socat']),
   hashRecord: [],
+  interfaces: new Map(),
+  neighbours: new Map(),
   diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
   ...over,
 });
@@ -48,7 +50,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
-  model: { apiServerPort: 6443, kubernetesVersion: '1.34.2' } as ClusterModel,
+  model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'master' } } as ClusterModel,
   hostPlans: hosts.map(plan),
   facts: new Map(Object.entries(facts)),
   binaries: [{ name: 'etcd', sha256: 'aa', arch: 'x86_64', version: '3.6.5' }],
@@ -218,7 +220,11 @@ describe('preflight checks', () => {
 
   it('cgroups: v1 on a node is a warning before Kubernetes 1.35 and an error from it; etcd-only hosts are not asked', () => {
     const v1 = { a: goodFacts({ hostname: 'a', machineId: '1', cgroupVersion: 1 }), b: goodFacts({ hostname: 'b', machineId: '2', cgroupVersion: 1 }) };
-    const at = (version: string) => runPreflight(input(v1, [a, b], { model: { apiServerPort: 6443, kubernetesVersion: version } as ClusterModel }), new Set());
+    const at = (version: string) =>
+      runPreflight(
+        input(v1, [a, b], { model: { apiServerPort: 6443, kubernetesVersion: version, apiEndpoint: { kind: 'master' } } as ClusterModel }),
+        new Set(),
+      );
     expect(at('1.34.2').map((f) => `${f.severity} ${f.check} ${f.host}`)).toEqual(['warning cgroups a']);
     expect(at('1.35.0')).toEqual([
       { check: 'cgroups', severity: 'error', host: 'a', message: expect.stringContaining('the kubelet of Kubernetes 1.35 refuses to start') },

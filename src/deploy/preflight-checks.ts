@@ -1,7 +1,7 @@
 // Named preflight checks as a table of pure functions over the gathered facts and the plan.
 // Problems that `prepare` fixes are warnings; the rest are errors unless ignored by name.
 import { posix } from 'node:path';
-import { runsRole, type ClusterModel } from '../inventory/model.js';
+import { holdsVip, runsRole, type ClusterModel } from '../inventory/model.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 import { rolePorts } from '../render/ports.js';
 import { sameIp } from '../util/ip.js';
@@ -190,6 +190,40 @@ const isWildcard = (address: string): boolean => address === '0.0.0.0' || addres
 
 const binaryNameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
+/**
+ * keepalived binds VRRP and the VIP to the interface holding a master's internal address. The VIP must be
+ * free, or held by one of our masters (a re-run): a machine outside the cluster that answers for it would
+ * share the address with the master keepalived gives it to, and clients would reach either.
+ */
+const vipFindings = (input: PreflightInput): Finding[] => {
+  if (input.model.apiEndpoint.kind !== 'vip') return [];
+  const vip = input.model.apiEndpoint.host;
+  const masters = withFacts(input).filter(({ hp }) => holdsVip(input.model, hp.host));
+  const findings: Finding[] = masters
+    .filter(({ hp, facts }) => !facts.interfaces.has(hp.host.internalAddress))
+    .map(({ hp }) => ({
+      check: 'vip',
+      severity: 'error',
+      host: hp.host.name,
+      message: `internal address ${hp.host.internalAddress} is on no interface of this host: keepalived could not hold the VIP ${vip} here`,
+    }));
+  if (masters.some(({ facts }) => facts.interfaces.has(vip))) return findings;
+  const seenFrom = new Map<string, string[]>();
+  for (const { hp, facts } of masters) {
+    const lladdr = facts.neighbours.get(vip);
+    if (lladdr) seenFrom.set(lladdr, [...(seenFrom.get(lladdr) ?? []), hp.host.name]);
+  }
+  const seen = [...seenFrom].map(([lladdr, from]) => `${lladdr}, seen from ${from.join(', ')}`);
+  if (seen.length) {
+    findings.push({
+      check: 'vip',
+      severity: 'error',
+      message: `the VIP ${vip} (cluster.apiEndpoint) is already held by a machine that is not one of this cluster's masters (${seen.join('; ')}): free it or choose another address`,
+    });
+  }
+  return findings;
+};
+
 export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   {
     name: 'systemd',
@@ -302,6 +336,11 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     run: binaryVersion('etcd-version', 'etcd', etcdVerdict),
   },
   prepCheck('sysctls'),
+  {
+    name: 'vip',
+    description: 'apiEndpointKind vip: each master holds its internal address on an interface, and no machine but our masters holds the VIP',
+    run: vipFindings,
+  },
 ];
 
 export const PREFLIGHT_CHECK_NAMES = PREFLIGHT_CHECKS.map((c) => c.name);

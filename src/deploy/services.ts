@@ -38,14 +38,19 @@ const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string
   return new Map(units.map((u) => [u, { state: facts.unitStates.get(u) ?? 'unknown', pending: facts.pendingRestarts.includes(u) }]));
 };
 
-export const startUnitsCommand = (units: readonly string[]): string =>
-  [
+/** `reloaded`: units whose changes a reload applies (`reload-or-restart` starts them when stopped). */
+export const startUnitsCommand = (units: readonly string[], reloaded: ReadonlySet<string> = new Set()): string => {
+  const restart = units.filter((u) => !reloaded.has(u));
+  const reload = units.filter((u) => reloaded.has(u));
+  return [
     'systemctl daemon-reload',
     `systemctl enable --quiet ${quoteAll(units)}`,
     // --no-block: members of a new etcd cluster only report ready once their peers are up.
-    `systemctl restart --no-block ${quoteAll(units)}`,
+    ...(restart.length ? [`systemctl restart --no-block ${quoteAll(restart)}`] : []),
+    ...(reload.length ? [`systemctl reload-or-restart --no-block ${quoteAll(reload)}`] : []),
     `rm -f ${units.map((u) => quote(`${PENDING_RESTART_DIR}/${u}`)).join(' ')}`,
   ].join(' && ');
+};
 
 /** Starts what needs starting among `units`; returns a line for the task tree. */
 /**
@@ -64,12 +69,14 @@ export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readon
   const status = new Map(units.map((u) => [u, { ...queried.get(u)!, pending: queried.get(u)!.pending || changedThisRun(ctx, hp, u) }]));
   const toStart = unitsToStart(units, status);
   if (!toStart.length) return `unchanged and running: ${units.join(', ')}`;
+  const reloaded = new Set(hp.services.filter((s) => s.reload).map((s) => s.unit));
   await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () =>
-    ctx.executor.exec(hp.host, startUnitsCommand(toStart), { step: `start ${toStart.join(', ')}`, sudo: true }),
+    ctx.executor.exec(hp.host, startUnitsCommand(toStart, reloaded), { step: `start ${toStart.join(', ')}`, sudo: true }),
   );
   if (!ctx.options.dryRun) outcomeOf(ctx, hp.host).restarted.push(...toStart);
   const running = (u: string): boolean => status.get(u)?.state === 'active';
-  const verb = (u: string): string => (ctx.options.dryRun ? `would ${running(u) ? 'restart' : 'start'} ${u}` : `${running(u) ? 'restarted' : 'started'} ${u}`);
+  const action = (u: string): string => (!running(u) ? 'start' : reloaded.has(u) ? 'reload' : 'restart');
+  const verb = (u: string): string => (ctx.options.dryRun ? `would ${action(u)} ${u}` : `${action(u)}ed ${u}`);
   return toStart.map(verb).join(', ');
 };
 

@@ -38,6 +38,7 @@ export interface ClusterInput {
   readonly apiEndpoint?: string;
   readonly apiEndpointKind: ApiEndpointKind;
   readonly apiServerPort: number;
+  readonly vrrpRouterId?: number;
   readonly serviceCidr: string;
   readonly podCidr: string;
   readonly clusterDomain: string;

@@ -1,5 +1,6 @@
 // The resolved cluster model: what every later stage (pki, render, ssh, deploy) reads.
 // Everything here is validated and defaulted; no later stage re-reads the YAML.
+import { createHash } from 'node:crypto';
 
 export type Role = 'etcd' | 'master' | 'node';
 export const ROLES: readonly Role[] = ['etcd', 'master', 'node'];
@@ -89,6 +90,8 @@ export interface ClusterModel {
   readonly apiEndpoint: ApiEndpoint;
   /** The port kube-apiserver listens on, on each master. */
   readonly apiServerPort: number;
+  /** The VRRP group of the masters' keepalived (apiEndpointKind vip): cluster.vrrpRouterId, else derived from the name. */
+  readonly vrrpRouterId: number;
   readonly serviceCidr: Cidr;
   /** First address of the service CIDR: the `kubernetes` service. */
   readonly kubernetesServiceIp: string;
@@ -134,3 +137,7 @@ export const runsLocalLoadBalancer = (model: Pick<ClusterModel, 'apiEndpoint'>, 
 /** vip: every master runs keepalived, and one of them holds the VIP. */
 export const holdsVip = (model: Pick<ClusterModel, 'apiEndpoint'>, host: Pick<Host, 'roles'>): boolean =>
   model.apiEndpoint.kind === 'vip' && hasRole(host, 'master');
+
+/** A VRRP group id (1-255) from the cluster name: stable across runs, and two clusters on one segment
+ * rarely collide (cluster.vrrpRouterId settles a collision). */
+export const vrrpRouterIdOf = (clusterName: string): number => (createHash('sha256').update(clusterName).digest().readUInt32BE(0) % 255) + 1;

@@ -2,7 +2,7 @@
 // Input: schema-valid data with the schema's defaults applied (input.ts).
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { FieldProblem } from './validate.js';
-import type { Cidr, ClusterModel } from './model.js';
+import { vrrpRouterIdOf, type Cidr, type ClusterModel } from './model.js';
 import { collectProblems, expandPath, type InventoryInput } from './input.js';
 import { resolveVersions } from './resolve-versions.js';
 import { resolveNetworks } from './resolve-networks.js';
@@ -48,6 +48,7 @@ export const resolveInventory = (
       kubernetesMinor: minorOf(versions.kubernetesVersion),
       apiEndpoint,
       apiServerPort: cluster.apiServerPort,
+      vrrpRouterId: cluster.vrrpRouterId ?? vrrpRouterIdOf(cluster.name),
       serviceCidr: toCidr(networks.serviceCidr),
       kubernetesServiceIp,
       clusterDnsIp,

@@ -153,6 +153,12 @@ export const inventorySchema: ObjectField = {
           doc: 'What apiEndpoint is: `master` (a master address), `vip` (a floating IP on the masters) or `loadbalancer` (external).',
         },
         apiServerPort: { kind: 'int', min: 1, max: 65535, default: 6443, doc: 'Port kube-apiserver listens on, on every master.' },
+        vrrpRouterId: {
+          kind: 'int',
+          min: 1,
+          max: 255,
+          doc: "apiEndpointKind vip: the VRRP group (virtual_router_id) of the masters' keepalived; unique per network segment. Default: derived from the cluster name.",
+        },
         serviceCidr: {
           kind: 'string',
           format: 'cidr',

@@ -1,12 +1,13 @@
 // `certs`: bring the cluster folder's PKI in line with the inventory. CAs are reused, leaves that still
 // match their spec are kept, the rest are issued; every key is generated concurrently, CA keys first.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type { ClusterModel } from '../inventory/model.js';
+import { holdsVip, type ClusterModel } from '../inventory/model.js';
 import { KubeinstallError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { ALGORITHMS } from './algorithms.js';
 import { caDefects, certProblems } from './checks.js';
 import { encryptionKeyFile } from './encryption.js';
+import { vrrpPasswordFile } from './vrrp.js';
 import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
@@ -229,6 +230,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const plan = expandPki(model);
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
   const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
+  const vrrpPassword = model.hosts.some((h) => holdsVip(model, h)) ? [await vrrpPasswordFile(dir)] : [];
   const queue = keyQueue(opts.signal, () => new CertsInterrupted(false));
   const newKey = (): Promise<GeneratedKey> => queue(() => generateKey(model.keyAlgorithm));
 
@@ -303,7 +305,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     };
   });
   // Issued files are new by definition; kubeconfigs (and the encryption key) are written when they differ.
-  const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey]))];
+  const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey, ...vrrpPassword]))];
   let written: string[];
   try {
     written = await commitFiles(dir, files, () => opts.signal?.aborted === true);

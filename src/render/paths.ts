@@ -23,9 +23,16 @@ export const HOST_PATHS = {
   containerdConfig: '/etc/containerd/config.toml',
   modulesLoad: '/etc/modules-load.d/kubernetes.conf',
   sysctl: '/etc/sysctl.d/90-kubernetes.conf',
+  keepalivedConf: '/etc/keepalived/keepalived.conf',
+  keepalivedCheck: '/etc/keepalived/kubeinstall-check-apiserver',
+  keepalivedInterfaceScript: '/etc/keepalived/kubeinstall-interface',
+  /** Written on the host by keepalivedInterfaceScript, never planned: its content is the host's interface name. */
+  keepalivedInterfaceConf: '/run/kubeinstall/keepalived-interface.conf',
 } as const;
 
 export const pki = (name: string): string => `${PKI_DIR}/${name}`;
 export const etcdPki = (name: string): string => `${ETCD_PKI_DIR}/${name}`;
 export const unitPath = (unit: string): string => `${UNIT_DIR}/${unit}`;
+/** A drop-in that changes a unit the distribution ships, leaving its file alone. */
+export const dropInPath = (unit: string): string => `${UNIT_DIR}/${unit}.d/kubeinstall.conf`;
 export const binPath = (binary: string): string => `${BIN_DIR}/${binary}`;

@@ -2,15 +2,17 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
-import { componentRoles, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { componentRoles, holdsVip, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { expandPki } from '../pki/specs.js';
+import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
 import { hostFlagProblems } from './component-flags.js';
 import { renderControlPlane } from './control-plane.js';
 import { renderEtcd } from './etcd.js';
 import { renderNode } from './node.js';
-import { binPath } from './paths.js';
+import { renderKeepalived } from './keepalived.js';
+import { binPath, HOST_PATHS } from './paths.js';
 import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
 import type { RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
@@ -87,6 +89,15 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     const rendered = ROLE_RENDERERS[role](model, host);
     files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
     services.push(...rendered.services);
+  }
+  if (holdsVip(model, host)) {
+    const password = clusterFiles.get(VRRP_PASSWORD_FILE);
+    if (!password) pending.push({ path: HOST_PATHS.keepalivedConf, mode: 0o600, from: VRRP_PASSWORD_FILE, awaiting: 'pki' });
+    else {
+      const rendered = renderKeepalived(model, host, password);
+      files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
+      services.push(...rendered.services);
+    }
   }
   // A path two roles both place (ca.crt on a master that is also a node) is pending once.
   const pendingByPath = new Map(pending.map((p) => [p.path, p]));

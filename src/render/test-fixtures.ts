@@ -2,12 +2,14 @@
 // places files, it does not parse them), and a binaries index, plus a reader for rendered unit files.
 import { createHash } from 'node:crypto';
 import { loadInventoryText } from '../inventory/load.js';
-import { hostsWithRole, type ClusterModel } from '../inventory/model.js';
+import { holdsVip, hostsWithRole, type ClusterModel } from '../inventory/model.js';
 import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
 import { expandPki, SERVICE_ACCOUNT_FILES } from '../pki/specs.js';
+import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import type { BinaryIndex } from './types.js';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0xa5);
+export const TEST_VRRP_PASSWORD = 'Test1234';
 
 export const modelFrom = (hostLines: string, cluster = ''): ClusterModel =>
   loadInventoryText(
@@ -26,6 +28,7 @@ export const clusterFilesFor = (model: ClusterModel): Map<string, Buffer> => {
   const files = new Map(paths.map((p) => [p, Buffer.from(`placeholder ${p}\n`)]));
   // `certs` writes it where there are masters; render builds the EncryptionConfiguration from it, so it must be a key
   if (hostsWithRole(model, 'master').length > 0) files.set(ENCRYPTION_KEY_FILE, Buffer.from(`${TEST_ENCRYPTION_KEY.toString('base64')}\n`));
+  if (model.hosts.some((h) => holdsVip(model, h))) files.set(VRRP_PASSWORD_FILE, Buffer.from(`${TEST_VRRP_PASSWORD}\n`));
   return files;
 };
 

@@ -37,6 +37,9 @@ export interface PlannedService {
    * machine (or from the host when it is not reachable directly), `on-host` on the host itself over SSH
    * (the component listens on 127.0.0.1), `etcd` with etcdctl on the member. */
   readonly health?: { readonly kind: 'https'; readonly url: string } | { readonly kind: 'on-host'; readonly url: string } | { readonly kind: 'etcd' };
+  /** Changed files are applied with `systemctl reload-or-restart` instead of a restart (keepalived re-reads
+   * its configuration on SIGHUP and keeps the VIP where it is). */
+  readonly reload?: boolean;
 }
 
 /** A file whose input does not exist yet: a PKI file `certs` makes, or a binary not yet in the binaries folder.

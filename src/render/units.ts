@@ -7,4 +7,6 @@ export const UNITS = {
   containerd: 'containerd.service',
   kubelet: 'kubelet.service',
   kubeProxy: 'kube-proxy.service',
+  /** The distribution's unit (Debian's and RHEL's read /etc/keepalived/keepalived.conf), with a drop-in of ours. */
+  keepalived: 'keepalived.service',
 } as const;

@@ -3,7 +3,8 @@
 // What listens on 127.0.0.1, and a master this machine does not reach, is probed on the host over SSH.
 import { applyFailed, applyManifest, applyRequests, waitForHttps } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
-import { probeCommand, reachedDirectly, requestCommand, requestStdin, type HostProbe } from '../on-host.js';
+import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
+import { probeCommand, type HostProbe } from '../../render/probe.js';
 import { servicesOf, serviceFailed, startUnits, unitBroken, waitRemote } from '../services.js';
 import { pki } from '../../render/paths.js';
 import type { HostPlan, PlannedService } from '../../render/types.js';

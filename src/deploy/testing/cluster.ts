@@ -10,21 +10,28 @@ import type { HostPlan, PlannedFile } from '../../render/types.js';
 import type { Executor } from '../../ssh/types.js';
 import type { Rule } from './fake-executor.js';
 
-/** Three masters that are the etcd members, two worker nodes. */
-const model = modelFrom(
-  `${[
-    '  - { name: m1, address: 127.0.12.1, roles: [etcd, master] }',
-    '  - { name: m2, address: 127.0.12.2, roles: [etcd, master] }',
-    '  - { name: m3, address: 127.0.12.3, roles: [etcd, master] }',
-    '  - { name: n1, address: 127.0.12.11, roles: [node] }',
-    '  - { name: n2, address: 127.0.12.12, roles: [node] }',
-  ].join('\n')}\n`,
-);
-const clusterFiles = clusterFilesFor(model);
-export const plan = buildClusterPlan(model, clusterFiles, binaryIndexFor(ALL_BINARIES));
+/** Three masters that are the etcd members, two worker nodes; `cluster` adds lines under `cluster:`. */
+export const testCluster = (cluster = '') => {
+  const model = modelFrom(
+    `${[
+      '  - { name: m1, address: 127.0.12.1, roles: [etcd, master] }',
+      '  - { name: m2, address: 127.0.12.2, roles: [etcd, master] }',
+      '  - { name: m3, address: 127.0.12.3, roles: [etcd, master] }',
+      '  - { name: n1, address: 127.0.12.11, roles: [node] }',
+      '  - { name: n2, address: 127.0.12.12, roles: [node] }',
+    ].join('\n')}\n`,
+    cluster,
+  );
+  const clusterFiles = clusterFilesFor(model);
+  return { model, clusterFiles, plan: buildClusterPlan(model, clusterFiles, binaryIndexFor(ALL_BINARIES)) };
+};
+export type TestCluster = ReturnType<typeof testCluster>;
 
-export const hostPlan = (name: string): HostPlan => {
-  const hp = plan.hosts.find((h) => h.host.name === name);
+const defaultCluster = testCluster();
+export const { plan } = defaultCluster;
+
+export const hostPlan = (name: string, cluster: TestCluster = defaultCluster): HostPlan => {
+  const hp = cluster.plan.hosts.find((h) => h.host.name === name);
   if (!hp) throw new Error(`no host ${name} in the test plan`);
   return hp;
 };
@@ -35,13 +42,13 @@ export interface TestRun {
   readonly dryRunLines: string[];
 }
 
-export const testContext = (executor: Executor, options: Partial<DeployOptions> = {}): TestRun => {
+export const testContext = (executor: Executor, options: Partial<DeployOptions> = {}, cluster: TestCluster = defaultCluster): TestRun => {
   const dryRunLines: string[] = [];
   const ctx = createContext({
-    model,
-    plan,
+    model: cluster.model,
+    plan: cluster.plan,
     executor,
-    clusterFiles,
+    clusterFiles: cluster.clusterFiles,
     onDryRun: (host, description) => void dryRunLines.push(`${host.name}: would ${description}`),
     options: {
       dryRun: false,
@@ -64,6 +71,9 @@ export interface HostState {
   readonly sysctls?: Readonly<Record<string, string>>;
   readonly procSysWritable?: boolean;
   readonly modprobe?: boolean;
+  /** Addresses the host holds (address -> interface), and `ip neigh` lines of those it does not. */
+  readonly interfaces?: Readonly<Record<string, string>>;
+  readonly neighbours?: Readonly<Record<string, string>>;
 }
 
 /** What the facts script prints on such a host (the `key=value` lines parseFacts reads). */
@@ -85,12 +95,14 @@ export const factsStdout = (hp: HostPlan, state: HostState = {}): string => {
     ...Object.entries(sysctls).map(([key, value]) => `sysctl-file=/proc/sys/${key.replace(/\./g, '/')}:${value}`),
     ...Object.entries(units).map(([unit, s]) => `unit=${unit}=${s}`),
     ...(state.pendingRestarts ?? []).map((u) => `pending=${u}`),
+    ...Object.entries(state.interfaces ?? {}).map(([address, name]) => `addr=${address}=${name}`),
+    ...Object.entries(state.neighbours ?? {}).map(([address, line]) => `neigh=${address}=${line}`),
   ].join('\n');
 };
 
 /** The facts phase's one command on each named host. */
-export const factsRules = (states: Readonly<Record<string, HostState>>): Rule[] =>
-  Object.entries(states).map(([host, state]) => ({ host, command: /\. \/etc\/os-release/, reply: { stdout: factsStdout(hostPlan(host), state) } }));
+export const factsRules = (states: Readonly<Record<string, HostState>>, cluster: TestCluster = defaultCluster): Rule[] =>
+  Object.entries(states).map(([host, state]) => ({ host, command: /\. \/etc\/os-release/, reply: { stdout: factsStdout(hostPlan(host, cluster), state) } }));
 
 /** A hash record line and a stat line for a file as upload's compare command prints them. */
 export const recordLine = (f: PlannedFile, mtime: number, sha256 = f.sha256): string => `${sha256} ${f.size} ${mtime} ${f.path}`;
