@@ -6,15 +6,8 @@ import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
 import { withInterrupt, plainOutput } from '../interrupt.js';
-import { duration, inventoryOption, wholeNumber } from '../options.js';
+import { duration, inventoryOption, list, wholeNumber } from '../options.js';
 import { printWarnings, examples } from '../output.js';
-
-/** A comma-separated option value (`--hosts a,b`). */
-export const list = (value: string | undefined): string[] =>
-  (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 
 /** Every later phase reads what connect and facts found, so they always run. */
 const ALWAYS: readonly PhaseName[] = ['connect', 'facts'];

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { withInterrupt, plainOutput } from '../interrupt.js';
-import { inventoryOption, wholeNumber } from '../options.js';
+import { inventoryOption, list, wholeNumber } from '../options.js';
 import { examples, printWarnings } from '../output.js';
-import { list } from './deploy.js';
 
 interface ResetFlags {
   inventory: string;
