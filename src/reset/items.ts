@@ -124,14 +124,6 @@ export const podRoutes = (routes: string, podCidr: Cidr): string[] => {
 /** The items, in the order they run: the services stop before anything under them goes. */
 export const RESET_ITEMS: readonly ResetItem[] = [
   {
-    title: 'stop pods',
-    // The kubelet (systemd cgroup driver) puts every pod under this slice; containerd's KillMode=process
-    // leaves the containers running when it stops, so they are stopped here.
-    inspect: () => 'systemctl is-active kubepods.slice 2>/dev/null; true',
-    removal: (stdout) =>
-      stdout.trim() === 'active' ? { verb: ['stop', 'stopped'], what: ['every pod (kubepods.slice)'], command: 'systemctl stop kubepods.slice' } : undefined,
-  },
-  {
     title: 'stop units',
     inspect: ({ record }) => {
       const units = recordUnits(record);
@@ -153,6 +145,15 @@ export const RESET_ITEMS: readonly ResetItem[] = [
         command: `${disable}systemctl reset-failed -- ${quoteAll(all)} 2>/dev/null; exit $rc`,
       };
     },
+  },
+  {
+    title: 'stop pods',
+    // The kubelet (systemd cgroup driver) puts every pod under this slice; containerd's KillMode=process
+    // leaves the containers running when it stops, so they are stopped here, once the kubelet cannot
+    // start them again.
+    inspect: () => 'systemctl is-active kubepods.slice 2>/dev/null; true',
+    removal: (stdout) =>
+      stdout.trim() === 'active' ? { verb: ['stop', 'stopped'], what: ['every pod (kubepods.slice)'], command: 'systemctl stop kubepods.slice' } : undefined,
   },
   {
     title: 'remove iptables chains',

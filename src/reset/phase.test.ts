@@ -34,8 +34,8 @@ describe('resetHosts (the per-host reset another command calls)', () => {
     expect(fake.execs().map((c) => c.opts.step)).toEqual([
       'read the record',
       ...[
-        'stop pods',
         'stop units',
+        'stop pods',
         'remove iptables chains',
         'remove pod routes',
         'unmount',
