@@ -55,19 +55,13 @@ export const STATE_DIR = posix.dirname(HASH_RECORD);
 /** The folders the layout (render/paths.ts) creates for kubeinstall's files alone; each goes once no file is left in it. */
 export const OWN_DIRS: readonly string[] = [K8S_DIR, ...[HOST_PATHS.etcdConfig, HOST_PATHS.containerdConfig, HOST_PATHS.kubeProxyConfig].map(posix.dirname)];
 
-const emptyDirCandidates = (record: readonly string[]): string[] => [
-  ...OWN_DIRS,
-  ...SERVICE_STATE.filter((s) => installed(record, s.binary)).flatMap((s) => s.emptyDirs ?? []),
-];
-
 /**
  * What a service makes at run time (never uploaded, so not in the record), removed when the record
  * holds that service's binary: `dirs` go whole (mounts under them are unmounted first, as kubeadm reset
  * does), `emptyDirs` only while no file is in them (another CNI's config may be). etcd's data is an
  * item of its own (kept aside unless purged). containerd's dirs are its defaults (root, state and the
  * opt plugin's /opt/containerd; our config.toml leaves them); its CRI plugin creates the CNI config
- * folder /etc/cni/net.d on start. A CNI
- * adds its plugins' state here (e.g. /var/lib/cni).
+ * folder /etc/cni/net.d on start. A CNI adds its plugins' state here (e.g. /var/lib/cni).
  */
 export const SERVICE_STATE: readonly { readonly binary: string; readonly dirs: readonly string[]; readonly emptyDirs?: readonly string[] }[] = [
   { binary: 'kubelet', dirs: [KUBELET_DIR] },
@@ -91,6 +85,11 @@ const installed = (record: readonly string[], binary: string): boolean => record
 
 const stateDirs = (record: readonly string[]): string[] => SERVICE_STATE.filter((s) => installed(record, s.binary)).flatMap((s) => s.dirs);
 
+const emptyDirCandidates = (record: readonly string[]): string[] => [
+  ...OWN_DIRS,
+  ...SERVICE_STATE.filter((s) => installed(record, s.binary)).flatMap((s) => s.emptyDirs ?? []),
+];
+
 const lines = (stdout: string): string[] =>
   stdout
     .split('\n')
@@ -104,7 +103,7 @@ const existing = (paths: readonly string[]): string | undefined =>
 /** /proc/self/mounts escapes space, tab, newline and backslash as octal. */
 const unescapeMount = (field: string): string => field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 
-/** Mount points at or under `dirs`, deepest first, from /proc/self/mounts. */
+/** Mount points at or under `dirs` from /proc/self/mounts, the last mounted first. */
 export const mountsUnder = (procMounts: string, dirs: readonly string[]): string[] =>
   lines(procMounts)
     .map((l) => unescapeMount(l.split(' ')[1] ?? ''))
