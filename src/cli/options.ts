@@ -6,6 +6,13 @@ export const DEFAULT_INVENTORY = './inventory.yaml';
 
 export const inventoryOption = (): Option => new Option('-i, --inventory <file>', 'inventory file').env('KUBEINSTALL_INVENTORY').default(DEFAULT_INVENTORY);
 
+/** A comma-separated option value (`--hosts a,b`): its items, trimmed, empty ones left out. */
+export const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 /** A whole number of at least `min`: `--concurrency 10`. */
 export const wholeNumber =
   (min = 0) =>

@@ -18,11 +18,11 @@ export interface CommandLog {
   close(): Promise<KubeinstallError | undefined>;
 }
 
-const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the deploy log ${path}: ${reason}`);
-
-export const openCommandLog = async (clusterDir: string, startedAt: Date): Promise<CommandLog> => {
+/** `command` names the log (`deploy-<time>.log`, `reset-<time>.log`) and its messages. */
+export const openCommandLog = async (clusterDir: string, startedAt: Date, command = 'deploy'): Promise<CommandLog> => {
+  const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the ${command} log ${path}: ${reason}`);
   const dir = join(clusterDir, 'logs');
-  const path = join(dir, `deploy-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);
+  const path = join(dir, `${command}-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
     throw cannotWrite(path, err.code === 'EEXIST' ? `${dir} is not a folder` : systemReason(err));
   });

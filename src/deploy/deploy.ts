@@ -3,11 +3,11 @@
 import { join } from 'node:path';
 import { loadInventory } from '../inventory/load.js';
 import type { Problem } from '../util/errors.js';
-import { UsageError } from '../util/errors.js';
 import { withClusterLock } from '../util/cluster-lock.js';
 import { loadPlanInputs } from '../render/load.js';
 import { buildClusterPlan } from '../render/plan.js';
 import { createExecutor } from '../ssh/executor.js';
+import { checkHostsOption } from './hosts.js';
 import type { Layout, TaskOutput } from './manager.js';
 import { runDeploy, type RunResult } from './run.js';
 import type { DeployOptions } from './types.js';
@@ -24,8 +24,7 @@ export interface DeployRequest {
 export const deployInventory = async (req: DeployRequest): Promise<RunResult> => {
   const { model, warnings } = await loadInventory(req.inventory, { requireBinaries: true });
   req.onWarnings?.(warnings);
-  const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
-  if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
+  checkHostsOption(model, req.options.hosts, req.inventory);
   return withClusterLock(model.clusterDir, async () => {
     const { clusterFiles, binaries } = await loadPlanInputs(model);
     const plan = buildClusterPlan(model, clusterFiles, binaries);

@@ -19,6 +19,8 @@ export interface RunInput {
   readonly taskOutput?: TaskOutput;
   readonly phases?: readonly Phase[];
   readonly onDryRun?: (host: Host, description: string) => void;
+  /** The command the log is named after (`deploy`, or another command run on the same manager). */
+  readonly command?: string;
 }
 
 export interface RunResult {
@@ -34,7 +36,7 @@ export interface RunResult {
 
 export const runDeploy = async (input: RunInput): Promise<RunResult> => {
   const started = Date.now();
-  const log = await openCommandLog(input.model.clusterDir, new Date());
+  const log = await openCommandLog(input.model.clusterDir, new Date(), input.command);
   input.executor.onExec((e) => log.write(e));
   const dryRunLines: string[] = [];
   const ctx = createContext({

@@ -13,8 +13,8 @@ export interface DeployOptions {
   readonly concurrency: number;
   /** Preflight check names (lower case) whose errors become warnings; `all` ignores every check. */
   readonly ignorePreflight: ReadonlySet<string>;
-  /** Phases to run; connect and facts always run since every later phase reads their results. */
-  readonly phases: ReadonlySet<PhaseName>;
+  /** Phases to run (by name); deploy always runs connect and facts since every later phase reads their results. */
+  readonly phases: ReadonlySet<string>;
   /** Limit the run to these hosts (inventory names). */
   readonly hosts?: ReadonlySet<string>;
   readonly signal: AbortSignal;
@@ -56,8 +56,9 @@ export interface Step {
   run(ctx: DeployContext, hostPlan: HostPlan, progress: (text: string) => void): Promise<string | void>;
 }
 
+/** A deploy phase (PHASE_NAMES), or one of another command run by the same manager (reset). */
 export interface Phase {
-  readonly name: PhaseName;
+  readonly name: string;
   readonly title: string;
   /** The hosts this phase acts on (already limited by --hosts); none means the phase is skipped. */
   hosts(ctx: DeployContext): readonly HostPlan[];

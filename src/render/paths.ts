@@ -4,6 +4,9 @@ export const UNIT_DIR = '/etc/systemd/system';
 export const K8S_DIR = '/etc/kubernetes';
 export const PKI_DIR = `${K8S_DIR}/pki`;
 export const ETCD_PKI_DIR = `${PKI_DIR}/etcd`;
+/** Written by the services themselves, not uploaded: reset removes them (etcd's data is kept aside unless purged). */
+export const KUBELET_DIR = '/var/lib/kubelet';
+export const ETCD_DATA_DIR = '/var/lib/etcd';
 
 export const HOST_PATHS = {
   etcdConfig: '/etc/etcd/etcd.conf.yml',
@@ -15,9 +18,9 @@ export const HOST_PATHS = {
   auditLog: '/var/log/kubernetes/audit/audit.log',
   encryptionConfig: `${K8S_DIR}/encryption-config.yaml`,
   kubeletConf: `${K8S_DIR}/kubelet.conf`,
-  kubeletConfig: '/var/lib/kubelet/config.yaml',
-  kubeletServingCert: '/var/lib/kubelet/pki/kubelet.crt',
-  kubeletServingKey: '/var/lib/kubelet/pki/kubelet.key',
+  kubeletConfig: `${KUBELET_DIR}/config.yaml`,
+  kubeletServingCert: `${KUBELET_DIR}/pki/kubelet.crt`,
+  kubeletServingKey: `${KUBELET_DIR}/pki/kubelet.key`,
   kubeProxyKubeconfig: '/var/lib/kube-proxy/kubeconfig',
   kubeProxyConfig: '/var/lib/kube-proxy/config.yaml',
   containerdConfig: '/etc/containerd/config.toml',

@@ -104,10 +104,16 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
     })),
   });
 
-/** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet. */
-export const startSetting = async (network: TestbedNetwork, hosts: BedHost[], bedOnly: readonly BedHost[] = []): Promise<Setting> => {
+/** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet;
+ * `extraPackages` are installed in every host's image (e.g. iptables). */
+export const startSetting = async (
+  network: TestbedNetwork,
+  hosts: BedHost[],
+  bedOnly: readonly BedHost[] = [],
+  extraPackages: readonly string[] = [],
+): Promise<Setting> => {
   const dir = await mkdtemp(join(tmpdir(), 'kubeinstall-deploy-e2e-'));
-  const tb = await startTestbed({ network, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
+  const tb = await startTestbed({ network, extraPackages, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
   const clusterDir = join(dir, 'cluster');
   const binariesDir = join(dir, 'binaries');
   const inventory = join(dir, 'inventory.yaml');
