@@ -181,6 +181,13 @@ export const inventorySchema: ObjectField = {
           format: 'path',
           doc: 'Local folder for PKI, kubeconfigs, known_hosts and logs. Default: a folder named after the cluster, next to the inventory.',
         },
+        installPackages: {
+          kind: 'bool',
+          default: true,
+          doc:
+            'Let deploy install the OS packages a host lacks (haproxy, keepalived, iptables...) with its package manager (apt or dnf), ' +
+            'from the sources the host is configured with; false: a missing package is a preflight error.',
+        },
       },
     },
     ssh: { kind: 'object', doc: 'SSH defaults for every host.', fields: sshHostFields },

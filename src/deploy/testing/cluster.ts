@@ -3,6 +3,7 @@
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { HASH_RECORD } from '../file-diff.js';
 import { createContext } from '../context.js';
+import { packageFactsQuery } from '../packages.js';
 import { PHASE_NAMES, type DeployContext, type DeployOptions } from '../types.js';
 import { buildClusterPlan } from '../../render/plan.js';
 import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom } from '../../render/test-fixtures.js';
@@ -64,6 +65,8 @@ export interface HostState {
   readonly sysctls?: Readonly<Record<string, string>>;
   readonly procSysWritable?: boolean;
   readonly modprobe?: boolean;
+  /** The commands (and paths) the facts find, of those asked for; default: all but dnf (an apt host with every package). */
+  readonly commands?: readonly string[];
 }
 
 /** What the facts script prints on such a host (the `key=value` lines parseFacts reads). */
@@ -85,6 +88,7 @@ export const factsStdout = (hp: HostPlan, state: HostState = {}): string => {
     ...Object.entries(sysctls).map(([key, value]) => `sysctl-file=/proc/sys/${key.replace(/\./g, '/')}:${value}`),
     ...Object.entries(units).map(([unit, s]) => `unit=${unit}=${s}`),
     ...(state.pendingRestarts ?? []).map((u) => `pending=${u}`),
+    ...(state.commands ?? packageFactsQuery(model, hp.host).filter((c) => c !== 'dnf')).map((c) => `command=${c}`),
   ].join('\n');
 };
 
