@@ -87,6 +87,9 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
       etcdVersion: ETCD_VERSION,
       binariesDir: s.binariesDir,
       clusterDir: s.clusterDir,
+      // The hosts have no package source (no uplink) and lack iptables, conntrack and socat (node-commands, ignored above):
+      // prepare must not try to install them. packages.test.ts serves them a mirror and turns this on.
+      installPackages: false,
       ...(hosts.some((h) => h.roles.includes('master'))
         ? { apiEndpoint: `${hosts.find((h) => h.roles.includes('master'))!.address}:6443`, apiEndpointKind: 'master' }
         : {}),
