@@ -130,7 +130,6 @@ export const missingNeeds = (model: Pick<ClusterModel, 'apiEndpoint'>, host: Pic
 
 export interface InstallPlan {
   readonly manager: PackageManager;
-  readonly needs: readonly PackageNeed[];
   readonly packages: readonly string[];
   /** The install, then the idle services of what it installed stopped and disabled; output on stdout. */
   readonly command: string;
@@ -145,7 +144,7 @@ export const installPlan = (model: Pick<ClusterModel, 'apiEndpoint' | 'installPa
   const idle = needs.flatMap((n) => n.idleService ?? []);
   const command = [PACKAGE_MANAGERS[manager].install(packages), ...(idle.length ? [`systemctl disable --now ${quoteAll(idle)}`] : [])].join(' && ');
   // One stream, so a failure's last lines are the manager's own, in order.
-  return { manager, needs, packages, command: `{ ${command}; } 2>&1` };
+  return { manager, packages, command: `{ ${command}; } 2>&1` };
 };
 
 const isPath = (n: PackageNeed): boolean => n.proof.startsWith('/');

@@ -73,7 +73,8 @@ const installed = async (host: string): Promise<Set<string>> => {
   );
 };
 
-/** The .debs a host set lacks for these packages: their dependency closure here, less what each host has (the union). */
+/** The .debs a host set lacks for these packages: their dependency closure here (alternatives included, so a few more than apt
+ * picks), less what each host has (the union). */
 const missingDebs = async (packages: readonly string[], hosts: readonly string[]): Promise<string[]> => {
   const { stdout } = await sh('apt-cache', [
     'depends',
