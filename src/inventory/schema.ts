@@ -186,7 +186,7 @@ export const inventorySchema: ObjectField = {
           default: true,
           doc:
             'Let deploy install the OS packages a host lacks (haproxy, keepalived, iptables...) with its package manager (apt or dnf), ' +
-            'from the sources the host is configured with; false: a missing package is a preflight error.',
+            'from the sources the host is configured with; false: preflight names each missing one (an error where the cluster cannot run without it).',
         },
       },
     },
