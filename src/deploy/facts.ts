@@ -32,7 +32,7 @@ export interface Facts {
   readonly pendingRestarts: readonly string[];
   /** 2 when /sys/fs/cgroup is the unified (cgroup2) hierarchy, else 1 (v1 or hybrid, which the kubelet treats as v1). */
   readonly cgroupVersion: 1 | 2;
-  /** Which of the queried commands are on the PATH. */
+  /** Which of the queried commands are on the PATH (those given as absolute paths: executable there). */
   readonly commands: ReadonlySet<string>;
   /** Free space of the file system holding each queried folder (or its nearest existing parent). */
   readonly diskSpace: ReadonlyMap<string, DiskSpace>;
@@ -171,7 +171,8 @@ export const factsScript = (q: FactsQuery): string =>
     '[ -w /proc/sys/net/ipv4/ip_forward ] && echo proc-sys=writable || echo proc-sys=read-only',
     // the unified hierarchy's root has cgroup.controllers; a v1 or hybrid tmpfs never does (same answer as `stat -fc %T`, no process)
     '[ -f /sys/fs/cgroup/cgroup.controllers ] && echo cgroup=2 || echo cgroup=1',
-    ...q.commands.map((c) => `command -v ${quote(c)} >/dev/null 2>&1 && echo command=${quote(c)}`),
+    // `[ -x ]` for a path: dash's `command -v /path` also accepts a file that cannot be run
+    ...q.commands.map((c) => `${c.startsWith('/') ? `[ -x ${quote(c)} ]` : `command -v ${quote(c)} >/dev/null 2>&1`} && echo command=${quote(c)}`),
     `while IFS= read -r line; do echo "record=$line"; done 2>/dev/null < ${quote(q.hashRecord)}`,
     ...diskSpaceScript(q.diskDirs, q.stagingUser),
     'command -v modprobe >/dev/null 2>&1 && echo modprobe=yes || echo modprobe=no',

@@ -1,7 +1,6 @@
-// The kernel modules, sysctls and commands a host needs; modules and sysctls read from the drop-ins the plan installs, so the
+// The kernel modules and sysctls a host needs, modules and sysctls read from the drop-ins the plan installs, so the
 // plan stays the one place that says what they are.
 import { posix } from 'node:path';
-import { runsKubelet } from '../inventory/model.js';
 import { HOST_PATHS } from '../render/paths.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 
@@ -31,19 +30,3 @@ export const parseSysctlDropIn = (text: string): Sysctl[] =>
     .map((m) => ({ key: m[1]!.replace(/\//g, '.'), value: m[2]!.trim() }));
 
 export const requiredSysctls = (hp: HostPlan): Sysctl[] => dropIns(hp, HOST_PATHS.sysctl).flatMap((f) => parseSysctlDropIn(inlineText(f)));
-
-/**
- * Commands node components run from the host's PATH. kube-proxy runs in its default iptables mode
- * (the plan sets no other), so iptables is an error. kube-proxy 1.32+ clears conntrack entries over
- * netlink (kubernetes/kubernetes#126847), but CNI plugins' hostport handling still calls `conntrack`,
- * and `kubectl port-forward` runtimes may call `socat`: warnings.
- */
-export const NODE_COMMANDS: readonly { readonly command: string; readonly usedBy: string; readonly severity: 'error' | 'warning' }[] = [
-  { command: 'iptables', usedBy: 'kube-proxy (iptables mode)', severity: 'error' },
-  // deploy's probes of what listens on 127.0.0.1 there run as python3 scripts on the host (on-host.ts)
-  { command: 'python3', usedBy: "deploy's health probes on the host", severity: 'error' },
-  { command: 'conntrack', usedBy: 'CNI hostport cleanup', severity: 'warning' },
-  { command: 'socat', usedBy: 'kubectl port-forward', severity: 'warning' },
-];
-
-export const requiredCommands = (hp: HostPlan): typeof NODE_COMMANDS => (runsKubelet(hp.host) ? NODE_COMMANDS : []);

@@ -49,8 +49,11 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
+const modelAt = (kubernetesVersion: string): ClusterModel =>
+  ({ apiServerPort: 6443, kubernetesVersion, apiEndpoint: { kind: 'master' }, installPackages: false }) as ClusterModel;
+
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
-  model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'master' } } as ClusterModel,
+  model: modelAt('1.34.2'),
   hostPlans: hosts.map(plan),
   facts: new Map(Object.entries(facts)),
   binaries: [{ name: 'etcd', sha256: 'aa', arch: 'x86_64', version: '3.6.5' }],
@@ -220,11 +223,7 @@ describe('preflight checks', () => {
 
   it('cgroups: v1 on a node is a warning before Kubernetes 1.35 and an error from it; etcd-only hosts are not asked', () => {
     const v1 = { a: goodFacts({ hostname: 'a', machineId: '1', cgroupVersion: 1 }), b: goodFacts({ hostname: 'b', machineId: '2', cgroupVersion: 1 }) };
-    const at = (version: string) =>
-      runPreflight(
-        input(v1, [a, b], { model: { apiServerPort: 6443, kubernetesVersion: version, apiEndpoint: { kind: 'master' } } as ClusterModel }),
-        new Set(),
-      );
+    const at = (version: string) => runPreflight(input(v1, [a, b], { model: modelAt(version) }), new Set());
     expect(at('1.34.2').map((f) => `${f.severity} ${f.check} ${f.host}`)).toEqual(['warning cgroups a']);
     expect(at('1.35.0')).toEqual([
       { check: 'cgroups', severity: 'error', host: 'a', message: expect.stringContaining('the kubelet of Kubernetes 1.35 refuses to start') },
@@ -241,9 +240,16 @@ describe('preflight checks', () => {
         check: 'node-commands',
         severity: 'error',
         host: 'a',
-        message: "not on the PATH: iptables (for kube-proxy (iptables mode)), python3 (for deploy's health probes on the host)",
+        message:
+          "not on the PATH: iptables (for kube-proxy (iptables mode)), python3 (for deploy's health probes on the host); " +
+          'cluster.installPackages is false: install iptables, python3 on the host',
       },
-      { check: 'node-commands', severity: 'warning', host: 'a', message: 'not on the PATH: socat (for kubectl port-forward)' },
+      {
+        check: 'node-commands',
+        severity: 'warning',
+        host: 'a',
+        message: 'not on the PATH: socat (for kubectl port-forward); cluster.installPackages is false: install socat on the host',
+      },
     ]);
   });
 

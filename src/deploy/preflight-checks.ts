@@ -17,8 +17,8 @@ import {
 } from '../versions.js';
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
-import { requiredCommands } from './host-settings.js';
 import { prepDecision, PREP_ITEMS } from './host-prep.js';
+import { packageFindings, type PackageNeed } from './packages.js';
 
 export interface LocalBinaryCheck {
   readonly name: string;
@@ -186,6 +186,16 @@ const prepCheck = (name: string): PreflightCheck => {
   };
 };
 
+/** The OS packages' findings of one check (table and decision in packages.ts, shared with prepare). */
+const packageCheck =
+  (check: PackageNeed['check']) =>
+  (input: PreflightInput): Finding[] =>
+    withFacts(input).flatMap(({ hp, facts }) =>
+      packageFindings(input.model, hp.host, facts)
+        .filter((f) => f.check === check)
+        .map((f) => ({ ...f, host: hp.host.name })),
+    );
+
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::';
 
 const binaryNameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
@@ -307,23 +317,13 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   },
   {
     name: 'node-commands',
-    description: 'nodes have iptables and python3 (errors without), conntrack and socat (warnings)',
-    run: (input) =>
-      withFacts(input).flatMap(({ hp, facts }) =>
-        (['error', 'warning'] as const).flatMap((severity) => {
-          const missing = requiredCommands(hp).filter((c) => c.severity === severity && !facts.commands.has(c.command));
-          return missing.length
-            ? [
-                {
-                  check: 'node-commands',
-                  severity,
-                  host: hp.host.name,
-                  message: `not on the PATH: ${missing.map((c) => `${c.command} (for ${c.usedBy})`).join(', ')}`,
-                },
-              ]
-            : [];
-        }),
-      ),
+    description: 'nodes have iptables and python3 (errors without), conntrack and socat (warnings), or prepare installs them',
+    run: packageCheck('node-commands'),
+  },
+  {
+    name: 'packages',
+    description: 'hosts have the OS packages their role needs (haproxy for node-local, keepalived for vip), or prepare installs them',
+    run: packageCheck('packages'),
   },
   {
     name: 'containerd-version',

@@ -98,7 +98,7 @@ export const waitScript = (units: readonly string[], probe: string, timeoutSecon
     '      echo "$unit $state after $restarts restarts" >&2; exit 2',
     '    fi',
     '  done',
-    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "not healthy after ${timeoutSeconds} s (state: $state) $last" >&2; exit 1; fi`,
+    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "not healthy after ${timeoutSeconds} s${units.length ? ' (state: $state)' : ''} $last" >&2; exit 1; fi`,
     '  sleep 0.5',
     'done',
   ].join('\n');

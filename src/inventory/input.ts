@@ -48,6 +48,7 @@ export interface ClusterInput {
   readonly certValidityDays: number;
   readonly binariesDir: string;
   readonly clusterDir?: string;
+  readonly installPackages: boolean;
 }
 
 export interface InventoryInput {

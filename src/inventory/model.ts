@@ -107,6 +107,8 @@ export interface ClusterModel {
   readonly binariesDir: string;
   /** Absolute path of the cluster folder (PKI, kubeconfigs, logs): next to the inventory by default. */
   readonly clusterDir: string;
+  /** Whether deploy installs the OS packages a host lacks (src/deploy/packages.ts). */
+  readonly installPackages: boolean;
   readonly hosts: readonly Host[];
 }
 

@@ -60,6 +60,7 @@ export const resolveInventory = (
       certValidityDays: cluster.certValidityDays,
       binariesDir,
       clusterDir: cluster.clusterDir ? expandPath(cluster.clusterDir, baseDir) : resolvePath(baseDir, cluster.name),
+      installPackages: cluster.installPackages,
       hosts,
     },
   };

@@ -187,6 +187,13 @@ export const inventorySchema: ObjectField = {
           format: 'path',
           doc: 'Local folder for PKI, kubeconfigs, known_hosts and logs. Default: a folder named after the cluster, next to the inventory.',
         },
+        installPackages: {
+          kind: 'bool',
+          default: true,
+          doc:
+            'Let deploy install the OS packages a host lacks (haproxy, keepalived, iptables...) with its package manager (apt or dnf), ' +
+            'from the sources the host is configured with; false: preflight names each missing one (an error where the cluster cannot run without it).',
+        },
       },
     },
     ssh: { kind: 'object', doc: 'SSH defaults for every host.', fields: sshHostFields },

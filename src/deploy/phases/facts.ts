@@ -5,8 +5,9 @@ import { holdsVip } from '../../inventory/model.js';
 import { stagingFor } from '../../ssh/upload-plan.js';
 import { factsScript, parseFacts } from '../facts.js';
 import { HASH_RECORD } from '../file-diff.js';
-import { requiredCommands, requiredModules, requiredSysctls } from '../host-settings.js';
+import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
+import { packageFactsQuery } from '../packages.js';
 import type { Phase } from '../types.js';
 
 export const factsPhase: Phase = {
@@ -21,7 +22,7 @@ export const factsPhase: Phase = {
           units: hp.services.map((s) => s.unit),
           modules: requiredModules(hp),
           sysctlKeys: requiredSysctls(hp).map((s) => s.key),
-          commands: requiredCommands(hp).map((c) => c.command),
+          commands: packageFactsQuery(ctx.model, hp.host),
           diskDirs: [...new Set(hp.files.map((f) => posix.dirname(f.path)))],
           ...(stagingFor(hp.host.ssh.sudo) === 'home' ? { stagingUser: hp.host.ssh.user } : {}),
           hashRecord: HASH_RECORD,

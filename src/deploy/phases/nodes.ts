@@ -1,5 +1,6 @@
-// Nodes: containerd, kubelet and kube-proxy, in the plan's order (on masters too), then each Node's
-// labels and taints through the API once its kubelet registered it.
+// Nodes: an external load balancer reached from each node first, then containerd, kubelet and kube-proxy,
+// in the plan's order (on masters too), then each Node's labels and taints through the API once its kubelet registered it.
+import { checksEndpointFromNodes, endpointFromNodeStep } from '../endpoint-check.js';
 import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
@@ -73,5 +74,9 @@ export const nodesPhase: Phase = {
   name: 'nodes',
   title: 'Start node services',
   hosts: (ctx) => hostsRunning(ctx, 'node'),
-  steps: () => [...startAndWait('node services', (hp) => servicesOf(hp, 'node')), labelAndTaint],
+  steps: (ctx) => [
+    ...(checksEndpointFromNodes(ctx) ? [endpointFromNodeStep] : []),
+    ...startAndWait('node services', (hp) => servicesOf(hp, 'node')),
+    labelAndTaint,
+  ],
 };

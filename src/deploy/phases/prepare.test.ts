@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requiredModules } from '../host-settings.js';
-import { runPhases } from '../manager.js';
+import { PhaseFailed, runPhases } from '../manager.js';
 import { factsRules, hostPlan, testContext } from '../testing/cluster.js';
 import { fakeExecutor } from '../testing/fake-executor.js';
 import { factsPhase } from './facts.js';
@@ -38,5 +38,42 @@ describe('prepare phase', () => {
     // Where /proc/sys is read-only prepare does not even try; where it is writable it sets them.
     expect(fake.execs('n1').map((c) => c.opts.step)).toEqual(['gather facts', 'prepare modules']);
     expect(fake.execs('n2').map((c) => c.opts.step)).toEqual(['gather facts', 'prepare modules', 'prepare sysctls']);
+  });
+});
+
+describe('prepare phase: OS packages', () => {
+  const APT_FAILS = ['Reading package lists...', 'Building dependency tree...', 'E: Unable to locate package socat'].join('\n');
+
+  it('installs what a host lacks with its package manager, and names host, packages and the last lines when that fails', async () => {
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ n1: { commands: ['apt-get', 'python3', 'iptables'] }, n2: { commands: ['apt-get', 'python3'] }, m1: {} }),
+        { host: 'n1', command: /apt-get .* install --no-install-recommends conntrack socat; \} 2>&1$/, reply: { code: 100, stdout: APT_FAILS } },
+        { host: 'n2', command: /apt-get .* install --no-install-recommends iptables conntrack socat; \} 2>&1$/, reply: {} },
+      ],
+    });
+    const { ctx } = testContext(fake, { hosts: new Set(['n1', 'n2', 'm1']) });
+    const err = await runPhases([factsPhase, preparePhase], ctx, 'lines').catch((e: unknown) => e);
+    expect(fake.unexpected).toEqual([]);
+    expect(err).toBeInstanceOf(PhaseFailed);
+    expect((err as PhaseFailed).failures.map((f) => [f.host, f.step, f.message])).toEqual([
+      [
+        'n1',
+        'install packages',
+        `n1: installing conntrack, socat with apt-get failed (exit code 100); apt-get's last lines:\n    ${APT_FAILS.replace(/\n/g, '\n    ')}`,
+      ],
+    ]);
+    expect(ctx.outcomes.get('n2')?.notes).toEqual(['installed iptables, conntrack, socat with apt-get']);
+    // m1 has every package: nothing is run there
+    expect(fake.execs('m1').map((c) => c.opts.step)).toEqual(['gather facts']);
+    expect(fake.execs('n2').find((c) => c.opts.step === 'install packages')?.opts).toMatchObject({ sudo: true });
+  });
+
+  it('a dry run says what it would install and runs nothing', async () => {
+    const fake = fakeExecutor({ exec: factsRules({ n1: { commands: ['apt-get', 'python3', 'iptables', 'conntrack'] } }) });
+    const { ctx, dryRunLines } = testContext(fake, { hosts: new Set(['n1']), dryRun: true });
+    await runPhases([factsPhase, preparePhase], ctx, 'lines');
+    expect(fake.unexpected).toEqual([]);
+    expect(dryRunLines).toEqual(['n1: would install socat with apt-get']);
   });
 });

@@ -1,7 +1,8 @@
 // Host preparation: firewall, SELinux, swap, modules, sysctls; what the host does not allow is
-// reported per host with the reason.
+// reported per host with the reason. Then the OS packages the host lacks (packages-install.ts).
 import { prepDecisions } from '../host-prep.js';
 import { reachedHosts } from '../hosts.js';
+import { installPackagesStep } from '../packages-install.js';
 import { outcomeOf, type Phase } from '../types.js';
 
 export const preparePhase: Phase = {
@@ -30,5 +31,6 @@ export const preparePhase: Phase = {
         return parts.join('; ');
       },
     },
+    installPackagesStep,
   ],
 };

@@ -3,6 +3,7 @@
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { HASH_RECORD } from '../file-diff.js';
 import { createContext } from '../context.js';
+import { packageFactsQuery } from '../packages.js';
 import { PHASE_NAMES, type DeployContext, type DeployOptions } from '../types.js';
 import { buildClusterPlan } from '../../render/plan.js';
 import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom } from '../../render/test-fixtures.js';
@@ -74,10 +75,12 @@ export interface HostState {
   /** Addresses the host holds (address -> interface), and `ip neigh` lines of those it does not. */
   readonly interfaces?: Readonly<Record<string, string>>;
   readonly neighbours?: Readonly<Record<string, string>>;
+  /** The commands (and paths) the facts find, of those asked for; default: all but dnf (an apt host with every package). */
+  readonly commands?: readonly string[];
 }
 
 /** What the facts script prints on such a host (the `key=value` lines parseFacts reads). */
-export const factsStdout = (hp: HostPlan, state: HostState = {}): string => {
+export const factsStdout = (hp: HostPlan, state: HostState = {}, { model }: TestCluster = defaultCluster): string => {
   const sysctls = state.sysctls ?? Object.fromEntries(requiredSysctls(hp).map((s) => [s.key, s.value]));
   const units = state.units ?? Object.fromEntries(hp.services.map((s) => [s.unit, 'active']));
   return [
@@ -97,12 +100,17 @@ export const factsStdout = (hp: HostPlan, state: HostState = {}): string => {
     ...(state.pendingRestarts ?? []).map((u) => `pending=${u}`),
     ...Object.entries(state.interfaces ?? {}).map(([address, name]) => `addr=${address}=${name}`),
     ...Object.entries(state.neighbours ?? {}).map(([address, line]) => `neigh=${address}=${line}`),
+    ...(state.commands ?? packageFactsQuery(model, hp.host).filter((c) => c !== 'dnf')).map((c) => `command=${c}`),
   ].join('\n');
 };
 
 /** The facts phase's one command on each named host. */
 export const factsRules = (states: Readonly<Record<string, HostState>>, cluster: TestCluster = defaultCluster): Rule[] =>
-  Object.entries(states).map(([host, state]) => ({ host, command: /\. \/etc\/os-release/, reply: { stdout: factsStdout(hostPlan(host, cluster), state) } }));
+  Object.entries(states).map(([host, state]) => ({
+    host,
+    command: /\. \/etc\/os-release/,
+    reply: { stdout: factsStdout(hostPlan(host, cluster), state, cluster) },
+  }));
 
 /** A hash record line and a stat line for a file as upload's compare command prints them. */
 export const recordLine = (f: PlannedFile, mtime: number, sha256 = f.sha256): string => `${sha256} ${f.size} ${mtime} ${f.path}`;

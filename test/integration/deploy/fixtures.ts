@@ -90,6 +90,9 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
       // Test clusters take their service and pod ranges from 198.18.0.0/15 too (198.19: apart from the bridges' /24s).
       serviceCidr: '198.19.0.0/24',
       podCidr: '198.19.128.0/17',
+      // The hosts have no package source (no uplink) and lack iptables, conntrack and socat (node-commands, ignored above):
+      // prepare must not try to install them. packages.test.ts serves them a mirror and turns this on.
+      installPackages: false,
       ...(hosts.some((h) => h.roles.includes('master'))
         ? { apiEndpoint: `${hosts.find((h) => h.roles.includes('master'))!.address}:6443`, apiEndpointKind: 'master' }
         : {}),
