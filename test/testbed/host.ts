@@ -191,7 +191,7 @@ export const bootHost = async (h: HostState): Promise<void> => {
       const inNetns = (command: string, opts?: RunOptions) => run('nsenter', ['-t', String(h.leaderPid), '-n', '--', '/bin/sh', '-c', command], opts);
       // nspawn may still be moving host0 into the namespace when systemd already runs (seen once: "Cannot find device host0").
       await until(`${h.name}'s host0 interface`, 10_000, async () =>
-        (await inNetns('test -e /sys/class/net/host0', { allowFailure: true })).code === 0 ? true : undefined,
+        (await inNetns('ip link show dev host0', { allowFailure: true })).code === 0 ? true : undefined,
       );
       await inNetns(hostAddressCommand(h.address));
     }

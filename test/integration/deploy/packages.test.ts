@@ -140,8 +140,11 @@ beforeAll(async () => {
   for (const h of HOSTS) await s.tb.hostExec(h.name, `rm -f /etc/apt/sources.list.d/*; echo '${sources(mirror.url)}' > /etc/apt/sources.list`);
 }, 900_000);
 afterAll(async () => {
-  await new Promise((resolve) => mirror?.server.close(resolve));
-  if (mirror) await rm(mirror.dir, { recursive: true, force: true });
+  if (mirror) {
+    const { server, dir } = mirror;
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
   await s?.stop();
 });
 
