@@ -3,17 +3,11 @@
 // registers, since NodeRestriction forbids kubelets to set `node-role.kubernetes.io/*` labels.
 // What kubeinstall set is recorded in annotations on the Node, so that a label or taint the inventory
 // no longer lists is removed on the next run, and labels and taints others set are left alone.
-import { hasRole, type Host, type Taint } from '../inventory/model.js';
-
-export const CONTROL_PLANE_ROLE = 'node-role.kubernetes.io/control-plane';
+import type { Taint } from '../inventory/model.js';
+import type { NodeMeta } from '../inventory/node-meta.js';
 
 /** Annotations listing what kubeinstall set: label keys, and taints as `key:effect`, comma-separated. */
 export const MANAGED_ANNOTATIONS = { labels: 'kubeinstall.io/managed-labels', taints: 'kubeinstall.io/managed-taints' } as const;
-
-export interface NodeMeta {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly taints: readonly Taint[];
-}
 
 /** The part of a Node this reads (as the API returns it). */
 export interface NodeObject {
@@ -26,18 +20,6 @@ export interface NodeObject {
 }
 
 const taintId = (t: Pick<Taint, 'key' | 'effect'>): string => `${t.key}:${t.effect}`;
-
-/** A master carries the control-plane role label; one that is not also a `node` is tainted NoSchedule.
- * The inventory's own labels and taints come on top (a taint of the same key and effect replaces the role's). */
-export const desiredNodeMeta = (host: Pick<Host, 'roles' | 'labels' | 'taints'>): NodeMeta => {
-  const master = hasRole(host, 'master');
-  const roleTaints: Taint[] = master && !hasRole(host, 'node') ? [{ key: CONTROL_PLANE_ROLE, effect: 'NoSchedule' }] : [];
-  const own = new Set(host.taints.map(taintId));
-  return {
-    labels: { ...(master ? { [CONTROL_PLANE_ROLE]: '' } : {}), ...host.labels },
-    taints: [...roleTaints.filter((t) => !own.has(taintId(t))), ...host.taints],
-  };
-};
 
 const listed = (annotation: string | undefined): string[] => (annotation ? annotation.split(',').filter(Boolean) : []);
 const sameTaint = (a: Taint, b: Taint): boolean => taintId(a) === taintId(b) && (a.value ?? '') === (b.value ?? '');

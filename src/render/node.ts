@@ -1,6 +1,7 @@
 // A worker node: host preparation drop-ins, containerd, kubelet (KubeletConfiguration) and kube-proxy
 // (KubeProxyConfiguration). Where each listens, and why: docs/render.md.
 import type { ClusterModel, Host } from '../inventory/model.js';
+import { desiredNodeMeta } from '../inventory/node-meta.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { binPath, HOST_PATHS, pki, unitPath } from './paths.js';
@@ -37,6 +38,11 @@ export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
     tlsPrivateKeyFile: q(HOST_PATHS.kubeletServingKey),
     clusterDns: q(model.clusterDnsIp),
     clusterDomain: q(model.clusterDomain),
+    // A flow sequence of JSON objects (valid YAML): the taints the Node is created with, so a new master is
+    // never schedulable before deploy's API patch (which also keeps them in step later: the kubelet applies these only at registration).
+    registerWithTaints: JSON.stringify(
+      desiredNodeMeta(host).taints.map(({ key, value, effect }) => ({ key, ...(value === undefined ? {} : { value }), effect })),
+    ),
   });
 
 export const renderKubeProxyConfig = (model: ClusterModel, host: Host): string =>

@@ -132,6 +132,13 @@ describe('node files', () => {
     expect(cfg.authorization.mode).toBe('Webhook');
   });
 
+  it('registers a master with the control-plane taint (kubelet registerWithTaints), a node with none', () => {
+    expect(doc(hostPlan(plan, 'm1'), '/var/lib/kubelet/config.yaml').registerWithTaints).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+    ]);
+    expect(doc(n1, '/var/lib/kubelet/config.yaml').registerWithTaints).toEqual([]);
+  });
+
   it('starts kubelet with its kubeconfig, the internal address as node IP and the inventory name as node name', () => {
     const kubelet = unit(n1, 'kubelet');
     expect(kubelet.flags.get('kubeconfig')).toBe('/etc/kubernetes/kubelet.conf');

@@ -29,6 +29,8 @@ def register_node():
     labels a kubelet may set itself (NodeRestriction refuses node-role.kubernetes.io/*)."""
     node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node_name, "labels": {
         "kubernetes.io/hostname": node_name, "kubernetes.io/os": "linux", "kubernetes.io/arch": os.uname().machine}},
+        # registerWithTaints: the taints the real kubelet creates its Node with (only at registration).
+        "spec": {"taints": config.get("registerWithTaints") or []},
         "status": {"addresses": [{"type": "InternalIP", "address": flags.get("node-ip", "")}, {"type": "Hostname", "address": node_name}]}}
     status, body = client.call(f"{server}/api/v1/nodes", "POST", json.dumps(node))
     if status not in (201, 409):

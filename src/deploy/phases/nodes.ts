@@ -4,7 +4,8 @@ import { checksEndpointFromNodes, endpointFromNodeStep } from '../endpoint-check
 import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
-import { desiredNodeMeta, nodeMetaPatch, type NodeObject } from '../node-meta.js';
+import { desiredNodeMeta } from '../../inventory/node-meta.js';
+import { nodeMetaPatch, type NodeObject } from '../node-meta.js';
 import { servicesOf } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
 import { KubeinstallError } from '../../util/errors.js';

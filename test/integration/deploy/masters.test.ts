@@ -3,7 +3,8 @@
 // Nodes; deploy labels and taints them through the API and keeps them in step with the inventory.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_PLANE_ROLE, MANAGED_ANNOTATIONS } from '../../../src/deploy/node-meta.js';
+import { MANAGED_ANNOTATIONS } from '../../../src/deploy/node-meta.js';
+import { CONTROL_PLANE_ROLE } from '../../../src/inventory/node-meta.js';
 import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const M1: BedHost = { name: 'm1', address: '198.18.41.11', roles: ['etcd', 'master'], labels: { zone: 'a' } };
