@@ -7,6 +7,7 @@ export const ETCD_PKI_DIR = `${PKI_DIR}/etcd`;
 
 export const HOST_PATHS = {
   etcdConfig: '/etc/etcd/etcd.conf.yml',
+  etcdData: '/var/lib/etcd',
   adminConf: `${K8S_DIR}/admin.conf`,
   controllerManagerConf: `${K8S_DIR}/controller-manager.conf`,
   schedulerConf: `${K8S_DIR}/scheduler.conf`,
