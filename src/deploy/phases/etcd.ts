@@ -105,20 +105,26 @@ const currentMembers = async (ctx: DeployContext, hp: HostPlan): Promise<EtcdMem
   }
 };
 
-/** `member promote` until the learner caught up with the leader (etcd refuses it before). */
-const promote = async (ctx: DeployContext, hp: HostPlan, id: string, endpoints: readonly string[]): Promise<void> => {
+/**
+ * A membership change, repeated while etcd refuses it for a passing reason: `member add` until the leader
+ * has been connected to a quorum for 5 s ("unhealthy cluster", right after the previous join), `member
+ * promote` until the learner caught up with the leader. A crash of the member's etcd stops the wait.
+ */
+const untilAccepted = async (ctx: DeployContext, hp: HostPlan, endpoints: readonly string[], args: readonly string[], watchUnit: boolean): Promise<void> => {
+  const step = `etcd member ${args[1]}`;
   const deadline = Date.now() + ctx.options.healthTimeoutMs;
   for (;;) {
-    const r = await ctx.executor.exec(hp.host, etcdctl(hp, endpoints, ['member', 'promote', id]), {
-      step: 'etcd member promote',
-      sudo: true,
-      allowFailure: true,
-    });
-    if (r.code === 0) return;
-    const broken = await unitBroken(ctx, hp.host, UNITS.etcd);
-    if (broken) await serviceFailed(ctx, hp.host, UNITS.etcd, `learner ${id}: ${broken}`);
-    if (Date.now() >= deadline)
-      await serviceFailed(ctx, hp.host, UNITS.etcd, `learner ${id} not promoted within ${ctx.options.healthTimeoutMs / 1000} s: ${r.stderr.trim()}`);
+    const r = await ctx.executor.exec(hp.host, etcdctl(hp, endpoints, args), { step, sudo: true, allowFailure: true });
+    // An add that went through while etcdctl timed out is done.
+    if (r.code === 0 || /Peer URLs already exists/.test(r.stderr)) return;
+    const last = r.stderr.trim().split('\n').at(-1) ?? `exit code ${r.code}`;
+    const broken = watchUnit ? await unitBroken(ctx, hp.host, UNITS.etcd) : undefined;
+    if (broken) await serviceFailed(ctx, hp.host, UNITS.etcd, `${step}: ${broken}; etcd said: ${last}`);
+    if (Date.now() >= deadline) {
+      const why = `${step} refused for ${ctx.options.healthTimeoutMs / 1000} s: ${last}`;
+      if (watchUnit) await serviceFailed(ctx, hp.host, UNITS.etcd, why);
+      throw new KubeinstallError(`${hp.host.name}: ${why}`);
+    }
     await sleep(1000, undefined, { signal: ctx.options.signal });
   }
 };
@@ -139,7 +145,7 @@ const join = async (ctx: DeployContext, hp: HostPlan, stale: boolean): Promise<s
   const endpoints = votingEndpoints(before);
   if (!memberOf(before, hp.host)) {
     const add = ['member', 'add', hp.host.name, `--peer-urls=${etcdPeerUrl(hp.host)}`, ...(learner ? ['--learner'] : [])];
-    await ctx.executor.exec(hp.host, etcdctl(hp, endpoints, add), { step: 'etcd member add', sudo: true });
+    await untilAccepted(ctx, hp, endpoints, add, false);
   }
   const after = await currentMembers(ctx, hp);
   const self = memberOf(after, hp.host);
@@ -151,7 +157,7 @@ const join = async (ctx: DeployContext, hp: HostPlan, stale: boolean): Promise<s
   // Moved aside, never deleted: the operator decides what to do with it.
   const moveAside = [`systemctl stop ${UNITS.etcd}`, `mv ${quote(MEMBER_DIR)} ${quote(MEMBER_DIR)}.removed-$(date +%Y%m%dT%H%M%S)`];
   await firstStart(ctx, hp, bootstrap, stale ? moveAside : []);
-  if (self.learner) await promote(ctx, hp, self.id, endpoints);
+  if (self.learner) await untilAccepted(ctx, hp, endpoints, ['member', 'promote', self.id], true);
   return `joined etcd (${after.length} members)${self.learner ? ' as a learner, promoted' : ''}${stale ? '; its data from before its removal was moved aside' : ''}`;
 };
 
