@@ -10,6 +10,7 @@ import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
+import { registerRemove } from './commands/remove.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -28,6 +29,7 @@ export const buildProgram = (): Command => {
   registerBinaries(program);
   registerPlan(program);
   registerDeploy(program);
+  registerRemove(program);
   registerVerifyCerts(program);
   registerKubeconfig(program);
   program.addHelpText(

@@ -18,11 +18,13 @@ export interface CommandLog {
   close(): Promise<KubeinstallError | undefined>;
 }
 
-const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the deploy log ${path}: ${reason}`);
+/** The command the log is of (its file name starts with it). */
+export type LoggedCommand = 'deploy' | 'remove';
 
-export const openCommandLog = async (clusterDir: string, startedAt: Date): Promise<CommandLog> => {
+export const openCommandLog = async (clusterDir: string, startedAt: Date, command: LoggedCommand = 'deploy'): Promise<CommandLog> => {
+  const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the ${command} log ${path}: ${reason}`);
   const dir = join(clusterDir, 'logs');
-  const path = join(dir, `deploy-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);
+  const path = join(dir, `${command}-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
     throw cannotWrite(path, err.code === 'EEXIST' ? `${dir} is not a folder` : systemReason(err));
   });

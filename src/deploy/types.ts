@@ -7,6 +7,9 @@ import type { Facts } from './facts.js';
 
 export const PHASE_NAMES = ['connect', 'facts', 'preflight', 'prepare', 'upload', 'etcd', 'control-plane', 'nodes', 'verify'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
+/** `kubeinstall remove`'s phases after deploy's connect and facts (src/deploy/phases/remove.ts). */
+export const REMOVE_PHASE_NAMES = ['drain', 'etcd-members', 'stop'] as const;
+export type RemovePhaseName = (typeof REMOVE_PHASE_NAMES)[number];
 
 export interface DeployOptions {
   readonly dryRun: boolean;
@@ -14,7 +17,7 @@ export interface DeployOptions {
   /** Preflight check names (lower case) whose errors become warnings; `all` ignores every check. */
   readonly ignorePreflight: ReadonlySet<string>;
   /** Phases to run; connect and facts always run since every later phase reads their results. */
-  readonly phases: ReadonlySet<PhaseName>;
+  readonly phases: ReadonlySet<PhaseName | RemovePhaseName>;
   /** Limit the run to these hosts (inventory names). */
   readonly hosts?: ReadonlySet<string>;
   readonly signal: AbortSignal;
@@ -57,7 +60,7 @@ export interface Step {
 }
 
 export interface Phase {
-  readonly name: PhaseName;
+  readonly name: PhaseName | RemovePhaseName;
   readonly title: string;
   /** The hosts this phase acts on (already limited by --hosts); none means the phase is skipped. */
   hosts(ctx: DeployContext): readonly HostPlan[];
