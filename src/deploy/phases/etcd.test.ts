@@ -156,6 +156,22 @@ describe('etcd phase', () => {
     expect(ctx.outcomes.get(m1)?.restarted ?? []).toEqual([]);
   });
 
+  it('in a dry run says which member would join, from the member list read once, and changes nothing', async () => {
+    const [m1, m2, m3] = MEMBERS as [string, string, string];
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ [m1]: {}, [m2]: {}, [m3]: { units: { 'etcd.service': 'inactive' } } }),
+        { command: DATA, host: m3, reply: { code: 1 } },
+        { command: DATA, reply: {} },
+        { command: LIST, reply: { stdout: [listLine(m1, 0), listLine(m2, 1)].join('\n') } },
+      ],
+    });
+    const { ctx, dryRunLines } = testContext(fake, { hosts: new Set(MEMBERS), dryRun: true });
+    await runPhases([factsPhase, etcdPhase], ctx, 'lines');
+    expect(fake.unexpected).toEqual([]);
+    expect(dryRunLines).toEqual(['m3: would join m3 to etcd (2 members): add it as a learner, start it, promote it']);
+  });
+
   it('moves aside the data of a member the running cluster no longer lists (it was removed), then joins it again', async () => {
     const [m1, m2, m3] = MEMBERS as [string, string, string];
     let added = false;

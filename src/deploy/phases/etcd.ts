@@ -134,14 +134,16 @@ const nameOf = (ctx: DeployContext, m: EtcdMember): string => m.name || ctx.mode
 
 /** Adds the member (unless an interrupted run did), starts it with the cluster as it now is, promotes it. */
 const join = async (ctx: DeployContext, hp: HostPlan, stale: boolean): Promise<string> => {
-  const before = await currentMembers(ctx, hp);
   const learner = etcdHasLearners(ctx.model.etcdVersion);
-  const steps = `${stale ? 'move aside the data it kept as a removed member, ' : ''}${learner ? 'add it as a learner, start it, promote it' : 'add it, start it'}`;
-  const description = `join ${hp.host.name} to etcd (${before.length} members): ${steps}`;
   if (ctx.options.dryRun) {
+    // What the run read before any member started: a dry run waits for nothing.
+    const listed = (await membership(ctx)).members;
+    const steps = `${stale ? 'move aside the data it kept as a removed member, ' : ''}${learner ? 'add it as a learner, start it, promote it' : 'add it, start it'}`;
+    const description = `join ${hp.host.name} to etcd (${listed ? `${listed.length} members` : 'not answering yet'}): ${steps}`;
     await ctx.wet(hp.host, description, async () => undefined);
     return `would ${description}`;
   }
+  const before = await currentMembers(ctx, hp);
   const endpoints = votingEndpoints(before);
   if (!memberOf(before, hp.host)) {
     const add = ['member', 'add', hp.host.name, `--peer-urls=${etcdPeerUrl(hp.host)}`, ...(learner ? ['--learner'] : [])];
