@@ -6,10 +6,10 @@ import { hostsWithRole, type Host } from '../inventory/model.js';
 import { loadInventory } from '../inventory/load.js';
 import { loadPlanInputs } from '../render/load.js';
 import { buildClusterPlan } from '../render/plan.js';
-import type { ClusterPlan } from '../render/types.js';
+import type { HostPlan } from '../render/types.js';
 import { createExecutor } from '../ssh/executor.js';
 import { withClusterLock } from '../util/cluster-lock.js';
-import { UsageError, type Problem } from '../util/errors.js';
+import { KubeinstallError, UsageError, type Problem } from '../util/errors.js';
 import { openCommandLog } from './command-log.js';
 import { createContext } from './context.js';
 import { inventoryEndpoints, memberOf, readMembers } from './etcd-client.js';
@@ -44,13 +44,13 @@ export interface RemoveResult {
 }
 
 /** The running cluster must keep a majority: refused (exit 2) before anything changes. */
-const checkQuorum = async (ctx: DeployContext, removing: readonly Host[], via: ClusterPlan['hosts'][number] | undefined): Promise<string | undefined> => {
+const checkQuorum = async (ctx: DeployContext, removing: readonly Host[], via: HostPlan | undefined): Promise<string | undefined> => {
   const etcdRemoved = removing.filter((h) => h.roles.includes('etcd'));
   if (!etcdRemoved.length) return undefined;
   if (!via) throw new UsageError(`it would remove every etcd member of the inventory (${etcdRemoved.map((h) => h.name).join(', ')})`);
   const { members, problem } = await readMembers(ctx.executor, via, inventoryEndpoints(ctx.model));
   if (!members)
-    throw new UsageError(
+    throw new KubeinstallError(
       `cannot check etcd's quorum before removing ${etcdRemoved.map((h) => h.name).join(', ')}: member list from ${via.host.name}: ${problem}`,
     );
   const voting = members.filter((m) => !m.learner);
