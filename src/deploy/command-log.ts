@@ -18,10 +18,8 @@ export interface CommandLog {
   close(): Promise<KubeinstallError | undefined>;
 }
 
-/** The command the log is of (its file name starts with it). */
-export type LoggedCommand = 'deploy' | 'remove';
-
-export const openCommandLog = async (clusterDir: string, startedAt: Date, command: LoggedCommand = 'deploy'): Promise<CommandLog> => {
+/** `command` names the log (`deploy-<time>.log`, `reset-<time>.log`) and its messages. */
+export const openCommandLog = async (clusterDir: string, startedAt: Date, command = 'deploy'): Promise<CommandLog> => {
   const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the ${command} log ${path}: ${reason}`);
   const dir = join(clusterDir, 'logs');
   const path = join(dir, `${command}-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);

@@ -16,10 +16,10 @@ import { inventoryEndpoints, memberOf, readMembers } from './etcd-client.js';
 import { Interrupted, runPhases, type Layout } from './manager.js';
 import { connectPhase } from './phases/connect.js';
 import { factsPhase } from './phases/facts.js';
-import { removePhases } from './phases/remove.js';
+import { REMOVE_PHASE_NAMES, removePhases } from './phases/remove.js';
 import { updateRemovedHosts } from './removed-record.js';
 import { etcdRemovalRefusal, etcdRemovalWarning, inventoryRefusals, leftBehind, removalSteps } from './removal.js';
-import { PHASE_NAMES, REMOVE_PHASE_NAMES, type DeployContext } from './types.js';
+import { PHASE_NAMES, type DeployContext } from './types.js';
 
 export interface RemoveRequest {
   readonly inventory: string;

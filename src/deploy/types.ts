@@ -7,17 +7,14 @@ import type { Facts } from './facts.js';
 
 export const PHASE_NAMES = ['connect', 'facts', 'preflight', 'prepare', 'upload', 'etcd', 'control-plane', 'nodes', 'verify'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
-/** `kubeinstall remove`'s phases after deploy's connect and facts (src/deploy/phases/remove.ts). */
-export const REMOVE_PHASE_NAMES = ['drain', 'etcd-members', 'stop'] as const;
-export type RemovePhaseName = (typeof REMOVE_PHASE_NAMES)[number];
 
 export interface DeployOptions {
   readonly dryRun: boolean;
   readonly concurrency: number;
   /** Preflight check names (lower case) whose errors become warnings; `all` ignores every check. */
   readonly ignorePreflight: ReadonlySet<string>;
-  /** Phases to run; connect and facts always run since every later phase reads their results. */
-  readonly phases: ReadonlySet<PhaseName | RemovePhaseName>;
+  /** Phases to run (by name); deploy always runs connect and facts since every later phase reads their results. */
+  readonly phases: ReadonlySet<string>;
   /** Limit the run to these hosts (inventory names). */
   readonly hosts?: ReadonlySet<string>;
   readonly signal: AbortSignal;
@@ -59,8 +56,9 @@ export interface Step {
   run(ctx: DeployContext, hostPlan: HostPlan, progress: (text: string) => void): Promise<string | void>;
 }
 
+/** A deploy phase (PHASE_NAMES), or one of another command run by the same manager (reset). */
 export interface Phase {
-  readonly name: PhaseName | RemovePhaseName;
+  readonly name: string;
   readonly title: string;
   /** The hosts this phase acts on (already limited by --hosts); none means the phase is skipped. */
   hosts(ctx: DeployContext): readonly HostPlan[];

@@ -10,7 +10,7 @@
 import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
-import { binPath, ETCD_PKI_DIR, HOST_PATHS, unitPath } from './paths.js';
+import { binPath, ETCD_DATA_DIR, ETCD_PKI_DIR, HOST_PATHS, unitPath } from './paths.js';
 import { LOOPBACK, PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
@@ -39,7 +39,7 @@ export const etcdFlags = (): Flag[] => [['config-file', HOST_PATHS.etcdConfig]];
 export const renderEtcdConfig = (model: ClusterModel, host: Host, bootstrap: EtcdBootstrap = steadyBootstrap(host)): string =>
   renderAsset('config/etcd.conf.yml', {
     name: host.name,
-    dataDir: HOST_PATHS.etcdData,
+    dataDir: ETCD_DATA_DIR,
     clientUrl: etcdClientUrl(host),
     peerUrl: etcdPeerUrl(host),
     metricsUrl: `http://${hostPort(LOOPBACK, PORTS.etcdMetrics)}`,

@@ -4,10 +4,12 @@ export const UNIT_DIR = '/etc/systemd/system';
 export const K8S_DIR = '/etc/kubernetes';
 export const PKI_DIR = `${K8S_DIR}/pki`;
 export const ETCD_PKI_DIR = `${PKI_DIR}/etcd`;
+/** Written by the services themselves, not uploaded: reset removes them (etcd's data is kept aside unless purged). */
+export const KUBELET_DIR = '/var/lib/kubelet';
+export const ETCD_DATA_DIR = '/var/lib/etcd';
 
 export const HOST_PATHS = {
   etcdConfig: '/etc/etcd/etcd.conf.yml',
-  etcdData: '/var/lib/etcd',
   adminConf: `${K8S_DIR}/admin.conf`,
   controllerManagerConf: `${K8S_DIR}/controller-manager.conf`,
   schedulerConf: `${K8S_DIR}/scheduler.conf`,

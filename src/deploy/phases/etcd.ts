@@ -4,7 +4,7 @@
 // etcd has learners), its first start with the current member list, `member promote` once it caught up.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { etcdPeerUrl, newClusterBootstrap, renderEtcdConfig, type EtcdBootstrap } from '../../render/etcd.js';
-import { HOST_PATHS } from '../../render/paths.js';
+import { ETCD_DATA_DIR, HOST_PATHS } from '../../render/paths.js';
 import type { HostPlan } from '../../render/types.js';
 import { UNITS } from '../../render/units.js';
 import { KubeinstallError } from '../../util/errors.js';
@@ -22,7 +22,7 @@ const members = (ctx: DeployContext): HostPlan[] => {
   return [...all.filter(active), ...all.filter((hp) => !active(hp))];
 };
 
-const MEMBER_DIR = `${HOST_PATHS.etcdData}/member`;
+const MEMBER_DIR = `${ETCD_DATA_DIR}/member`;
 const PLANNED_COPY = `${HOST_PATHS.etcdConfig}.planned`;
 
 interface Membership {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { etcdPeerUrl } from '../../render/etcd.js';
 import { runPhases } from '../manager.js';
-import { PHASE_NAMES, REMOVE_PHASE_NAMES } from '../types.js';
+import { PHASE_NAMES } from '../types.js';
 import { factsRules, hostPlan, testContext } from '../testing/cluster.js';
 import { fakeExecutor } from '../testing/fake-executor.js';
 import { factsPhase } from './facts.js';
-import { removePhases } from './remove.js';
+import { REMOVE_PHASE_NAMES, removePhases } from './remove.js';
 
 const line = (name: string, i: number): string => {
   const peer = etcdPeerUrl(hostPlan(name).host);

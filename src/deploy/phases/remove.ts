@@ -12,6 +12,9 @@ import { etcdRemovalRefusal } from '../removal.js';
 import { outcomeOf, type DeployContext, type Phase } from '../types.js';
 import { nodeApi } from './nodes.js';
 
+/** The phases remove runs after deploy's connect and facts. */
+export const REMOVE_PHASE_NAMES = ['drain', 'etcd-members', 'stop'] as const;
+
 export interface RemoveSettings {
   /** The hosts being removed (the run also reaches an etcd member that stays, to send `member remove`). */
   readonly removing: ReadonlySet<string>;
