@@ -4,13 +4,13 @@ import { EXIT_USAGE } from '../util/errors.js';
 import { configureColor, reportError } from './output.js';
 import { registerCerts } from './commands/certs.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerRemove } from './commands/remove.js';
 import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
-import { registerRemove } from './commands/remove.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
