@@ -4,7 +4,8 @@
 /**
  * - `start`: a member with data the cluster lists (or no member answers): start it as planned.
  * - `new`: no member holds data and none answers: a new cluster, every member started together.
- * - `join`: a member without data while a cluster exists: member add, first start, promote.
+ * - `join`: a member without data while a cluster exists: member add, first start, promote (one the
+ *   cluster lists as started lost its data: it is removed and added anew, never restarted under its old identity).
  * - `rejoin`: a member with data the running cluster no longer lists (it was removed): its data is
  *   moved aside, then it joins.
  */

@@ -197,6 +197,43 @@ describe('etcd phase', () => {
     expect(first).toMatch(/^systemctl stop etcd\.service && mv \/var\/lib\/etcd\/member \/var\/lib\/etcd\/member\.removed-\$\(date/);
   });
 
+  it('replaces a member that started once and lost its data (a reset host): member remove, then add anew, never its old identity', async () => {
+    const [m1, m2, m3] = MEMBERS as [string, string, string];
+    let phase: 'listed' | 'removed' | 'added' = 'listed';
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ [m1]: {}, [m2]: {}, [m3]: { units: { 'etcd.service': 'inactive' } } }),
+        { command: DATA, host: m3, reply: { code: 1 } },
+        { command: DATA, reply: {} },
+        { command: /member remove 3abc/, reply: () => ((phase = 'removed'), {}) },
+        { command: /member add/, reply: () => ((phase = 'added'), {}) },
+        {
+          command: LIST,
+          reply: () => ({
+            stdout: [
+              listLine(m1, 0),
+              listLine(m2, 1),
+              ...(phase === 'listed' ? [listLine(m3, 2)] : phase === 'added' ? [listLine(m3, 3, { started: false, learner: true })] : []),
+            ].join('\n'),
+          }),
+        },
+        { command: /member promote 4abc/, reply: {} },
+        { command: START, reply: {} },
+        { command: HEALTH, reply: {} },
+        { command: RESTORE, reply: {} },
+      ],
+    });
+    const { ctx } = testContext(fake, { hosts: new Set(MEMBERS) });
+    await runPhases([factsPhase, etcdPhase], ctx, 'lines');
+    expect(fake.unexpected).toEqual([]);
+    const changes = fake
+      .execs(m3)
+      .filter((c) => /member (remove|add|promote)/.test(c.command))
+      .map((c) => /member (\w+)/.exec(c.command)![1]);
+    expect(changes).toEqual(['remove', 'add', 'promote']);
+    expect(fake.execs(m3).find((c) => /member remove/.test(c.command))!.command).toContain(`--endpoints=${client(m1)},${client(m2)} `);
+  });
+
   it('refuses a member whose address changed: etcd lists its name with another peer URL', async () => {
     // The first rule that matches answers: this member list comes before the one of rules().
     const fake = fakeExecutor({ exec: [{ command: LIST, reply: { stdout: memberList.replace(peer('m3'), 'https://127.0.99.3:2380') } }, ...rules({}, {})] });

@@ -138,14 +138,20 @@ const join = async (ctx: DeployContext, hp: HostPlan, stale: boolean): Promise<s
   if (ctx.options.dryRun) {
     // What the run read before any member started: a dry run waits for nothing.
     const listed = (await membership(ctx)).members;
-    const steps = `${stale ? 'move aside the data it kept as a removed member, ' : ''}${learner ? 'add it as a learner, start it, promote it' : 'add it, start it'}`;
+    const lost = listed && memberOf(listed, hp.host)?.started ? `remove member ${memberOf(listed, hp.host)!.id} (it lost its data), ` : '';
+    const steps = `${stale ? 'move aside the data it kept as a removed member, ' : lost}${learner ? 'add it as a learner, start it, promote it' : 'add it, start it'}`;
     const description = `join ${hp.host.name} to etcd (${listed ? `${listed.length} members` : 'not answering yet'}): ${steps}`;
     await ctx.wet(hp.host, description, async () => undefined);
     return `would ${description}`;
   }
   const before = await currentMembers(ctx, hp);
-  const endpoints = votingEndpoints(before);
-  if (!memberOf(before, hp.host)) {
+  const listed = memberOf(before, hp.host);
+  // A member that started once and lost its data (a reset host, a new disk) must not come back under its
+  // old identity: the leader would send it commits its empty log never had. etcd's way: remove, add anew.
+  const replaced = listed?.started ? listed : undefined;
+  if (replaced) await untilAccepted(ctx, hp, votingEndpoints(before.filter((m) => m !== replaced)), ['member', 'remove', replaced.id], false);
+  const endpoints = votingEndpoints(before.filter((m) => m !== replaced));
+  if (!listed || replaced) {
     const add = ['member', 'add', hp.host.name, `--peer-urls=${etcdPeerUrl(hp.host)}`, ...(learner ? ['--learner'] : [])];
     await untilAccepted(ctx, hp, endpoints, add, false);
   }
@@ -160,7 +166,8 @@ const join = async (ctx: DeployContext, hp: HostPlan, stale: boolean): Promise<s
   const moveAside = [`systemctl stop ${UNITS.etcd}`, `mv ${quote(MEMBER_DIR)} ${quote(MEMBER_DIR)}.removed-$(date +%Y%m%dT%H%M%S)`];
   await firstStart(ctx, hp, bootstrap, stale ? moveAside : []);
   if (self.learner) await untilAccepted(ctx, hp, endpoints, ['member', 'promote', self.id], true);
-  return `joined etcd (${after.length} members)${self.learner ? ' as a learner, promoted' : ''}${stale ? '; its data from before its removal was moved aside' : ''}`;
+  const why = stale ? '; its data from before its removal was moved aside' : replaced ? `; it had lost its data, so member ${replaced.id} was replaced` : '';
+  return `joined etcd (${after.length} members)${self.learner ? ' as a learner, promoted' : ''}${why}`;
 };
 
 const start = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
