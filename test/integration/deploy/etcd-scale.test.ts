@@ -100,6 +100,15 @@ describe('growing etcd with deploy', () => {
     await s.etcdctl(ETCD.map(endpoint), 'endpoint', 'health');
     await expectDataOnEvery([ETCD[3]!]);
   });
+
+  it('replaces a member whose data is gone (as after a reset): member remove, then it joins anew and gets every key back', async () => {
+    await s.tb.hostExec('etcd-3', 'systemctl disable --now etcd.service && mv /var/lib/etcd/member /var/lib/etcd/member.lost');
+    const result = await s.deploy();
+    expect(result.summary.hosts.find((h) => h.name === 'etcd-3')!.restarted).toEqual(['etcd.service']);
+    expect(await memberNames()).toEqual(ETCD.map((h) => h.name));
+    await s.etcdctl(ETCD.map(endpoint), 'endpoint', 'health');
+    await expectDataOnEvery([ETCD[2]!]);
+  });
 });
 
 describe('kubeinstall remove', () => {
