@@ -4,6 +4,7 @@ import { EXIT_USAGE } from '../util/errors.js';
 import { configureColor, reportError } from './output.js';
 import { registerCerts } from './commands/certs.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerRemove } from './commands/remove.js';
 import { registerInit } from './commands/init.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerKubeconfig } from './commands/kubeconfig.js';
@@ -29,6 +30,7 @@ export const buildProgram = (): Command => {
   registerBinaries(program);
   registerPlan(program);
   registerDeploy(program);
+  registerRemove(program);
   registerVerifyCerts(program);
   registerKubeconfig(program);
   registerReset(program);

@@ -9,6 +9,7 @@ import { buildClusterPlan } from '../render/plan.js';
 import { createExecutor } from '../ssh/executor.js';
 import { checkHostsOption } from './hosts.js';
 import type { Layout, TaskOutput } from './manager.js';
+import { readRemovedHosts, updateRemovedHosts } from './removed-record.js';
 import { runDeploy, type RunResult } from './run.js';
 import type { DeployOptions } from './types.js';
 
@@ -21,6 +22,13 @@ export interface DeployRequest {
   readonly onWarnings?: (warnings: readonly Problem[]) => void;
 }
 
+const addedBack = (file: string, index: number, name: string, when: string): Problem => ({
+  severity: 'warning',
+  file,
+  path: `hosts[${index}]`,
+  message: `${name} was removed with \`kubeinstall remove\` at ${when} and is still in the inventory: this deploy adds it back (delete it from the inventory to keep it out)`,
+});
+
 export const deployInventory = async (req: DeployRequest): Promise<RunResult> => {
   const { model, warnings } = await loadInventory(req.inventory, { requireBinaries: true });
   req.onWarnings?.(warnings);
@@ -28,11 +36,16 @@ export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
   return withClusterLock(model.clusterDir, async () => {
     const { clusterFiles, binaries } = await loadPlanInputs(model);
     const plan = buildClusterPlan(model, clusterFiles, binaries);
+    const removed = await readRemovedHosts(model.clusterDir);
+    const back = model.hosts.filter((h) => removed[h.name] && (!req.options.hosts || req.options.hosts.has(h.name)));
+    req.onWarnings?.(back.map((h) => addedBack(req.inventory, model.hosts.indexOf(h), h.name, removed[h.name]!)));
     const executor = createExecutor({
       clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
       concurrency: req.options.concurrency,
       insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
     });
-    return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout, taskOutput: req.taskOutput });
+    const result = await runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout, taskOutput: req.taskOutput });
+    if (!req.options.dryRun) await updateRemovedHosts(model.clusterDir, { forget: back.map((h) => h.name) });
+    return result;
   });
 };

@@ -1,7 +1,9 @@
 // etcdctl on a member, with the healthcheck client certificate the plan installs (kubeadm's paths).
-import { etcdClientUrl } from '../render/etcd.js';
+import { hostsWithRole, type ClusterModel, type Host } from '../inventory/model.js';
+import { etcdClientUrl, etcdPeerUrl } from '../render/etcd.js';
 import { binPath, etcdPki } from '../render/paths.js';
 import type { HostPlan } from '../render/types.js';
+import type { Executor } from '../ssh/types.js';
 import { KubeinstallError } from '../util/errors.js';
 import { quoteAll } from '../util/shell.js';
 
@@ -32,3 +34,49 @@ export const etcdctl = (hp: HostPlan, endpoints: readonly string[], args: readon
     '--command-timeout=3s',
     ...args,
   ]);
+
+/** Every member's client URL in the inventory: etcdctl asks whichever answers. */
+export const inventoryEndpoints = (model: ClusterModel): string[] => hostsWithRole(model, 'etcd').map(etcdClientUrl);
+
+export interface EtcdMember {
+  /** Hex, as etcdctl prints and takes it. */
+  readonly id: string;
+  readonly started: boolean;
+  /** Empty until the member first started. */
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+  readonly learner: boolean;
+}
+
+/** `member list -w simple`: `ID, status, name, peer URLs, client URLs, is learner` a line (URLs joined by `,`). */
+export const parseMemberList = (stdout: string): EtcdMember[] =>
+  stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', status, name = '', peers = '', clients = '', learner] = line.split(', ');
+      const urls = (s: string): string[] => s.split(',').filter(Boolean);
+      return { id, started: status === 'started', name, peerUrls: urls(peers), clientUrls: urls(clients), learner: learner === 'true' };
+    });
+
+/** The members as the cluster lists them, asked from `hp` of the first of `endpoints` that answers;
+ * undefined (with etcdctl's complaint) when none does. */
+export const readMembers = async (
+  executor: Executor,
+  hp: HostPlan,
+  endpoints: readonly string[],
+): Promise<{ readonly members?: EtcdMember[]; readonly problem: string }> => {
+  const r = await executor.exec(hp.host, etcdctl(hp, endpoints, ['member', 'list', '-w', 'simple']), {
+    step: 'etcd member list',
+    sudo: true,
+    allowFailure: true,
+  });
+  return r.code === 0 ? { members: parseMemberList(r.stdout), problem: '' } : { problem: r.stderr.trim() || `exit code ${r.code}` };
+};
+
+/** The client URLs of the started voting members: where to send membership changes. */
+export const votingEndpoints = (members: readonly EtcdMember[]): string[] => members.filter((m) => m.started && !m.learner).flatMap((m) => m.clientUrls);
+
+export const memberOf = (members: readonly EtcdMember[], host: Host): EtcdMember | undefined => members.find((m) => m.peerUrls.includes(etcdPeerUrl(host)));

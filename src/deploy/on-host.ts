@@ -27,7 +27,7 @@ for r in req["requests"]:
     print(json.dumps({"status": status, "body": body.decode(errors="replace")}), flush=True)`;
 
 export interface HostRequest {
-  readonly method: 'GET' | 'PATCH';
+  readonly method: 'GET' | 'PATCH' | 'POST' | 'DELETE';
   readonly path: string;
   readonly body?: string;
   readonly contentType?: string;

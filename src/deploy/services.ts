@@ -32,6 +32,17 @@ export const willStart = (ctx: DeployContext, hp: HostPlan, unit: string): boole
   return facts?.unitStates.get(unit) !== 'active' || facts.pendingRestarts.includes(unit) || changedThisRun(ctx, hp, unit);
 };
 
+/**
+ * How many hosts start `unit` at once: all of them when none runs it yet (a new cluster's etcd members
+ * must start together), one at a time when it runs somewhere and must (re)start (etcd keeps quorum, the
+ * API stays served by the other API servers).
+ */
+export const rollingConcurrency = (ctx: DeployContext, hosts: readonly HostPlan[], unit: string): number => {
+  const running = hosts.some((hp) => ctx.facts.get(hp.host.name)?.unitStates.get(unit) === 'active');
+  const restarting = hosts.some((hp) => willStart(ctx, hp, unit));
+  return running && restarting ? 1 : Math.max(1, hosts.length);
+};
+
 const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
   const { stdout } = await ctx.executor.exec(host, unitStatusScript(units), { step: 'query units', sudo: true });
   const facts = parseFacts(stdout, 0);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { KubeinstallError } from '../util/errors.js';
+import { etcdPeerUrl, newClusterBootstrap, renderEtcdConfig } from './etcd.js';
 import { buildClusterPlan } from './plan.js';
 import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom, parseUnit, TEST_ENCRYPTION_KEY } from './test-fixtures.js';
 import type { ClusterPlan, HostPlan } from './types.js';
@@ -257,7 +258,34 @@ describe('Secrets encrypted at rest', () => {
 });
 
 describe('etcd members', () => {
-  it('render a config with client and peer URLs on the member address, metrics on 127.0.0.1, every member in initial-cluster and mutual TLS', () => {
+  it('keep their config when the cluster grows: a member added to the inventory changes no other etcd file', () => {
+    const grown = modelFrom(`${['m1', 'm2', 'm3', 'm4', 'm5'].map((m, i) => `  - { name: ${m}, address: 127.0.4.${i + 1}, roles: [etcd] }`).join('\n')}\n`);
+    const small = modelFrom(`${['m1', 'm2', 'm3'].map((m, i) => `  - { name: ${m}, address: 127.0.4.${i + 1}, roles: [etcd] }`).join('\n')}\n`);
+    const files = clusterFilesFor(grown);
+    const etcdFiles = (p: ClusterPlan, name: string) => hostPlan(p, name).files.map((f) => [f.path, f.sha256]);
+    const before = buildClusterPlan(small, files, binaryIndexFor(ALL_BINARIES));
+    const after = buildClusterPlan(grown, files, binaryIndexFor(ALL_BINARIES));
+    for (const m of ['m1', 'm2', 'm3']) expect(etcdFiles(after, m), m).toEqual(etcdFiles(before, m));
+  });
+
+  it('a new cluster first starts with `new` and every member; a joining member with `existing` and the members it joins', () => {
+    const m2 = model.hosts.find((h) => h.name === 'm2')!;
+    const first = yaml.load(renderEtcdConfig(model, m2, newClusterBootstrap(model))) as Record<string, string>;
+    expect(first).toMatchObject({
+      'initial-cluster': 'm1=https://127.0.4.1:2380,m2=https://127.0.4.2:2380,m3=https://127.0.4.3:2380',
+      'initial-cluster-state': 'new',
+    });
+    const joining = renderEtcdConfig(model, m2, {
+      state: 'existing',
+      members: [
+        { name: 'm1', peerUrl: 'https://127.0.4.1:2380' },
+        { name: 'm2', peerUrl: etcdPeerUrl(m2) },
+      ],
+    });
+    expect(yaml.load(joining)).toMatchObject({ 'initial-cluster': 'm1=https://127.0.4.1:2380,m2=https://127.0.4.2:2380', 'initial-cluster-state': 'existing' });
+  });
+
+  it('render a config with client and peer URLs on the member address, metrics on 127.0.0.1, the member alone in initial-cluster and mutual TLS', () => {
     const m3 = hostPlan(plan, 'm3');
     const cfg = doc(m3, '/etc/etcd/etcd.conf.yml');
     expect(cfg).toMatchObject({
@@ -268,8 +296,8 @@ describe('etcd members', () => {
       'listen-peer-urls': 'https://127.0.4.3:2380',
       'initial-advertise-peer-urls': 'https://127.0.4.3:2380',
       'listen-metrics-urls': 'http://127.0.0.1:2381',
-      'initial-cluster': 'm1=https://127.0.4.1:2380,m2=https://127.0.4.2:2380,m3=https://127.0.4.3:2380',
-      'initial-cluster-state': 'new',
+      'initial-cluster': 'm3=https://127.0.4.3:2380',
+      'initial-cluster-state': 'existing',
     });
     expect(cfg['client-transport-security']).toEqual({
       'cert-file': '/etc/kubernetes/pki/etcd/server.crt',

@@ -206,6 +206,10 @@ def etcd_range(key, range_end=None):
     return [next(v for f, v in pb_fields(kv) if f == 5) for field, kv in pb_fields(response) if field == 2]
 
 
+def etcd_delete(key):
+    etcd_call("/etcdserverpb.KV/DeleteRange", pb_bytes(1, key.encode()))
+
+
 def etcd_get(key):
     values = etcd_range(key)
     return values[0] if values else None
@@ -241,10 +245,13 @@ def from_storage(resource, data):
 
 
 OBJECT_PATH = re.compile(r"^/apis?/(?:[^/]+/)?v1/(?:namespaces/([^/]+)/)?([a-z]+)(?:/([^/]+))?$")
+# The one subresource deploy's day-2 commands use: a pod's eviction (what kubectl drain posts).
+EVICTION_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/eviction$")
 # The discovery kubectl needs to turn "secret" into a URL (/apis must answer too, if only with no groups).
 CORE_V1 = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
     {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret", "verbs": ["create", "get", "patch"]},
-    {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node", "verbs": ["create", "get", "list", "patch"]},
+    {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node", "verbs": ["create", "delete", "get", "list", "patch"]},
+    {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "verbs": ["create", "get", "list"]},
 ]}
 # NodeRestriction: a kubelet may not set labels under these (kubeadm applies them with admin credentials).
 RESTRICTED_LABEL_PREFIXES = ("node-role.kubernetes.io/", "node-restriction.kubernetes.io/")
@@ -337,14 +344,28 @@ class ApiHandler(HealthHandler):
         if match and match[3]:
             stored = etcd_get(object_key(match[1], match[2], urllib.parse.unquote(match[3])))
             return self.reply(200, from_storage(match[2], stored), "application/json") if stored else self.reply(404, "not found")
-        if match and match[2] == "nodes":
-            prefix = object_key(None, "nodes", "")
-            items = [json.loads(from_storage("nodes", v)) for v in etcd_range(prefix, prefix[:-1] + "0")]
-            return self.reply(200, json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": items}), "application/json")
+        if match and match[2] in ("nodes", "pods"):
+            # A list (of every namespace's, without one), with the one field selector drain uses: spec.nodeName=<node>.
+            resource = match[2]
+            prefix = object_key(match[1], resource, "")
+            items = [json.loads(from_storage(resource, v)) for v in etcd_range(prefix, prefix[:-1] + "0")]
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            for selector in ",".join(query.get("fieldSelector", [])).split(","):
+                if not selector:
+                    continue
+                field, _, value = selector.partition("=")
+                if field != "spec.nodeName":
+                    return self.reply(400, f"field label not supported: {field}")
+                items = [i for i in items if (i.get("spec") or {}).get("nodeName") == value]
+            kind = "NodeList" if resource == "nodes" else "PodList"
+            return self.reply(200, json.dumps({"kind": kind, "apiVersion": "v1", "metadata": {}, "items": items}), "application/json")
         return super().do_GET()
 
     def do_POST(self):
-        """Create: kubectl create."""
+        """Create: kubectl create; and a pod's eviction."""
+        eviction = EVICTION_PATH.match(self.path.split("?")[0])
+        if eviction:
+            return self.evict(eviction[1], urllib.parse.unquote(eviction[2]))
         match = OBJECT_PATH.match(self.path.split("?")[0])
         if not match or match[3]:
             return self.reply(404, "not found")
@@ -387,6 +408,34 @@ class ApiHandler(HealthHandler):
         etcd_put(object_key(match[1], match[2], obj["metadata"]["name"]), to_storage(match[2], json.dumps(obj).encode()))
         self.reply(200, json.dumps(obj), "application/json")
 
+
+    def do_DELETE(self):
+        """Delete one object (kubectl delete node): the real one answers with the object as it was."""
+        match = OBJECT_PATH.match(self.path.split("?")[0])
+        if not match or not match[3]:
+            return self.reply(404, "not found")
+        if not self.may_write():
+            return self.reply(403, f"forbidden: {self.identity()} may not delete")
+        key = object_key(match[1], match[2], urllib.parse.unquote(match[3]))
+        stored = etcd_get(key)
+        if stored is None:
+            return self.reply(404, f"{match[2]} {match[3]} not found")
+        etcd_delete(key)
+        self.reply(200, from_storage(match[2], stored), "application/json")
+
+    def evict(self, namespace, name):
+        """policy/v1 Eviction. No PodDisruptionBudget exists here and no kubelet runs pods, so the pod goes at once
+        (the real one deletes it gracefully and answers 429 while a budget forbids it)."""
+        if not self.may_write():
+            return self.reply(403, f"forbidden: {self.identity()} may not evict")
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if body.get("kind") != "Eviction" or (body.get("metadata") or {}).get("name") != name:
+            return self.reply(400, "the body must be an Eviction naming the pod")
+        key = object_key(namespace, "pods", name)
+        if etcd_get(key) is None:
+            return self.reply(404, f'pods "{name}" not found')
+        etcd_delete(key)
+        self.reply(201, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Success"}), "application/json")
 
     def merge(self, namespace, resource, name):
         key = object_key(namespace, resource, name)

@@ -20,7 +20,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The API with the admin credentials: from this machine, or, when the masters are reached through a bastion
  * (so not from here), from the first master over SSH, the credentials on stdin as for the RBAC apply. */
-const nodeApi = (ctx: DeployContext): ApiTransport => {
+export const nodeApi = (ctx: DeployContext): ApiTransport => {
   const creds = ctx.credentials('admin');
   const via = ctx.plan.hosts.find((h) => h.host.roles.includes('master'))?.host;
   if (!via || reachedDirectly(via)) return directApi(creds.server, creds);

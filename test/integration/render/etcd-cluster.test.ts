@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePki } from '../../../src/pki/generate.js';
+import { newClusterBootstrap, renderEtcdConfig } from '../../../src/render/etcd.js';
 import { buildClusterPlan } from '../../../src/render/plan.js';
 import { binaryIndexFor, modelFrom } from '../../../src/render/test-fixtures.js';
 import { readClusterFiles } from '../../../src/render/load.js';
@@ -55,7 +56,12 @@ beforeAll(async () => {
   for (const h of plan.hosts) {
     const root = join(work, 'tree', 'hosts', h.host.name);
     const configPath = join(root, 'etc/etcd/etcd.conf.yml');
-    writeFileSync(configPath, underRoot(root, h.host.internalAddress, readFileSync(configPath, 'utf8')));
+    // The planned config names the member alone (what a running member keeps); a new cluster's first start
+    // uses the bootstrap variant deploy writes for it.
+    const planned = readFileSync(configPath, 'utf8');
+    const first = renderEtcdConfig(model, h.host, newClusterBootstrap(model));
+    expect(first.replace(/^initial-cluster(-state)?: .*$/gm, '')).toBe(planned.replace(/^initial-cluster(-state)?: .*$/gm, ''));
+    writeFileSync(configPath, underRoot(root, h.host.internalAddress, first));
     const child = spawn(etcd, [`--config-file=${configPath}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     logs.set(h.host.name, '');
     const keep = (chunk: Buffer) => logs.set(h.host.name, (logs.get(h.host.name)! + chunk.toString()).slice(-4000));
