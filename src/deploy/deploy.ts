@@ -1,14 +1,9 @@
 // The I/O edge of deploy: inventory, cluster folder and binaries in, plan built, executor opened,
 // phases run.
-import { join } from 'node:path';
-import { loadInventory } from '../inventory/load.js';
 import type { Problem } from '../util/errors.js';
 import { UsageError } from '../util/errors.js';
-import { withClusterLock } from '../util/cluster-lock.js';
-import { loadPlanInputs } from '../render/load.js';
-import { buildClusterPlan } from '../render/plan.js';
-import { createExecutor } from '../ssh/executor.js';
 import type { Layout, TaskOutput } from './manager.js';
+import { withSession } from './operation.js';
 import { runDeploy, type RunResult } from './run.js';
 import type { DeployOptions } from './types.js';
 
@@ -21,19 +16,17 @@ export interface DeployRequest {
   readonly onWarnings?: (warnings: readonly Problem[]) => void;
 }
 
-export const deployInventory = async (req: DeployRequest): Promise<RunResult> => {
-  const { model, warnings } = await loadInventory(req.inventory, { requireBinaries: true });
-  req.onWarnings?.(warnings);
-  const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
-  if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
-  return withClusterLock(model.clusterDir, async () => {
-    const { clusterFiles, binaries } = await loadPlanInputs(model);
-    const plan = buildClusterPlan(model, clusterFiles, binaries);
-    const executor = createExecutor({
-      clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
+export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
+  withSession(
+    {
+      inventory: req.inventory,
       concurrency: req.options.concurrency,
       insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
-    });
-    return runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout, taskOutput: req.taskOutput });
-  });
-};
+      onWarnings: req.onWarnings,
+      check: (model) => {
+        const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
+        if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
+      },
+    },
+    (session) => runDeploy({ ...session, options: req.options, layout: req.layout, taskOutput: req.taskOutput }),
+  );

@@ -14,7 +14,7 @@ export interface DeployOptions {
   /** Preflight check names (lower case) whose errors become warnings; `all` ignores every check. */
   readonly ignorePreflight: ReadonlySet<string>;
   /** Phases to run; connect and facts always run since every later phase reads their results. */
-  readonly phases: ReadonlySet<PhaseName>;
+  readonly phases: ReadonlySet<string>;
   /** Limit the run to these hosts (inventory names). */
   readonly hosts?: ReadonlySet<string>;
   readonly signal: AbortSignal;
@@ -57,7 +57,8 @@ export interface Step {
 }
 
 export interface Phase {
-  readonly name: PhaseName;
+  /** A deploy phase (PhaseName), or one of a day-2 operation's own (e.g. `etcd restore`'s). */
+  readonly name: string;
   readonly title: string;
   /** The hosts this phase acts on (already limited by --hosts); none means the phase is skipped. */
   hosts(ctx: DeployContext): readonly HostPlan[];

@@ -10,7 +10,16 @@ import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
 
 export const etcdClientUrl = (host: Host): string => `https://${hostPort(host.internalAddress, PORTS.etcdClient)}`;
-const peerUrl = (host: Host): string => `https://${hostPort(host.internalAddress, PORTS.etcdPeer)}`;
+export const etcdPeerUrl = (host: Host): string => `https://${hostPort(host.internalAddress, PORTS.etcdPeer)}`;
+
+/** Only read when a member bootstraps an empty data dir; `etcd restore` restores with the same one (docs/operations.md). */
+export const etcdClusterToken = (model: ClusterModel): string => `${model.name}-etcd`;
+
+/** `name=peerURL,...` of every member: the bootstrap membership, which `etcd restore` rebuilds too. */
+export const etcdInitialCluster = (model: ClusterModel): string =>
+  hostsWithRole(model, 'etcd')
+    .map((m) => `${m.name}=${etcdPeerUrl(m)}`)
+    .join(',');
 
 export const etcdFlags = (): Flag[] => [['config-file', HOST_PATHS.etcdConfig]];
 
@@ -18,12 +27,11 @@ export const renderEtcdConfig = (model: ClusterModel, host: Host): string =>
   renderAsset('config/etcd.conf.yml', {
     name: host.name,
     clientUrl: etcdClientUrl(host),
-    peerUrl: peerUrl(host),
+    peerUrl: etcdPeerUrl(host),
     metricsUrl: `http://${hostPort(LOOPBACK, PORTS.etcdMetrics)}`,
-    initialCluster: hostsWithRole(model, 'etcd')
-      .map((m) => `${m.name}=${peerUrl(m)}`)
-      .join(','),
-    clusterToken: `${model.name}-etcd`,
+    dataDir: HOST_PATHS.etcdDataDir,
+    initialCluster: etcdInitialCluster(model),
+    clusterToken: etcdClusterToken(model),
     pki: ETCD_PKI_DIR,
   });
 

@@ -7,6 +7,8 @@ export const ETCD_PKI_DIR = `${PKI_DIR}/etcd`;
 
 export const HOST_PATHS = {
   etcdConfig: '/etc/etcd/etcd.conf.yml',
+  /** The member's data: what `etcd restore` replaces (the old one is kept beside it). */
+  etcdDataDir: '/var/lib/etcd',
   adminConf: `${K8S_DIR}/admin.conf`,
   controllerManagerConf: `${K8S_DIR}/controller-manager.conf`,
   schedulerConf: `${K8S_DIR}/scheduler.conf`,
