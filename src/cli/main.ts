@@ -10,6 +10,7 @@ import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
+import { registerEtcd } from './commands/etcd.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -30,6 +31,7 @@ export const buildProgram = (): Command => {
   registerDeploy(program);
   registerVerifyCerts(program);
   registerKubeconfig(program);
+  registerEtcd(program);
   program.addHelpText(
     'after',
     '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml',

@@ -25,7 +25,8 @@ export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
       onWarnings: req.onWarnings,
       check: (model) => {
         const unknown = [...(req.options.hosts ?? [])].filter((name) => !model.hosts.some((h) => h.name === name));
-        if (unknown.length) throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
+        if (unknown.length)
+          throw new UsageError(`--hosts: not in ${req.inventory}: ${unknown.join(', ')} (hosts: ${model.hosts.map((h) => h.name).join(', ')})`);
       },
     },
     (session) => runDeploy({ ...session, options: req.options, layout: req.layout, taskOutput: req.taskOutput }),

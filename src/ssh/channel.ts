@@ -12,13 +12,7 @@ export interface RawResult {
 
 /** Runs one command; its stdout is kept, or with `sink` piped there as it arrives (flow-controlled, never held
  * in memory; `stdout` is then empty) and the result waits until the sink has taken every byte. */
-export const runCommand = (
-  client: Client,
-  command: string,
-  stdin: string | Buffer | undefined,
-  timeoutMs: number,
-  sink?: Writable,
-): Promise<RawResult> =>
+export const runCommand = (client: Client, command: string, stdin: string | Buffer | undefined, timeoutMs: number, sink?: Writable): Promise<RawResult> =>
   new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err) return reject(err);
@@ -27,7 +21,10 @@ export const runCommand = (
       const settle = (code: number | undefined, timedOut: boolean): void => {
         clearTimeout(timer);
         const result = { code, timedOut, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') };
-        if (!sink || timedOut || sink.writableFinished) return resolve(result);
+        if (!sink || timedOut || sink.writableFinished) {
+          resolve(result);
+          return;
+        }
         sink.once('finish', () => resolve(result));
         sink.once('error', reject);
       };

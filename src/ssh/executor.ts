@@ -109,7 +109,16 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     const shown = redactor.redact(command);
     const mode = o.sudo ? await sudoModeFor(host, target, conn) : ({ kind: 'none' } as const);
     const wrapped = wrapForSudo(mode, command, o.stdin);
-    const raw = await runRaw(host, conn, o.step, wrapped.command, shown, wrapped.stdin, o.timeoutMs ?? opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, sink);
+    const raw = await runRaw(
+      host,
+      conn,
+      o.step,
+      wrapped.command,
+      shown,
+      wrapped.stdin,
+      o.timeoutMs ?? opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      sink,
+    );
     const result = { code: raw.timedOut ? -1 : raw.code!, stdout: raw.stdout, stderr: raw.stderr, durationMs: Date.now() - started };
     if (result.code !== 0 && !o.allowFailure) {
       throw new RemoteCommandError(

@@ -5,6 +5,7 @@ import { deployReport, failureReport, formatSummary } from '../../deploy/summary
 import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
+import { withInterrupt, plainOutput } from '../interrupt.js';
 import { duration, inventoryOption, wholeNumber } from '../options.js';
 import { printWarnings, examples } from '../output.js';
 
@@ -36,8 +37,6 @@ export const parseIgnored = (value: string | undefined): Set<string> => {
     );
   return new Set(names);
 };
-
-const plainOutput = (): boolean => !process.stdout.isTTY || process.env.CI === 'true' || process.env.CI === '1';
 
 interface DeployFlags {
   inventory: string;
@@ -82,47 +81,40 @@ export const registerDeploy = (program: Command): void => {
         'kubeinstall deploy -i inventory.yaml --hosts node-3 --phases upload,nodes',
       ),
     )
-    .action(async (flags: DeployFlags) => {
-      const controller = new AbortController();
-      const onInterrupt = (): void => {
-        if (controller.signal.aborted) process.exit(130);
-        process.stderr.write('\nstopping after the steps in flight (Ctrl-C again to quit at once)…\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onInterrupt);
-      try {
-        // Loaded on use: the SSH stack is only needed by deploy.
-        const { deployInventory } = await import('../../deploy/deploy.js');
-        const json = flags.output === 'json';
-        const result = await deployInventory({
-          inventory: flags.inventory,
-          // JSON owns stdout; the task lines go to stderr, each saying where it belongs.
-          layout: json || plainOutput() ? 'lines' : 'tree',
-          taskOutput: json ? 'stderr' : 'stdout',
-          insecureSkipHostKeyCheck: flags.insecureSkipHostKeyCheck,
-          onWarnings: printWarnings,
-          options: {
-            dryRun: flags.dryRun === true,
-            concurrency: flags.concurrency,
-            healthTimeoutMs: flags.healthTimeout,
-            ignorePreflight: parseIgnored(flags.ignorePreflightErrors),
-            phases: parsePhases(flags.phases),
-            hosts: flags.hosts ? new Set(list(flags.hosts)) : undefined,
-            signal: controller.signal,
-          },
-        });
-        if (json) {
-          process.stdout.write(`${JSON.stringify(deployReport(result, flags.dryRun === true), null, 2)}\n`);
-          return;
+    .action((flags: DeployFlags) =>
+      withInterrupt(async (signal) => {
+        try {
+          // Loaded on use: the SSH stack is only needed by deploy.
+          const { deployInventory } = await import('../../deploy/deploy.js');
+          const json = flags.output === 'json';
+          const result = await deployInventory({
+            inventory: flags.inventory,
+            // JSON owns stdout; the task lines go to stderr, each saying where it belongs.
+            layout: json || plainOutput() ? 'lines' : 'tree',
+            taskOutput: json ? 'stderr' : 'stdout',
+            insecureSkipHostKeyCheck: flags.insecureSkipHostKeyCheck,
+            onWarnings: printWarnings,
+            options: {
+              dryRun: flags.dryRun === true,
+              concurrency: flags.concurrency,
+              healthTimeoutMs: flags.healthTimeout,
+              ignorePreflight: parseIgnored(flags.ignorePreflightErrors),
+              phases: parsePhases(flags.phases),
+              hosts: flags.hosts ? new Set(list(flags.hosts)) : undefined,
+              signal,
+            },
+          });
+          if (json) {
+            process.stdout.write(`${JSON.stringify(deployReport(result, flags.dryRun === true), null, 2)}\n`);
+            return;
+          }
+          for (const line of result.dryRunLines) process.stdout.write(`${line}\n`);
+          process.stdout.write(`${formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath)}\n`);
+        } catch (err) {
+          // A pipeline reads the failure from stdout as well; the message still goes to stderr as usual.
+          if (flags.output === 'json') process.stdout.write(`${JSON.stringify(failureReport(err), null, 2)}\n`);
+          throw err;
         }
-        for (const line of result.dryRunLines) process.stdout.write(`${line}\n`);
-        process.stdout.write(`${formatSummary(result.summary, result.model, flags.dryRun === true, result.logPath)}\n`);
-      } catch (err) {
-        // A pipeline reads the failure from stdout as well; the message still goes to stderr as usual.
-        if (flags.output === 'json') process.stdout.write(`${JSON.stringify(failureReport(err), null, 2)}\n`);
-        throw err;
-      } finally {
-        process.off('SIGINT', onInterrupt);
-      }
-    });
+      }),
+    );
 };

@@ -118,7 +118,8 @@ const applyRbac = (ctx: DeployContext, hp: HostPlan): Promise<string> =>
     return `applied ${requests.map((r) => r.what).join(', ')} on ${hp.host.name}`;
   });
 
-const apiServer = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit === UNITS.apiserver);
+/** A master's kube-apiserver (also what `etcd restore` stops and starts again). */
+export const apiServerServices = (hp: HostPlan): PlannedService[] => servicesOf(hp, 'control-plane').filter((s) => s.unit === UNITS.apiserver);
 const controllers = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit !== UNITS.apiserver);
 
 export const controlPlanePhase: Phase = {
@@ -126,7 +127,7 @@ export const controlPlanePhase: Phase = {
   title: 'Start the control plane',
   hosts: (ctx) => hostsRunning(ctx, 'control-plane'),
   steps: () => [
-    ...startAndWait('kube-apiserver', apiServer),
+    ...startAndWait('kube-apiserver', apiServerServices),
     { title: 'apply RBAC', run: applyRbac },
     ...startAndWait('controller-manager and scheduler', controllers),
   ],
