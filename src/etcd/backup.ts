@@ -4,7 +4,7 @@
 // place with its sidecar; `--keep N` then prunes the oldest. Nothing is left half-written: the file
 // is written beside its final name and renamed, and the copy on the member is always removed.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
@@ -146,16 +146,15 @@ const fetchFile = async (ctx: DeployContext, hp: HostPlan, remote: string, tmp: 
     },
   });
   // O_EXCL|O_NOFOLLOW: a fresh file of our own, never something planted under the name.
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, SNAPSHOT_MODE);
-  try {
-    const file = handle.createWriteStream({ autoClose: false });
-    tap.pipe(file);
-    await ctx.executor.execToSink(hp.host, `cat ${quote(remote)}`, tap, { step: 'copy the snapshot here', sudo: true });
-    await finished(file);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  const file = createWriteStream(tmp, { fd: await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, SNAPSHOT_MODE) });
+  tap.pipe(file);
+  await ctx.executor.execToSink(hp.host, `cat ${quote(remote)}`, tap, { step: 'copy the snapshot here', sudo: true }).catch((err: unknown) => {
+    file.destroy(); // closes the file; the caller removes it
+    throw err;
+  });
+  await finished(file); // written and closed
+  const written = await open(tmp, 'r');
+  await written.sync().finally(() => written.close());
   if (done !== total) throw new KubeinstallError(`the snapshot copied from ${hp.host.name} has ${done} bytes, ${total} on the member`);
   return [hash.digest('hex'), done];
 };

@@ -238,6 +238,7 @@ export const restoreEtcd = async (req: RestoreRequest): Promise<RestoreResult> =
       }).catch((err: unknown) => {
         throw unfinished(err, asides);
       });
-      return { snapshot, asides, logPath: op.logPath, durationMs: op.durationMs };
+      const inOrder = new Map(memberPlans.map((hp) => [hp.host.name, asides.get(hp.host.name)!]));
+    return { snapshot, asides: inOrder, logPath: op.logPath, durationMs: op.durationMs };
     },
   );
