@@ -1,5 +1,5 @@
 // `npm run bench:etcd`: `kubeinstall etcd backup` and `etcd restore` of a ~100 MiB keyspace on 3 real etcd
-// members (test-bed hosts 198.18.53.11-13, bridge bench-etcd), against the same work done by hand in the
+// members (test-bed hosts 198.18.53.21-23, bridge bench-etcd), against the same work done by hand in the
 // same run: `etcdctl snapshot save` on a member and scp of the file here; scp to every member, then on
 // each at once: stop etcd, `etcdctl snapshot restore` into a new data dir, start etcd, wait for health.
 // The etcdctl commands alone are timed too, so the ratio can be read either way.
@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { etcdClusterToken, etcdInitialCluster, etcdPeerUrl } from '../src/render/etcd.js';
 import { loadInventory } from '../src/inventory/load.js';
-import { KUBEINSTALL_BIN } from '../test/integration/kubeinstall.js';
 import { startSetting, type BedHost, type Setting } from '../test/integration/deploy/fixtures.js';
 
-const MEMBERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `be${n}`, address: `198.18.53.${10 + n}`, roles: ['etcd'] }));
+const KUBEINSTALL_BIN = new URL('../bin/kubeinstall', import.meta.url).pathname;
+const MEMBERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `be${n}`, address: `198.18.53.${20 + n}`, roles: ['etcd'] }));
 const TARGET_MIB = 100;
 const KEYS_PER_TXN = 10;
 const VALUE_BYTES = 100 * 1024; // 10 a transaction: ~1 MiB, under etcd's 1.5 MiB request limit
@@ -24,6 +24,7 @@ const sh = (cmd: string, args: readonly string[], input?: string): Promise<strin
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${(err || out).slice(-1500)}`))));
+    child.stdin.on('error', () => undefined); // a child that exits without reading it: its exit code says why
     child.stdin.end(input ?? '');
   });
 
