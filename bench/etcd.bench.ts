@@ -113,17 +113,17 @@ const main = async (): Promise<void> => {
     console.log(`\n3 members, snapshot of ${mib.toFixed(1)} MiB\n`);
     console.log('| what | kubeinstall | by hand | ratio |');
     console.log('|---|---|---|---|');
-    console.log(
-      `| backup (by hand: snapshot save ${seconds(saveOnly)} + scp here ${seconds(copyHere)}) | ${seconds(oursBackup)} | ${seconds(handBackup)} | ${(oursBackup / handBackup).toFixed(2)}x |`,
+    const row = (what: string, oursMs: number, handMs: number): void =>
+      console.log(`| ${what} | ${seconds(oursMs)} | ${seconds(handMs)} | ${(oursMs / handMs).toFixed(2)}x |`);
+    row(`backup (by hand: snapshot save ${seconds(saveOnly)} + scp here ${seconds(copyHere)})`, oursBackup, handBackup);
+    row(
+      `restore (by hand: scp to 3 ${seconds(copyThere)} + stop ${seconds(stop)} + ` +
+        `snapshot restore ${seconds(restoreOnly)} + start and health ${seconds(start)})`,
+      oursRestore,
+      handRestore,
     );
-    console.log(
-      `| restore (by hand: scp to 3 ${seconds(copyThere)} + stop ${seconds(stop)} + snapshot restore ${seconds(restoreOnly)} + start and health ${seconds(start)}) ` +
-        `| ${seconds(oursRestore)} | ${seconds(handRestore)} | ${(oursRestore / handRestore).toFixed(2)}x |`,
-    );
-    console.log(`| total (target: within 1.3x) | ${seconds(ours)} | ${seconds(hand)} | ${(ours / hand).toFixed(2)}x |`);
-    console.log(
-      `| vs the etcdctl commands alone (save + restore) | ${seconds(ours)} | ${seconds(saveOnly + restoreOnly)} | ${(ours / (saveOnly + restoreOnly)).toFixed(2)}x |`,
-    );
+    row('total (target: within 1.3x)', ours, hand);
+    row('vs the etcdctl commands alone (save + restore)', ours, saveOnly + restoreOnly);
   } finally {
     await s.stop();
   }

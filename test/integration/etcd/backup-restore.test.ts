@@ -99,7 +99,6 @@ describe('etcd backup and restore', () => {
     })();
     const r = await restore.done;
     await watch;
-    console.log(`restore transcript:\n${r.out}\n--- stderr:\n${r.err}`);
     expect(r, r.err).toMatchObject({ code: 0 });
     expect(apiServerStopped, 'kube-apiserver was seen stopped during the restore').toBe(true);
     expect(r.out).toMatch(new RegExp(`^restored revision ${sidecar.revision} on etcd-1, etcd-2, etcd-3`, 'm'));
