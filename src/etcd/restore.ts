@@ -239,6 +239,6 @@ export const restoreEtcd = async (req: RestoreRequest): Promise<RestoreResult> =
         throw unfinished(err, asides);
       });
       const inOrder = new Map(memberPlans.map((hp) => [hp.host.name, asides.get(hp.host.name)!]));
-    return { snapshot, asides: inOrder, logPath: op.logPath, durationMs: op.durationMs };
+      return { snapshot, asides: inOrder, logPath: op.logPath, durationMs: op.durationMs };
     },
   );
