@@ -27,8 +27,10 @@ describe('backup names and --keep', () => {
 
 describe('parseMemberList', () => {
   it('reads etcdctl member list -w simple', () => {
-    const out =
-      '8e9e05c52164694d, started, m1, https://198.18.1.1:2380, https://198.18.1.1:2379, false\n91bc3c398fb3c146, started, m2, https://198.18.1.2:2380, , false\n';
+    const out = [
+      '8e9e05c52164694d, started, m1, https://198.18.1.1:2380, https://198.18.1.1:2379, false',
+      '91bc3c398fb3c146, started, m2, https://198.18.1.2:2380, , false',
+    ].join('\n');
     expect(parseMemberList(out)).toEqual([
       { id: '8e9e05c52164694d', name: 'm1', peerUrls: ['https://198.18.1.1:2380'], clientUrls: ['https://198.18.1.1:2379'] },
       { id: '91bc3c398fb3c146', name: 'm2', peerUrls: ['https://198.18.1.2:2380'], clientUrls: [] },
