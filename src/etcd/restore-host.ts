@@ -6,14 +6,14 @@
 //                once, after the snapshot is there, so a re-run keeps the first run's aside path
 //   restored     the data dir now holds the restored snapshot (written after the rename into place)
 // The folder is removed only when etcd and the API servers are healthy again.
+import { ETCD_RESTORE_MARKER_DIR } from '../deploy/facts.js';
 import { HOST_PATHS, binPath } from '../render/paths.js';
 import { quote, quoteAll } from '../util/shell.js';
 
-export const RESTORE_MARKER_DIR = '/var/lib/kubeinstall/etcd-restore';
-export const RESTORE_SNAPSHOT = `${RESTORE_MARKER_DIR}/snapshot.db`;
-const STATE_FILE = `${RESTORE_MARKER_DIR}/state`;
-const RESTORED_FLAG = `${RESTORE_MARKER_DIR}/restored`;
-const RESTORE_LOG = `${RESTORE_MARKER_DIR}/restore.log`;
+export const RESTORE_SNAPSHOT = `${ETCD_RESTORE_MARKER_DIR}/snapshot.db`;
+const STATE_FILE = `${ETCD_RESTORE_MARKER_DIR}/state`;
+const RESTORED_FLAG = `${ETCD_RESTORE_MARKER_DIR}/restored`;
+const RESTORE_LOG = `${ETCD_RESTORE_MARKER_DIR}/restore.log`;
 
 /** `/var/lib/etcd.before-restore-20261201T061502Z`: beside the data dir, on the same file system (a rename). */
 export const asidePath = (at: Date): string =>
@@ -41,12 +41,12 @@ export const parseMarker = (stdout: string): MarkerState => {
   return { ...(sha256 ? { sha256 } : {}), ...(aside ? { aside } : {}), ...(stagedSha256 ? { stagedSha256 } : {}) };
 };
 
-export const prepareMarkerCommand = `install -d -m 0700 ${RESTORE_MARKER_DIR}`;
+export const prepareMarkerCommand = `install -d -m 0700 ${ETCD_RESTORE_MARKER_DIR}`;
 
 /** Checks the staged copy against the sha256, then records the state once (a re-run keeps the first). */
 export const writeMarkerCommand = (sha256: string, aside: string): string =>
   [
-    `cd ${RESTORE_MARKER_DIR}`,
+    `cd ${ETCD_RESTORE_MARKER_DIR}`,
     `echo ${quote(`${sha256}  snapshot.db`)} | sha256sum -c --quiet -`,
     `{ test -e state || { printf 'sha256=%s\\naside=%s\\n' ${quoteAll([sha256, aside])} > state.tmp && sync state.tmp && mv state.tmp state; }; }`,
   ].join(' && ');
@@ -93,4 +93,4 @@ export const restoreCommand = (t: RestoreTarget): string => {
   ].join('\n');
 };
 
-export const removeMarkerCommand = `rm -rf ${RESTORE_MARKER_DIR}`;
+export const removeMarkerCommand = `rm -rf ${ETCD_RESTORE_MARKER_DIR}`;

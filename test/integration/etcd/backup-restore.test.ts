@@ -132,6 +132,8 @@ describe('etcd backup and restore', () => {
       const { stdout } = await s.tb.hostExec(m.name, `ls -d ${asides.get(m.name)} /var/lib/etcd 2>/dev/null || true`);
       expect(stdout.trim(), m.name).not.toBe('');
     }
+    // Until it is finished, deploy refuses: it would start members that are not restored yet.
+    await expect(s.deploy()).rejects.toThrow(/\[etcd-restore\] an etcd restore is unfinished here \(the old data dir: \/var\/lib\/etcd\.before-restore-/);
     const rerun = kubeinstall(['etcd', 'restore', '-i', s.inventory, backup, '--yes']);
     expect(rerun, rerun.err).toMatchObject({ code: 0 });
     expect(rerun.out).toMatch(/finishing the restore an earlier run started/);
