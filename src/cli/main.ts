@@ -12,6 +12,7 @@ import { registerVerifyCerts } from './commands/verify-certs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
 import { registerReset } from './commands/reset.js';
+import { registerEtcd } from './commands/etcd.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -34,6 +35,7 @@ export const buildProgram = (): Command => {
   registerVerifyCerts(program);
   registerKubeconfig(program);
   registerReset(program);
+  registerEtcd(program);
   program.addHelpText(
     'after',
     '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml',

@@ -18,20 +18,22 @@ export interface CommandLog {
   close(): Promise<KubeinstallError | undefined>;
 }
 
-/** `command` names the log (`deploy-<time>.log`, `reset-<time>.log`) and its messages. */
+const cannotWrite = (command: string, path: string, reason: string): KubeinstallError =>
+  new KubeinstallError(`cannot write the ${command} log ${path}: ${reason}`);
+
+/** `command` names the log (`deploy`, `etcd-restore`...): one log file per run of any command that works on the hosts. */
 export const openCommandLog = async (clusterDir: string, startedAt: Date, command = 'deploy'): Promise<CommandLog> => {
-  const cannotWrite = (path: string, reason: string): KubeinstallError => new KubeinstallError(`cannot write the ${command} log ${path}: ${reason}`);
   const dir = join(clusterDir, 'logs');
   const path = join(dir, `${command}-${startedAt.toISOString().replace(/[:.]/g, '-')}.log`);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    throw cannotWrite(path, err.code === 'EEXIST' ? `${dir} is not a folder` : systemReason(err));
+    throw cannotWrite(command, path, err.code === 'EEXIST' ? `${dir} is not a folder` : systemReason(err));
   });
   const handle = await open(path, 'a', 0o600).catch((err: unknown) => {
-    throw cannotWrite(path, systemReason(err));
+    throw cannotWrite(command, path, systemReason(err));
   });
   const stream = handle.createWriteStream();
   let failure: KubeinstallError | undefined;
-  stream.on('error', (err) => (failure ??= cannotWrite(path, systemReason(err))));
+  stream.on('error', (err) => (failure ??= cannotWrite(command, path, systemReason(err))));
   return {
     path,
     write: (event) => void (failure || stream.write(formatLogLine(event, new Date()))),

@@ -1,14 +1,9 @@
 // The I/O edge of deploy: inventory, cluster folder and binaries in, plan built, executor opened,
 // phases run.
-import { join } from 'node:path';
-import { loadInventory } from '../inventory/load.js';
 import type { Problem } from '../util/errors.js';
-import { withClusterLock } from '../util/cluster-lock.js';
-import { loadPlanInputs } from '../render/load.js';
-import { buildClusterPlan } from '../render/plan.js';
-import { createExecutor } from '../ssh/executor.js';
 import { checkHostsOption } from './hosts.js';
 import type { Layout, TaskOutput } from './manager.js';
+import { withSession } from './operation.js';
 import { readRemovedHosts, updateRemovedHosts } from './removed-record.js';
 import { runDeploy, type RunResult } from './run.js';
 import type { DeployOptions } from './types.js';
@@ -29,23 +24,22 @@ const addedBack = (file: string, index: number, name: string, when: string): Pro
   message: `${name} was removed with \`kubeinstall remove\` at ${when} and is still in the inventory: this deploy adds it back (delete it from the inventory to keep it out)`,
 });
 
-export const deployInventory = async (req: DeployRequest): Promise<RunResult> => {
-  const { model, warnings } = await loadInventory(req.inventory, { requireBinaries: true });
-  req.onWarnings?.(warnings);
-  checkHostsOption(model, req.options.hosts, req.inventory);
-  return withClusterLock(model.clusterDir, async () => {
-    const { clusterFiles, binaries } = await loadPlanInputs(model);
-    const plan = buildClusterPlan(model, clusterFiles, binaries);
-    const removed = await readRemovedHosts(model.clusterDir);
-    const back = model.hosts.filter((h) => removed[h.name] && (!req.options.hosts || req.options.hosts.has(h.name)));
-    req.onWarnings?.(back.map((h) => addedBack(req.inventory, model.hosts.indexOf(h), h.name, removed[h.name]!)));
-    const executor = createExecutor({
-      clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
+export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
+  withSession(
+    {
+      inventory: req.inventory,
       concurrency: req.options.concurrency,
       insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
-    });
-    const result = await runDeploy({ model, plan, clusterFiles, executor, options: req.options, layout: req.layout, taskOutput: req.taskOutput });
-    if (!req.options.dryRun) await updateRemovedHosts(model.clusterDir, { forget: back.map((h) => h.name) });
-    return result;
-  });
-};
+      onWarnings: req.onWarnings,
+      check: (model) => checkHostsOption(model, req.options.hosts, req.inventory),
+    },
+    async (session) => {
+      const { model } = session;
+      const removed = await readRemovedHosts(model.clusterDir);
+      const back = model.hosts.filter((h) => removed[h.name] && (!req.options.hosts || req.options.hosts.has(h.name)));
+      req.onWarnings?.(back.map((h) => addedBack(req.inventory, model.hosts.indexOf(h), h.name, removed[h.name]!)));
+      const result = await runDeploy({ ...session, options: req.options, layout: req.layout, taskOutput: req.taskOutput });
+      if (!req.options.dryRun) await updateRemovedHosts(model.clusterDir, { forget: back.map((h) => h.name) });
+      return result;
+    },
+  );

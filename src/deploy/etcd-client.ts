@@ -22,8 +22,9 @@ const planned = (hp: HostPlan, path: string): string => {
 
 export const etcdEndpoint = (hp: HostPlan): string => etcdClientUrl(hp.host);
 
-/** An etcdctl command line against the given endpoints, authenticated with the healthcheck client cert. */
-export const etcdctl = (hp: HostPlan, endpoints: readonly string[], args: readonly string[]): string =>
+/** An etcdctl command line against the given endpoints, authenticated with the healthcheck client cert;
+ * `timeout` bounds each request (a snapshot of a large keyspace needs more than a health check). */
+export const etcdctl = (hp: HostPlan, endpoints: readonly string[], args: readonly string[], timeout = '3s'): string =>
   'ETCDCTL_API=3 ' +
   quoteAll([
     planned(hp, ETCDCTL_FILES.etcdctl),
@@ -31,7 +32,7 @@ export const etcdctl = (hp: HostPlan, endpoints: readonly string[], args: readon
     `--cacert=${planned(hp, ETCDCTL_FILES.cacert)}`,
     `--cert=${planned(hp, ETCDCTL_FILES.cert)}`,
     `--key=${planned(hp, ETCDCTL_FILES.key)}`,
-    '--command-timeout=3s',
+    `--command-timeout=${timeout}`,
     ...args,
   ]);
 

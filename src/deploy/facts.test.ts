@@ -35,6 +35,7 @@ describe('facts', () => {
       expect(facts.cgroupVersion).toBe(execFileSync('stat', ['-fc', '%T', '/sys/fs/cgroup'], { encoding: 'utf8' }).trim() === 'cgroup2fs' ? 2 : 1);
       expect([...facts.commands]).toEqual(['sh']);
       expect(facts.hashRecord).toEqual([]);
+      expect(facts.etcdRestore).toBeUndefined();
     } finally {
       server.close();
     }

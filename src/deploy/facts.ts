@@ -45,6 +45,8 @@ export interface Facts {
   /** Of the queried addresses this host does not hold, those another machine on the link answered ARP
    * (or neighbour discovery) for, with its link-layer address. */
   readonly neighbours: ReadonlyMap<string, string>;
+  /** An unfinished `etcd restore` here: where it put (or puts) the member's old data dir. */
+  readonly etcdRestore?: { readonly aside: string };
 }
 
 export interface DiskSpace {
@@ -68,6 +70,8 @@ export interface FactsQuery {
 
 /** Where a host remembers, across runs, the units that still need a restart for files already uploaded. */
 export const PENDING_RESTART_DIR = '/var/lib/kubeinstall/pending-restart';
+/** On an etcd member while `etcd restore` has not finished there (src/etcd/restore-host.ts); deploy refuses to run then. */
+export const ETCD_RESTORE_MARKER_DIR = '/var/lib/kubeinstall/etcd-restore';
 
 const SYSCTL_ROOT = '/proc/sys/';
 const sysctlPath = (key: string): string => `${SYSCTL_ROOT}${key.replace(/\./g, '/')}`;
@@ -174,6 +178,7 @@ export const factsScript = (q: FactsQuery): string =>
     // `[ -x ]` for a path: dash's `command -v /path` also accepts a file that cannot be run
     ...q.commands.map((c) => `${c.startsWith('/') ? `[ -x ${quote(c)} ]` : `command -v ${quote(c)} >/dev/null 2>&1`} && echo command=${quote(c)}`),
     `while IFS= read -r line; do echo "record=$line"; done 2>/dev/null < ${quote(q.hashRecord)}`,
+    `while IFS= read -r line; do echo "etcd-restore=$line"; done 2>/dev/null < ${ETCD_RESTORE_MARKER_DIR}/state`,
     ...diskSpaceScript(q.diskDirs, q.stagingUser),
     'command -v modprobe >/dev/null 2>&1 && echo modprobe=yes || echo modprobe=no',
     ...q.modules.map((m) => `[ -d /sys/module/${quote(m)} ] && echo module=${quote(m)}`),
@@ -214,6 +219,10 @@ const parseDiskSpace = (measuredAt: ReadonlyMap<string, string>, dfLines: readon
   }
   return new Map([...measuredAt].flatMap(([dir, at]) => (byFile.has(at) ? [[dir, byFile.get(at)!] as const] : [])));
 };
+
+/** The restore marker's state lines (`sha256=`, `aside=`), when there is one. */
+const restoreMarker = (lines: readonly string[]): { etcdRestore?: { aside: string } } =>
+  lines.length ? { etcdRestore: { aside: lines.find((l) => l.startsWith('aside='))?.slice('aside='.length) ?? 'unknown' } } : {};
 
 export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts => {
   const single = new Map<string, string>();
@@ -264,5 +273,6 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
         return lladdr ? [[address, lladdr] as const] : [];
       }),
     ),
+    ...restoreMarker(all('etcd-restore')),
   };
 };

@@ -70,6 +70,17 @@ describe('preflight checks', () => {
     ).toEqual([]);
   });
 
+  it('refuses a host where an etcd restore is unfinished, naming its old data dir', () => {
+    const findings = runPreflight(
+      input({ a: goodFacts({ hostname: 'a', machineId: '1' }), b: goodFacts({ hostname: 'b', machineId: '2', etcdRestore: { aside: '/var/lib/etcd.x' } }) }, [
+        a,
+        b,
+      ]),
+      new Set(),
+    );
+    expect(findings).toEqual([{ check: 'etcd-restore', severity: 'error', host: 'b', message: expect.stringContaining('the old data dir: /var/lib/etcd.x') }]);
+  });
+
   it('names every problem with its check and host', () => {
     const findings = runPreflight(
       input(

@@ -341,6 +341,26 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     description: 'apiEndpointKind vip: each master holds its internal address on an interface, and no machine but our masters holds the VIP',
     run: vipFindings,
   },
+  {
+    name: 'etcd-restore',
+    description: 'no `etcd restore` is unfinished on the host (starting etcd then could start a member that is not restored yet)',
+    run: ({ hostPlans, facts }) =>
+      hostPlans.flatMap((hp) => {
+        const marker = facts.get(hp.host.name)?.etcdRestore;
+        return marker
+          ? [
+              {
+                check: 'etcd-restore',
+                severity: 'error' as const,
+                host: hp.host.name,
+                message:
+                  `an etcd restore is unfinished here (the old data dir: ${marker.aside}): ` +
+                  're-run `kubeinstall etcd restore` with the same file to finish it first',
+              },
+            ]
+          : [];
+      }),
+  },
 ];
 
 export const PREFLIGHT_CHECK_NAMES = PREFLIGHT_CHECKS.map((c) => c.name);

@@ -58,6 +58,7 @@ export interface Step {
 
 /** A deploy phase (PHASE_NAMES), or one of another command run by the same manager (reset). */
 export interface Phase {
+  /** A deploy phase (PhaseName), or one of a day-2 operation's own (e.g. `etcd restore`'s). */
   readonly name: string;
   readonly title: string;
   /** The hosts this phase acts on (already limited by --hosts); none means the phase is skipped. */

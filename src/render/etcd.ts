@@ -34,6 +34,15 @@ export const newClusterBootstrap = (model: ClusterModel): EtcdBootstrap => ({
   members: hostsWithRole(model, 'etcd').map((m) => ({ name: m.name, peerUrl: etcdPeerUrl(m) })),
 });
 
+/** Only read when a member bootstraps an empty data dir; `etcd restore` restores with the same one (docs/operations.md). */
+export const etcdClusterToken = (model: ClusterModel): string => `${model.name}-etcd`;
+
+/** `name=peerURL,...` of every member: the bootstrap membership, which `etcd restore` rebuilds too. */
+export const etcdInitialCluster = (model: ClusterModel): string => initialClusterFlag(newClusterBootstrap(model));
+
+/** `name=peerURL,...`, as etcd's initial-cluster reads it. */
+const initialClusterFlag = (bootstrap: EtcdBootstrap): string => bootstrap.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+
 export const etcdFlags = (): Flag[] => [['config-file', HOST_PATHS.etcdConfig]];
 
 export const renderEtcdConfig = (model: ClusterModel, host: Host, bootstrap: EtcdBootstrap = steadyBootstrap(host)): string =>
@@ -43,9 +52,9 @@ export const renderEtcdConfig = (model: ClusterModel, host: Host, bootstrap: Etc
     clientUrl: etcdClientUrl(host),
     peerUrl: etcdPeerUrl(host),
     metricsUrl: `http://${hostPort(LOOPBACK, PORTS.etcdMetrics)}`,
-    initialCluster: bootstrap.members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+    initialCluster: initialClusterFlag(bootstrap),
     clusterState: bootstrap.state,
-    clusterToken: `${model.name}-etcd`,
+    clusterToken: etcdClusterToken(model),
     pki: ETCD_PKI_DIR,
   });
 

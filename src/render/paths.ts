@@ -10,6 +10,7 @@ export const ETCD_DATA_DIR = '/var/lib/etcd';
 
 export const HOST_PATHS = {
   etcdConfig: '/etc/etcd/etcd.conf.yml',
+  /** The member's data: what `etcd restore` replaces (the old one is kept beside it). */
   adminConf: `${K8S_DIR}/admin.conf`,
   controllerManagerConf: `${K8S_DIR}/controller-manager.conf`,
   schedulerConf: `${K8S_DIR}/scheduler.conf`,

@@ -1,4 +1,5 @@
 // Thin promises over ssh2 channels: run one command, open SFTP, send one file.
+import type { Writable } from 'node:stream';
 import type { Client, SFTPWrapper } from 'ssh2';
 
 export interface RawResult {
@@ -9,7 +10,9 @@ export interface RawResult {
   readonly stderr: string;
 }
 
-export const runCommand = (client: Client, command: string, stdin: string | Buffer | undefined, timeoutMs: number): Promise<RawResult> =>
+/** Runs one command; its stdout is kept, or with `sink` piped there as it arrives (flow-controlled, never held
+ * in memory; `stdout` is then empty) and the result waits until the sink has taken every byte. */
+export const runCommand = (client: Client, command: string, stdin: string | Buffer | undefined, timeoutMs: number, sink?: Writable): Promise<RawResult> =>
   new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err) return reject(err);
@@ -17,7 +20,13 @@ export const runCommand = (client: Client, command: string, stdin: string | Buff
       const errOut: Buffer[] = [];
       const settle = (code: number | undefined, timedOut: boolean): void => {
         clearTimeout(timer);
-        resolve({ code, timedOut, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+        const result = { code, timedOut, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') };
+        if (!sink || timedOut || sink.writableFinished) {
+          resolve(result);
+          return;
+        }
+        sink.once('finish', () => resolve(result));
+        sink.once('error', reject);
       };
       // Give up at once: sshd may ignore the signal, and closing waits for the remote side.
       const timer = setTimeout(() => {
@@ -25,7 +34,8 @@ export const runCommand = (client: Client, command: string, stdin: string | Buff
         stream.close();
         settle(undefined, true);
       }, timeoutMs);
-      stream.on('data', (d: Buffer) => out.push(d));
+      if (sink) stream.pipe(sink);
+      else stream.on('data', (d: Buffer) => out.push(d));
       stream.stderr.on('data', (d: Buffer) => errOut.push(d));
       stream.on('close', (code: number | null | undefined) => settle(typeof code === 'number' ? code : undefined, false));
       stream.end(stdin ?? '');

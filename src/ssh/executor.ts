@@ -2,6 +2,7 @@
 // step, a bounded pool across hosts and a smaller one for uploads, host keys checked, secrets redacted.
 // Its parts live beside it: the connection cache, the known_hosts store, the sudo probe and the uploader.
 import { homedir } from 'node:os';
+import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { Host } from '../inventory/model.js';
 import { promptOnTerminal } from './auth.js';
@@ -82,12 +83,13 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     shown: string,
     stdin: string | Buffer | undefined,
     timeoutMs: number,
+    sink?: Writable,
   ): Promise<RawResult> => {
     const started = Date.now();
     log(`${host.name}: ${step}: $ ${shown}`);
     let raw: RawResult;
     try {
-      raw = await whileAlive(conn, runCommand(conn.client, command, stdin, timeoutMs));
+      raw = await whileAlive(conn, runCommand(conn.client, command, stdin, timeoutMs, sink));
     } catch (err) {
       throw new ConnectError(host.name, `${step}: ${shown}: ${redactor.redact((err as Error).message)}`, true);
     }
@@ -102,12 +104,21 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const sudoModeFor = createSudoProbe(env, redactor, (host, conn, probe) => runRaw(host, conn, 'check sudo', probe, probe, undefined, 30_000));
 
   /** Runs a command (privileged when asked and configured) and turns a failure into an error. */
-  const run = async (host: Host, target: HostTarget, conn: Connection, command: string, o: ExecOptions): Promise<ExecResult> => {
+  const run = async (host: Host, target: HostTarget, conn: Connection, command: string, o: ExecOptions, sink?: Writable): Promise<ExecResult> => {
     const started = Date.now();
     const shown = redactor.redact(command);
     const mode = o.sudo ? await sudoModeFor(host, target, conn) : ({ kind: 'none' } as const);
     const wrapped = wrapForSudo(mode, command, o.stdin);
-    const raw = await runRaw(host, conn, o.step, wrapped.command, shown, wrapped.stdin, o.timeoutMs ?? opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+    const raw = await runRaw(
+      host,
+      conn,
+      o.step,
+      wrapped.command,
+      shown,
+      wrapped.stdin,
+      o.timeoutMs ?? opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      sink,
+    );
     const result = { code: raw.timedOut ? -1 : raw.code!, stdout: raw.stdout, stderr: raw.stderr, durationMs: Date.now() - started };
     if (result.code !== 0 && !o.allowFailure) {
       throw new RemoteCommandError(
@@ -127,6 +138,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
     redactor,
     exec: (host, command, o) => pool.run(() => cache.withConnection(host, (target, conn) => run(host, target, conn, command, o))),
     upload: (host, items, o) => pool.run(() => uploadPool.run(() => upload(host, items, o))),
+    execToSink: (host, command, sink, o) => pool.run(() => cache.withConnection(host, (target, conn) => run(host, target, conn, command, o, sink))),
     onExec: (listener) => void listeners.push(listener),
     close: cache.close,
   };

@@ -1,4 +1,5 @@
 // The contract between the SSH executor and its users (deploy). The executor owns this file.
+import type { Writable } from 'node:stream';
 import type { Host } from '../inventory/model.js';
 
 export interface ExecOptions {
@@ -52,6 +53,9 @@ export interface ExecEvent {
 export interface Executor {
   exec(host: Host, command: string, opts: ExecOptions): Promise<ExecResult>;
   upload(host: Host, items: readonly UploadItem[], opts: UploadOptions): Promise<UploadReport>;
+  /** Runs a command whose stdout (a file too big to hold, e.g. an etcd snapshot) is piped into `sink` as
+   * it arrives; resolves once the sink has finished, with an empty `stdout`. A failure throws as exec's does. */
+  execToSink(host: Host, command: string, sink: Writable, opts: ExecOptions): Promise<ExecResult>;
   /** Every remote command, redacted, with its exit code and duration: the deploy log. */
   onExec(listener: (event: ExecEvent) => void): void;
   close(): Promise<void>;

@@ -119,7 +119,8 @@ const applyRbac = (ctx: DeployContext, hp: HostPlan): Promise<string> =>
     return `applied ${requests.map((r) => r.what).join(', ')} on ${hp.host.name}`;
   });
 
-const apiServer = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit === UNITS.apiserver);
+/** A master's kube-apiserver (also what `etcd restore` stops and starts again). */
+export const apiServerServices = (hp: HostPlan): PlannedService[] => servicesOf(hp, 'control-plane').filter((s) => s.unit === UNITS.apiserver);
 const controllers = (hp: HostPlan) => servicesOf(hp, 'control-plane').filter((s) => s.unit !== UNITS.apiserver);
 
 export const controlPlanePhase: Phase = {
@@ -130,7 +131,7 @@ export const controlPlanePhase: Phase = {
   // the masters, each ready again before the next stops, so the others keep serving.
   concurrency: (ctx) => rollingConcurrency(ctx, hostsRunning(ctx, 'control-plane'), UNITS.apiserver),
   steps: () => [
-    ...startAndWait('kube-apiserver', apiServer),
+    ...startAndWait('kube-apiserver', apiServerServices),
     { title: 'apply RBAC', run: applyRbac },
     ...startAndWait('controller-manager and scheduler', controllers),
   ],

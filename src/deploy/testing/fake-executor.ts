@@ -75,6 +75,22 @@ export const fakeExecutor = (script: FakeScript): FakeExecutor => {
     throw new Error(`fake executor: unexpected ${what}`);
   };
 
+  const exec = async (host: Host, command: string, opts: ExecOptions): Promise<ExecResult> => {
+    const call: ExecCall = { kind: 'exec', host: host.name, seq: ++counter, command, opts };
+    calls.push(call);
+    await roundTrip();
+    call.answered = ++counter;
+    const rule = script.exec.find((r) => (r.host === undefined || r.host === host.name) && r.command.test(command));
+    if (!rule) return refuse(`command on ${host.name} [${opts.step}]: ${command}`);
+    const reply = typeof rule.reply === 'function' ? rule.reply(call, calls) : rule.reply;
+    if (reply.error) throw reply.error;
+    const result: ExecResult = { code: reply.code ?? 0, stdout: reply.stdout ?? '', stderr: reply.stderr ?? '', durationMs: 0 };
+    for (const l of listeners) l({ host: host.name, step: opts.step, command, code: result.code, durationMs: 0 });
+    // As the real executor: a non-zero exit is an error unless the caller accepts failure.
+    if (result.code !== 0 && !opts.allowFailure) throw new RemoteCommandError(host.name, opts.step, command, result.code, result.stderr.trimEnd());
+    return result;
+  };
+
   return {
     calls,
     unexpected,
@@ -84,20 +100,13 @@ export const fakeExecutor = (script: FakeScript): FakeExecutor => {
     execs: (host) => calls.filter((c): c is ExecCall => c.kind === 'exec' && (host === undefined || c.host === host)),
     uploads: () => calls.filter((c): c is UploadCall => c.kind === 'upload'),
 
-    exec: async (host: Host, command: string, opts: ExecOptions): Promise<ExecResult> => {
-      const call: ExecCall = { kind: 'exec', host: host.name, seq: ++counter, command, opts };
-      calls.push(call);
-      await roundTrip();
-      call.answered = ++counter;
-      const rule = script.exec.find((r) => (r.host === undefined || r.host === host.name) && r.command.test(command));
-      if (!rule) return refuse(`command on ${host.name} [${opts.step}]: ${command}`);
-      const reply = typeof rule.reply === 'function' ? rule.reply(call, calls) : rule.reply;
-      if (reply.error) throw reply.error;
-      const result: ExecResult = { code: reply.code ?? 0, stdout: reply.stdout ?? '', stderr: reply.stderr ?? '', durationMs: 0 };
-      for (const l of listeners) l({ host: host.name, step: opts.step, command, code: result.code, durationMs: 0 });
-      // As the real executor: a non-zero exit is an error unless the caller accepts failure.
-      if (result.code !== 0 && !opts.allowFailure) throw new RemoteCommandError(host.name, opts.step, command, result.code, result.stderr.trimEnd());
-      return result;
+    exec,
+
+    // Scripted like exec: the reply's stdout is what the sink receives.
+    execToSink: async (host, command, sink, opts) => {
+      const result = await exec(host, command, opts);
+      await new Promise<void>((resolve, reject) => sink.end(result.stdout, () => resolve()).once('error', reject));
+      return { ...result, stdout: '' };
     },
 
     upload: async (host: Host, items: readonly UploadItem[], opts: { readonly step: string }): Promise<UploadReport> => {
