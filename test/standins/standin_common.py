@@ -88,8 +88,9 @@ def _scalar(text):
         return text[1:-1]
     if text in ("true", "false"):
         return text == "true"
-    if text in ("{}", "[]"):
-        return {} if text == "{}" else []
+    if text[0] in "[{":
+        # A flow collection in JSON form (JSON is YAML), as kubeinstall renders registerWithTaints.
+        return json.loads(text)
     try:
         return int(text)
     except ValueError:
