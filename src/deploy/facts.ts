@@ -29,6 +29,8 @@ export interface Facts {
   readonly unitStates: ReadonlyMap<string, string>;
   /** Units whose files changed in an earlier run that did not restart them yet. */
   readonly pendingRestarts: readonly string[];
+  /** Units whose reloadable config changed in an earlier run that did not reload them yet. */
+  readonly pendingReloads: readonly string[];
   /** 2 when /sys/fs/cgroup is the unified (cgroup2) hierarchy, else 1 (v1 or hybrid, which the kubelet treats as v1). */
   readonly cgroupVersion: 1 | 2;
   /** Which of the queried commands are on the PATH. */
@@ -60,6 +62,8 @@ export interface FactsQuery {
 
 /** Where a host remembers, across runs, the units that still need a restart for files already uploaded. */
 export const PENDING_RESTART_DIR = '/var/lib/kubeinstall/pending-restart';
+/** The same for units that take a changed file on a reload (PlannedFile.reloads). */
+export const PENDING_RELOAD_DIR = '/var/lib/kubeinstall/pending-reload';
 
 const SYSCTL_ROOT = '/proc/sys/';
 const sysctlPath = (key: string): string => `${SYSCTL_ROOT}${key.replace(/\./g, '/')}`;
@@ -76,6 +80,7 @@ export const unitStatusScript = (units: readonly string[]): string =>
     // one systemctl for all units: it prints their states in order
     ...(units.length ? [`set -- ${quoteAll(units)}`, 'for state in $(systemctl is-active "$@" 2>/dev/null); do echo "unit=$1=$state"; shift; done'] : []),
     `for f in ${PENDING_RESTART_DIR}/*; do [ -e "$f" ] && echo "pending=\${f##*/}"; done`,
+    `for f in ${PENDING_RELOAD_DIR}/*; do [ -e "$f" ] && echo "pending-reload=\${f##*/}"; done`,
     'true',
   ].join('\n');
 
@@ -211,6 +216,7 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     hasModprobe: single.get('modprobe') === 'yes',
     unitStates: new Map([...units].filter(([u]) => !firewallUnits.has(u))),
     pendingRestarts: all('pending'),
+    pendingReloads: all('pending-reload'),
     cgroupVersion: single.get('cgroup') === '2' ? 2 : 1,
     commands: new Set(all('command')),
     diskSpace: parseDiskSpace(pairs('disk-dir'), all('df')),

@@ -37,6 +37,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   hasModprobe: true,
   unitStates: new Map(),
   pendingRestarts: [],
+  pendingReloads: [],
   cgroupVersion: 2,
   commands: new Set(['iptables', 'python3', 'conntrack', 'socat']),
   hashRecord: [],
@@ -48,7 +49,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
-  model: { apiServerPort: 6443, kubernetesVersion: '1.34.2' } as ClusterModel,
+  model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'master' } } as ClusterModel,
   hostPlans: hosts.map(plan),
   facts: new Map(Object.entries(facts)),
   binaries: [{ name: 'etcd', sha256: 'aa', arch: 'x86_64', version: '3.6.5' }],
@@ -111,6 +112,19 @@ describe('preflight checks', () => {
       unitStates: new Map([['etcd.service', 'active']]),
     });
     expect(runPreflight(input({ a: facts }, [a]), new Set())).toEqual([]);
+  });
+
+  it("knows kube-lb's port on a node-local node: taken on 127.0.0.1 by something else, or held by our own kube-lb", () => {
+    const n = host('n', '127.0.2.6', ['node']);
+    const nodeLocal = { model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'node-local' } } as ClusterModel };
+    const taken = goodFacts({ listening: [{ address: '127.0.0.1', port: 6443 }] });
+    expect(runPreflight(input({ n: taken }, [n], nodeLocal), new Set())).toMatchObject([
+      { check: 'ports', host: 'n', message: 'already in use on 127.0.0.1: 6443 (kube-lb (node-local API load balancer))' },
+    ]);
+    const ours = goodFacts({ listening: taken.listening, unitStates: new Map([['kube-lb.service', 'active']]) });
+    expect(runPreflight(input({ n: ours }, [n], nodeLocal), new Set())).toEqual([]);
+    // With a master endpoint the node runs no balancer, so the port is not ours to want.
+    expect(runPreflight(input({ n: taken }, [n]), new Set())).toEqual([]);
   });
 
   it('sees a conflict on 127.0.0.1 for what binds there, and on any address for the API server (it binds them all)', () => {
@@ -218,7 +232,11 @@ describe('preflight checks', () => {
 
   it('cgroups: v1 on a node is a warning before Kubernetes 1.35 and an error from it; etcd-only hosts are not asked', () => {
     const v1 = { a: goodFacts({ hostname: 'a', machineId: '1', cgroupVersion: 1 }), b: goodFacts({ hostname: 'b', machineId: '2', cgroupVersion: 1 }) };
-    const at = (version: string) => runPreflight(input(v1, [a, b], { model: { apiServerPort: 6443, kubernetesVersion: version } as ClusterModel }), new Set());
+    const at = (version: string) =>
+      runPreflight(
+        input(v1, [a, b], { model: { apiServerPort: 6443, kubernetesVersion: version, apiEndpoint: { kind: 'master' } } as ClusterModel }),
+        new Set(),
+      );
     expect(at('1.34.2').map((f) => `${f.severity} ${f.check} ${f.host}`)).toEqual(['warning cgroups a']);
     expect(at('1.35.0')).toEqual([
       { check: 'cgroups', severity: 'error', host: 'a', message: expect.stringContaining('the kubelet of Kubernetes 1.35 refuses to start') },

@@ -23,6 +23,7 @@ export const HOST_PATHS = {
   containerdConfig: '/etc/containerd/config.toml',
   modulesLoad: '/etc/modules-load.d/kubernetes.conf',
   sysctl: '/etc/sysctl.d/90-kubernetes.conf',
+  kubeLbConfig: `${K8S_DIR}/kube-lb/haproxy.cfg`,
 } as const;
 
 export const pki = (name: string): string => `${PKI_DIR}/${name}`;

@@ -7,4 +7,6 @@ export const UNITS = {
   containerd: 'containerd.service',
   kubelet: 'kubelet.service',
   kubeProxy: 'kube-proxy.service',
+  /** node-local: HAProxy on 127.0.0.1 in front of every master, our own unit beside any haproxy.service. */
+  kubeLb: 'kube-lb.service',
 } as const;

@@ -60,6 +60,7 @@ export const testContext = (executor: Executor, options: Partial<DeployOptions> 
 export interface HostState {
   readonly units?: Readonly<Record<string, string>>;
   readonly pendingRestarts?: readonly string[];
+  readonly pendingReloads?: readonly string[];
   readonly loadedModules?: readonly string[];
   readonly sysctls?: Readonly<Record<string, string>>;
   readonly procSysWritable?: boolean;
@@ -85,6 +86,7 @@ export const factsStdout = (hp: HostPlan, state: HostState = {}): string => {
     ...Object.entries(sysctls).map(([key, value]) => `sysctl-file=/proc/sys/${key.replace(/\./g, '/')}:${value}`),
     ...Object.entries(units).map(([unit, s]) => `unit=${unit}=${s}`),
     ...(state.pendingRestarts ?? []).map((u) => `pending=${u}`),
+    ...(state.pendingReloads ?? []).map((u) => `pending-reload=${u}`),
   ].join('\n');
 };
 
