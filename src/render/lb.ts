@@ -15,6 +15,7 @@ export const HAPROXY_BINARY = '/usr/sbin/haproxy';
 export const renderLbConfig = (model: ClusterModel): string =>
   renderAsset('config/kube-lb.cfg', {
     bind: hostPort(NODE_LOCAL_API_HOST, model.apiServerPort),
+    socket: HOST_PATHS.kubeLbSocket,
     servers: hostsWithRole(model, 'master')
       .map((m) => `    server ${m.name} ${hostPort(m.internalAddress, model.apiServerPort)}`)
       .join('\n'),

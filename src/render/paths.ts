@@ -24,6 +24,8 @@ export const HOST_PATHS = {
   modulesLoad: '/etc/modules-load.d/kubernetes.conf',
   sysctl: '/etc/sysctl.d/90-kubernetes.conf',
   kubeLbConfig: `${K8S_DIR}/kube-lb/haproxy.cfg`,
+  /** kube-lb's runtime API (RuntimeDirectory=kube-lb in its unit). */
+  kubeLbSocket: '/run/kube-lb/admin.sock',
 } as const;
 
 export const pki = (name: string): string => `${PKI_DIR}/${name}`;
