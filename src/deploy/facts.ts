@@ -30,6 +30,8 @@ export interface Facts {
   readonly unitStates: ReadonlyMap<string, string>;
   /** Units whose files changed in an earlier run that did not restart them yet. */
   readonly pendingRestarts: readonly string[];
+  /** Units whose reloadable config changed in an earlier run that did not reload them yet. */
+  readonly pendingReloads: readonly string[];
   /** 2 when /sys/fs/cgroup is the unified (cgroup2) hierarchy, else 1 (v1 or hybrid, which the kubelet treats as v1). */
   readonly cgroupVersion: 1 | 2;
   /** Which of the queried commands are on the PATH (those given as absolute paths: executable there). */
@@ -72,6 +74,8 @@ export interface FactsQuery {
 export const PENDING_RESTART_DIR = '/var/lib/kubeinstall/pending-restart';
 /** On an etcd member while `etcd restore` has not finished there (src/etcd/restore-host.ts); deploy refuses to run then. */
 export const ETCD_RESTORE_MARKER_DIR = '/var/lib/kubeinstall/etcd-restore';
+/** The same for units that take a changed file on a reload (PlannedFile.reloads). */
+export const PENDING_RELOAD_DIR = '/var/lib/kubeinstall/pending-reload';
 
 const SYSCTL_ROOT = '/proc/sys/';
 const sysctlPath = (key: string): string => `${SYSCTL_ROOT}${key.replace(/\./g, '/')}`;
@@ -88,6 +92,7 @@ export const unitStatusScript = (units: readonly string[]): string =>
     // one systemctl for all units: it prints their states in order
     ...(units.length ? [`set -- ${quoteAll(units)}`, 'for state in $(systemctl is-active "$@" 2>/dev/null); do echo "unit=$1=$state"; shift; done'] : []),
     `for f in ${PENDING_RESTART_DIR}/*; do [ -e "$f" ] && echo "pending=\${f##*/}"; done`,
+    `for f in ${PENDING_RELOAD_DIR}/*; do [ -e "$f" ] && echo "pending-reload=\${f##*/}"; done`,
     'true',
   ].join('\n');
 
@@ -261,6 +266,7 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     hasModprobe: single.get('modprobe') === 'yes',
     unitStates: new Map([...units].filter(([u]) => !firewallUnits.has(u))),
     pendingRestarts: all('pending'),
+    pendingReloads: all('pending-reload'),
     cgroupVersion: single.get('cgroup') === '2' ? 2 : 1,
     commands: new Set(all('command')),
     diskSpace: parseDiskSpace(pairs('disk-dir'), all('df')),

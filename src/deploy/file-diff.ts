@@ -85,6 +85,8 @@ export const changedFiles = (files: readonly PlannedFile[], remote: ReadonlyMap<
 
 export const unitsRestartedBy = (files: readonly PlannedFile[]): string[] => [...new Set(files.flatMap((f) => f.restarts))].sort();
 
-/** Recorded before the upload, so a run stopped half-way still restarts these units next time. */
-export const markPendingCommand = (units: readonly string[]): string =>
-  `mkdir -p ${PENDING_RESTART_DIR} && touch ${units.map((u) => quote(`${PENDING_RESTART_DIR}/${u}`)).join(' ')}`;
+export const unitsReloadedBy = (files: readonly PlannedFile[]): string[] => [...new Set(files.flatMap((f) => f.reloads ?? []))].sort();
+
+/** Recorded before the upload, so a run stopped half-way still restarts (or reloads) these units next time. */
+export const markPendingCommand = (units: readonly string[], dir = PENDING_RESTART_DIR): string =>
+  `mkdir -p ${dir} && touch ${units.map((u) => quote(`${dir}/${u}`)).join(' ')}`;

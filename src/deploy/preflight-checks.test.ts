@@ -37,6 +37,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   hasModprobe: true,
   unitStates: new Map(),
   pendingRestarts: [],
+  pendingReloads: [],
   cgroupVersion: 2,
   commands: new Set(['iptables', 'python3', 'conntrack', 'socat']),
   hashRecord: [],
@@ -127,6 +128,18 @@ describe('preflight checks', () => {
       unitStates: new Map([['etcd.service', 'active']]),
     });
     expect(runPreflight(input({ a: facts }, [a]), new Set())).toEqual([]);
+  });
+
+  it("knows kube-lb's port on a node-local node: taken on 127.0.0.1 by something else, or held by our own kube-lb", () => {
+    const n = host('n', '127.0.2.6', ['node']);
+    const nodeLocal = { model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'node-local' } } as ClusterModel };
+    const taken = goodFacts({ listening: [{ address: '127.0.0.1', port: 6443 }] });
+    // Only the port check: the balancer's package is the packages check's (src/deploy/packages.test.ts).
+    const ports = (facts: Facts) => runPreflight(input({ n: facts }, [n], nodeLocal), new Set()).filter((f) => f.check === 'ports');
+    expect(ports(taken)).toMatchObject([{ check: 'ports', host: 'n', message: 'already in use on 127.0.0.1: 6443 (kube-lb (node-local API load balancer))' }]);
+    expect(ports(goodFacts({ listening: taken.listening, unitStates: new Map([['kube-lb.service', 'active']]) }))).toEqual([]);
+    // With a master endpoint the node runs no balancer, so the port is not ours to want.
+    expect(runPreflight(input({ n: taken }, [n]), new Set())).toEqual([]);
   });
 
   it('sees a conflict on 127.0.0.1 for what binds there, and on any address for the API server (it binds them all)', () => {

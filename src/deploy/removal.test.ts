@@ -45,6 +45,7 @@ describe('removing masters', () => {
       '  - { name: n1, address: 127.0.12.11, roles: [node] }',
       '',
     ].join('\n'),
+    '  apiEndpointKind: master\n',
   );
   const hosts = (...names: string[]) => model.hosts.filter((h) => names.includes(h.name));
 

@@ -1,10 +1,11 @@
 // Starting units and waiting for them. A unit restarts only when a file it depends on changed
 // (remembered on the host as a pending-restart marker until the restart happened) or when it is
-// not running; everything else is left alone, so a re-run restarts nothing.
+// not running, and reloads when only a file it reloads changed (kube-lb's config; a pending-reload
+// marker likewise); everything else is left alone, so a re-run restarts nothing.
 import type { Host } from '../inventory/model.js';
 import type { HostPlan, PlannedService, ServicePhase } from '../render/types.js';
 import { KubeinstallError } from '../util/errors.js';
-import { PENDING_RESTART_DIR, parseFacts, unitStatusScript } from './facts.js';
+import { PENDING_RELOAD_DIR, PENDING_RESTART_DIR, parseFacts, unitStatusScript, type Facts } from './facts.js';
 import { quote, quoteAll } from '../util/shell.js';
 import { outcomeOf, type DeployContext } from './types.js';
 
@@ -13,16 +14,24 @@ export const servicesOf = (hp: HostPlan, phase: ServicePhase): PlannedService[] 
 export interface UnitStatus {
   readonly state: string;
   readonly pending: boolean;
+  /** A reload is pending (a restart, pending or needed, does it too). */
+  readonly reload?: boolean;
 }
 
 /** The units that need a (re)start: pending a restart for changed files, or not running. */
 export const unitsToStart = (units: readonly string[], status: ReadonlyMap<string, UnitStatus>): string[] =>
   units.filter((u) => status.get(u)?.pending || status.get(u)?.state !== 'active');
 
-/** Units a file changed in this run restarts (on the host the marker says so too; a dry run writes none). */
-const changedThisRun = (ctx: DeployContext, hp: HostPlan, unit: string): boolean => {
+/** The running units that only need a reload. */
+export const unitsToReload = (units: readonly string[], status: ReadonlyMap<string, UnitStatus>): string[] => {
+  const starting = new Set(unitsToStart(units, status));
+  return units.filter((u) => !starting.has(u) && status.get(u)?.reload);
+};
+
+/** Units a file changed in this run restarts, or reloads (on the host the marker says so too; a dry run writes none). */
+const changedThisRun = (ctx: DeployContext, hp: HostPlan, unit: string, how: 'restarts' | 'reloads' = 'restarts'): boolean => {
   const changed = new Set(ctx.outcomes.get(hp.host.name)?.changed ?? []);
-  return hp.files.some((f) => changed.has(f.path) && f.restarts.includes(unit));
+  return hp.files.some((f) => changed.has(f.path) && (f[how] ?? []).includes(unit));
 };
 
 /** Whether this run (re)starts `unit` on the host: it was not running, a restart was pending from an
@@ -43,27 +52,35 @@ export const rollingConcurrency = (ctx: DeployContext, hosts: readonly HostPlan[
   return running && restarting ? 1 : Math.max(1, hosts.length);
 };
 
+const statusOf = (facts: Facts, u: string): UnitStatus => ({
+  state: facts.unitStates.get(u) ?? 'unknown',
+  pending: facts.pendingRestarts.includes(u),
+  reload: facts.pendingReloads.includes(u),
+});
+
 const queryUnits = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
   const { stdout } = await ctx.executor.exec(host, unitStatusScript(units), { step: 'query units', sudo: true });
   const facts = parseFacts(stdout, 0);
-  return new Map(units.map((u) => [u, { state: facts.unitStates.get(u) ?? 'unknown', pending: facts.pendingRestarts.includes(u) }]));
+  return new Map(units.map((u) => [u, statusOf(facts, u)]));
 };
 
-/** `reloaded`: units whose changes a reload applies (`reload-or-restart` starts them when stopped). */
-export const startUnitsCommand = (units: readonly string[], reloaded: ReadonlySet<string> = new Set()): string => {
-  const restart = units.filter((u) => !reloaded.has(u));
-  const reload = units.filter((u) => reloaded.has(u));
-  return [
+const markers = (units: readonly string[]): string =>
+  units.flatMap((u) => [PENDING_RESTART_DIR, PENDING_RELOAD_DIR].map((dir) => quote(`${dir}/${u}`))).join(' ');
+
+export const startUnitsCommand = (units: readonly string[]): string =>
+  [
     'systemctl daemon-reload',
     `systemctl enable --quiet ${quoteAll(units)}`,
     // --no-block: members of a new etcd cluster only report ready once their peers are up.
-    ...(restart.length ? [`systemctl restart --no-block ${quoteAll(restart)}`] : []),
-    ...(reload.length ? [`systemctl reload-or-restart --no-block ${quoteAll(reload)}`] : []),
-    `rm -f ${units.map((u) => quote(`${PENDING_RESTART_DIR}/${u}`)).join(' ')}`,
+    `systemctl restart --no-block ${quoteAll(units)}`,
+    // A restart reads every changed file, so a pending reload is done too.
+    `rm -f ${markers(units)}`,
   ].join(' && ');
-};
 
-/** Starts what needs starting among `units`; returns a line for the task tree. */
+/** `systemctl reload` runs the unit's ExecReload= (kube-lb checks the new config first; a bad one fails here and keeps the old). */
+export const reloadUnitsCommand = (units: readonly string[]): string =>
+  [`systemctl reload ${quoteAll(units)}`, `rm -f ${units.map((u) => quote(`${PENDING_RELOAD_DIR}/${u}`)).join(' ')}`].join(' && ');
+
 /**
  * The units' states and pending restarts: those the facts gathered while this run has (re)started
  * nothing on the host yet, since nothing of ours changed them since; asked again otherwise.
@@ -71,24 +88,38 @@ export const startUnitsCommand = (units: readonly string[], reloaded: ReadonlySe
 export const unitStatus = async (ctx: DeployContext, host: Host, units: readonly string[]): Promise<Map<string, UnitStatus>> => {
   const facts = ctx.facts.get(host.name);
   if (!facts || ctx.outcomes.get(host.name)?.restarted.length) return queryUnits(ctx, host, units);
-  return new Map(units.map((u) => [u, { state: facts.unitStates.get(u) ?? 'unknown', pending: facts.pendingRestarts.includes(u) }]));
+  return new Map(units.map((u) => [u, statusOf(facts, u)]));
 };
 
+/** Starts what needs starting among `units`, reloads what only needs a reload; returns a line for the task tree. */
 export const startUnits = async (ctx: DeployContext, hp: HostPlan, units: readonly string[]): Promise<string> => {
   if (!units.length) return 'nothing to run here';
   const queried = await unitStatus(ctx, hp.host, units);
-  const status = new Map(units.map((u) => [u, { ...queried.get(u)!, pending: queried.get(u)!.pending || changedThisRun(ctx, hp, u) }]));
-  const toStart = unitsToStart(units, status);
-  if (!toStart.length) return `unchanged and running: ${units.join(', ')}`;
-  const reloaded = new Set(hp.services.filter((s) => s.reload).map((s) => s.unit));
-  await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () =>
-    ctx.executor.exec(hp.host, startUnitsCommand(toStart, reloaded), { step: `start ${toStart.join(', ')}`, sudo: true }),
+  const status = new Map(
+    units.map((u) => {
+      const q = queried.get(u)!;
+      return [u, { ...q, pending: q.pending || changedThisRun(ctx, hp, u), reload: q.reload || changedThisRun(ctx, hp, u, 'reloads') }];
+    }),
   );
+  const toStart = unitsToStart(units, status);
+  const toReload = unitsToReload(units, status);
+  if (!toStart.length && !toReload.length) return `unchanged and running: ${units.join(', ')}`;
+  if (toStart.length) {
+    await ctx.wet(hp.host, `start ${toStart.join(', ')}`, () =>
+      ctx.executor.exec(hp.host, startUnitsCommand(toStart), { step: `start ${toStart.join(', ')}`, sudo: true }),
+    );
+  }
+  if (toReload.length) {
+    await ctx.wet(hp.host, `reload ${toReload.join(', ')}`, () =>
+      ctx.executor.exec(hp.host, reloadUnitsCommand(toReload), { step: `reload ${toReload.join(', ')}`, sudo: true }),
+    );
+  }
   if (!ctx.options.dryRun) outcomeOf(ctx, hp.host).restarted.push(...toStart);
+  if (!ctx.options.dryRun) outcomeOf(ctx, hp.host).reloaded.push(...toReload);
   const running = (u: string): boolean => status.get(u)?.state === 'active';
-  const action = (u: string): string => (!running(u) ? 'start' : reloaded.has(u) ? 'reload' : 'restart');
-  const verb = (u: string): string => (ctx.options.dryRun ? `would ${action(u)} ${u}` : `${action(u)}ed ${u}`);
-  return toStart.map(verb).join(', ');
+  const verb = (u: string): string => (ctx.options.dryRun ? `would ${running(u) ? 'restart' : 'start'} ${u}` : `${running(u) ? 'restarted' : 'started'} ${u}`);
+  const reloadVerb = (u: string): string => (ctx.options.dryRun ? `would reload ${u}` : `reloaded ${u}`);
+  return [...toStart.map(verb), ...toReload.map(reloadVerb)].join(', ');
 };
 
 /** How often a unit may crash-loop while we wait before we call it failed instead of slow. */

@@ -12,6 +12,7 @@ export interface HostSummary {
   readonly name: string;
   readonly uploaded: number;
   readonly restarted: readonly string[];
+  readonly reloaded: readonly string[];
   readonly runs: readonly string[];
   readonly notes: readonly string[];
   /** Milliseconds per phase this host finished. */
@@ -33,6 +34,7 @@ export const summarise = (plan: ClusterPlan, outcomes: ReadonlyMap<string, HostO
         name: hp.host.name,
         uploaded: o?.uploaded.length ?? 0,
         restarted: o?.restarted ?? [],
+        reloaded: o?.reloaded ?? [],
         runs: hp.services.map((s) => s.unit),
         notes: o?.notes ?? [],
         durationsMs: o?.durationsMs ?? {},
@@ -59,6 +61,7 @@ export const deployReport = (r: RunResult, dryRun: boolean) => ({
     name: h.name,
     uploaded: h.uploaded,
     restarted: h.restarted,
+    reloaded: h.reloaded,
     running: h.runs,
     durationsMs: h.durationsMs,
     notes: h.notes,
@@ -90,7 +93,9 @@ const howToUse = (model: ClusterModel): string[] => {
 
 export const formatSummary = (s: DeploySummary, model: ClusterModel, dryRun: boolean, logPath: string): string => {
   const lines = s.hosts.map((h) => {
-    const change = h.uploaded || h.restarted.length ? `${h.uploaded} file(s) uploaded, restarted ${h.restarted.join(', ') || 'nothing'}` : 'unchanged';
+    const reloaded = h.reloaded.length ? `, reloaded ${h.reloaded.join(', ')}` : '';
+    const change =
+      h.uploaded || h.restarted.length ? `${h.uploaded} file(s) uploaded, restarted ${h.restarted.join(', ') || 'nothing'}${reloaded}` : 'unchanged';
     return `  ${h.name}: ${change}; runs ${h.runs.join(', ') || 'nothing'}${h.notes.map((n) => `\n    note: ${n}`).join('')}`;
   });
   const total =

@@ -28,6 +28,8 @@ export interface HostOutcome {
   readonly changed: string[];
   readonly uploaded: string[];
   readonly restarted: string[];
+  /** Units reloaded (not restarted) for a changed config. */
+  readonly reloaded: string[];
   readonly notes: string[];
   /** Milliseconds this host spent in each phase it finished. */
   readonly durationsMs: Record<string, number>;
@@ -73,7 +75,7 @@ export interface Phase {
 export const outcomeOf = (ctx: DeployContext, host: Host): HostOutcome => {
   let outcome = ctx.outcomes.get(host.name);
   if (!outcome) {
-    outcome = { changed: [], uploaded: [], restarted: [], notes: [], durationsMs: {} };
+    outcome = { changed: [], uploaded: [], restarted: [], reloaded: [], notes: [], durationsMs: {} };
     ctx.outcomes.set(host.name, outcome);
   }
   return outcome;

@@ -256,6 +256,24 @@ const cases: Case[] = [
     path: 'cluster.apiEndpoint',
     message: /neither a master's name or address nor declared as a VIP/,
   },
+  {
+    name: "endpoint that is a master's SSH address, not its internalAddress",
+    yaml: inv('  apiEndpoint: 10.0.0.1:6443', [host('m1', '10.0.0.1', 'etcd, master', 'internalAddress: 10.1.0.1'), host('n1', '10.0.0.2', 'node')]),
+    path: 'cluster.apiEndpoint',
+    message: /"10\.0\.0\.1" is the SSH address of master m1, not its internalAddress 10\.1\.0\.1: .*write 10\.1\.0\.1/,
+  },
+  {
+    name: 'node-local with an endpoint',
+    yaml: inv('  apiEndpoint: 10.0.0.1:6443\n  apiEndpointKind: node-local', OK_HOSTS),
+    path: 'cluster.apiEndpoint',
+    message: /node-local takes no apiEndpoint/,
+  },
+  {
+    name: 'node-local without a master',
+    yaml: inv('  apiEndpointKind: node-local', [host('e1', '10.0.0.1', 'etcd')]),
+    path: 'cluster.apiEndpointKind',
+    message: /needs at least one host with the role master/,
+  },
   { name: 'VIP kind without endpoint', yaml: inv('  apiEndpointKind: vip', OK_HOSTS), path: 'cluster.apiEndpoint', message: /apiEndpoint .* is required/ },
   {
     name: 'VIP that is a master address',

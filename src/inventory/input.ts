@@ -36,7 +36,8 @@ export interface ClusterInput {
   readonly kubernetesVersion: string;
   readonly etcdVersion: string;
   readonly apiEndpoint?: string;
-  readonly apiEndpointKind: ApiEndpointKind;
+  /** No default in the table: it follows the masters and apiEndpoint (see resolve-endpoint.ts). */
+  readonly apiEndpointKind?: ApiEndpointKind;
   readonly apiServerPort: number;
   readonly vrrpRouterId?: number;
   readonly serviceCidr: string;

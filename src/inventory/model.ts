@@ -136,6 +136,10 @@ export const componentRoles = (host: Pick<Host, 'roles'>): Role[] => ROLES.filte
 export const runsLocalLoadBalancer = (model: Pick<ClusterModel, 'apiEndpoint'>, host: Pick<Host, 'roles'>): boolean =>
   model.apiEndpoint.kind === 'node-local' && runsKubelet(host) && !hasRole(host, 'master');
 
+/** Where a kubelet host reaches the API with node-local: its load balancer on a node, its own API server
+ * (which binds every address) on a master. */
+export const NODE_LOCAL_API_HOST = '127.0.0.1';
+
 /** vip: every master runs keepalived, and one of them holds the VIP. */
 export const holdsVip = (model: Pick<ClusterModel, 'apiEndpoint'>, host: Pick<Host, 'roles'>): boolean =>
   model.apiEndpoint.kind === 'vip' && hasRole(host, 'master');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadInventoryText } from './load.js';
-import { isEtcdOnly } from './model.js';
+import { isEtcdOnly, runsLocalLoadBalancer } from './model.js';
 
 const load = (yaml: string) => loadInventoryText(yaml, '/srv/clusters/inventory.yaml').model;
 
@@ -32,6 +32,31 @@ describe('the resolved model', () => {
     expect(m.hosts[0]!.internalAddress).toBe('10.1.0.1');
   });
 
+  it("is node-local by default with several masters: admin.conf's endpoint is the first master's SSH address", () => {
+    const { model, warnings } = loadInventoryText(
+      'hosts:\n  - { name: m1, address: m1.example.com, internalAddress: 10.1.0.1, roles: [etcd, master] }\n' +
+        '  - { name: m2, address: 10.0.0.2, roles: [master] }\n  - { name: n1, address: 10.0.0.3, roles: [node] }\n',
+      'i.yaml',
+    );
+    expect(model.apiEndpoint).toEqual({ host: 'm1.example.com', port: 6443, kind: 'node-local', url: 'https://m1.example.com:6443' });
+    expect(warnings).toEqual([]);
+    expect(model.hosts.map((h) => runsLocalLoadBalancer(model, h))).toEqual([false, false, true]);
+  });
+
+  it.each([
+    ['apiEndpointKind: master', 'cluster.apiEndpointKind', 'm1'],
+    ['apiEndpoint: 10.0.0.2:6443', 'cluster.apiEndpoint', '10.0.0.2:6443'],
+  ])('warns that every client depends on one master when %s is chosen with several masters', (line, path, which) => {
+    const { model, warnings } = loadInventoryText(
+      `cluster:\n  ${line}\nhosts:\n  - { name: m1, address: 10.0.0.1, roles: [etcd, master] }\n  - { name: m2, address: 10.0.0.2, roles: [master] }\n`,
+      'i.yaml',
+    );
+    expect(model.apiEndpoint.kind).toBe('master');
+    expect(warnings).toMatchObject([
+      { severity: 'warning', path, line: 2, message: expect.stringContaining(`through one master (${which}), so the whole cluster depends on it`) },
+    ]);
+  });
+
   it('merges per-host ssh overrides over the defaults, and sudo follows a non-root user', () => {
     const m = load(
       'ssh: { user: ops, port: 2222, sudoPasswordEnv: SUDO_PW }\nhosts:\n' +
@@ -56,7 +81,16 @@ describe('the resolved model', () => {
     expect(isEtcdOnly(m)).toBe(true);
   });
 
-  it.each(['examples/all-in-one.yaml', 'examples/ha.yaml', 'examples/etcd-only.yaml'])('example %s is valid', (file) => {
-    expect(() => loadInventoryText(readFileSync(file, 'utf8'), file)).not.toThrow();
+  it.each(readdirSync('examples').filter((f) => f.endsWith('.yaml')))('example %s is valid', (file) => {
+    expect(() => loadInventoryText(readFileSync(`examples/${file}`, 'utf8'), file)).not.toThrow();
+  });
+
+  it.each([
+    ['ha.yaml', 'node-local'],
+    ['ha-vip.yaml', 'vip'],
+    ['ha-loadbalancer.yaml', 'loadbalancer'],
+  ])('example %s shows the %s endpoint, with no warning', (file, kind) => {
+    const { model, warnings } = loadInventoryText(readFileSync(`examples/${file}`, 'utf8'), file);
+    expect([model.apiEndpoint.kind, warnings]).toEqual([kind, []]);
   });
 });

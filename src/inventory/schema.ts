@@ -143,14 +143,18 @@ export const inventorySchema: ObjectField = {
         apiEndpoint: {
           kind: 'string',
           format: 'endpoint',
-          doc: 'host[:port] clients use to reach the API: a VIP or load balancer for HA. Default: the first master, port apiServerPort.',
+          doc:
+            'host[:port] clients use to reach the API: a VIP or load balancer for HA. ' +
+            'Default: the first master (its internalAddress; with node-local, its address), port apiServerPort.',
           example: '192.0.2.100:6443',
         },
         apiEndpointKind: {
           kind: 'enum',
           values: API_ENDPOINT_KINDS,
-          default: 'master',
-          doc: 'What apiEndpoint is: `master` (a master address), `vip` (a floating IP on the masters) or `loadbalancer` (external).',
+          doc:
+            'What apiEndpoint is: `master` (a master address), `node-local` (no apiEndpoint: every node reaches all masters ' +
+            'through its own load balancer on 127.0.0.1), `vip` (a floating IP on the masters) or `loadbalancer` (external). ' +
+            'Default: `node-local` with several masters and no apiEndpoint, else `master`.',
         },
         apiServerPort: { kind: 'int', min: 1, max: 65535, default: 6443, doc: 'Port kube-apiserver listens on, on every master.' },
         vrrpRouterId: {

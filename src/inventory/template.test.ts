@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { renderInventoryReference, renderStarterInventory } from './template.js';
+import { HA_ALTERNATIVES, renderInventoryReference, renderStarterInventory } from './template.js';
 import { loadInventoryText } from './load.js';
 import { inventorySchema, type Field } from './schema.js';
 
@@ -28,9 +28,22 @@ describe('the starter inventory', () => {
     expect(model.hosts.filter((h) => h.roles.includes('etcd'))).toHaveLength(shape.etcd || shape.masters);
   });
 
-  it('uses a VIP endpoint for several masters', () => {
-    const { model } = loadInventoryText(renderStarterInventory({ masters: 3, nodes: 0, etcd: 0 }), 's.yaml');
-    expect(model.apiEndpoint.kind).toBe('vip');
+  it('is node-local for several masters, with the vip and loadbalancer forms commented out, each valid once uncommented', () => {
+    const text = renderStarterInventory({ masters: 3, nodes: 2, etcd: 0 });
+    const { model, warnings } = loadInventoryText(text, 's.yaml');
+    expect([model.apiEndpoint.kind, warnings]).toEqual(['node-local', []]);
+    for (const alt of HA_ALTERNATIVES) {
+      const chosen = text
+        .replace('  apiEndpointKind: node-local\n', '')
+        .replace(`  #   apiEndpoint: ${alt.endpoint}\n  #   apiEndpointKind: ${alt.kind}`, `  apiEndpoint: ${alt.endpoint}\n  apiEndpointKind: ${alt.kind}`);
+      const loaded = loadInventoryText(chosen, 's.yaml').model;
+      expect(loaded.apiEndpoint, alt.kind).toMatchObject({ kind: alt.kind, url: `https://${alt.endpoint}` });
+    }
+  });
+
+  it('leaves the endpoint to the one master otherwise', () => {
+    const { model } = loadInventoryText(renderStarterInventory({ masters: 1, nodes: 1, etcd: 0 }), 's.yaml');
+    expect(model.apiEndpoint).toMatchObject({ kind: 'master', host: '192.0.2.11' });
   });
 
   it('explains every cluster and ssh field in a comment', () => {

@@ -2,7 +2,7 @@
 import yaml from 'js-yaml';
 import type { Field, ObjectField } from './schema.js';
 import { inventorySchema } from './schema.js';
-import type { Role } from './model.js';
+import type { ApiEndpointKind, Role } from './model.js';
 
 export interface StarterShape {
   readonly masters: number;
@@ -41,8 +41,19 @@ const renderFields = (fields: ObjectField['fields'], indent: string): string[] =
 
 // Documentation ranges (RFC 5737, RFC 3849): obviously placeholders, never somebody's real machine.
 const PLACEHOLDER_V4_NETS = ['192.0.2', '198.51.100', '203.0.113'] as const;
-/** The VIP of a starter with several masters; no host gets it. */
+/** The VIP shown (commented out) in a starter with several masters; no host gets it. */
 const PLACEHOLDER_VIP = '192.0.2.100';
+
+/** A starter with several masters is node-local; these are the other HA forms, shown commented out. */
+export const HA_ALTERNATIVES: readonly { readonly kind: ApiEndpointKind; readonly endpoint: string; readonly what: string }[] = [
+  { kind: 'vip', endpoint: `${PLACEHOLDER_VIP}:6443`, what: 'a floating IP the masters hold (keepalived), in their subnet' },
+  { kind: 'loadbalancer', endpoint: 'k8s-api.example.com:6443', what: 'an external TCP load balancer of yours in front of every master' },
+];
+
+const haAlternatives = (): string[] => [
+  '  # Instead of node-local, one address every client uses:',
+  ...HA_ALTERNATIVES.flatMap((a) => [`  #   ${a.what}:`, `  #   apiEndpoint: ${a.endpoint}`, `  #   apiEndpointKind: ${a.kind}`]),
+];
 
 /** Host addresses for any number of hosts: 192.0.2.11 onwards, the other IPv4 documentation nets, then 2001:db8::/32. */
 function* placeholderAddresses(): Generator<string> {
@@ -71,12 +82,9 @@ export const renderStarterInventory = (shape: StarterShape): string => {
   const hosts = starterHosts(shape);
   const masters = hosts.filter((h) => h.roles.includes('master'));
   const ha = masters.length > 1;
-  const clusterLines = renderFields(cluster.fields, '  ').map((line) =>
-    ha && line.startsWith('  # apiEndpoint:')
-      ? `  apiEndpoint: ${PLACEHOLDER_VIP}:6443`
-      : ha && line.startsWith('  apiEndpointKind:')
-        ? '  apiEndpointKind: vip'
-        : line,
+  // Several masters: node-local (every node balances over all masters itself), written out so it is seen.
+  const clusterLines = renderFields(cluster.fields, '  ').flatMap((line) =>
+    ha && line.startsWith('  # apiEndpointKind:') ? ['  apiEndpointKind: node-local', ...haAlternatives()] : [line],
   );
   // The first host shows where its Node's labels go (commented out, as every optional field).
   const hostLines = hosts.flatMap((h, i) => [

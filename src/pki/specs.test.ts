@@ -121,6 +121,29 @@ describe('expandPki', () => {
     expect(plan.kubeconfigs.find((k) => k.file.endsWith('n2/kubelet.conf'))!.certId).toBe('kubelet-client/n2');
   });
 
+  it("node-local: kubelets and kube-proxy on 127.0.0.1 (a node's balancer, a master's own API server), admin.conf at the first master's address", () => {
+    const local = planOf(
+      HA.replace('  apiEndpoint: 192.0.2.100:6443\n  apiEndpointKind: vip\n', '').replace(
+        '- { name: m1, address: 192.0.2.11,',
+        '- { name: m1, address: m1.example.com, internalAddress: 10.0.0.11,',
+      ),
+    );
+    const servers = Object.fromEntries(local.kubeconfigs.map((k) => [k.file, k.server]));
+    expect(servers).toMatchObject({
+      'kubeconfigs/admin.conf': 'https://m1.example.com:6443',
+      'kubeconfigs/super-admin.conf': 'https://m1.example.com:6443',
+      'kubeconfigs/kube-proxy.conf': 'https://127.0.0.1:6443',
+      'kubeconfigs/masters/m1/controller-manager.conf': 'https://10.0.0.11:6443',
+      'kubeconfigs/masters/m2/scheduler.conf': 'https://10.0.0.12:6443',
+      'kubeconfigs/nodes/m1/kubelet.conf': 'https://127.0.0.1:6443',
+      'kubeconfigs/nodes/n1/kubelet.conf': 'https://127.0.0.1:6443',
+      'kubeconfigs/nodes/n2/kubelet.conf': 'https://127.0.0.1:6443',
+    });
+    const sans = local.certs.find((c) => c.id === 'apiserver')!.altNames;
+    expect(sans.dnsNames).toContain('m1.example.com');
+    expect(sans.ipAddresses).toEqual(expect.arrayContaining(['127.0.0.1', '10.0.0.11']));
+  });
+
   it('gives an etcd-only inventory its etcd CA, members and clients, and nothing of Kubernetes', () => {
     const etcd = planOf(`
 cluster:

@@ -1,6 +1,6 @@
 // The whole cluster PKI as data, in the manner of kubeadm's certlist.go: one row per certificate kind,
 // expanded per host where a kind is per host. `certs`, `verify-certs` and renewal all read this table.
-import { hostsWithRole, isEtcdOnly, runsRole, type ClusterModel, type Host as InventoryHost, type Role } from '../inventory/model.js';
+import { hostsWithRole, isEtcdOnly, NODE_LOCAL_API_HOST, runsRole, type ClusterModel, type Host as InventoryHost, type Role } from '../inventory/model.js';
 import { hostPort, isIpAddress } from '../util/ip.js';
 import { canonicalIp, type ExtKeyUsage, type KeyUsage, type Subject } from './x509.js';
 
@@ -225,8 +225,10 @@ export const CERT_SPECS: readonly CertSpec[] = [
 export interface KubeconfigSpec {
   readonly cert: string;
   readonly file: PerHost<string>;
-  /** The API endpoint (VIP, load balancer or first master) or the master's own API server. */
-  readonly server: 'endpoint' | 'own-master';
+  /** `endpoint`: the API endpoint (VIP, load balancer or a master's address), also from the operator's machine;
+   * `in-cluster`: how a kubelet host reaches the API (the endpoint, or with node-local its own 127.0.0.1: the
+   * load balancer on a node, its own API server on a master); `own-master`: the master's own API server. */
+  readonly server: 'endpoint' | 'in-cluster' | 'own-master';
 }
 
 /** The administrators' kubeconfigs, by the certificate they embed: deploy talks to the API servers with them. */
@@ -235,10 +237,10 @@ export const ADMIN_KUBECONFIGS = { admin: 'kubeconfigs/admin.conf', 'super-admin
 export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
   { cert: 'admin', file: ADMIN_KUBECONFIGS.admin, server: 'endpoint' },
   { cert: 'super-admin', file: ADMIN_KUBECONFIGS['super-admin'], server: 'endpoint' },
-  { cert: 'kube-proxy', file: 'kubeconfigs/kube-proxy.conf', server: 'endpoint' },
+  { cert: 'kube-proxy', file: 'kubeconfigs/kube-proxy.conf', server: 'in-cluster' },
   { cert: 'controller-manager', file: inHostDir('masterKubeconfigs', 'controller-manager.conf'), server: 'own-master' },
   { cert: 'scheduler', file: inHostDir('masterKubeconfigs', 'scheduler.conf'), server: 'own-master' },
-  { cert: 'kubelet-client', file: inHostDir('nodeKubeconfigs', 'kubelet.conf'), server: 'endpoint' },
+  { cert: 'kubelet-client', file: inHostDir('nodeKubeconfigs', 'kubelet.conf'), server: 'in-cluster' },
 ];
 
 /** The service-account signing key pair (no certificate). */
@@ -314,7 +316,7 @@ export const expandPki = (model: PkiModel): PkiPlan => {
           return {
             file: perHost(k.file, host),
             certId: cert.id,
-            server: k.server === 'endpoint' ? model.apiEndpoint.url : ownApiServerUrl(model, need(host)),
+            server: serverUrl(model, k.server, host),
             clusterName: model.name,
           };
         });
@@ -322,4 +324,9 @@ export const expandPki = (model: PkiModel): PkiPlan => {
   return { certs, kubeconfigs, serviceAccount: !etcdOnly };
 };
 
-const ownApiServerUrl = (model: PkiModel, master: Host): string => `https://${hostPort(master.internalAddress, model.apiServerPort)}`;
+const serverUrl = (model: PkiModel, server: KubeconfigSpec['server'], host: Host | undefined): string =>
+  server === 'own-master'
+    ? `https://${hostPort(need(host).internalAddress, model.apiServerPort)}`
+    : server === 'in-cluster' && model.apiEndpoint.kind === 'node-local'
+      ? `https://${hostPort(NODE_LOCAL_API_HOST, model.apiServerPort)}`
+      : model.apiEndpoint.url;

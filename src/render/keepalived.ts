@@ -54,17 +54,19 @@ export const renderKeepalived = (model: ClusterModel, host: Host, passwordFile: 
     interfaceConf: HOST_PATHS.keepalivedInterfaceConf,
     interfaceConfDir: posix.dirname(HOST_PATHS.keepalivedInterfaceConf),
   });
+  // Its configuration, check and interface scripts are taken on a reload (SIGHUP), which keeps the VIP where
+  // it is; only a change of the unit's drop-in restarts it.
+  const reloaded = (path: string, data: string, mode: number) => ({ ...textFile(path, data, [], mode), reloads: [keepalived] });
   return {
     files: [
-      textFile(HOST_PATHS.keepalivedConf, renderKeepalivedConf(model, host, password), [keepalived], 0o600),
-      textFile(HOST_PATHS.keepalivedCheck, apiServerCheck(model), [keepalived], 0o755),
-      textFile(HOST_PATHS.keepalivedInterfaceScript, interfaceScript, [keepalived], 0o755),
+      reloaded(HOST_PATHS.keepalivedConf, renderKeepalivedConf(model, host, password), 0o600),
+      reloaded(HOST_PATHS.keepalivedCheck, apiServerCheck(model), 0o755),
+      reloaded(HOST_PATHS.keepalivedInterfaceScript, interfaceScript, 0o755),
       textFile(dropInPath(keepalived), renderAsset('keepalived/keepalived.service.d.conf', { interfaceScript: HOST_PATHS.keepalivedInterfaceScript }), [
         keepalived,
       ]),
     ],
-    // After the API server, whose readiness its check tracks; no probe: which master holds the VIP is VRRP's
-    // call. A changed file is applied by a reload, which keeps the VIP where it is.
-    services: [{ unit: keepalived, phase: 'control-plane', reload: true }],
+    // After the API server, whose readiness its check tracks; no probe: which master holds the VIP is VRRP's call.
+    services: [{ unit: keepalived, phase: 'control-plane' }],
   };
 };

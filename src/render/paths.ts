@@ -32,6 +32,9 @@ export const HOST_PATHS = {
   keepalivedInterfaceScript: '/etc/keepalived/kubeinstall-interface',
   /** Written on the host by keepalivedInterfaceScript, never planned: its content is the host's interface name. */
   keepalivedInterfaceConf: '/run/kubeinstall/keepalived-interface.conf',
+  kubeLbConfig: `${K8S_DIR}/kube-lb/haproxy.cfg`,
+  /** kube-lb's runtime API (RuntimeDirectory=kube-lb in its unit). */
+  kubeLbSocket: '/run/kube-lb/admin.sock',
 } as const;
 
 export const pki = (name: string): string => `${PKI_DIR}/${name}`;

@@ -2,7 +2,7 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
-import { componentRoles, holdsVip, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { componentRoles, holdsVip, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { expandPki } from '../pki/specs.js';
 import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -10,6 +10,7 @@ import { binariesFor } from './binaries.js';
 import { hostFlagProblems } from './component-flags.js';
 import { renderControlPlane } from './control-plane.js';
 import { renderEtcd } from './etcd.js';
+import { renderLocalLoadBalancer } from './lb.js';
 import { renderNode } from './node.js';
 import { renderKeepalived } from './keepalived.js';
 import { binPath, HOST_PATHS } from './paths.js';
@@ -27,9 +28,15 @@ const ROLE_RENDERERS: Readonly<Record<Role, (model: ClusterModel, host: Host) =>
   node: renderNode,
 };
 
+/** What a host runs for the API endpoint rather than for a role (the node-local load balancer). */
+const ENDPOINT_RENDERERS: readonly {
+  readonly runs: (model: ClusterModel, host: Host) => boolean;
+  readonly render: (model: ClusterModel, host: Host) => RoleRender;
+}[] = [{ runs: runsLocalLoadBalancer, render: renderLocalLoadBalancer }];
+
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-const inline = (path: string, mode: number, data: Buffer, restarts: readonly string[]): PlannedFile => ({
+const inline = (path: string, mode: number, data: Buffer, restarts: readonly string[], reloads?: readonly string[]): PlannedFile => ({
   path,
   mode,
   owner: OWNER,
@@ -37,6 +44,7 @@ const inline = (path: string, mode: number, data: Buffer, restarts: readonly str
   size: data.length,
   sha256: sha256(data),
   restarts,
+  ...(reloads?.length ? { reloads } : {}),
 });
 
 /** One file per path: a path two roles both place (ca.crt on a master that is also a node) must agree, and restarts merge. */
@@ -85,19 +93,16 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     });
   }
   const services: PlannedService[] = [];
-  for (const role of componentRoles(host)) {
-    const rendered = ROLE_RENDERERS[role](model, host);
-    files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
+  const renders = [...componentRoles(host).map((role) => ROLE_RENDERERS[role]), ...ENDPOINT_RENDERERS.filter((r) => r.runs(model, host)).map((r) => r.render)];
+  const add = (rendered: RoleRender): void => {
+    files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts, f.reloads)));
     services.push(...rendered.services);
-  }
+  };
+  for (const render of renders) add(render(model, host));
   if (holdsVip(model, host)) {
     const password = clusterFiles.get(VRRP_PASSWORD_FILE);
     if (!password) pending.push({ path: HOST_PATHS.keepalivedConf, mode: 0o600, from: VRRP_PASSWORD_FILE, awaiting: 'pki' });
-    else {
-      const rendered = renderKeepalived(model, host, password);
-      files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts)));
-      services.push(...rendered.services);
-    }
+    else add(renderKeepalived(model, host, password));
   }
   // A path two roles both place (ca.crt on a master that is also a node) is pending once.
   const pendingByPath = new Map(pending.map((p) => [p.path, p]));

@@ -1,6 +1,6 @@
 // The ports kubeinstall's components listen on, declared once: render writes them into flags and
 // configs, deploy's preflight checks that they are free.
-import type { ClusterModel, Host, Role } from '../inventory/model.js';
+import { NODE_LOCAL_API_HOST, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { ipFamily } from '../util/ip.js';
 import { UNITS } from './units.js';
 
@@ -33,8 +33,9 @@ export interface RolePort {
 }
 
 /** The ports each role's components listen on, where, and which unit owns each: a port held by our own
- * running unit is a re-run, not a conflict. */
-export const rolePorts = (model: Pick<ClusterModel, 'apiServerPort'>, host: Pick<Host, 'internalAddress'>): readonly RolePort[] => {
+ * running unit is a re-run, not a conflict. The node-local load balancer counts as the node role's, on the
+ * hosts that run it. */
+export const rolePorts = (model: Pick<ClusterModel, 'apiServerPort' | 'apiEndpoint'>, host: Pick<Host, 'internalAddress' | 'roles'>): readonly RolePort[] => {
   const internal = host.internalAddress;
   return [
     { role: 'etcd', port: PORTS.etcdClient, address: internal, unit: UNITS.etcd, what: 'etcd client' },
@@ -47,5 +48,8 @@ export const rolePorts = (model: Pick<ClusterModel, 'apiServerPort'>, host: Pick
     { role: 'node', port: PORTS.kubeletHealthz, address: LOOPBACK, unit: UNITS.kubelet, what: 'kubelet health' },
     { role: 'node', port: PORTS.kubeProxyHealthz, address: LOOPBACK, unit: UNITS.kubeProxy, what: 'kube-proxy health' },
     { role: 'node', port: PORTS.kubeProxyMetrics, address: LOOPBACK, unit: UNITS.kubeProxy, what: 'kube-proxy metrics' },
+    ...(runsLocalLoadBalancer(model, host)
+      ? [{ role: 'node' as const, port: model.apiServerPort, address: NODE_LOCAL_API_HOST, unit: UNITS.kubeLb, what: 'kube-lb (node-local API load balancer)' }]
+      : []),
   ];
 };

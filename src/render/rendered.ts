@@ -6,6 +6,7 @@ export interface RenderedFile {
   readonly mode: number;
   readonly data: Buffer;
   readonly restarts: readonly string[];
+  readonly reloads?: readonly string[];
 }
 
 export interface RoleRender {

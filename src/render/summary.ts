@@ -26,6 +26,7 @@ export const planSummary = (plan: ClusterPlan) => ({
       sha256: f.sha256,
       source: f.content.kind === 'local' ? f.content.localPath : 'inline',
       restarts: f.restarts,
+      ...(f.reloads ? { reloads: f.reloads } : {}),
     })),
     pending: (h.pending ?? []).map((p) => ({ path: p.path, mode: modeText(p.mode), from: p.from, madeBy: MADE_BY[p.awaiting] })),
     services: h.services,

@@ -28,6 +28,8 @@ export interface PlannedFile {
   readonly sha256: string;
   /** Services (unit names) that must restart when this file changes. */
   readonly restarts: readonly string[];
+  /** Services that take this file on a reload (`systemctl reload`), not a restart: kube-lb's config. */
+  readonly reloads?: readonly string[];
 }
 
 export interface PlannedService {
@@ -35,11 +37,11 @@ export interface PlannedService {
   readonly phase: ServicePhase;
   /** Health probe the deploy waits for after starting the unit, if any: `https` from the deploying
    * machine (or from the host when it is not reachable directly), `on-host` on the host itself over SSH
-   * (the component listens on 127.0.0.1), `etcd` with etcdctl on the member. */
-  readonly health?: { readonly kind: 'https'; readonly url: string } | { readonly kind: 'on-host'; readonly url: string } | { readonly kind: 'etcd' };
-  /** Changed files are applied with `systemctl reload-or-restart` instead of a restart (keepalived re-reads
-   * its configuration on SIGHUP and keeps the VIP where it is). */
-  readonly reload?: boolean;
+   * (the component listens on 127.0.0.1; `ca`, a path on the host, verifies the server), `etcd` with etcdctl on the member. */
+  readonly health?:
+    | { readonly kind: 'https'; readonly url: string }
+    | { readonly kind: 'on-host'; readonly url: string; readonly ca?: string }
+    | { readonly kind: 'etcd' };
 }
 
 /** A file whose input does not exist yet: a PKI file `certs` makes, or a binary not yet in the binaries folder.

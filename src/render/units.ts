@@ -9,4 +9,6 @@ export const UNITS = {
   kubeProxy: 'kube-proxy.service',
   /** The distribution's unit (Debian's and RHEL's read /etc/keepalived/keepalived.conf), with a drop-in of ours. */
   keepalived: 'keepalived.service',
+  /** node-local: HAProxy on 127.0.0.1 in front of every master, our own unit beside any haproxy.service. */
+  kubeLb: 'kube-lb.service',
 } as const;

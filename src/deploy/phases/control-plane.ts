@@ -17,7 +17,7 @@ import type { DeployContext, Phase, Step } from '../types.js';
  * server of a master this machine does not reach (anonymous /readyz, as kubeadm's probes, checked
  * against the cluster CA the master holds). */
 const probeOnHost = (hp: HostPlan, s: PlannedService): HostProbe | undefined => {
-  if (s.health?.kind === 'on-host') return { url: s.health.url };
+  if (s.health?.kind === 'on-host') return { url: s.health.url, ...(s.health.ca ? { ca: s.health.ca } : {}) };
   if (s.health?.kind === 'https' && !reachedDirectly(hp.host)) return { url: s.health.url, ca: pki('ca.crt') };
   return undefined;
 };

@@ -42,12 +42,14 @@ describe('prepare phase', () => {
 });
 
 describe('prepare phase: OS packages', () => {
+  const HAPROXY = '/usr/sbin/haproxy';
   const APT_FAILS = ['Reading package lists...', 'Building dependency tree...', 'E: Unable to locate package socat'].join('\n');
 
   it('installs what a host lacks with its package manager, and names host, packages and the last lines when that fails', async () => {
     const fake = fakeExecutor({
       exec: [
-        ...factsRules({ n1: { commands: ['apt-get', 'python3', 'iptables'] }, n2: { commands: ['apt-get', 'python3'] }, m1: {} }),
+        // The test cluster is node-local (3 masters): its nodes' HAProxy is there, so only the node commands are missing.
+        ...factsRules({ n1: { commands: ['apt-get', 'python3', 'iptables', HAPROXY] }, n2: { commands: ['apt-get', 'python3', HAPROXY] }, m1: {} }),
         { host: 'n1', command: /apt-get .* install --no-install-recommends conntrack socat; \} 2>&1$/, reply: { code: 100, stdout: APT_FAILS } },
         { host: 'n2', command: /apt-get .* install --no-install-recommends iptables conntrack socat; \} 2>&1$/, reply: {} },
       ],
@@ -70,7 +72,7 @@ describe('prepare phase: OS packages', () => {
   });
 
   it('a dry run says what it would install and runs nothing', async () => {
-    const fake = fakeExecutor({ exec: factsRules({ n1: { commands: ['apt-get', 'python3', 'iptables', 'conntrack'] } }) });
+    const fake = fakeExecutor({ exec: factsRules({ n1: { commands: ['apt-get', 'python3', 'iptables', 'conntrack', HAPROXY] } }) });
     const { ctx, dryRunLines } = testContext(fake, { hosts: new Set(['n1']), dryRun: true });
     await runPhases([factsPhase, preparePhase], ctx, 'lines');
     expect(fake.unexpected).toEqual([]);

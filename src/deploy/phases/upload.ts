@@ -11,8 +11,10 @@ import {
   recordInput,
   remoteHashCommand,
   statCommand,
+  unitsReloadedBy,
   unitsRestartedBy,
 } from '../file-diff.js';
+import { PENDING_RELOAD_DIR } from '../facts.js';
 import { reachedHosts } from '../hosts.js';
 import { outcomeOf, type DeployContext, type Phase } from '../types.js';
 
@@ -45,12 +47,16 @@ const upload = async (ctx: DeployContext, hp: HostPlan, progress: (text: string)
     return `all ${hp.files.length} files already match`;
   }
   const units = unitsRestartedBy(changed);
+  const reloads = unitsReloadedBy(changed).filter((u) => !units.includes(u));
   const bytes = changed.reduce((sum, f) => sum + f.size, 0);
-  const summary = `${changed.length} of ${hp.files.length} files (${mib(bytes)})${units.length ? `, then restart ${units.join(', ')}` : ''}`;
+  const summary =
+    `${changed.length} of ${hp.files.length} files (${mib(bytes)})` +
+    `${units.length ? `, then restart ${units.join(', ')}` : ''}${reloads.length ? `, then reload ${reloads.join(', ')}` : ''}`;
   const outcome = outcomeOf(ctx, hp.host);
   outcome.changed.push(...changed.map((f) => f.path));
   await ctx.wet(hp.host, `upload ${summary}: ${changed.map((f) => f.path).join(', ')}`, async () => {
     if (units.length) await ctx.executor.exec(hp.host, markPendingCommand(units), { step: 'record pending restarts', sudo: true });
+    if (reloads.length) await ctx.executor.exec(hp.host, markPendingCommand(reloads, PENDING_RELOAD_DIR), { step: 'record pending reloads', sudo: true });
     const report = await ctx.executor.upload(hp.host, changed.map(toUploadItem), {
       step: 'upload files',
       onProgress: (done, total) => progress(uploadProgressText(done, total)),

@@ -97,15 +97,21 @@ describe('keepalived on a re-run', () => {
   it('applies a changed configuration with a reload, which keeps the VIP where it is, and restarts the others', async () => {
     const fake = fakeExecutor({
       exec: [
-        ...factsRules({ m1: { ...masters().m1, pendingRestarts: ['keepalived.service', 'kube-scheduler.service'] } }, vip),
+        ...factsRules({ m1: { ...masters().m1, pendingRestarts: ['kube-scheduler.service'], pendingReloads: ['keepalived.service'] } }, vip),
         { host: 'm1', command: /^systemctl daemon-reload/, reply: {} },
+        { host: 'm1', command: /^systemctl reload /, reply: {} },
       ],
     });
     const { ctx } = testContext(fake, { hosts: new Set(['m1']) }, vip);
     await runPhases([factsPhase], ctx, 'lines');
     const result = await startUnits(ctx, hostPlan('m1', vip), ['kube-scheduler.service', 'keepalived.service']);
     expect(result).toBe('restarted kube-scheduler.service, reloaded keepalived.service');
-    const start = fake.execs('m1').at(-1)!.command;
-    expect(start).toContain(' && systemctl restart --no-block kube-scheduler.service && systemctl reload-or-restart --no-block keepalived.service && ');
+    const [start, reload] = fake
+      .execs('m1')
+      .slice(-2)
+      .map((c) => c.command);
+    expect(start).toContain(' && systemctl restart --no-block kube-scheduler.service && ');
+    expect(start).not.toContain('keepalived');
+    expect(reload).toMatch(/^systemctl reload keepalived\.service && rm -f /);
   });
 });

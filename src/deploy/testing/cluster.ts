@@ -68,6 +68,7 @@ export const testContext = (executor: Executor, options: Partial<DeployOptions> 
 export interface HostState {
   readonly units?: Readonly<Record<string, string>>;
   readonly pendingRestarts?: readonly string[];
+  readonly pendingReloads?: readonly string[];
   readonly loadedModules?: readonly string[];
   readonly sysctls?: Readonly<Record<string, string>>;
   readonly procSysWritable?: boolean;
@@ -101,6 +102,7 @@ export const factsStdout = (hp: HostPlan, state: HostState = {}, { model }: Test
     ...Object.entries(state.interfaces ?? {}).map(([address, name]) => `addr=${address}=${name}`),
     ...Object.entries(state.neighbours ?? {}).map(([address, line]) => `neigh=${address}=${line}`),
     ...(state.commands ?? packageFactsQuery(model, hp.host).filter((c) => c !== 'dnf')).map((c) => `command=${c}`),
+    ...(state.pendingReloads ?? []).map((u) => `pending-reload=${u}`),
   ].join('\n');
 };
 

@@ -84,6 +84,29 @@ describe('kubeinstall CLI', () => {
     expect(r.err).toContain(`${file}:4: hosts[0].roles: error: "roles" is required`);
   });
 
+  it('warns in inventory check and deploy that a master endpoint with several masters makes every client depend on one', () => {
+    const file = join(dir, 'one-endpoint.yaml');
+    const hosts = 'hosts:\n  - { name: m1, address: 10.0.0.1, roles: [etcd, master] }\n  - { name: m2, address: 10.0.0.2, roles: [master] }\n';
+    writeFileSync(file, `cluster:\n  apiEndpointKind: master\n  binariesDir: .\n${hosts}`);
+    const warning =
+      `${file}:2: cluster.apiEndpointKind: warning: apiEndpointKind master with 2 masters: ` +
+      'every kubelet, kube-proxy and admin.conf reaches the API through one master (m1)';
+    const check = run(['inventory', 'check', '-i', file]);
+    expect([check.code, check.err]).toEqual([0, expect.stringContaining(warning)]);
+    // deploy says so before anything else (here it then stops: no PKI yet).
+    const deploy = run(['deploy', '-i', file, '--dry-run']);
+    expect(deploy.err.indexOf(warning)).toBe(0);
+    expect(deploy.code).not.toBe(0);
+  });
+
+  it("refuses a master's SSH address as the endpoint, naming the field and the master", () => {
+    const file = join(dir, 'ssh-endpoint.yaml');
+    writeFileSync(file, 'cluster:\n  apiEndpoint: 10.0.0.1\nhosts:\n  - { name: m1, address: 10.0.0.1, internalAddress: 10.1.0.1, roles: [etcd, master] }\n');
+    const r = run(['inventory', 'check', '-i', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${file}:2: cluster.apiEndpoint: error: "10.0.0.1" is the SSH address of master m1, not its internalAddress 10.1.0.1`);
+  });
+
   it('reports a missing inventory file clearly', () => {
     const r = run(['inventory', 'check', '-i', join(dir, 'nope.yaml')]);
     expect(r.code).toBe(2);

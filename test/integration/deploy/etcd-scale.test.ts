@@ -20,7 +20,7 @@ const endpoint = (h: BedHost): string => `https://${h.address}:2379`;
 let s: Setting;
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'etcdscale', subnet: '198.18.51.0/24' }, withEtcd(1), ETCD.slice(1));
+  s = await startSetting({ name: 'etcdscale', subnet: '198.18.51.0/24' }, withEtcd(1), { bedOnly: ETCD.slice(1) });
 });
 afterAll(async () => {
   await s?.stop();

@@ -79,7 +79,8 @@ const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promi
   await Promise.all(STANDINS.map((s) => copyFile(join(real, s.binary), join(binariesDir, s.binary))));
 };
 
-const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string }, hosts: readonly BedHost[]): string =>
+/** The endpoint is the inventory's default unless a test sets it: the master for one, node-local for several. */
+const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string; cluster: ClusterFields }, hosts: readonly BedHost[]): string =>
   yaml.dump({
     cluster: {
       name: 'e2e',
@@ -93,9 +94,7 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
       // The hosts have no package source (no uplink) and lack iptables, conntrack and socat (node-commands, ignored above):
       // prepare must not try to install them. packages.test.ts serves them a mirror and turns this on.
       installPackages: false,
-      ...(hosts.some((h) => h.roles.includes('master'))
-        ? { apiEndpoint: `${hosts.find((h) => h.roles.includes('master'))!.address}:6443`, apiEndpointKind: 'master' }
-        : {}),
+      ...s.cluster,
     },
     ssh: { user: 'root', identityFile: s.key, hostKeyPolicy: 'strict' },
     hosts: hosts.map((h) => ({
@@ -107,20 +106,22 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
     })),
   });
 
+/** Inventory `cluster` fields a test sets beyond the fixture's (e.g. `apiEndpointKind`). */
+export type ClusterFields = Readonly<Record<string, unknown>>;
+
 /** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet;
  * `extraPackages` are installed in every host's image (e.g. iptables). */
 export const startSetting = async (
   network: TestbedNetwork,
   hosts: BedHost[],
-  bedOnly: readonly BedHost[] = [],
-  extraPackages: readonly string[] = [],
+  { bedOnly = [], extraPackages = [], cluster = {} }: { bedOnly?: readonly BedHost[]; extraPackages?: readonly string[]; cluster?: ClusterFields } = {},
 ): Promise<Setting> => {
   const dir = await mkdtemp(join(tmpdir(), 'kubeinstall-deploy-e2e-'));
   const tb = await startTestbed({ network, extraPackages, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
   const clusterDir = join(dir, 'cluster');
   const binariesDir = join(dir, 'binaries');
   const inventory = join(dir, 'inventory.yaml');
-  const paths = { clusterDir, binariesDir, key: tb.privateKeyPath };
+  const paths = { clusterDir, binariesDir, key: tb.privateKeyPath, cluster };
   const stopAll = async (): Promise<void> => {
     await tb.stop();
     await rm(dir, { recursive: true, force: true });

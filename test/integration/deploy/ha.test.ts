@@ -16,6 +16,8 @@ const EXTRA_NODE: BedHost = { name: 'n3', address: '198.18.22.36', roles: ['node
 const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
 // A master runs the node services too (a tainted node).
 const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS];
+// Several masters and no endpoint: node-local, so a worker also runs its load balancer.
+const WORKER_UNITS = [...NODE_UNITS, 'kube-lb.service'];
 let s: Setting;
 
 const kubectl = async (...args: string[]): Promise<string> =>
@@ -29,13 +31,13 @@ const activeUnits = async (host: string, units: readonly string[]): Promise<stri
 const expectHealthy = async (hosts: readonly BedHost[]): Promise<void> => {
   expect((await kubectl('get', '--raw', '/readyz')).trim()).toBe('ok');
   for (const h of hosts) {
-    const units = h.roles.includes('node') ? NODE_UNITS : MASTER_UNITS;
+    const units = h.roles.includes('node') ? WORKER_UNITS : MASTER_UNITS;
     expect(await activeUnits(h.name, units), h.name).toEqual(units.map(() => 'active'));
   }
 };
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'ha', subnet: '198.18.22.0/24' }, [...MASTERS, ...NODES], [EXTRA_NODE]);
+  s = await startSetting({ name: 'ha', subnet: '198.18.22.0/24' }, [...MASTERS, ...NODES], { bedOnly: [EXTRA_NODE] });
 });
 afterAll(async () => {
   await s?.stop();
@@ -46,7 +48,7 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     const result = await s.deploy();
     expect(result.summary.hosts.map((h) => [h.name, h.restarted])).toEqual([
       ...MASTERS.map((m) => [m.name, MASTER_UNITS]),
-      ...NODES.map((n) => [n.name, NODE_UNITS]),
+      ...NODES.map((n) => [n.name, WORKER_UNITS]),
     ]);
     await expectHealthy([...MASTERS, ...NODES]);
     const binding = JSON.parse(await kubectl('get', '--raw', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins'));
@@ -122,7 +124,7 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     await s.setHosts([...MASTERS, ...NODES, EXTRA_NODE]);
     const result = await s.deploy();
     const byName = new Map(result.summary.hosts.map((h) => [h.name, h]));
-    expect(byName.get('n3')!.restarted).toEqual(NODE_UNITS);
+    expect(byName.get('n3')!.restarted).toEqual(WORKER_UNITS);
     for (const h of [...MASTERS, ...NODES]) expect([h.name, byName.get(h.name)!.uploaded, byName.get(h.name)!.restarted]).toEqual([h.name, 0, []]);
     await expectHealthy([...MASTERS, ...NODES, EXTRA_NODE]);
   });

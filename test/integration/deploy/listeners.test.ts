@@ -55,7 +55,7 @@ const reachableFromRunner = (address: string, port: number): Promise<boolean> =>
   });
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'listen', subnet: '198.18.40.0/24' }, [MASTER, NODE], [BASTION]);
+  s = await startSetting({ name: 'listen', subnet: '198.18.40.0/24' }, [MASTER, NODE], { bedOnly: [BASTION] });
   await editInventory((inv) => {
     inv.cluster.apiServerExtraSans = [VIP];
     inv.cluster.serviceCidr = '198.19.40.0/24';

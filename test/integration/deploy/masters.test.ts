@@ -44,7 +44,8 @@ const labelNotes = (result: Awaited<ReturnType<Setting['deploy']>>) =>
   result.summary.hosts.flatMap((h) => h.notes.filter((n) => n.startsWith('Node labels')).map((n) => `${h.name}: ${n}`));
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'masters', subnet: '198.18.41.0/24' }, [M1, N1, MN]);
+  // The master kind, so n1 reaches the API through m1 alone (the last test stops it).
+  s = await startSetting({ name: 'masters', subnet: '198.18.41.0/24' }, [M1, N1, MN], { cluster: { apiEndpointKind: 'master' } });
 });
 afterAll(async () => {
   await s?.stop();

@@ -65,7 +65,7 @@ let s: Setting;
 const image = new Map<string, string[]>();
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'reset', subnet: '198.18.52.0/24' }, HOSTS, [], ['iptables']);
+  s = await startSetting({ name: 'reset', subnet: '198.18.52.0/24' }, HOSTS, { extraPackages: ['iptables'] });
   for (const h of HOSTS) image.set(h.name, await fileList(h.name));
   await s.deploy();
   for (const h of HOSTS) await s.tb.hostExec(h.name, MAKE_CHAINS);

@@ -88,7 +88,7 @@ const useVip = async (): Promise<void> => {
 };
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'vip', subnet: '198.18.43.0/24' }, [...MASTERS, NODE], [OUTSIDER]);
+  s = await startSetting({ name: 'vip', subnet: '198.18.43.0/24' }, [...MASTERS, NODE], { bedOnly: [OUTSIDER] });
   await useVip();
 });
 afterAll(async () => {

@@ -12,6 +12,8 @@ import { buildClusterPlan } from '../../../src/render/plan.js';
 import { clusterFilesFor, modelFrom } from '../../../src/render/test-fixtures.js';
 import type { HostPlan } from '../../../src/render/types.js';
 import { writePlanTree } from '../../../src/render/write.js';
+import { HAPROXY_BINARY } from '../../../src/render/lb.js';
+import { UNITS } from '../../../src/render/units.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kubeinstall-render-verify-'));
 const root = join(work, 'tree', 'hosts', 'a1');
@@ -48,6 +50,24 @@ describe('systemd-analyze verify', () => {
     const units = host.files.map((f) => f.path).filter((p) => p.endsWith('.service'));
     expect(units).toHaveLength(7);
     for (const unit of units) expect(verify(unit), unit).toEqual({ code: 0, output: '' });
+  });
+
+  it("accepts kube-lb.service, a node-local node's HAProxy unit (the OS package's binary)", async () => {
+    const model = modelFrom(
+      [
+        '  - { name: a1, address: 127.0.4.51, roles: [etcd, master] }',
+        '  - { name: a2, address: 127.0.4.52, roles: [master] }',
+        '  - { name: n1, address: 127.0.4.53, roles: [node] }',
+        '',
+      ].join('\n'),
+    );
+    const plan = buildClusterPlan(model, clusterFilesFor(model), await indexBinaries(join(work, 'binaries'), model.hosts));
+    const node = plan.hosts.find((h) => h.host.name === 'n1')!;
+    const unit = node.files.find((f) => f.path === `/etc/systemd/system/${UNITS.kubeLb}`)!;
+    writeFileSync(join(root, unit.path), (unit.content as { data: Buffer }).data);
+    mkdirSync(join(root, 'usr/sbin'), { recursive: true });
+    copyFileSync('/bin/true', join(root, HAPROXY_BINARY));
+    expect(verify(unit.path)).toEqual({ code: 0, output: '' });
   });
 
   it('reports a unit with a misspelt key or a missing binary (the check can fail)', () => {
