@@ -21,7 +21,9 @@ const addedBack = (file: string, index: number, name: string, when: string): Pro
   severity: 'warning',
   file,
   path: `hosts[${index}]`,
-  message: `${name} was removed with \`kubeinstall remove\` at ${when} and is still in the inventory: this deploy adds it back (delete it from the inventory to keep it out)`,
+  message:
+    `${name} was removed with \`kubeinstall remove\` at ${when} and is still in the inventory: ` +
+    'this deploy adds it back (delete it from the inventory to keep it out)',
 });
 
 export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>

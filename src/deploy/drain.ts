@@ -70,7 +70,8 @@ export const drain = async (api: ApiTransport, node: string, opts: DrainOptions)
   const refused = fates.filter((f) => f.fate === 'refuse-unmanaged').map((f) => podId(f.pod));
   if (refused.length)
     throw new KubeinstallError(
-      `${node}: pods not managed by a controller would be lost: ${refused.join(', ')} (--force evicts them anyway); nothing was evicted, the Node stays cordoned (\`kubectl uncordon ${node}\` undoes that)`,
+      `${node}: pods not managed by a controller would be lost: ${refused.join(', ')} (--force evicts them anyway); ` +
+        `nothing was evicted, the Node stays cordoned (\`kubectl uncordon ${node}\` undoes that)`,
     );
   const evict = fates.filter((f) => f.fate === 'evict').map((f) => f.pod);
   const deadline = Date.now() + opts.timeoutMs;

@@ -228,7 +228,9 @@ const vipFindings = (input: PreflightInput): Finding[] => {
     findings.push({
       check: 'vip',
       severity: 'error',
-      message: `the VIP ${vip} (cluster.apiEndpoint) is already held by a machine that is not one of this cluster's masters (${seen.join('; ')}): free it or choose another address`,
+      message:
+        `the VIP ${vip} (cluster.apiEndpoint) is already held by a machine that is not one of this cluster's masters ` +
+        `(${seen.join('; ')}): free it or choose another address`,
     });
   }
   return findings;

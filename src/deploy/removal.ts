@@ -35,7 +35,8 @@ export const inventoryRefusals = (model: ClusterModel, removing: readonly Host[]
     model.apiEndpoint.kind === 'master' ? masters.find((m) => names.has(m.name) && [m.address, m.internalAddress].includes(model.apiEndpoint.host)) : undefined;
   if (endpointHost)
     refusals.push(
-      `${endpointHost.name} is the cluster's API endpoint (cluster.apiEndpoint ${model.apiEndpoint.host}): point cluster.apiEndpoint at another master and deploy first`,
+      `${endpointHost.name} is the cluster's API endpoint (cluster.apiEndpoint ${model.apiEndpoint.host}): ` +
+        'point cluster.apiEndpoint at another master and deploy first',
     );
   return refusals;
 };

@@ -161,7 +161,9 @@ export const inventorySchema: ObjectField = {
           kind: 'int',
           min: 1,
           max: 255,
-          doc: "apiEndpointKind vip: the VRRP group (virtual_router_id) of the masters' keepalived; unique per network segment. Default: derived from the cluster name.",
+          doc:
+            "apiEndpointKind vip: the VRRP group (virtual_router_id) of the masters' keepalived; unique per network segment. " +
+            'Default: derived from the cluster name.',
         },
         serviceCidr: {
           kind: 'string',

@@ -88,7 +88,7 @@ describe('etcd phase', () => {
     }
   });
 
-  it('adds a member the running cluster lacks as a learner after the others are healthy, with `existing` and the current members, and promotes it once in sync', async () => {
+  it('adds a missing member as a learner once the others are healthy, with `existing` and the current members; promotes it in sync', async () => {
     const [m1, m2, m3] = MEMBERS as [string, string, string];
     let added = false;
     let promoteTries = 0;

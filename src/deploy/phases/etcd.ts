@@ -139,7 +139,8 @@ const join = async (ctx: DeployContext, hp: HostPlan, stale: boolean): Promise<s
     // What the run read before any member started: a dry run waits for nothing.
     const listed = (await membership(ctx)).members;
     const lost = listed && memberOf(listed, hp.host)?.started ? `remove member ${memberOf(listed, hp.host)!.id} (it lost its data), ` : '';
-    const steps = `${stale ? 'move aside the data it kept as a removed member, ' : lost}${learner ? 'add it as a learner, start it, promote it' : 'add it, start it'}`;
+    const joining = learner ? 'add it as a learner, start it, promote it' : 'add it, start it';
+    const steps = `${stale ? 'move aside the data it kept as a removed member, ' : lost}${joining}`;
     const description = `join ${hp.host.name} to etcd (${listed ? `${listed.length} members` : 'not answering yet'}): ${steps}`;
     await ctx.wet(hp.host, description, async () => undefined);
     return `would ${description}`;

@@ -66,7 +66,9 @@ describe('preflight: the VIP', () => {
       {
         check: 'vip',
         severity: 'error',
-        message: `the VIP ${VIP} (cluster.apiEndpoint) is already held by a machine that is not one of this cluster's masters (02:00:00:00:00:99, seen from m1, m3): free it or choose another address`,
+        message:
+          `the VIP ${VIP} (cluster.apiEndpoint) is already held by a machine that is not one of this cluster's masters ` +
+          '(02:00:00:00:00:99, seen from m1, m3): free it or choose another address',
       },
     ]);
   });

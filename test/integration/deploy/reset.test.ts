@@ -95,7 +95,11 @@ describe('kubeinstall reset', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^n1: would stop and disable containerd\.service, kube-proxy\.service, kubelet\.service$/m);
     expect(r.out).toMatch(
-      /^m1: would remove the chains iptables mangle: KUBE-PROXY-CANARY, iptables filter: KUBE-FORWARD, iptables nat: KUBE-MARK-MASQ KUBE-POSTROUTING KUBE-SERVICES KUBE-SVC-ABCDEF, ip6tables filter: KUBE-FIREWALL$/m,
+      new RegExp(
+        '^m1: would remove the chains iptables mangle: KUBE-PROXY-CANARY, iptables filter: KUBE-FORWARD, ' +
+          'iptables nat: KUBE-MARK-MASQ KUBE-POSTROUTING KUBE-SERVICES KUBE-SVC-ABCDEF, ip6tables filter: KUBE-FIREWALL$',
+        'm',
+      ),
     );
     expect(r.out).toMatch(/^m1: would remove .*\/etc\/kubernetes\/pki\/etcd\/server\.key, .*\/usr\/local\/bin\/kubelet, /m);
     expect(r.out).toMatch(/^m1: would keep aside \/var\/lib\/etcd as \/var\/lib\/etcd\.reset-\d{8}T\d{6}Z$/m);
@@ -121,7 +125,8 @@ describe('kubeinstall reset', () => {
     // As a reset stopped (Ctrl-C, a lost connection) after the kubelet's unit and a few files went.
     await s.tb.hostExec(
       'n1',
-      'systemctl disable --quiet --now kubelet.service && rm /etc/systemd/system/kubelet.service /usr/local/bin/kubelet /etc/kubernetes/pki/ca.crt && systemctl daemon-reload',
+      'systemctl disable --quiet --now kubelet.service && ' +
+        'rm /etc/systemd/system/kubelet.service /usr/local/bin/kubelet /etc/kubernetes/pki/ca.crt && systemctl daemon-reload',
     );
     const r = await reset('--hosts', 'n1', '--purge-data', '--yes');
     expect(r.code).toBe(0);
