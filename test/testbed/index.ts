@@ -21,17 +21,7 @@ import {
   type HostSpec,
   type HostState,
 } from './host.js';
-import {
-  assertTestNetwork,
-  bridgeName,
-  createBridge,
-  gatewayAddress,
-  HOST0_PEER_INDEX_COMMAND,
-  removeBridge,
-  removeBridgeNow,
-  throttleVeth,
-  type TestbedNetwork,
-} from './network.js';
+import { assertTestNetwork, bridgeName, createBridge, gatewayAddress, removeBridge, removeBridgeNow, throttleAddress, type TestbedNetwork } from './network.js';
 
 export type { HostSpec } from './host.js';
 export type { TestbedNetwork } from './network.js';
@@ -70,8 +60,8 @@ export interface Testbed {
   regenerateHostKeys(name: string): Promise<void>;
   /** `systemctl reboot` inside, then boot again; resolves when sshd answers. */
   reboot(name: string): Promise<void>;
-  /** Caps the runner's traffic to a networked host at `kbit` kbit/s until the host's next boot. */
-  throttle(name: string, kbit: number): Promise<void>;
+  /** Caps the runner's traffic to a networked host at `kbit` kbit/s; resolves to the undo. */
+  throttle(name: string, kbit: number): Promise<() => Promise<void>>;
   stopHost(name: string): Promise<void>;
   startHost(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -187,8 +177,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
     },
     throttle: async (name, kbit) => {
       if (!network) throw new Error('throttle needs hosts with networks of their own');
-      const peer = await hostExec(byName(name), HOST0_PEER_INDEX_COMMAND);
-      await throttleVeth(Number(peer.stdout.trim()), kbit);
+      return throttleAddress(network, byName(name).address, kbit);
     },
     stopHost: (name) => shutdownHost(byName(name)),
     startHost: (name) => bootHost(byName(name)),

@@ -88,16 +88,33 @@ export const removeBridgeNow = (net: TestbedNetwork): void => {
 /** Inside a host's network namespace: its address on host0 (nspawn's end of the veth) and loopback up. */
 export const hostAddressCommand = (address: string): string => `ip link set lo up && ip addr add ${address}/24 dev host0 && ip link set host0 up`;
 
-/** Inside a host: the interface index of host0's peer, the runner's end of the veth. */
-export const HOST0_PEER_INDEX_COMMAND = 'cat /sys/class/net/host0/iflink';
-
 /**
- * Caps what the runner sends to one host: a token bucket on the runner's end of the host's veth (the
- * interface with the index host0 names as its peer). Lasts until the host's next boot, which makes a new veth.
+ * Caps what the runner sends to one host at `kbit`: an HTB class on the bridge (where the runner's packets
+ * to the hosts leave) with a filter on the host's address; traffic to the other hosts is not classified and
+ * goes out unshaped. Returns the undo (the bridge's root qdisc removed; the bridge is this test bed's own).
  */
-export const throttleVeth = async (peerIndex: number, kbit: number): Promise<void> => {
-  const line = (await run('ip', ['-o', 'link', 'show'])).stdout.split('\n').find((l) => l.startsWith(`${peerIndex}: `));
-  const ifname = line?.split(': ')[1]?.split('@')[0];
-  if (!ifname) throw new Error(`no interface with index ${peerIndex} on the runner's side`);
-  await run('tc', ['qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '16kb', 'latency', '2s']);
+export const throttleAddress = async (net: TestbedNetwork, address: string, kbit: number): Promise<() => Promise<void>> => {
+  const dev = bridgeName(net);
+  await run('tc', ['qdisc', 'replace', 'dev', dev, 'root', 'handle', '1:', 'htb']);
+  await run('tc', ['class', 'replace', 'dev', dev, 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${kbit}kbit`, 'burst', '16k']);
+  await run('tc', [
+    'filter',
+    'replace',
+    'dev',
+    dev,
+    'parent',
+    '1:',
+    'protocol',
+    'ip',
+    'prio',
+    '1',
+    'u32',
+    'match',
+    'ip',
+    'dst',
+    `${address}/32`,
+    'flowid',
+    '1:20',
+  ]);
+  return async () => void (await run('tc', ['qdisc', 'del', 'dev', dev, 'root'], { allowFailure: true }));
 };

@@ -108,10 +108,17 @@ const currentMembers = async (ctx: DeployContext, hp: HostPlan): Promise<EtcdMem
 /**
  * A membership change, repeated while etcd refuses it for a passing reason: `member add` until the leader
  * has been connected to a quorum for 5 s ("unhealthy cluster", right after the previous join), `member
- * promote` until the learner caught up with the leader. A crash of the member's etcd stops the wait.
+ * promote` until the learner caught up with the leader, `member remove` (from `kubeinstall remove`) as `member
+ * add`. etcdctl runs on `hp`; with `watchUnit`, a crash of its etcd stops the wait.
  */
-const untilAccepted = async (ctx: DeployContext, hp: HostPlan, endpoints: readonly string[], args: readonly string[], watchUnit: boolean): Promise<void> => {
-  const step = `etcd member ${args[1]}`;
+export const untilAccepted = async (
+  ctx: DeployContext,
+  hp: HostPlan,
+  endpoints: readonly string[],
+  args: readonly string[],
+  watchUnit: boolean,
+  step = `etcd member ${args[1]}`,
+): Promise<void> => {
   const deadline = Date.now() + ctx.options.healthTimeoutMs;
   for (;;) {
     const r = await ctx.executor.exec(hp.host, etcdctl(hp, endpoints, args), { step, sudo: true, allowFailure: true });

@@ -6,10 +6,11 @@ import { UNITS } from '../../render/units.js';
 import { KubeinstallError } from '../../util/errors.js';
 import { quoteAll } from '../../util/shell.js';
 import { cordon, deleteNode, drain } from '../drain.js';
-import { etcdctl, inventoryEndpoints, memberOf, readMembers, votingEndpoints } from '../etcd-client.js';
+import { inventoryEndpoints, memberOf, readMembers, votingEndpoints } from '../etcd-client.js';
 import { reachedHosts } from '../hosts.js';
 import { etcdRemovalRefusal } from '../removal.js';
 import { outcomeOf, type DeployContext, type Phase } from '../types.js';
+import { untilAccepted } from './etcd.js';
 import { nodeApi } from './nodes.js';
 import type { ResetOptions } from '../../reset/items.js';
 import { resetPhase } from '../../reset/phase.js';
@@ -91,7 +92,8 @@ const removeMember = async (ctx: DeployContext, hp: HostPlan, via: HostPlan | un
   if (refusal) throw new KubeinstallError(`${hp.host.name}: refused: ${refusal}`);
   const endpoints = votingEndpoints(members.filter((m) => m !== member));
   await ctx.wet(hp.host, `remove etcd member ${member.id} (${members.length} -> ${members.length - 1})`, () =>
-    ctx.executor.exec(via.host, etcdctl(via, endpoints, ['member', 'remove', member.id]), { step: `etcd member remove ${hp.host.name}`, sudo: true }),
+    // Refused as "unhealthy cluster" for a few seconds after a membership change: retried as deploy's joins are.
+    untilAccepted(ctx, via, endpoints, ['member', 'remove', member.id], false, `etcd member remove ${hp.host.name}`),
   );
   if (!ctx.options.dryRun) outcomeOf(ctx, hp.host).notes.push(`etcd member ${member.id} removed`);
   return `${ctx.options.dryRun ? 'would remove' : 'removed'} member ${member.id}: ${members.length - 1} left`;

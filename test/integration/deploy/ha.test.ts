@@ -131,9 +131,9 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
 
   it('a host rebooted during the upload fails the run naming it; the next run completes', async () => {
     // A new kubelet, 4 MiB larger, sent to n1 at 2 Mbit/s: its upload takes over 16 s, so it is still
-    // running when the reboot lands, however fast the machine (the cap goes with n1's veth on reboot).
+    // running when the reboot lands, however fast the machine.
     await appendFile(join(s.binariesDir, 'kubelet'), `\n${'#'.repeat(1023)}\n`.repeat(4 * 1024));
-    await s.tb.throttle('n1', 2_000);
+    const unthrottle = await s.tb.throttle('n1', 2_000);
     const pending = '/var/lib/kubeinstall/pending-restart/kubelet.service';
     const deploying = s.deploy().then(
       () => undefined,
@@ -145,6 +145,7 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     }
     await s.tb.reboot('n1');
     const err = await deploying;
+    await unthrottle();
     expect(err).toBeInstanceOf(PhaseFailed);
     expect((err as PhaseFailed).phase).toBe('upload');
     expect((err as PhaseFailed).failures.map((f) => f.host)).toEqual(['n1']);

@@ -73,7 +73,7 @@ describe('deploy -o json', () => {
       expect(report.hosts[0].durationsMs.etcd).toBeGreaterThan(0);
       expect(report.durationMs).toBeGreaterThanOrEqual(report.phaseDurationsMs.etcd);
       expect(report.commandLog).toMatch(/\.log$/);
-      expect(first.err).toMatch(/\[etcd\] etcd-1: start etcd: started etcd.service/); // the task lines, on stderr
+      expect(first.err).toMatch(/\[etcd\] etcd-1: start etcd: started etcd \(new cluster\)/); // the task lines, on stderr
 
       const again = JSON.parse(deploy().out);
       expect(again).toMatchObject({ status: 'ok', filesUploaded: 0, servicesRestarted: 0, hosts: [{ name: 'etcd-1', uploaded: 0, restarted: [] }] });
