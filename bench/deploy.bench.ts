@@ -40,7 +40,7 @@ const remoteTimeByStep = async (logPath: string): Promise<string> => {
 };
 
 const main = async (): Promise<void> => {
-  const s = await startSetting({ name: 'bench-deploy', subnet: '198.18.31.0/24' }, HOSTS);
+  const s = await startSetting({ name: 'bench-dep', subnet: '198.18.31.0/24' }, HOSTS);
   try {
     // The baseline copies exactly the files deploy would: each host's planned tree.
     const { model } = await loadInventory(s.inventory);
