@@ -1,10 +1,11 @@
-// Ctrl-C for the commands that work on hosts (deploy, reset): the first stops after the steps in
-// flight (the signal is aborted; the manager stops there), a second quits at once.
-export const withInterrupt = async <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+// Ctrl-C for the commands that work on hosts or write the PKI (deploy, reset, remove, etcd, certs): the
+// first aborts the signal (the work stops where it safely can; `stopping` says what that is), a second
+// quits at once.
+export const withInterrupt = async <T>(work: (signal: AbortSignal) => Promise<T>, stopping = 'stopping after the steps in flight'): Promise<T> => {
   const controller = new AbortController();
   const onInterrupt = (): void => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after the steps in flight (Ctrl-C again to quit at once)…\n');
+    process.stderr.write(`\n${stopping} (Ctrl-C again to quit at once)…\n`);
     controller.abort();
   };
   process.on('SIGINT', onInterrupt);

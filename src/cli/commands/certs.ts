@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadInventory } from '../../inventory/load.js';
@@ -6,20 +5,10 @@ import { ENCRYPTION_KEY_FILE } from '../../pki/encryption.js';
 import { VRRP_PASSWORD_FILE } from '../../pki/vrrp.js';
 import { generatePki, type CertsReport } from '../../pki/generate.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
-import { UsageError } from '../../util/errors.js';
+import { confirmDestructive } from '../confirm.js';
+import { withInterrupt } from '../interrupt.js';
 import { inventoryOption } from '../options.js';
 import { printWarnings, examples } from '../output.js';
-
-const confirmCaReplacement = async (dir: string): Promise<boolean> => {
-  if (!process.stdin.isTTY) throw new UsageError('--force-ca replaces every CA and so every certificate; add --yes to confirm when not at a terminal');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`Replace the CAs in ${dir}? Hosts will stop trusting every certificate issued so far. Type "yes" to go on: `);
-    return answer.trim() === 'yes';
-  } finally {
-    rl.close();
-  }
-};
 
 const kindOf = (id: string): string => id.split('/')[0]!;
 
@@ -59,22 +48,18 @@ export const registerCerts = (program: Command): void => {
       printWarnings(warnings);
       const dir = resolve(opts.dir ?? model.clusterDir);
       await withClusterLock(dir, async () => {
-        if (opts.forceCa && !opts.yes && !(await confirmCaReplacement(dir))) throw new UsageError('CA replacement not confirmed; nothing was changed');
+        if (opts.forceCa)
+          await confirmDestructive({
+            yes: opts.yes === true,
+            command: 'kubeinstall certs --force-ca',
+            consequences: [`--force-ca replaces every CA in ${dir} and so every certificate: hosts stop trusting every certificate issued so far`],
+          });
         // Ctrl-C: stop before anything is moved into place (or finish the move), exit 130; twice: quit at once.
-        const controller = new AbortController();
-        const onInterrupt = (): void => {
-          if (controller.signal.aborted) process.exit(130);
-          process.stderr.write('\nstopping: nothing is written unless the files were already being moved into place (Ctrl-C again to quit at once)…\n');
-          controller.abort();
-        };
-        process.on('SIGINT', onInterrupt);
-        try {
-          const report = await generatePki(model, dir, { forceCa: opts.forceCa, signal: controller.signal });
+        await withInterrupt(async (signal) => {
+          const report = await generatePki(model, dir, { forceCa: opts.forceCa, signal });
           for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
           process.stdout.write(formatCertsReport(report, dir));
-        } finally {
-          process.off('SIGINT', onInterrupt);
-        }
+        }, 'stopping: nothing is written unless the files were already being moved into place');
       });
     });
 };

@@ -86,7 +86,8 @@ describe('kubeinstall CLI', () => {
 
   it('warns in inventory check and deploy that a master endpoint with several masters makes every client depend on one', () => {
     const file = join(dir, 'one-endpoint.yaml');
-    const hosts = 'hosts:\n  - { name: m1, address: 10.0.0.1, roles: [etcd, master] }\n  - { name: m2, address: 10.0.0.2, roles: [master] }\n';
+    // Loopback addresses where nothing listens: deploy stops before connecting (no PKI), and would reach nothing if it did not.
+    const hosts = 'hosts:\n  - { name: m1, address: 127.0.99.1, roles: [etcd, master] }\n  - { name: m2, address: 127.0.99.2, roles: [master] }\n';
     writeFileSync(file, `cluster:\n  apiEndpointKind: master\n  binariesDir: .\n${hosts}`);
     const warning =
       `${file}:2: cluster.apiEndpointKind: warning: apiEndpointKind master with 2 masters: ` +
@@ -101,10 +102,13 @@ describe('kubeinstall CLI', () => {
 
   it("refuses a master's SSH address as the endpoint, naming the field and the master", () => {
     const file = join(dir, 'ssh-endpoint.yaml');
-    writeFileSync(file, 'cluster:\n  apiEndpoint: 10.0.0.1\nhosts:\n  - { name: m1, address: 10.0.0.1, internalAddress: 10.1.0.1, roles: [etcd, master] }\n');
+    writeFileSync(
+      file,
+      'cluster:\n  apiEndpoint: 127.0.99.1\nhosts:\n  - { name: m1, address: 127.0.99.1, internalAddress: 127.0.99.11, roles: [etcd, master] }\n',
+    );
     const r = run(['inventory', 'check', '-i', file]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`${file}:2: cluster.apiEndpoint: error: "10.0.0.1" is the SSH address of master m1, not its internalAddress 10.1.0.1`);
+    expect(r.err).toContain(`${file}:2: cluster.apiEndpoint: error: "127.0.99.1" is the SSH address of master m1, not its internalAddress 127.0.99.11`);
   });
 
   it('reports a missing inventory file clearly', () => {

@@ -73,7 +73,7 @@ describe('kubeinstall certs and verify-certs', () => {
     const ca = readFileSync(join(dir, 'pki/ca.crt'), 'utf8');
     const r = run('certs', '-i', inventory, '--force-ca');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--force-ca replaces every CA .* add --yes/);
+    expect(r.err).toMatch(/--force-ca replaces every CA [\s\S]* only with --yes/);
     expect(readFileSync(join(dir, 'pki/ca.crt'), 'utf8')).toBe(ca);
     const yes = run('certs', '-i', inventory, '--force-ca', '--yes');
     expect(yes.code).toBe(0);
