@@ -49,7 +49,10 @@ describe('etcd-only inventory', () => {
   it('a member whose port is taken: preflight names it; forced, the error has the host and the journal tail; the others stay healthy', async () => {
     await s.tb.hostExec('etcd-3', 'systemctl stop etcd.service');
     // Another program takes the peer port on the host (a transient unit, so it outlives this command).
-    const squat = `import socket, time; s = socket.socket(); s.bind(('${HOSTS[2]!.address}', 2380)); s.listen(); time.sleep(600)`;
+    // SO_REUSEADDR, as servers set it: the stopped member's peer connections may still be in TIME_WAIT on 2380.
+    const squat =
+      'import socket, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); ' +
+      `s.bind(('${HOSTS[2]!.address}', 2380)); s.listen(); time.sleep(600)`;
     await s.tb.hostExec(
       'etcd-3',
       `systemd-run --unit=port-squatter python3 -c "${squat}" && ` +
