@@ -87,3 +87,21 @@ export const pkiSources = (plan: PkiPlan) => {
 /** The placements of this host's roles, each with its source's path in the cluster folder. */
 export const placementsFor = (sourceOf: ReturnType<typeof pkiSources>, host: Host): (Omit<PkiPlacement, 'role' | 'source'> & { readonly from: string })[] =>
   PKI_PLACEMENTS.filter((p) => runsRole(host, p.role)).map(({ role: _role, source, ...p }) => ({ ...p, from: sourceOf(host, source) }));
+
+/** What a deploy does on one host for changed cluster-folder files: the host paths it uploads and the units it restarts. */
+export interface ChangedOnHost {
+  readonly host: string;
+  readonly files: readonly string[];
+  readonly restarts: readonly string[];
+}
+
+/** Per host, what these changed cluster-folder files (`certs renew`'s) make deploy upload and restart; hosts they miss are left out. */
+export const changedOnHosts = (plan: PkiPlan, hosts: readonly Host[], changed: ReadonlySet<string>): ChangedOnHost[] => {
+  const sourceOf = pkiSources(plan);
+  const order: readonly string[] = Object.values(UNITS);
+  return hosts.flatMap((host) => {
+    const placed = placementsFor(sourceOf, host).filter((p) => changed.has(p.from));
+    const restarts = [...new Set(placed.flatMap((p) => p.restarts))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    return placed.length ? [{ host: host.name, files: placed.map((p) => p.to), restarts }] : [];
+  });
+};
