@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { ClusterModel } from '../../inventory/model.js';
 import { loadInventory } from '../../inventory/load.js';
 import { changedOnHosts } from '../../render/pki-files.js';
@@ -13,7 +13,7 @@ import { pkiNow } from '../clock.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
 import { confirmDestructive } from '../confirm.js';
 import { withInterrupt } from '../interrupt.js';
-import { inventoryOption } from '../options.js';
+import { days, inventoryOption } from '../options.js';
 import { printWarnings, examples } from '../output.js';
 
 const kindOf = (id: string): string => id.split('/')[0]!;
@@ -38,13 +38,6 @@ export const formatCertsReport = (report: CertsReport, dir: string): string => {
     ...(report.written.includes(VRRP_PASSWORD_FILE) ? [`wrote the masters' VRRP password ${VRRP_PASSWORD_FILE}`] : []),
     `${ids('created').length} created, ${ids('kept').length} kept, ${reissued.length} re-issued; ${report.written.length} files written under ${dir}`,
   ].join('\n')}\n`;
-};
-
-/** `30d` or `30`: whole days. */
-const days = (value: string): number => {
-  const m = /^(\d+)d?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a number of days, such as 30d');
-  return Number(m[1]);
 };
 
 /** What the next deploy uploads and restarts for the files a renewal wrote, host by host, and how it rolls them. */
