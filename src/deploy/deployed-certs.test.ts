@@ -16,7 +16,7 @@ import { fakeExecutor } from './testing/fake-executor.js';
 
 const sh = promisify(execFile);
 const model = modelFrom(
-  ['  - { name: m1, address: 127.0.12.1, roles: [etcd, master] }', '  - { name: n1, address: 127.0.12.11, roles: [node] }'].join('\n') + '\n',
+  '  - { name: m1, address: 127.0.12.1, roles: [etcd, master] }\n  - { name: n1, address: 127.0.12.11, roles: [node] }\n',
   '  keyAlgorithm: ecdsa-p256\n',
 );
 const plan = expandPki(model);

@@ -88,8 +88,8 @@ const registerRenew = (certs: Command): void => {
     .command('renew')
     .description('re-issue the leaf certificates due (or named) with new keys, under the same CAs, and the kubeconfigs embedding them')
     .argument('[name...]', "certificates to renew: a kind (etcd-server: every member's) or one host's (etcd-server/m1)")
-    .addOption(inventoryOption())
-    .option('--dir <dir>', "cluster folder (default: the inventory's clusterDir)")
+    // -i and --dir are those of `certs` (commander hands them to it wherever they stand).
+    .configureHelp({ showGlobalOptions: true })
     .option('--within <days>', `renew the leaves that expire within this many days (default ${DEFAULT_RENEW_WITHIN_DAYS}d)`, days)
     .option('--all', 'renew every leaf certificate')
     .addHelpText(
@@ -100,7 +100,8 @@ const registerRenew = (certs: Command): void => {
         'kubeinstall certs renew -i inventory.yaml apiserver etcd-server/m1',
       ),
     )
-    .action(async (names: string[], flags: RenewFlags) => {
+    .action(async (names: string[], _: RenewFlags, command: Command) => {
+      const flags = command.optsWithGlobals<RenewFlags>();
       const target = renewTarget(names, flags);
       const { model, warnings } = await loadInventory(flags.inventory);
       printWarnings(warnings);
