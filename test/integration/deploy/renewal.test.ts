@@ -152,8 +152,9 @@ describe('certificate renewal on 3 masters + 2 nodes behind a load balancer', ()
     } finally {
       probe = await probing.stop();
       const health = await etcd.stop();
+      const samples = probe.failureSamples.length ? ` (${probe.failureSamples.join('; ')})` : '';
       console.log(
-        `renewal roll: probe ${probe.requests} requests, ${probe.failures} failures${probe.failureSamples.length ? ` (${probe.failureSamples.join('; ')})` : ''}; ` +
+        `renewal roll: probe ${probe.requests} requests, ${probe.failures} failures${samples}; ` +
           `etcd health polled ${health.polls} times, all 3 members healthy in ${health.allHealthy}, without quorum in ${health.noQuorum.length}`,
       );
       expect(health.noQuorum).toEqual([]);
