@@ -71,11 +71,13 @@ const runCerts = async (
 interface RenewFlags {
   inventory: string;
   dir?: string;
+  forceCa?: boolean;
   within?: number;
   all?: boolean;
 }
 
 const renewTarget = (names: readonly string[], flags: RenewFlags): RenewTarget => {
+  if (flags.forceCa) throw new UsageError('certs renew: --force-ca replaces the CAs, which a renewal never does (run `certs --force-ca` alone)');
   const given = [names.length > 0, flags.all === true, flags.within !== undefined].filter(Boolean).length;
   if (given > 1) throw new UsageError('certs renew: give one of --within, --all or certificate names');
   if (flags.all) return { all: true };
