@@ -272,7 +272,7 @@ def terminate_gracefully(server, delay_seconds):
     """kube-apiserver's graceful termination on SIGTERM: /readyz fails at once, requests are still served for
     --shutdown-delay-duration, then the listener closes (new connections are refused, so a load balancer
     tries another server) and the requests in flight finish before the process exits."""
-    server.daemon_threads = False  # request threads are then joined by server_close()
+    server.daemon_threads = False  # request threads are then kept in server._threads, to be waited for
 
     def on_term(signum, frame):
         READY.clear()
@@ -284,9 +284,14 @@ def terminate_gracefully(server, delay_seconds):
         except OSError:
             pass
         server.shutdown()
-        server.server_close()
+        # Bounded as the real one bounds a request (--request-timeout): a request stuck on an unreachable etcd
+        # (5 s a member here) must not hold a stop until systemd kills the unit.
+        deadline = time.monotonic() + 15
+        threads = vars(server).get("_threads", [])  # set by ThreadingMixIn at the first request
+        for thread in list(threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
         log("requests in flight done, exiting")
-        sys.exit(0)
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
 
