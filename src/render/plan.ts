@@ -9,6 +9,7 @@ import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
 import { hostFlagProblems } from './component-flags.js';
 import { renderControlPlane } from './control-plane.js';
+import { renderCoreDns } from './coredns.js';
 import { renderEtcd } from './etcd.js';
 import { renderLocalLoadBalancer } from './lb.js';
 import { renderNode } from './node.js';
@@ -135,5 +136,7 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
-  return { hosts, manifests: hasMasters ? MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })) : [] };
+  // RBAC first: the later manifests' objects are written with the credentials it grants.
+  const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model)];
+  return { hosts, manifests: hasMasters ? manifests : [] };
 };
