@@ -8,7 +8,6 @@ import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom } from './test
 const HOSTS = '  - { name: m1, address: 127.0.4.1, roles: [etcd, master, node] }\n';
 const model = modelFrom(HOSTS, '  serviceCidr: 198.19.0.0/24\n  clusterDomain: corp.example\n  imageRepository: mirror.example.com/k8s\n');
 
-// biome-ignore lint/suspicious/noExplicitAny: objects read back from YAML
 type Obj = Record<string, any>;
 const objects = (m = model): Obj[] => yaml.loadAll(renderCoreDns(m)[0]!.yaml) as Obj[];
 const byKind = (kind: string): Obj => objects().find((o) => o.kind === kind)!;

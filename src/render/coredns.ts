@@ -68,7 +68,12 @@ const clusterRoleBinding = () => ({
   subjects: [{ kind: 'ServiceAccount', name: COREDNS.name, namespace: COREDNS.namespace }],
 });
 
-const configMap = (model: ClusterModel) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(COREDNS.name), data: { Corefile: corefile(model.clusterDomain) } });
+const configMap = (model: ClusterModel) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: meta(COREDNS.name),
+  data: { Corefile: corefile(model.clusterDomain) },
+});
 
 const containerPorts = [
   { name: 'dns', containerPort: COREDNS.ports.dns, protocol: 'UDP' },
@@ -159,4 +164,13 @@ export const corednsObjects = (model: ClusterModel): readonly object[] => [
 
 /** The objects as one multi-document manifest, or none with `cluster.dns: none`. */
 export const renderCoreDns = (model: ClusterModel): { readonly name: string; readonly yaml: string }[] =>
-  model.dns === 'coredns' ? [{ name: COREDNS_MANIFEST, yaml: corednsObjects(model).map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n') }] : [];
+  model.dns === 'coredns'
+    ? [
+        {
+          name: COREDNS_MANIFEST,
+          yaml: corednsObjects(model)
+            .map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true }))
+            .join('---\n'),
+        },
+      ]
+    : [];
