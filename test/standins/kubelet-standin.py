@@ -36,7 +36,9 @@ DEFAULT_SANDBOX_IMAGE = "registry.k8s.io/pause:3.6"
 CNI_CONFIG_EXTENSIONS = (".conf", ".conflist", ".json")  # what libcni's ConfFiles reads
 NETWORK_NOT_READY = ("container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
                      "message:Network plugin returns error: cni plugin not initialized")
-# The real kubelet reports status on a change at once and otherwise every nodeStatusReportFrequency (5 min); sooner here.
+# The real kubelet asks the runtime for its status every 5 s, reports a change at once and otherwise every
+# nodeStatusReportFrequency (5 min; sooner here).
+RUNTIME_CHECK_SECONDS = 5
 HEARTBEAT_SECONDS = 60
 
 
@@ -157,7 +159,7 @@ if config.get("healthzPort", 10248):
     serve(config.get("healthzBindAddress", "127.0.0.1"), config.get("healthzPort", 10248), HealthHandler)
 wait_until(f"container runtime {runtime}, API server {server}, Node {node_name} registered", lambda: (runtime_and_api_server(), register_node()))
 # The real kubelet keeps reaching the API server (node status, leases): a kubelet that lost it is unhealthy.
-posted, posted_at = None, time.monotonic()
+posted, posted_at, checked_at = None, time.monotonic(), 0.0
 while True:
     time.sleep(2)
     try:
@@ -165,7 +167,9 @@ while True:
         if not READY.is_set():
             log(f"API server {server}: reachable again")
         READY.set()
-        readiness = runtime_readiness()
+        if time.monotonic() - checked_at < RUNTIME_CHECK_SECONDS and posted is not None:
+            continue
+        readiness, checked_at = runtime_readiness(), time.monotonic()
         if readiness != posted or time.monotonic() - posted_at >= HEARTBEAT_SECONDS:
             post_status(readiness)
             if readiness != posted:
