@@ -111,12 +111,13 @@ describe('cluster DNS and Ready Nodes', () => {
     for (const h of HOSTS) expect(allowed.out).toContain(`Node ${h.name} is NotReady (--allow-not-ready)`);
   });
 
-  it('a CNI config naming plugins the host has: NotReady while the pause image is missing, Ready once imported; deploy then ends with every Node Ready', async () => {
+  it('with a CNI config naming plugins the host has: NotReady until the pause image is in k8s.io, then Ready; deploy ends Ready', async () => {
     for (const h of HOSTS) await giveCni(h.name);
     const noImage = await waitForReadiness(/SandboxImageMissing/);
     for (const h of HOSTS)
       expect(noImage[h.name]).toBe(
-        `False KubeletNotReady: container runtime not ready: RuntimeReady=false reason:SandboxImageMissing message:sandbox image ${pauseRef} is not in containerd's k8s.io namespace`,
+        'False KubeletNotReady: container runtime not ready: RuntimeReady=false reason:SandboxImageMissing ' +
+          `message:sandbox image ${pauseRef} is not in containerd's k8s.io namespace`,
       );
     // --no-unpack: the content is enough for containerd to list the image (unpacking needs /var/lib/containerd off the overlay root)
     const tar = await readFile(pauseTar);
