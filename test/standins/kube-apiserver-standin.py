@@ -6,7 +6,7 @@
 # stores the objects it is asked to create or apply in etcd under the real keys
 # (/registry/<resource>/[<namespace>/]<name>), encrypted as --encryption-provider-config says. Writes are
 # allowed to system:masters and to subjects of a stored ClusterRoleBinding to cluster-admin (no other
-# RBAC is evaluated).
+# RBAC is evaluated). Nodes' status subresource is stored too (patched by each Node's own kubelet).
 import base64
 import binascii
 import ctypes
@@ -470,9 +470,16 @@ class ApiHandler(HealthHandler):
         etcd_delete(key)
         self.reply(201, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Success"}), "application/json")
 
-    def patch_node_status(self, name):
-        """The status subresource: only .status changes; the Node's own kubelet (Node authorizer) or a writer may patch it.
-        Conditions merge by type, as a strategic merge patch of NodeStatus does."""
+    def do_PUT(self):
+        """An update: of a Node's status only (the one subresource stored here)."""
+        node_status = NODE_STATUS_PATH.match(self.path.split("?")[0])
+        if not node_status:
+            return self.reply(405, "this stand-in updates nodes/<name>/status only")
+        return self.patch_node_status(urllib.parse.unquote(node_status[1]), replace=True)
+
+    def patch_node_status(self, name, replace=False):
+        """The status subresource: only .status changes; the Node's own kubelet (Node authorizer) or a writer may write it.
+        A patch merges conditions by type, as a strategic merge patch of NodeStatus does; an update (PUT) replaces the status."""
         user, _ = self.identity()
         if user != f"system:node:{name}" and not self.may_write():
             return self.reply(403, f"forbidden: {user} may not patch nodes/{name}/status")
@@ -482,8 +489,8 @@ class ApiHandler(HealthHandler):
             return self.reply(404, f'nodes "{name}" not found')
         current = json.loads(from_storage("nodes", stored))
         status = (json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))) or {}).get("status") or {}
-        merged = merge_patch(current.get("status"), {k: v for k, v in status.items() if k != "conditions"})
-        if "conditions" in status:
+        merged = dict(status) if replace else merge_patch(current.get("status"), {k: v for k, v in status.items() if k != "conditions"})
+        if "conditions" in status and not replace:
             by_type = {c.get("type"): c for c in (current.get("status") or {}).get("conditions") or []}
             by_type.update({c.get("type"): c for c in status["conditions"]})
             merged["conditions"] = list(by_type.values())
