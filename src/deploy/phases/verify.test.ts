@@ -37,6 +37,9 @@ const unitsActive: Rule = {
   reply: (call) => ({ stdout: [...call.command.matchAll(/'?([\w.-]+\.service)'?/g)].map((m) => `unit=${m[1]}=active`).join('\n') }),
 };
 
+/** An answer of an API server that is restarting. */
+const UNAVAILABLE: object[] = [];
+
 /** The Node API on m1: each Node's conditions, the n-th read of a Node answered with the n-th entry (the last one stays). */
 const nodeApi = (conditions: Record<string, object[][]>): Rule => {
   const reads = new Map<string, number>();
@@ -48,8 +51,9 @@ const nodeApi = (conditions: Record<string, object[][]>): Rule => {
       const name = requests[0]!.path.split('/').pop()!;
       const n = reads.get(name) ?? 0;
       reads.set(name, n + 1);
-      const answers = conditions[name]!;
-      const node = { metadata: { name }, status: { conditions: answers[Math.min(n, answers.length - 1)] } };
+      const answer = conditions[name]![Math.min(n, conditions[name]!.length - 1)]!;
+      if (answer === UNAVAILABLE) return { stdout: `${JSON.stringify({ status: 503, body: 'the server is currently unable to handle the request' })}\n` };
+      const node = { metadata: { name }, status: { conditions: answer } };
       return { stdout: `${JSON.stringify({ status: 200, body: JSON.stringify(node) })}\n` };
     },
   };
@@ -68,6 +72,12 @@ describe('verify phase: Nodes Ready', () => {
     const { ctx, result } = await verify({ m1: [[ready]], n1: [[notReady], [notReady], [ready]] });
     expect(result).toBeInstanceOf(Map);
     expect([...ctx.outcomes.values()].flatMap((o) => o.notes)).toEqual([]);
+  });
+
+  it('reads again after a failed read (an API server restarting), and names the last failure on a timeout', async () => {
+    expect((await verify({ m1: [[ready]], n1: [UNAVAILABLE, [ready]] })).result).toBeInstanceOf(Map);
+    const { result } = await verify({ m1: [[ready]], n1: [UNAVAILABLE] }, { healthTimeoutMs: 1500 });
+    expect((result as PhaseFailed).message).toContain('n1: Node Ready: Node n1: not read within 1.5 s: reading Node n1: HTTP 503');
   });
 
   it('fails on a timeout naming the NotReady Node with its conditions as kubectl describe node prints them', async () => {

@@ -27,6 +27,14 @@ const servicesRunning: Step = {
   },
 };
 
+const notReady = (name: string, seconds: number, node: NodeWithStatus | undefined, failed: string | undefined): KubeinstallError =>
+  failed
+    ? new KubeinstallError(`Node ${name}: not read within ${seconds} s: ${failed}`)
+    : new KubeinstallError(
+        `Node ${name} is not Ready after ${seconds} s: ${readySummary(node)}\n${describeConditions(node)}\n` +
+          'deploy --allow-not-ready accepts NotReady Nodes (e.g. until a pod network is applied)',
+      );
+
 /** Waits for the host's Node to be Ready; with --allow-not-ready only for its kubelet's first posted status, then warns. */
 const nodeReady: Step = {
   title: 'Node Ready',
@@ -35,20 +43,23 @@ const nodeReady: Step = {
     if (ctx.options.dryRun) return `would wait for Node ${name} to be Ready`;
     const api = nodeApi(ctx);
     const deadline = Date.now() + ctx.options.healthTimeoutMs;
+    let node: NodeWithStatus | undefined;
+    // A read that fails (an API server restarting) is retried like a NotReady answer; the last one is reported.
+    let failed: string | undefined;
     for (;;) {
-      const node = (await getNode(api, name)) as NodeWithStatus | undefined;
-      if (isReady(node)) return 'Ready';
-      if (readyCondition(node) && ctx.options.allowNotReady) {
+      try {
+        node = (await getNode(api, name)) as NodeWithStatus | undefined;
+        failed = undefined;
+      } catch (err) {
+        failed = (err as Error).message;
+      }
+      if (!failed && isReady(node)) return 'Ready';
+      if (!failed && readyCondition(node) && ctx.options.allowNotReady) {
         const warning = `Node ${name} is NotReady (--allow-not-ready): ${readySummary(node)}`;
         outcomeOf(ctx, hp.host).notes.push(warning);
         return warning;
       }
-      if (Date.now() >= deadline || ctx.options.signal.aborted) {
-        throw new KubeinstallError(
-          `Node ${name} is not Ready after ${ctx.options.healthTimeoutMs / 1000} s: ${readySummary(node)}\n${describeConditions(node)}\n` +
-            'deploy --allow-not-ready accepts NotReady Nodes (e.g. until a pod network is applied)',
-        );
-      }
+      if (Date.now() >= deadline || ctx.options.signal.aborted) throw notReady(name, ctx.options.healthTimeoutMs / 1000, node, failed);
       await sleep(READY_POLL_MS);
     }
   },
