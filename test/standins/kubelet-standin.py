@@ -91,7 +91,10 @@ def sandbox_image_present(image):
     ctr = shutil.which("ctr", path=f"{os.environ.get('PATH', '')}:/usr/local/bin:/usr/bin")
     if not ctr:
         return False, "cannot ask containerd for its images: no ctr on this host"
-    listed = subprocess.run([ctr, "--address", runtime, "-n", "k8s.io", "images", "ls", "-q"], capture_output=True, text=True, timeout=20)
+    try:
+        listed = subprocess.run([ctr, "--address", runtime, "-n", "k8s.io", "images", "ls", "-q"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return False, "ctr images ls: containerd did not answer within 20 s"
     if listed.returncode != 0:
         return False, f"ctr images ls: {listed.stderr.strip()[:200]}"
     return image in listed.stdout.split(), None
