@@ -145,7 +145,7 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
-  // RBAC first: the later manifests' objects are written with the credentials it grants.
+  // Applied in this order: the RBAC bindings a binary install needs, then cluster DNS.
   const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model)];
   return { hosts, manifests: hasMasters ? manifests : [] };
 };
