@@ -189,15 +189,10 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
       bridge,
       hostsDir: tb.dir,
       image: imagePaths().base,
-      hosts: tb.hosts.map((h, i) => ({
-        name: h.name,
-        address: h.address,
-        roles: hosts[i]!.roles,
-        root: h.root,
-        dir: join(tb.dir, h.name),
-        nspawnPid: tb.nspawnPid(h.name),
-        leaderPid: h.leaderPid,
-      })),
+      hosts: hosts.map((h) => {
+        const booted = tb.hosts.find((b) => b.name === h.name)!;
+        return { ...h, root: booted.root, dir: join(tb.dir, h.name), nspawnPid: tb.nspawnPid(h.name), leaderPid: booted.leaderPid };
+      }),
     };
     await writeFile(statePath(o.dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
     // Run with sudo, the lab's files are the operator's (certs and deploy then run without root); the hosts stay root's.

@@ -1,18 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { labDown, labSshArgs, labStatus, labUp } from '../../lab/lab.js';
 import { LAB_RANGE, LAB_RANGE_ENV } from '../../lab/layout.js';
 import { DEFAULT_LAB_DIR, LAB_FILES } from '../../lab/state.js';
 import { KubeinstallError } from '../../util/errors.js';
-import { quoteAll } from '../../util/shell.js';
+import { quote } from '../../util/shell.js';
 import { wholeNumber } from '../options.js';
 import { examples } from '../output.js';
 
 const dirOption = ['--dir <dir>', "the lab's folder (its inventory, key, binaries and state)", DEFAULT_LAB_DIR] as const;
 
-/** A path as the operator would type it from here. */
-const shown = (path: string): string => relative(process.cwd(), path) || '.';
+/** A path as the operator would type it from here: relative below the working folder, else absolute; quoted for a shell. */
+const shown = (path: string): string => {
+  const rel = relative(process.cwd(), path);
+  return quote(rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel);
+};
 
 interface UpFlags {
   dir: string;
@@ -99,7 +102,8 @@ export const registerLab = (program: Command): void => {
     .option(...dirOption)
     .addHelpText('after', examples('kubeinstall lab ssh etcd-1', 'kubeinstall lab ssh etcd-1 -- systemctl status etcd'))
     .action(async (host: string, command: string[], flags: { dir: string }) => {
-      const args = await labSshArgs(resolve(flags.dir), host, command.length ? [quoteAll(command)] : []);
+      // The command's words go to the host's shell as ssh passes them: `lab ssh etcd-1 -- 'systemctl is-active etcd && hostname'`.
+      const args = await labSshArgs(resolve(flags.dir), host, command);
       const r = spawnSync('ssh', args, { stdio: 'inherit' });
       if (r.error) throw new KubeinstallError(`ssh: ${r.error.message}`);
       if (r.status !== 0) throw new KubeinstallError(`ssh to ${host} exited with ${r.status ?? r.signal}`, r.status ?? 1);
