@@ -77,6 +77,7 @@ if [ ! -f "$tarball" ]; then
   rm -rf "$tmp/root/var/cache/apt/archives"/*.deb "$tmp/root/var/lib/apt/lists"/*
   tar -C "$tmp/root" --numeric-owner -cf - . | zstd -q -T0 -o "$tmp/base.tar.zst"
   mv "$tmp/base.tar.zst" "$tarball"
+  rm -rf "$tmp" # now: the extract step's trap below replaces this one
 fi
 if [ ! -d "$base" ]; then
   tmp=$(mktemp -d "$cache/extract-$key.XXXXXX")
