@@ -36,6 +36,9 @@ export interface TestbedOptions {
   readonly network?: TestbedNetwork;
   /** Hosts in sessions of their own, able to outlive this process (`kubeinstall lab up`): see `detach()`. */
   readonly persistent?: boolean;
+  /** Hosts that can run real containers with containerd and runc (keyctl allowed, writable cgroup controllers,
+   * /var/lib/containerd off the overlay root). */
+  readonly containers?: boolean;
 }
 
 export interface TestbedHost {
@@ -148,7 +151,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
     }
     await Promise.all(
       opts.hosts.map(async (spec) => {
-        const h = await createHostRoot(spec, base, dir, network);
+        const h = await createHostRoot(spec, base, dir, network, opts.containers);
         states.push(h);
         await provisionHost(h, opts.hosts, authorizedKey, sudoUser.password);
         await bootHost(h, opts.persistent);
