@@ -173,7 +173,8 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
   const plan = planBinaries(new Set(requiredBinaries(model.hosts).keys()), given, machine, o.binaries);
   if (plan.missing.length) throw new UsageError(`lab up: binaries missing, nothing was made:\n  - ${plan.missing.join('\n  - ')}`);
 
-  const tb = await startTestbed({ network, hosts: hosts.map((h) => ({ name: h.name, address: h.address })), persistent: true });
+  // A whole cluster's kubelets run real containers (containerd and runc in the hosts).
+  const tb = await startTestbed({ network, hosts: hosts.map((h) => ({ name: h.name, address: h.address })), persistent: true, containers: full });
   const existed = existsSync(o.dir);
   try {
     await mkdir(o.dir, { recursive: true, mode: 0o755 });
@@ -191,7 +192,7 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
       image: imagePaths().base,
       hosts: hosts.map((h) => {
         const booted = tb.hosts.find((b) => b.name === h.name)!;
-        return { ...h, root: booted.root, dir: join(tb.dir, h.name), nspawnPid: tb.nspawnPid(h.name), leaderPid: booted.leaderPid };
+        return { ...h, root: booted.root, dir: join(tb.dir, h.name), nspawnPid: tb.nspawnPid(h.name), leaderPid: booted.leaderPid, containers: full };
       }),
     };
     await writeFile(statePath(o.dir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });

@@ -26,6 +26,8 @@ export interface LabHostState {
   /** systemd-nspawn's pid (stopping it powers the host off) and the host's PID 1 as seen from outside. */
   readonly nspawnPid: number;
   readonly leaderPid: number;
+  /** Booted to run real containers (a whole-cluster lab): its cgroups are in the controller hierarchies too. */
+  readonly containers: boolean;
 }
 
 export interface LabState {

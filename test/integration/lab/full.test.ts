@@ -1,16 +1,19 @@
 // A whole cluster on a lab: 3 masters (+etcd) and 2 nodes from `lab up --binaries DIR`, where this test puts
 // the stand-ins for the Kubernetes components (test/standins: the lab itself never does) beside a real
 // kubectl; etcd, containerd and runc are the machine's, as lab up copies them. certs and deploy run as lab up
-// says, and the API answers through the admin kubeconfig. Subnet 198.18.74.0/24 (KUBEINSTALL_LAB_SUBNETS).
+// says, and the API answers through the admin kubeconfig; lab down leaves nothing of its hosts (booted
+// ready for containers). Subnet 198.18.74.0/24 (KUBEINSTALL_LAB_SUBNETS).
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { LabState } from '../../../src/lab/state.js';
 import { DEFAULT_KUBERNETES_VERSION } from '../../../src/versions.js';
 import { buildStandins } from '../../standins/build.js';
 import { kubeinstall } from '../kubeinstall.js';
+import { leftovers } from './leftovers.js';
 
 const run = promisify(execFile);
 const base = mkdtempSync(join(tmpdir(), 'kubeinstall-lab-full-e2e-'));
@@ -57,6 +60,9 @@ describe('kubeinstall lab with --binaries', () => {
       const r = kubeinstall(['lab', 'ssh', host, '--dir', LAB, '--', `systemctl is-active ${units.join(' ')}`]);
       expect(r.out.trim().split('\n'), host).toEqual(units.map(() => 'active'));
     }
+    const state = JSON.parse(readFileSync(join(LAB, 'lab.json'), 'utf8')) as LabState;
+    expect(state.hosts.every((h) => h.containers)).toBe(true);
     expect(kubeinstall(['lab', 'down', '--dir', LAB]).code).toBe(0);
+    expect(leftovers(state)).toEqual([]);
   });
 });

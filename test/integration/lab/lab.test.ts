@@ -3,19 +3,19 @@
 // it, lab down leaves nothing of its own; a machine that is not ready gets one message per problem and nothing
 // made. Subnets: 198.18.70.0/24 and 198.18.71.0/24 (KUBEINSTALL_LAB_SUBNETS), bridges kitb-lab-<hash of the folder>.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CGROUP_HIERARCHIES } from '../../../src/lab/host.js';
 import { labNetworkName } from '../../../src/lab/layout.js';
 import { bridgeName } from '../../../src/lab/network.js';
 import { LAB_COMMANDS } from '../../../src/lab/prerequisites.js';
 import type { LabState } from '../../../src/lab/state.js';
 import { quote } from '../../../src/util/shell.js';
 import { KUBEINSTALL_BIN, kubeinstall } from '../kubeinstall.js';
+import { bridgeExists, leftovers } from './leftovers.js';
 
 const run = promisify(execFile);
 const base = mkdtempSync(join(tmpdir(), 'kubeinstall-lab-e2e-'));
@@ -28,40 +28,6 @@ const RANGE2 = { KUBEINSTALL_LAB_SUBNETS: '198.18.70.0/23' };
 const RANGE3 = { KUBEINSTALL_LAB_SUBNETS: '198.18.72.0/24' };
 
 const state = (dir: string): LabState => JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabState;
-const bridgeExists = (bridge: string): boolean => spawnSync('ip', ['link', 'show', 'dev', bridge]).status === 0;
-/** The pid is still the host's nspawn (its command line names the host's root) or PID 1 (its root is the host's). */
-const isNspawnOf = (pid: number, root: string): boolean => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--directory=${root}`);
-  } catch {
-    return false;
-  }
-};
-const isPid1Of = (pid: number, root: string): boolean => {
-  try {
-    return readlinkSync(`/proc/${pid}/root`) === root;
-  } catch {
-    return false;
-  }
-};
-
-/** What a lab made outside its folder, each checked by its exact name or pid. */
-const leftovers = (s: LabState): string[] => {
-  const mounts = readFileSync('/proc/mounts', 'utf8');
-  return [
-    ...(bridgeExists(s.bridge) ? [`bridge ${s.bridge}`] : []),
-    ...(existsSync(s.hostsDir) ? [`folder ${s.hostsDir}`] : []),
-    ...s.hosts.flatMap((h) => [
-      ...(mounts.includes(` ${h.root} `) ? [`mount ${h.root}`] : []),
-      ...CGROUP_HIERARCHIES.filter((hier) => existsSync(`/sys/fs/cgroup/${hier}/kubeinstall-testbed-${h.address}`)).map(
-        (hier) => `cgroup ${hier} of ${h.name}`,
-      ),
-      ...(isNspawnOf(h.nspawnPid, h.root) ? [`nspawn ${h.nspawnPid} of ${h.name}`] : []),
-      ...(isPid1Of(h.leaderPid, h.root) ? [`PID 1 ${h.leaderPid} of ${h.name}`] : []),
-    ]),
-  ];
-};
-
 const made: LabState[] = [];
 afterAll(() => {
   // A failed test must not leave hosts running: lab down for each lab still there.
