@@ -68,7 +68,7 @@ export interface Testbed {
   regenerateHostKeys(name: string): Promise<void>;
   /** `systemctl reboot` inside, then boot again; resolves when sshd answers. */
   reboot(name: string): Promise<void>;
-  /** Caps the runner's traffic to a networked host at `kbit` kbit/s; resolves to the undo. */
+  /** Tests only: caps the runner's traffic to a networked host at `kbit` kbit/s; resolves to the undo. */
   throttle(name: string, kbit: number): Promise<() => Promise<void>>;
   /** The host's systemd-nspawn process, by which it is stopped. */
   nspawnPid(name: string): number;

@@ -153,6 +153,13 @@ describe('kubeinstall lab', () => {
     });
     nothingMade();
 
+    // Masters and nodes without the Kubernetes binaries: never stand-ins, an etcd-only lab or --binaries.
+    expect(kubeinstall(['lab', 'up', '--dir', dir, '--masters', '1'], RANGE3)).toMatchObject({
+      code: 2,
+      err: 'error: masters and nodes need the Kubernetes binaries: --binaries DIR (without it the lab is etcd-only: --etcd N)\n',
+    });
+    nothingMade();
+
     // A lab's folder is its own: one that holds a lab already is refused.
     expect(kubeinstall(['lab', 'up', '--dir', LAB1], RANGE2)).toMatchObject({ code: 2, err: expect.stringMatching(/holds a lab already/) });
   });
