@@ -1,7 +1,7 @@
 // `kubeinstall lab`: the test bed as a product. `up` checks this machine, boots persistent hosts on a bridge
 // of the lab's own and writes the lab's folder (inventory, key, known_hosts, binaries, state); `status`,
 // `down` and `ssh` work from the state file in later processes, on processes by pid and the rest by exact name.
-import { accessSync, constants, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { confirmDestructive } from '../cli/confirm.js';
@@ -176,6 +176,13 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
   // A whole cluster's kubelets run real containers (containerd and runc in the hosts).
   const tb = await startTestbed({ network, hosts: hosts.map((h) => ({ name: h.name, address: h.address })), persistent: true, containers: full });
   const existed = existsSync(o.dir);
+  // The folder is emptied (or removed) on failure, and on an interrupt too: the test bed's exit hook then
+  // tears the hosts down and exits, and this runs as the process exits.
+  const removeFolder = (): void => {
+    const paths = existed ? readdirSync(o.dir).map((f) => join(o.dir, f)) : [o.dir];
+    for (const p of paths) rmSync(p, { recursive: true, force: true });
+  };
+  process.once('exit', removeFolder);
   try {
     await mkdir(o.dir, { recursive: true, mode: 0o755 });
     await copyFile(tb.privateKeyPath, join(o.dir, LAB_FILES.key));
@@ -204,9 +211,10 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
     return { bridge, subnet: network.subnet, hosts, ignores };
   } catch (err) {
     await tb.stop();
-    if (existed) await Promise.all((await readdir(o.dir)).map((f) => rm(join(o.dir, f), { recursive: true, force: true })));
-    else await rm(o.dir, { recursive: true, force: true });
+    removeFolder();
     throw err;
+  } finally {
+    process.off('exit', removeFolder);
   }
 };
 
