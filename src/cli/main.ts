@@ -13,6 +13,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
 import { registerReset } from './commands/reset.js';
 import { registerEtcd } from './commands/etcd.js';
+import { registerLab } from './commands/lab.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -36,6 +37,7 @@ export const buildProgram = (): Command => {
   registerKubeconfig(program);
   registerReset(program);
   registerEtcd(program);
+  registerLab(program);
   program.addHelpText(
     'after',
     '\nExample:\n  kubeinstall init inventory -o inventory.yaml && kubeinstall certs -i inventory.yaml && kubeinstall deploy -i inventory.yaml',

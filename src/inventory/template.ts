@@ -63,15 +63,20 @@ function* placeholderAddresses(): Generator<string> {
   for (let n = 1; ; n++) yield `2001:db8::${n.toString(16)}`;
 }
 
-const starterHosts = ({ masters, nodes, etcd }: StarterShape): { name: string; address: string; roles: Role[] }[] => {
-  const hosts: { name: string; address: string; roles: Role[] }[] = [];
-  const addresses = placeholderAddresses();
-  const add = (name: string, roles: Role[]): void => void hosts.push({ name, address: addresses.next().value!, roles });
+/** The hosts of a cluster of this shape, named and given roles (the starter inventory's, and the lab's). */
+export const shapeHosts = ({ masters, nodes, etcd }: StarterShape): { name: string; roles: Role[] }[] => {
+  const hosts: { name: string; roles: Role[] }[] = [];
+  const add = (name: string, roles: Role[]): void => void hosts.push({ name, roles });
   for (let i = 1; i <= etcd; i++) add(`etcd-${i}`, ['etcd']);
   for (let i = 1; i <= masters; i++) add(`master-${i}`, etcd > 0 ? ['master'] : ['etcd', 'master']);
   if (masters + etcd === 0) add('etcd-1', ['etcd']);
   for (let i = 1; i <= nodes; i++) add(`node-${i}`, ['node']);
   return hosts;
+};
+
+const starterHosts = (shape: StarterShape): { name: string; address: string; roles: Role[] }[] => {
+  const addresses = placeholderAddresses();
+  return shapeHosts(shape).map((h) => ({ ...h, address: addresses.next().value! }));
 };
 
 export const renderStarterInventory = (shape: StarterShape): string => {

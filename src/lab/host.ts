@@ -32,7 +32,8 @@ export interface HostState extends HostSpec {
 /** True on an ordinary systemd machine (sd_booted): there nspawn registers with machined. */
 export const pid1IsSystemd = (): boolean => existsSync('/run/systemd/system');
 
-const CGROUP_HIERARCHIES = ['systemd', 'unified'];
+/** Where PID 1 is not systemd, each host gets a cgroup of its own in these hierarchies. */
+export const CGROUP_HIERARCHIES = ['systemd', 'unified'];
 const cgroupName = (h: HostSpec): string => `kubeinstall-testbed-${h.address}`;
 
 /**
@@ -209,8 +210,9 @@ const sshBanner = (address: string): Promise<boolean> =>
 export const waitForSsh = (h: HostSpec): Promise<true> =>
   until(`sshd on ${h.address}:22`, 30_000, async () => ((await sshBanner(h.address)) ? true : undefined));
 
-/** Boots the host and waits until systemd reports running and sshd answers on its address. */
-export const bootHost = async (h: HostState): Promise<void> => {
+/** Boots the host and waits until systemd reports running and sshd answers on its address. A `detached` host
+ * runs in a session of its own and does not keep this process alive: it outlives it (the lab's hosts). */
+export const bootHost = async (h: HostState, detached = false): Promise<void> => {
   const registered = pid1IsSystemd();
   // Where PID 1 is not systemd nothing gives each host its own cgroup, so the launcher moves itself
   // into one before it becomes nspawn; otherwise the hosts' systemds would share one subtree.
@@ -227,7 +229,9 @@ export const bootHost = async (h: HostState): Promise<void> => {
   const log = openSync(join(h.dir, 'console.log'), 'a');
   const child = spawn('sh', ['-c', `${ownCgroup}exec systemd-nspawn "$@"`, 'launch-host', ...nspawnArgs(h, registered)], {
     stdio: ['ignore', log, log],
+    detached,
   });
+  if (detached) child.unref();
   closeSync(log);
   h.nspawn = child;
   const exited = new Promise<never>((_, reject) =>

@@ -77,6 +77,7 @@ if [ ! -f "$tarball" ]; then
   rm -rf "$tmp/root/var/cache/apt/archives"/*.deb "$tmp/root/var/lib/apt/lists"/*
   tar -C "$tmp/root" --numeric-owner -cf - . | zstd -q -T0 -o "$tmp/base.tar.zst"
   mv "$tmp/base.tar.zst" "$tarball"
+  rm -rf "$tmp" # now: the extract step's trap below replaces this one
 fi
 if [ ! -d "$base" ]; then
   tmp=$(mktemp -d "$cache/extract-$key.XXXXXX")
@@ -86,11 +87,24 @@ if [ ! -d "$base" ]; then
 fi
 `;
 
+/** The image's files in the cache, as the build script names them: the extracted base folder and its tarball. */
+export const imagePaths = (extraPackages: readonly string[] = []): { readonly base: string; readonly tarball: string } => {
+  const base = join(CACHE_DIR, `base-${imageKey(packageList(extraPackages))}`);
+  return { base, tarball: `${base}.tar.zst` };
+};
+
+/** What the cache holds for this package list: the extracted base, only its tarball, or nothing (a build is needed). */
+export const cachedImage = (extraPackages: readonly string[] = []): 'extracted' | 'tarball' | undefined => {
+  const { base, tarball } = imagePaths(extraPackages);
+  if (existsSync(base)) return 'extracted';
+  return existsSync(tarball) ? 'tarball' : undefined;
+};
+
 /** The extracted base root filesystem for this package list, built on first use. */
 export const ensureBaseImage = async (extraPackages: readonly string[] = []): Promise<string> => {
   const packages = packageList(extraPackages);
   const key = imageKey(packages);
-  const base = join(CACHE_DIR, `base-${key}`);
+  const { base } = imagePaths(extraPackages);
   if (existsSync(base)) return base;
   await run('mkdir', ['-p', CACHE_DIR]);
   await run('flock', [join(CACHE_DIR, '.lock'), 'sh', '-c', BUILD_SCRIPT, 'build-base', CACHE_DIR, key, machineMirror(), packages.join(','), SUDO_USER], {

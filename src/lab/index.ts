@@ -1,7 +1,8 @@
 // The test bed: real Debian hosts (systemd + sshd) on 127.x addresses, or each in its own network
 // namespace on a bridge of the test bed's own (198.18.0.0/15), for integration tests and benchmarks.
 // Each caller starts its own hosts and stops them; they are also torn down (by process id, the bridge by
-// its exact name) when the test process exits or is interrupted.
+// its exact name) when the test process exits or is interrupted; a persistent test bed's (the lab's) only
+// until its owner calls `detach()`, after which its hosts outlive the process.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -33,6 +34,8 @@ export interface TestbedOptions {
   /** Each host in its own network namespace on this bridge (host addresses from its subnet); without
    * it the hosts share this machine's namespace on 127.x addresses. */
   readonly network?: TestbedNetwork;
+  /** Hosts in sessions of their own, able to outlive this process (`kubeinstall lab up`): see `detach()`. */
+  readonly persistent?: boolean;
   /** Hosts that can run real containers with containerd and runc (keyctl allowed, writable cgroup controllers,
    * /var/lib/containerd off the overlay root). */
   readonly containers?: boolean;
@@ -47,6 +50,8 @@ export interface TestbedHost {
 
 export interface Testbed {
   readonly hosts: readonly TestbedHost[];
+  /** The folder holding each host's overlay root, console log and the key. */
+  readonly dir: string;
   /** The bridge and the runner's address on it, when the hosts have their own networks. */
   readonly network?: { readonly bridge: string; readonly gateway: string };
   /** Private key (ed25519, no passphrase) authorized for root and the sudo user on every host. */
@@ -63,8 +68,12 @@ export interface Testbed {
   regenerateHostKeys(name: string): Promise<void>;
   /** `systemctl reboot` inside, then boot again; resolves when sshd answers. */
   reboot(name: string): Promise<void>;
-  /** Caps the runner's traffic to a networked host at `kbit` kbit/s; resolves to the undo. */
+  /** Tests only: caps the runner's traffic to a networked host at `kbit` kbit/s; resolves to the undo. */
   throttle(name: string, kbit: number): Promise<() => Promise<void>>;
+  /** The host's systemd-nspawn process, by which it is stopped. */
+  nspawnPid(name: string): number;
+  /** No teardown when this process exits any more: the hosts (persistent ones) keep running without it. */
+  detach(): void;
   stopHost(name: string): Promise<void>;
   startHost(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -145,7 +154,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
         const h = await createHostRoot(spec, base, dir, network, opts.containers);
         states.push(h);
         await provisionHost(h, opts.hosts, authorizedKey, sudoUser.password);
-        await bootHost(h);
+        await bootHost(h, opts.persistent);
       }),
     );
   } catch (err) {
@@ -160,6 +169,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
   };
   return {
     hosts: states,
+    dir,
     ...(network && { network: { bridge: bridgeName(network), gateway: gatewayAddress(network) } }),
     privateKeyPath,
     sudoUser,
@@ -176,14 +186,16 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
       const exited = new Promise((resolve) => h.nspawn?.once('exit', resolve));
       await hostExec(h, 'systemctl reboot');
       await exited;
-      await bootHost(h);
+      await bootHost(h, opts.persistent);
     },
     throttle: async (name, kbit) => {
       if (!network) throw new Error('throttle needs hosts with networks of their own');
       return throttleAddress(network, byName(name).address, kbit);
     },
+    nspawnPid: (name) => byName(name).nspawn?.pid ?? 0,
+    detach: () => void live.delete(dir),
     stopHost: (name) => shutdownHost(byName(name)),
-    startHost: (name) => bootHost(byName(name)),
+    startHost: (name) => bootHost(byName(name), opts.persistent),
     stop,
   };
 };

@@ -18,7 +18,8 @@ export interface TestbedNetwork {
 /** The prefix of every bridge a test bed makes; teardown removes the exact name, never a pattern. */
 export const BRIDGE_PREFIX = 'kitb-';
 const IFNAME_MAX = 15;
-/** RFC 2544's benchmarking block: the only addresses test networks may use. */
+/** RFC 2544's benchmarking block: the only addresses test networks (and labs) may use. */
+export const TEST_BLOCK_CIDR = '198.18.0.0/15';
 const TEST_BLOCK = { first: ipv4ToNumber('198.18.0.0'), size: 2 ** 17 };
 
 function ipv4ToNumber(address: string): number {
