@@ -55,21 +55,27 @@ interface CachedHash {
 type HashCache = Record<string, CachedHash>;
 
 /** Changes whenever the file's bytes may have: a rewrite or replacement moves the ctime, which no tool can set back. */
-const identityOf = (info: BigIntStats): string => `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+export const identityOf = (info: BigIntStats): string => `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 
 const isCachedHash = (v: unknown): v is CachedHash =>
   typeof v === 'object' && v !== null && typeof (v as CachedHash).identity === 'string' && /^[0-9a-f]{64}$/.test((v as CachedHash).sha256);
 
-/** A missing or unreadable cache is an empty one: it only saves work. */
-const readHashCache = async (path: string | undefined): Promise<HashCache> => {
+/** A missing or unreadable cache is an empty one: it only saves work. Entries `valid` rejects are left out. */
+export const readCache = async <T>(path: string | undefined, valid: (v: unknown) => v is T): Promise<Record<string, T>> => {
   if (!path) return {};
   try {
     const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
     if (typeof parsed !== 'object' || parsed === null) return {};
-    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => isCachedHash(v)));
+    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => valid(v)));
   } catch {
     return {};
   }
+};
+
+/** Writes the cache when it differs from what was read, keys sorted so the file only changes with its content. */
+export const writeCache = async (path: string | undefined, before: object, next: Readonly<Record<string, unknown>>): Promise<void> => {
+  const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)));
+  if (path && JSON.stringify(sorted) !== JSON.stringify(before)) await writeFileAtomic(path, `${JSON.stringify(sorted, null, 2)}\n`, { mode: 0o644 });
 };
 
 /**
@@ -79,7 +85,7 @@ const readHashCache = async (path: string | undefined): Promise<HashCache> => {
  */
 export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string, allowMissing = false): Promise<BinaryIndex> => {
   const needed = requiredBinaries(hosts);
-  const cache = await readHashCache(cacheFile);
+  const cache = await readCache(cacheFile, isCachedHash);
   const problems: string[] = [];
   const found: LocalBinary[] = [];
   const nextCache: HashCache = {};
@@ -99,8 +105,7 @@ export const indexBinaries = async (binariesDir: string, hosts: readonly Host[],
     }),
   );
   if (problems.length > 0 && !allowMissing) throw new KubeinstallError(`binaries folder incomplete:\n  ${problems.sort().join('\n  ')}`);
-  const sorted = Object.fromEntries(Object.entries(nextCache).sort(([a], [b]) => a.localeCompare(b)));
-  if (cacheFile && JSON.stringify(sorted) !== JSON.stringify(cache)) await writeFileAtomic(cacheFile, `${JSON.stringify(sorted, null, 2)}\n`, { mode: 0o644 });
+  await writeCache(cacheFile, cache, nextCache);
   return new Map(found.map((b) => [b.name, b]));
 };
 
