@@ -38,8 +38,8 @@ export const withSession = async <T>(req: SessionRequest, work: (session: Sessio
   req.onWarnings?.(warnings);
   req.check?.(model);
   return withClusterLock(model.clusterDir, async () => {
-    const { clusterFiles, binaries } = await loadPlanInputs(model);
-    const plan = buildClusterPlan(model, clusterFiles, binaries);
+    const { clusterFiles, binaries, images, registries } = await loadPlanInputs(model);
+    const plan = buildClusterPlan(model, clusterFiles, binaries, { images, registries });
     const executor = createExecutor({
       clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
       concurrency: req.concurrency,

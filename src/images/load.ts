@@ -2,7 +2,7 @@
 // sha256 for the upload), cached beside the binaries' hashes by file identity so an unchanged archive is not read again.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { identityOf, readCache, writeCache } from '../render/load.js';
+import { identityOf, readCache, writeCache } from '../util/file-cache.js';
 import { UsageError } from '../util/errors.js';
 import { archiveContent, NotAnImage, type ArchiveContent } from './archive.js';
 import { NotATar, readTarEntries } from './tar.js';

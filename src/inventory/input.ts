@@ -31,6 +31,14 @@ export interface HostInput {
   readonly ssh?: Partial<SshInput>;
 }
 
+export interface RegistryInput {
+  readonly host: string;
+  readonly mirrors: readonly string[];
+  readonly caFile?: string;
+  readonly usernameEnv?: string;
+  readonly passwordEnv?: string;
+}
+
 export interface ClusterInput {
   readonly name: string;
   readonly kubernetesVersion: string;
@@ -44,6 +52,7 @@ export interface ClusterInput {
   readonly podCidr: string;
   readonly clusterDomain: string;
   readonly imageRepository: string;
+  readonly registries?: readonly RegistryInput[];
   readonly apiServerExtraSans?: readonly string[];
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;

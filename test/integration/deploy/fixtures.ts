@@ -54,7 +54,7 @@ const ETCD_VERSION = '3.4.23'; // what Debian bookworm's etcd-server ships
 export const TESTBED_IGNORED_CHECKS: ReadonlySet<string> = new Set(['etcd-version', 'containerd-version', 'node-commands']);
 const KUBERNETES_VERSION = '1.34.2';
 
-/** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd, runc; kubectl). */
+/** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd with ctr, runc; kubectl). */
 const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   etcd: '/usr/bin/etcd',
   etcdctl: '/usr/bin/etcdctl',
@@ -62,6 +62,7 @@ const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   containerd: '/usr/bin/containerd',
   'containerd-shim-runc-v2': '/usr/bin/containerd-shim-runc-v2',
   runc: '/usr/sbin/runc',
+  ctr: '/usr/bin/ctr',
 };
 const ETCD_BINARIES = ['etcd', 'etcdctl'];
 
