@@ -43,6 +43,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   hashRecord: [],
   interfaces: new Map(),
   neighbours: new Map(),
+  images: new Map([['registry.k8s.io/pause:3.10.1', `sha256:${'0'.repeat(64)}`]]),
   diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
   ...over,
 });
@@ -51,7 +52,16 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 const modelAt = (kubernetesVersion: string): ClusterModel =>
-  ({ apiServerPort: 6443, kubernetesVersion, apiEndpoint: { kind: 'master' }, installPackages: false }) as ClusterModel;
+  ({
+    apiServerPort: 6443,
+    kubernetesVersion,
+    kubernetesMinor: kubernetesVersion.split('.').slice(0, 2).join('.'),
+    imageRepository: 'registry.k8s.io',
+    registries: [],
+    binariesDir: '/b',
+    apiEndpoint: { kind: 'master' },
+    installPackages: false,
+  }) as unknown as ClusterModel;
 
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
   model: modelAt('1.34.2'),
@@ -132,7 +142,7 @@ describe('preflight checks', () => {
 
   it("knows kube-lb's port on a node-local node: taken on 127.0.0.1 by something else, or held by our own kube-lb", () => {
     const n = host('n', '127.0.2.6', ['node']);
-    const nodeLocal = { model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'node-local' } } as ClusterModel };
+    const nodeLocal = { model: { ...modelAt('1.34.2'), apiEndpoint: { kind: 'node-local' } } as ClusterModel };
     const taken = goodFacts({ listening: [{ address: '127.0.0.1', port: 6443 }] });
     // Only the port check: the balancer's package is the packages check's (src/deploy/packages.test.ts).
     const ports = (facts: Facts) => runPreflight(input({ n: facts }, [n], nodeLocal), new Set()).filter((f) => f.check === 'ports');

@@ -1,7 +1,10 @@
 // Named preflight checks as a table of pure functions over the gathered facts and the plan.
 // Problems that `prepare` fixes are warnings; the rest are errors unless ignored by name.
 import { posix } from 'node:path';
-import { holdsVip, runsRole, type ClusterModel } from '../inventory/model.js';
+import { normalizeImageName, registryOf } from '../images/archive.js';
+import { IMAGES_SUBDIR } from '../images/load.js';
+import { holdsVip, runsKubelet, runsRole, type ClusterModel } from '../inventory/model.js';
+import { clusterImages } from '../render/images.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 import { rolePorts } from '../render/ports.js';
 import { sameIp } from '../util/ip.js';
@@ -15,6 +18,7 @@ import {
   minorOf,
   type KubernetesMinor,
 } from '../versions.js';
+import { listsImage } from './ctr.js';
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
 import { prepDecision, PREP_ITEMS } from './host-prep.js';
@@ -236,6 +240,34 @@ const vipFindings = (input: PreflightInput): Finding[] => {
   return findings;
 };
 
+/** Whether the host gets `name` from images/ (the plan's archives for it), or already has it in containerd. */
+const hasImage = (hp: HostPlan, facts: Facts, name: string): boolean =>
+  (hp.images ?? []).some((a) => a.images.some((i) => i.name === name || i.name === normalizeImageName(name))) || listsImage(facts.images, name);
+
+/** A registry in cluster.registries serves it: containerd pulls it through the mirror when a pod needs it. */
+const mirrored = (model: ClusterModel, name: string): boolean => model.registries.some((r) => r.host === registryOf(name));
+
+/**
+ * The images a kubelet host cannot run pods without, from images/, containerd, or a mirror: the pause image
+ * (containerd's sandbox_image, needed by every pod on every host). The CoreDNS image is the manifests' to check
+ * where they deploy it: its pods run on some nodes only (docs/images.md).
+ */
+const imageFindings = (input: PreflightInput): Finding[] => {
+  const { pause } = clusterImages(input.model);
+  if (mirrored(input.model, pause)) return [];
+  return withFacts(input)
+    .filter(({ hp, facts }) => runsKubelet(hp.host) && !hasImage(hp, facts, pause))
+    .map(({ hp }) => ({
+      check: 'images',
+      severity: 'error',
+      host: hp.host.name,
+      message:
+        `the pause image ${pause} (containerd's sandbox image, which every pod needs) is neither in ` +
+        `${posix.join(input.model.binariesDir, IMAGES_SUBDIR)}/ nor in containerd here, and no registry mirror serves ${registryOf(pause)} ` +
+        '(cluster.registries): put its archive in images/',
+    }));
+};
+
 export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   {
     name: 'systemd',
@@ -342,6 +374,11 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     name: 'vip',
     description: 'apiEndpointKind vip: each master holds its internal address on an interface, and no machine but our masters holds the VIP',
     run: vipFindings,
+  },
+  {
+    name: 'images',
+    description: "kubelet hosts have the pause image: from <binariesDir>/images/, already in containerd's k8s.io namespace, or a registry mirror",
+    run: imageFindings,
   },
   {
     name: 'etcd-restore',

@@ -1,0 +1,49 @@
+// Offline images into containerd's k8s.io namespace (the one the kubelet's CRI uses) with ctr, after containerd
+// and before the kubelet starts. An archive is imported only when one of its images is missing or listed with
+// another digest, so a re-run imports nothing. What the archives hold was read locally (src/images).
+import type { HostPlan, PlannedImageArchive } from '../render/types.js';
+import { UNITS } from '../render/units.js';
+import { KubeinstallError } from '../util/errors.js';
+import { CRI_NAMESPACE, CTR, importImageCommand, listImagesCommand, parseImageList } from './ctr.js';
+import { waitRemote } from './services.js';
+import { outcomeOf, type DeployContext, type Step } from './types.js';
+
+/** The archives with an image the host does not list with the archive's digest. */
+export const archivesToImport = (archives: readonly PlannedImageArchive[], present: ReadonlyMap<string, string>): PlannedImageArchive[] =>
+  archives.filter((a) => a.images.some((i) => present.get(i.name) !== i.digest));
+
+const names = (archives: readonly PlannedImageArchive[]): string => archives.flatMap((a) => a.images.map((i) => i.name)).join(', ');
+
+const listImages = async (ctx: DeployContext, hp: HostPlan): Promise<Map<string, string>> => {
+  const { stdout } = await ctx.executor.exec(hp.host, listImagesCommand, { step: 'list images', sudo: true });
+  return parseImageList(stdout.split('\n'));
+};
+
+const importImages = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
+  const archives = hp.images ?? [];
+  if (!archives.length) return 'no archives in images/';
+  if (ctx.options.dryRun) {
+    // containerd may not run yet: the facts tell what it held
+    const todo = archivesToImport(archives, ctx.facts.get(hp.host.name)?.images ?? new Map());
+    return todo.length ? `would import ${names(todo)}` : `all ${archives.length} archive(s) already imported`;
+  }
+  // containerd was (re)started just before: its socket answers a moment later
+  await waitRemote(ctx, hp, [UNITS.containerd], `${CTR} version >/dev/null`);
+  const todo = archivesToImport(archives, await listImages(ctx, hp));
+  if (!todo.length) return `nothing to import: ${names(archives)} already in containerd (${CRI_NAMESPACE})`;
+  for (const a of todo) {
+    const res = await ctx.executor.exec(hp.host, importImageCommand(a), { step: `import ${a.file}`, sudo: true, allowFailure: true });
+    if (res.code !== 0) {
+      throw new KubeinstallError(`${hp.host.name}: ctr could not import ${a.file} (${a.path}): ${res.stderr.trim() || `exit code ${res.code}`}`);
+    }
+  }
+  const outcome = outcomeOf(ctx, hp.host);
+  outcome.notes.push(`images imported: ${names(todo)}`);
+  // A digest containerd computed otherwise than src/images/archive.ts would make every run import again: say so.
+  const after = await listImages(ctx, hp);
+  const differ = todo.flatMap((a) => a.images.filter((i) => after.get(i.name) !== i.digest));
+  for (const i of differ) outcome.notes.push(`${i.name}: containerd lists ${after.get(i.name) ?? 'nothing'}, not ${i.digest}; it is imported on every run`);
+  return `imported ${names(todo)}${differ.length ? ` (${differ.length} listed with another digest)` : ''}`;
+};
+
+export const importImagesStep: Step = { title: 'import images', run: importImages };
