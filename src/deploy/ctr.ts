@@ -35,4 +35,3 @@ export const parseImageList = (lines: readonly string[]): Map<string, string> =>
 
 /** Whether `name` (as an inventory or a manifest spells it) is among the images listed. */
 export const listsImage = (present: ReadonlyMap<string, string>, name: string): boolean => present.has(name) || present.has(normalizeImageName(name));
-

@@ -52,7 +52,12 @@ const containerdRules = (host: string, present: { name: string; digest: string }
   ];
 };
 
-const importOnly: Phase = { name: 'nodes', title: 'Import images', hosts: (ctx) => ctx.plan.hosts.filter((h) => h.host.name === 'n1'), steps: () => [importImagesStep] };
+const importOnly: Phase = {
+  name: 'nodes',
+  title: 'Import images',
+  hosts: (ctx) => ctx.plan.hosts.filter((h) => h.host.name === 'n1'),
+  steps: () => [importImagesStep],
+};
 
 describe('offline images into containerd', () => {
   it('plans every archive on every kubelet host (masters included)', () => {
@@ -82,7 +87,12 @@ describe('offline images into containerd', () => {
     const stale = fakeExecutor({ exec: [...factsRules({ n1: {} }, cluster), ...containerdRules('n1', [{ ...PAUSE, digest: BUSYBOX.digest }, BUSYBOX])] });
     const again = testContext(stale, { hosts: new Set(['n1']) }, cluster);
     await runPhases([factsPhase, importOnly], again.ctx, 'lines');
-    expect(stale.execs('n1').filter((c) => IMPORT.test(c.command)).map((c) => c.command)).toEqual([expect.stringMatching(/pause\.tar$/)]);
+    expect(
+      stale
+        .execs('n1')
+        .filter((c) => IMPORT.test(c.command))
+        .map((c) => c.command),
+    ).toEqual([expect.stringMatching(/pause\.tar$/)]);
   });
 
   it('a re-run imports nothing and says so', async () => {

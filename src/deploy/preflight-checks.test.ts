@@ -335,4 +335,30 @@ describe('preflight checks', () => {
       })),
     );
   });
+
+  it('images: a kubelet host without the pause image in images/, in containerd or behind a mirror fails, naming host and image', () => {
+    const none = goodFacts({ images: new Map() });
+    const images = (plans: HostPlan[], over: Partial<PreflightInput> = {}) =>
+      runPreflight({ ...input({ a: none, b: none }, [a, b], over), hostPlans: plans }, new Set()).filter((f) => f.check === 'images');
+    expect(images([plan(a), plan(b)])).toEqual([
+      {
+        check: 'images',
+        severity: 'error',
+        host: 'a',
+        message:
+          "the pause image registry.k8s.io/pause:3.10.1 (containerd's sandbox image, which every pod needs) is neither in /b/images/ " +
+          'nor in containerd here, and no registry mirror serves registry.k8s.io (cluster.registries): put its archive in images/',
+      },
+    ]);
+    const archived = {
+      ...plan(a),
+      images: [{ path: '/var/lib/kubeinstall/images/p.tar', file: 'p.tar', images: [{ name: 'registry.k8s.io/pause:3.10.1', digest: 'sha256:1' }] }],
+    };
+    expect(images([archived, plan(b)])).toEqual([]);
+    const mirroredModel = { ...modelAt('1.34.2'), registries: [{ host: 'registry.k8s.io', mirrors: ['https://m'] }] } as ClusterModel;
+    expect(images([plan(a), plan(b)], { model: mirroredModel })).toEqual([]);
+    // cluster.imageRepository renames it: the name containerd is told is the one looked for
+    const renamed = { ...modelAt('1.34.2'), imageRepository: 'mirror.example:5000/k8s' } as ClusterModel;
+    expect(images([archived, plan(b)], { model: renamed })[0]?.message).toContain('mirror.example:5000/k8s/pause:3.10.1');
+  });
 });

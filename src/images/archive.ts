@@ -77,7 +77,7 @@ const ociImages = (byName: ReadonlyMap<string, TarEntry>): ArchivedImage[] => {
     if (!byName.has(blobPath(digest))) throw new NotAnImage(`index.json manifests[${i}]: ${blobPath(digest)} is not in the archive`);
     const name = NAME_ANNOTATIONS.map((a) => m.annotations?.[a]).find((n): n is string => typeof n === 'string' && n !== '');
     // `ctr import` names a tag-only ref.name `import-<date>:<tag>`, which no pod would ever ask for
-    if (!name || !name.includes(':')) {
+    if (!name?.includes(':')) {
       throw new NotAnImage(
         `index.json manifests[${i}] has no full image name (${name ? `only "${name}"` : 'none'}): ` +
           `write it with a name such as registry.k8s.io/pause:3.10 in ${NAME_ANNOTATIONS.join(' or ')}`,

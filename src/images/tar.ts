@@ -38,7 +38,8 @@ const number = (b: Buffer, start: number, length: number): number => {
 const checksumMatches = (h: Buffer): boolean => {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
-  return sum === number(h, 148, 8);
+  const stored = text(h, 148, 8).trim();
+  return /^[0-7]+$/.test(stored) && sum === parseInt(stored, 8);
 };
 
 /** `len key=value\n` records of a pax extended header. */
@@ -134,6 +135,7 @@ export const readTarEntries = async (path: string, keepUpTo: number): Promise<{ 
     whole.update(chunk as Buffer);
     if (!ended) consume(chunk as Buffer);
   }
-  if (!ended && (current || headers === 0 || pending.length)) throw new NotATar(headers === 0 ? 'no tar header at its start' : 'it ends in the middle of a file');
+  if (!ended && (current || headers === 0 || pending.length))
+    throw new NotATar(headers === 0 ? 'no tar header at its start' : 'it ends in the middle of a file');
   return { entries, sha256: whole.digest('hex') };
 };

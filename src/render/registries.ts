@@ -41,7 +41,10 @@ export const renderHostsToml = (r: Registry, hasCa: boolean, credentials: Regist
   ].join('\n');
 
 /** The files of every registry whose inputs are there; `missing` names the environment variables that are not. */
-export const renderRegistries = (registries: readonly Registry[], inputs: RegistryInputs): { files: RenderedFile[]; missing: { path: string; from: string }[] } => {
+export const renderRegistries = (
+  registries: readonly Registry[],
+  inputs: RegistryInputs,
+): { files: RenderedFile[]; missing: { path: string; from: string }[] } => {
   const files: RenderedFile[] = [];
   const missing: { path: string; from: string }[] = [];
   for (const r of registries) {

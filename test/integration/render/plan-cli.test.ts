@@ -53,9 +53,7 @@ describe('kubeinstall plan', () => {
       const r = run('plan', '-i', join(bare, 'inventory.yaml'));
       expect(r.code, r.err).toBe(0);
       expect(r.out).toMatch(/^ {2}0755 +- +not yet available +\/usr\/local\/bin\/kubectl \(binary kubectl: kubeinstall binaries fetch\)$/m);
-      expect(r.err).toContain(
-        `warning: 12 binaries are not yet in ${join(bare, 'binaries')} (containerd, containerd-shim-runc-v2, ctr, etcd, etcdctl,`,
-      );
+      expect(r.err).toContain(`warning: 12 binaries are not yet in ${join(bare, 'binaries')} (containerd, containerd-shim-runc-v2, ctr, etcd, etcdctl,`);
       expect(readdirSync(bare)).toEqual(['inventory.yaml']); // nothing written beside it
     } finally {
       rmSync(bare, { recursive: true, force: true });
