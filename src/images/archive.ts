@@ -102,16 +102,16 @@ const member = (byName: ReadonlyMap<string, TarEntry>, path: unknown, what: stri
   return entry;
 };
 
-/** The manifest containerd's importer writes for one docker-archive image (fields in Go's struct order), and its digest. */
-export const dockerManifestDigest = (config: TarEntry, layers: readonly TarEntry[]): string =>
-  sha256(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA.dockerManifest,
-      config: { mediaType: MEDIA.dockerConfig, digest: `sha256:${config.sha256}`, size: config.size },
-      layers: layers.map((l) => ({ mediaType: isGzip(l.head) ? MEDIA.dockerLayerGzip : MEDIA.dockerLayer, digest: `sha256:${l.sha256}`, size: l.size })),
-    }),
-  );
+/** The manifest containerd's importer writes for one docker-archive image, byte for byte (fields in Go's struct order). */
+export const dockerManifest = (config: TarEntry, layers: readonly TarEntry[]): string =>
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MEDIA.dockerManifest,
+    config: { mediaType: MEDIA.dockerConfig, digest: `sha256:${config.sha256}`, size: config.size },
+    layers: layers.map((l) => ({ mediaType: isGzip(l.head) ? MEDIA.dockerLayerGzip : MEDIA.dockerLayer, digest: `sha256:${l.sha256}`, size: l.size })),
+  });
+
+export const dockerManifestDigest = (config: TarEntry, layers: readonly TarEntry[]): string => sha256(dockerManifest(config, layers));
 
 const dockerImages = (byName: ReadonlyMap<string, TarEntry>): ArchivedImage[] => {
   const manifests = parseJson(byName.get('manifest.json'), 'manifest.json');
