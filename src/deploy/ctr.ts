@@ -13,6 +13,9 @@ export const CTR = ctr(binPath('ctr'));
 export const listImagesCommand = `${CTR} images ls`;
 export const importImageCommand = (a: PlannedImageArchive): string => `${CTR} images import ${quote(a.path)}`;
 
+/** A containerd that hangs must not hold the facts (which every deploy gathers) forever. */
+const FACTS_CTR_TIMEOUT = '10s';
+
 /**
  * The facts' question, asked before our ctr may be installed: whatever ctr the host has, when containerd
  * runs; `image=<line>` per line of `ctr images ls`.
@@ -20,7 +23,7 @@ export const importImageCommand = (a: PlannedImageArchive): string => `${CTR} im
 export const factsImagesScript = [
   `if [ -S ${HOST_PATHS.containerdSocket} ]; then`,
   `  c=${binPath('ctr')}; [ -x "$c" ] || c=$(command -v ctr)`,
-  `  [ -n "$c" ] && ${ctr('"$c"')} images ls 2>/dev/null | while IFS= read -r line; do echo "image=$line"; done`,
+  `  [ -n "$c" ] && ${ctr('"$c"')} --timeout ${FACTS_CTR_TIMEOUT} images ls 2>/dev/null | while IFS= read -r line; do echo "image=$line"; done`,
   'fi',
 ].join('\n');
 
