@@ -73,9 +73,10 @@ interface Inputs {
 }
 
 /** Every archive of images/ goes to every kubelet host, which imports it before its kubelet starts. */
+const onHost = (file: string): string => `${HOST_PATHS.imagesDir}/${file}`;
 const plannedImages = (images: ImageIndex): { files: PlannedFile[]; archives: PlannedImageArchive[] } => ({
   files: images.map((a) => ({
-    path: `${HOST_PATHS.imagesDir}/${a.file}`,
+    path: onHost(a.file),
     mode: 0o600,
     owner: OWNER,
     content: { kind: 'local', localPath: a.localPath },
@@ -83,7 +84,7 @@ const plannedImages = (images: ImageIndex): { files: PlannedFile[]; archives: Pl
     sha256: a.sha256,
     restarts: [],
   })),
-  archives: images.map((a) => ({ path: `${HOST_PATHS.imagesDir}/${a.file}`, file: a.file, images: a.images })),
+  archives: images.map((a) => ({ path: onHost(a.file), file: a.file, images: a.images })),
 });
 
 const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries, images, registries }: Inputs): HostPlan => {
