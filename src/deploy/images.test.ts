@@ -31,6 +31,7 @@ const ctrList = (images: readonly { name: string; digest: string }[]): string =>
     '',
   ].join('\n');
 
+const listLines = (images: readonly { name: string; digest: string }[]): string[] => ctrList(images).split('\n').filter(Boolean);
 const LIST = /ctr --address \/run\/containerd\/containerd\.sock -n k8s\.io images ls$/;
 const IMPORT = /ctr --address \/run\/containerd\/containerd\.sock -n k8s\.io images import (\S+)$/;
 
@@ -75,16 +76,19 @@ describe('offline images into containerd', () => {
 
   it('imports only the archives whose images containerd lacks (or lists with another digest), then says what it imported', async () => {
     const cluster = withImages();
-    const fake = fakeExecutor({ exec: [...factsRules({ n1: {} }, cluster), ...containerdRules('n1', [PAUSE])] });
+    const fake = fakeExecutor({ exec: [...factsRules({ n1: { images: listLines([PAUSE]) } }, cluster), ...containerdRules('n1', [PAUSE])] });
     const { ctx } = testContext(fake, { hosts: new Set(['n1']) }, cluster);
     await runPhases([factsPhase, importOnly], ctx, 'lines');
     expect(fake.unexpected).toEqual([]);
+    // containerd ran untouched since the facts: what they listed is what it holds (no wait, no list before importing)
+    expect(fake.execs('n1').map((c) => c.opts.step)).toEqual(['gather facts', 'import busybox.tar', 'list images']);
     const imports = fake.execs('n1').filter((c) => IMPORT.test(c.command));
     expect(imports.map((c) => c.command)).toEqual([expect.stringMatching(/images import \/var\/lib\/kubeinstall\/images\/busybox\.tar$/)]);
     expect(imports[0]!.opts.sudo).toBe(true);
     expect(ctx.outcomes.get('n1')?.notes).toEqual(['images imported: docker.io/library/busybox:test']);
 
-    const stale = fakeExecutor({ exec: [...factsRules({ n1: {} }, cluster), ...containerdRules('n1', [{ ...PAUSE, digest: BUSYBOX.digest }, BUSYBOX])] });
+    const held = [{ ...PAUSE, digest: BUSYBOX.digest }, BUSYBOX];
+    const stale = fakeExecutor({ exec: [...factsRules({ n1: { images: listLines(held) } }, cluster), ...containerdRules('n1', held)] });
     const again = testContext(stale, { hosts: new Set(['n1']) }, cluster);
     await runPhases([factsPhase, importOnly], again.ctx, 'lines');
     expect(
@@ -95,15 +99,25 @@ describe('offline images into containerd', () => {
     ).toEqual([expect.stringMatching(/pause\.tar$/)]);
   });
 
-  it('a re-run imports nothing and says so', async () => {
+  it('a re-run imports nothing and says so, asking nothing beyond the facts', async () => {
     const cluster = withImages();
-    const fake = fakeExecutor({ exec: [...factsRules({ n1: {} }, cluster), ...containerdRules('n1', [PAUSE, BUSYBOX])] });
+    const fake = fakeExecutor({ exec: factsRules({ n1: { images: listLines([PAUSE, BUSYBOX]) } }, cluster) });
+    const { ctx } = testContext(fake, { hosts: new Set(['n1']) }, cluster);
+    await runPhases([factsPhase, importOnly], ctx, 'lines');
+    expect(fake.unexpected).toEqual([]);
+    expect(fake.execs('n1').map((c) => c.opts.step)).toEqual(['gather facts']);
+    expect(ctx.outcomes.get('n1')?.notes ?? []).toEqual([]);
+  });
+
+  it('after containerd (re)started, waits for its socket and asks it', async () => {
+    const cluster = withImages();
+    const fake = fakeExecutor({ exec: containerdRules('n1', [PAUSE, BUSYBOX]) });
     const { ctx } = testContext(fake, { hosts: new Set(['n1']) }, cluster);
     expect(await importImagesStep.run(ctx, hostPlan('n1', cluster), () => {})).toBe(
       'nothing to import: docker.io/library/busybox:test, registry.k8s.io/pause:3.10.1 already in containerd (k8s.io)',
     );
-    expect(fake.execs('n1').filter((c) => IMPORT.test(c.command))).toEqual([]);
-    expect(ctx.outcomes.get('n1')?.notes ?? []).toEqual([]);
+    expect(fake.execs('n1').map((c) => c.opts.step)).toEqual(['wait for containerd.service', 'list images']);
+    expect(fake.execs('n1')[0]!.command).toContain('/usr/local/bin/ctr --address /run/containerd/containerd.sock -n k8s.io version');
   });
 
   it('a dry run says what it would import from the facts, and runs no ctr', async () => {

@@ -19,6 +19,15 @@ const listImages = async (ctx: DeployContext, hp: HostPlan): Promise<Map<string,
   return parseImageList(stdout.split('\n'));
 };
 
+/** What containerd holds: as the facts saw it while this run has not restarted containerd (a re-run asks nothing more);
+ * else asked once its socket answers, a moment after a (re)start. */
+const imagesNow = async (ctx: DeployContext, hp: HostPlan): Promise<ReadonlyMap<string, string>> => {
+  const facts = ctx.facts.get(hp.host.name);
+  if (facts?.unitStates.get(UNITS.containerd) === 'active' && !outcomeOf(ctx, hp.host).restarted.includes(UNITS.containerd)) return facts.images;
+  await waitRemote(ctx, hp, [UNITS.containerd], `${CTR} version >/dev/null`);
+  return listImages(ctx, hp);
+};
+
 const importImages = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
   const archives = hp.images ?? [];
   if (!archives.length) return 'no archives in images/';
@@ -27,9 +36,7 @@ const importImages = async (ctx: DeployContext, hp: HostPlan): Promise<string> =
     const todo = archivesToImport(archives, ctx.facts.get(hp.host.name)?.images ?? new Map());
     return todo.length ? `would import ${names(todo)}` : `all ${archives.length} archive(s) already imported`;
   }
-  // containerd was (re)started just before: its socket answers a moment later
-  await waitRemote(ctx, hp, [UNITS.containerd], `${CTR} version >/dev/null`);
-  const todo = archivesToImport(archives, await listImages(ctx, hp));
+  const todo = archivesToImport(archives, await imagesNow(ctx, hp));
   if (!todo.length) return `nothing to import: ${names(archives)} already in containerd (${CRI_NAMESPACE})`;
   for (const a of todo) {
     const res = await ctx.executor.exec(hp.host, importImageCommand(a), { step: `import ${a.file}`, sudo: true, allowFailure: true });
