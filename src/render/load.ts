@@ -130,17 +130,18 @@ export interface PlanInputs {
 }
 
 /** What `plan` and `deploy` both start from: the cluster folder's files, the hashed binaries and image archives, the
- * registries' inputs (`allowMissing`: those present, for a plan shown before the binaries are fetched). */
+ * registries' inputs (`allowMissing`: those present, for a plan shown before the binaries are fetched; `secretsOptional`:
+ * registry credentials only if set, for commands that upload nothing). */
 export const loadPlanInputs = async (
   model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts' | 'registries'>,
   clusterDir: string = model.clusterDir,
-  opts: { readonly allowMissing?: boolean } = {},
+  opts: { readonly allowMissing?: boolean; readonly secretsOptional?: boolean } = {},
 ): Promise<PlanInputs> => {
   const [clusterFiles, binaries, images, registries] = await Promise.all([
     readClusterFiles(clusterDir),
     indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissing),
     indexImages(model.binariesDir, imageCacheFile(clusterDir)),
-    loadRegistryInputs(model.registries, process.env, opts.allowMissing),
+    loadRegistryInputs(model.registries, process.env, opts.allowMissing || opts.secretsOptional),
   ]);
   return { clusterFiles, binaries, images, registries };
 };

@@ -151,6 +151,8 @@ export interface PlanOptions {
   readonly images?: ImageIndex;
   /** The registries' CA files and credentials (cluster.registries; left out: none read). */
   readonly registries?: RegistryInputs;
+  /** Files awaiting only credentials from the environment are pending, not an error (commands that upload nothing). */
+  readonly allowMissingSecrets?: boolean;
 }
 
 export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles, binaries: BinaryIndex, opts: PlanOptions = {}): ClusterPlan => {
@@ -165,7 +167,9 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
   };
   const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs));
   const missing = hosts.flatMap((h) =>
-    (h.pending ?? []).map((p) => ({ host: h.host.name, what: p.awaiting === 'binary' ? p.from : `${p.from} (for ${p.path})` })),
+    (h.pending ?? [])
+      .filter((p) => !(opts.allowMissingSecrets && p.awaiting === 'environment'))
+      .map((p) => ({ host: h.host.name, what: p.awaiting === 'binary' ? p.from : `${p.from} (for ${p.path})` })),
   );
   if (missing.length > 0 && !opts.allowMissing) {
     const lines = missing.slice(0, MAX_LISTED).map((m) => `  ${m.host}: ${m.what}`);

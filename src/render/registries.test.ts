@@ -88,6 +88,9 @@ describe('registry mirrors (cluster.registries)', () => {
     expect(() => buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES), { registries: NO_REGISTRY_INPUTS })).toThrow(
       /environment MIRROR_USER, MIRROR_PASSWORD \(for \/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml\)/,
     );
+    // commands that upload nothing (etcd backup, remove) plan without them
+    const lenient = buildClusterPlan(model, clusterFilesFor(model), binaryIndexFor(ALL_BINARIES), { registries: partial, allowMissingSecrets: true });
+    expect(lenient.hosts.find((h) => h.host.name === 'n1')!.pending?.map((p) => p.awaiting)).toEqual(['environment']);
   });
 
   it('a CA file that is missing or holds no certificate names the field', async () => {
