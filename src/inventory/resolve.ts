@@ -56,6 +56,7 @@ export const resolveInventory = (
       clusterDnsIp,
       podCidr: toCidr(networks.podCidr),
       clusterDomain: cluster.clusterDomain,
+      dns: cluster.dns,
       imageRepository: cluster.imageRepository,
       registries,
       apiServerExtraSans: cluster.apiServerExtraSans ?? [],
