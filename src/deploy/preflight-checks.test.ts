@@ -59,6 +59,7 @@ const modelAt = (kubernetesVersion: string): ClusterModel =>
     kubernetesMinor: kubernetesVersion.split('.').slice(0, 2).join('.'),
     imageRepository: 'registry.k8s.io',
     registries: [],
+    dns: 'none',
     binariesDir: '/b',
     apiEndpoint: { kind: 'master' },
     installPackages: false,
@@ -361,5 +362,25 @@ describe('preflight checks', () => {
     // cluster.imageRepository renames it: the name containerd is told is the one looked for
     const renamed = { ...modelAt('1.34.2'), imageRepository: 'mirror.example:5000/k8s' } as ClusterModel;
     expect(images([archived, plan(b)], { model: renamed })[0]?.message).toContain('mirror.example:5000/k8s/pause:3.10.1');
+  });
+
+  it('images: the CoreDNS image on no kubelet host, not in images/ and not mirrored is a warning; on one host is enough', () => {
+    const pauseOnly = goodFacts();
+    const both = goodFacts({ images: new Map([...pauseOnly.images, ['registry.k8s.io/coredns/coredns:v1.12.1', 'sha256:2']]) });
+    const c = host('c', '127.0.2.3', ['node']);
+    const withCoreDns = { ...modelAt('1.34.2'), dns: 'coredns' } as ClusterModel;
+    const run = (facts: Record<string, Facts>, model = withCoreDns) =>
+      runPreflight(input(facts, [a, c], { model }), new Set()).filter((f) => f.check === 'images');
+    expect(run({ a: pauseOnly, c: pauseOnly })).toEqual([
+      {
+        check: 'images',
+        severity: 'warning',
+        message:
+          'the CoreDNS image registry.k8s.io/coredns/coredns:v1.12.1 is neither in /b/images/ nor on any kubelet host, and no registry mirror ' +
+          'serves registry.k8s.io: CoreDNS pods start only where the hosts can pull it',
+      },
+    ]);
+    expect(run({ a: pauseOnly, c: both })).toEqual([]);
+    expect(run({ a: pauseOnly, c: pauseOnly }, modelAt('1.34.2'))).toEqual([]); // cluster.dns: none
   });
 });

@@ -248,24 +248,45 @@ const hasImage = (hp: HostPlan, facts: Facts, name: string): boolean =>
 const mirrored = (model: ClusterModel, name: string): boolean => model.registries.some((r) => r.host === registryOf(name));
 
 /**
+ * CoreDNS (cluster.dns: coredns) runs on nodes the scheduler picks, so its image is needed somewhere, not everywhere:
+ * a warning when no kubelet host of the run gets or has it and no mirror serves it (its pods would not start offline).
+ */
+const corednsFinding = (input: PreflightInput): Finding[] => {
+  const { coredns } = clusterImages(input.model);
+  const kubeletHosts = withFacts(input).filter(({ hp }) => runsKubelet(hp.host));
+  if (input.model.dns !== 'coredns' || !kubeletHosts.length || mirrored(input.model, coredns)) return [];
+  if (kubeletHosts.some(({ hp, facts }) => hasImage(hp, facts, coredns))) return [];
+  return [
+    {
+      check: 'images',
+      severity: 'warning',
+      message:
+        `the CoreDNS image ${coredns} is neither in ${posix.join(input.model.binariesDir, IMAGES_SUBDIR)}/ nor on any kubelet host, and no ` +
+        `registry mirror serves ${registryOf(coredns)}: CoreDNS pods start only where the hosts can pull it`,
+    },
+  ];
+};
+
+/**
  * The images a kubelet host cannot run pods without, from images/, containerd, or a mirror: the pause image
- * (containerd's sandbox_image, needed by every pod on every host). The CoreDNS image is the manifests' to check
- * where they deploy it: its pods run on some nodes only (docs/images.md).
+ * (containerd's sandbox_image, needed by every pod on every host); and CoreDNS's, somewhere (above).
  */
 const imageFindings = (input: PreflightInput): Finding[] => {
   const { pause } = clusterImages(input.model);
-  if (mirrored(input.model, pause)) return [];
-  return withFacts(input)
-    .filter(({ hp, facts }) => runsKubelet(hp.host) && !hasImage(hp, facts, pause))
-    .map(({ hp }) => ({
-      check: 'images',
-      severity: 'error',
-      host: hp.host.name,
-      message:
-        `the pause image ${pause} (containerd's sandbox image, which every pod needs) is neither in ` +
-        `${posix.join(input.model.binariesDir, IMAGES_SUBDIR)}/ nor in containerd here, and no registry mirror serves ${registryOf(pause)} ` +
-        '(cluster.registries): put its archive in images/',
-    }));
+  const missing: Finding[] = mirrored(input.model, pause)
+    ? []
+    : withFacts(input)
+        .filter(({ hp, facts }) => runsKubelet(hp.host) && !hasImage(hp, facts, pause))
+        .map(({ hp }) => ({
+          check: 'images',
+          severity: 'error',
+          host: hp.host.name,
+          message:
+            `the pause image ${pause} (containerd's sandbox image, which every pod needs) is neither in ` +
+            `${posix.join(input.model.binariesDir, IMAGES_SUBDIR)}/ nor in containerd here, and no registry mirror serves ${registryOf(pause)} ` +
+            '(cluster.registries): put its archive in images/',
+        }));
+  return [...missing, ...corednsFinding(input)];
 };
 
 export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
@@ -377,7 +398,9 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   },
   {
     name: 'images',
-    description: "kubelet hosts have the pause image: from <binariesDir>/images/, already in containerd's k8s.io namespace, or a registry mirror",
+    description:
+      "kubelet hosts have the pause image: from <binariesDir>/images/, already in containerd's k8s.io namespace, or a registry mirror; " +
+      'CoreDNS has its image on some kubelet host (a warning)',
     run: imageFindings,
   },
   {
