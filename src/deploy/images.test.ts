@@ -3,7 +3,7 @@ import type { ImageIndex } from '../images/load.js';
 import { buildClusterPlan } from '../render/plan.js';
 import { ALL_BINARIES, binaryIndexFor } from '../render/test-fixtures.js';
 import { parseImageList } from './ctr.js';
-import { importImagesStep } from './images.js';
+import { importImagesStep, startContainerdStep } from './images.js';
 import { runPhases } from './manager.js';
 import { factsPhase } from './phases/facts.js';
 import { factsRules, hostPlan, testCluster, testContext, type TestCluster } from './testing/cluster.js';
@@ -57,7 +57,7 @@ const importOnly: Phase = {
   name: 'nodes',
   title: 'Import images',
   hosts: (ctx) => ctx.plan.hosts.filter((h) => h.host.name === 'n1'),
-  steps: () => [importImagesStep],
+  steps: () => [startContainerdStep, importImagesStep],
 };
 
 describe('offline images into containerd', () => {
@@ -99,7 +99,7 @@ describe('offline images into containerd', () => {
     ).toEqual([expect.stringMatching(/pause\.tar$/)]);
   });
 
-  it('a re-run imports nothing and says so, asking nothing beyond the facts', async () => {
+  it('a re-run imports nothing and says so, asking nothing beyond the facts (containerd untouched: not waited for)', async () => {
     const cluster = withImages();
     const fake = fakeExecutor({ exec: factsRules({ n1: { images: listLines([PAUSE, BUSYBOX]) } }, cluster) });
     const { ctx } = testContext(fake, { hosts: new Set(['n1']) }, cluster);
@@ -109,15 +109,24 @@ describe('offline images into containerd', () => {
     expect(ctx.outcomes.get('n1')?.notes ?? []).toEqual([]);
   });
 
-  it('after containerd (re)started, waits for its socket and asks it', async () => {
+  it('containerd started by this run: waited for until ctr gets an answer, then asked what it holds', async () => {
     const cluster = withImages();
-    const fake = fakeExecutor({ exec: containerdRules('n1', [PAUSE, BUSYBOX]) });
+    const fake = fakeExecutor({
+      exec: [
+        ...factsRules({ n1: { units: { 'containerd.service': 'inactive' } } }, cluster),
+        { host: 'n1', command: /systemctl restart --no-block containerd\.service/, reply: {} },
+        ...containerdRules('n1', [PAUSE, BUSYBOX]),
+      ],
+    });
     const { ctx } = testContext(fake, { hosts: new Set(['n1']) }, cluster);
+    await runPhases([factsPhase], ctx, 'lines');
+    expect(await startContainerdStep.run(ctx, hostPlan('n1', cluster), () => {})).toBe('started containerd.service');
     expect(await importImagesStep.run(ctx, hostPlan('n1', cluster), () => {})).toBe(
       'nothing to import: docker.io/library/busybox:test, registry.k8s.io/pause:3.10.1 already in containerd (k8s.io)',
     );
-    expect(fake.execs('n1').map((c) => c.opts.step)).toEqual(['wait for containerd.service', 'list images']);
-    expect(fake.execs('n1')[0]!.command).toContain('/usr/local/bin/ctr --address /run/containerd/containerd.sock -n k8s.io version');
+    const steps = fake.execs('n1').map((c) => c.opts.step);
+    expect(steps).toEqual(['gather facts', 'start containerd.service', 'wait for containerd.service', 'list images']);
+    expect(fake.execs('n1')[2]!.command).toContain('/usr/local/bin/ctr --address /run/containerd/containerd.sock -n k8s.io version');
   });
 
   it('a dry run says what it would import from the facts, and runs no ctr', async () => {

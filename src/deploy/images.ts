@@ -5,7 +5,7 @@ import type { HostPlan, PlannedImageArchive } from '../render/types.js';
 import { UNITS } from '../render/units.js';
 import { KubeinstallError } from '../util/errors.js';
 import { CRI_NAMESPACE, CTR, importImageCommand, listImagesCommand, parseImageList } from './ctr.js';
-import { waitRemote } from './services.js';
+import { startUnits, waitRemote } from './services.js';
 import { outcomeOf, type DeployContext, type Step } from './types.js';
 
 /** The archives with an image the host does not list with the archive's digest. */
@@ -19,14 +19,27 @@ const listImages = async (ctx: DeployContext, hp: HostPlan): Promise<Map<string,
   return parseImageList(stdout.split('\n'));
 };
 
-/** What containerd holds: as the facts saw it while this run has not restarted containerd (a re-run asks nothing more);
- * else asked once its socket answers, a moment after a (re)start. */
-const imagesNow = async (ctx: DeployContext, hp: HostPlan): Promise<ReadonlyMap<string, string>> => {
-  const facts = ctx.facts.get(hp.host.name);
-  if (facts?.unitStates.get(UNITS.containerd) === 'active' && !outcomeOf(ctx, hp.host).restarted.includes(UNITS.containerd)) return facts.images;
-  await waitRemote(ctx, hp, [UNITS.containerd], `${CTR} version >/dev/null`);
-  return listImages(ctx, hp);
+/** Whether containerd ran before this run and still runs untouched by it: what the facts saw is what it holds. */
+const containerdUntouched = (ctx: DeployContext, hp: HostPlan): boolean =>
+  ctx.facts.get(hp.host.name)?.unitStates.get(UNITS.containerd) === 'active' && !outcomeOf(ctx, hp.host).restarted.includes(UNITS.containerd);
+
+/**
+ * containerd (re)started when it must, then waited for until its socket answers ctr (what the import needs; `systemctl
+ * is-active` comes earlier). Untouched, it is not asked anything: a re-run spends no command here.
+ */
+export const startContainerdStep: Step = {
+  title: 'start containerd',
+  run: async (ctx, hp) => {
+    const units = hp.services.filter((s) => s.unit === UNITS.containerd).map((s) => s.unit);
+    const line = await startUnits(ctx, hp, units);
+    if (units.length && !containerdUntouched(ctx, hp)) await waitRemote(ctx, hp, units, `${CTR} version >/dev/null`);
+    return line;
+  },
 };
+
+/** What containerd holds: as the facts saw it while this run has not restarted containerd (a re-run asks nothing more), else asked. */
+const imagesNow = async (ctx: DeployContext, hp: HostPlan): Promise<ReadonlyMap<string, string>> =>
+  containerdUntouched(ctx, hp) ? (ctx.facts.get(hp.host.name)?.images ?? new Map()) : listImages(ctx, hp);
 
 const importImages = async (ctx: DeployContext, hp: HostPlan): Promise<string> => {
   const archives = hp.images ?? [];

@@ -3,7 +3,7 @@
 import { checksEndpointFromNodes, endpointFromNodeStep } from '../endpoint-check.js';
 import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
-import { importImagesStep } from '../images.js';
+import { importImagesStep, startContainerdStep } from '../images.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { desiredNodeMeta } from '../../inventory/node-meta.js';
 import { nodeMetaPatch, type NodeObject } from '../node-meta.js';
@@ -80,7 +80,7 @@ export const nodesPhase: Phase = {
   steps: (ctx) => [
     ...(checksEndpointFromNodes(ctx) ? [endpointFromNodeStep] : []),
     // containerd first: the offline images go into it before the kubelet asks for them
-    ...startAndWait('containerd', (hp) => servicesOf(hp, 'node').filter((s) => s.unit === UNITS.containerd)),
+    startContainerdStep,
     importImagesStep,
     ...startAndWait('node services', (hp) => servicesOf(hp, 'node').filter((s) => s.unit !== UNITS.containerd)),
     labelAndTaint,

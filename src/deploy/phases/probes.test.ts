@@ -26,14 +26,13 @@ describe('health probes of what listens on 127.0.0.1', () => {
     await runPhases([factsPhase, nodeServices], ctx, 'lines');
     expect(fake.unexpected).toEqual([]);
     const waits = fake.execs('n1').filter((c) => WAIT.test(c.command));
-    // containerd first (the images are imported into it before the kubelet starts), then the rest in one command
-    expect(waits).toHaveLength(2);
-    expect(waits[0]!.command).toContain('systemctl is-active --quiet containerd.service');
-    expect(waits[1]!.command).toContain('"url":"http://127.0.0.1:10248/healthz"');
-    expect(waits[1]!.command).toContain('"url":"http://127.0.0.1:10256/healthz"');
+    // containerd ran untouched (it is waited for, on its socket, only when it starts: src/deploy/images.ts)
+    expect(waits).toHaveLength(1);
+    expect(waits[0]!.command).toContain('"url":"http://127.0.0.1:10248/healthz"');
+    expect(waits[0]!.command).toContain('"url":"http://127.0.0.1:10256/healthz"');
     // node-local (3 masters): the node's load balancer, through which the kubelet reaches the API, checked as the kubelet will use it.
-    expect(waits[1]!.command).toContain('"url":"https://127.0.0.1:6443/readyz","ca":"/etc/kubernetes/pki/ca.crt"');
-    expect(waits[1]!.command).toMatch(/for unit in kubelet\.service kube-proxy\.service kube-lb\.service; do/);
+    expect(waits[0]!.command).toContain('"url":"https://127.0.0.1:6443/readyz","ca":"/etc/kubernetes/pki/ca.crt"');
+    expect(waits[0]!.command).toMatch(/for unit in kubelet\.service kube-proxy\.service kube-lb\.service; do/);
   });
 
   it('blame the unit whose URL did not answer, with its journal', async () => {
@@ -41,7 +40,6 @@ describe('health probes of what listens on 127.0.0.1', () => {
       exec: [
         ...factsRules({ n1: { units: { ...RUNNING, 'kube-proxy.service': 'inactive' } } }),
         { command: /systemctl restart --no-block/, reply: {} },
-        { command: /^deadline=[\s\S]*containerd\.service; do/, reply: {} },
         { command: WAIT, reply: { code: 1, stderr: 'not healthy after 60 s (state: active) http://127.0.0.1:10256/healthz: [Errno 111] Connection refused' } },
         { command: /^journalctl -u kube-proxy\.service/, reply: { stdout: 'listening on 127.0.0.1:10256' } },
       ],
