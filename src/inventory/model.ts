@@ -16,6 +16,19 @@ export const HOST_KEY_POLICIES: readonly HostKeyPolicy[] = ['strict', 'accept-ne
 export type ApiEndpointKind = 'master' | 'node-local' | 'vip' | 'loadbalancer';
 export const API_ENDPOINT_KINDS: readonly ApiEndpointKind[] = ['master', 'node-local', 'vip', 'loadbalancer'];
 
+/** The pod network: the reference CNI plugins with a subnet per kubelet host and routes between hosts (`bridge`), nothing
+ * (`none`: the user applies one; Nodes stay NotReady until then), or a user's manifest applied after the control plane. */
+export type NetworkPlugin = 'bridge' | 'none' | 'manifest';
+export const NETWORK_PLUGINS: readonly NetworkPlugin[] = ['bridge', 'none', 'manifest'];
+
+export interface PodNetwork {
+  readonly plugin: NetworkPlugin;
+  /** Prefix length of each kubelet host's pod subnet, carved from the pod CIDR. */
+  readonly nodeSubnetSize: number;
+  /** plugin `manifest`: the user's manifest, read and parsed when the inventory is loaded. */
+  readonly manifest?: { readonly path: string; readonly yaml: string };
+}
+
 export interface Cidr {
   readonly text: string; // normalised "a.b.c.d/n"
   readonly family: 4 | 6;
@@ -98,6 +111,7 @@ export interface ClusterModel {
   /** Tenth address of the service CIDR: cluster DNS. */
   readonly clusterDnsIp: string;
   readonly podCidr: Cidr;
+  readonly network: PodNetwork;
   readonly clusterDomain: string;
   /** cluster.imageRepository: the registry (and path) the pause and CoreDNS images are named from. */
   readonly imageRepository: string;

@@ -9,14 +9,16 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { ClusterModel, Host } from '../inventory/model.js';
+import type { ClusterModel, Host, Role } from '../inventory/model.js';
+import { podSubnetHosts } from '../network/pod-subnets.js';
+import { cniBinary, CNI_PLUGINS } from './pod-network.js';
 import { KubeinstallError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { requiredBinaries } from './binaries.js';
 import type { BinaryIndex, ClusterFiles, LocalBinary } from './types.js';
 
 /** The cluster folder's subfolders render reads (logs and other state stay out). */
-const CLUSTER_SUBDIRS = ['pki', 'kubeconfigs'];
+const CLUSTER_SUBDIRS = ['pki', 'kubeconfigs', 'network'];
 
 const filesUnder = async (dir: string): Promise<string[]> => {
   const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
@@ -77,8 +79,14 @@ const readHashCache = async (path: string | undefined): Promise<HashCache> => {
  * its roles, unless `allowMissing` (then it is left out of the index). With `cacheFile`, hashes of
  * binaries unchanged since the last run come from there.
  */
-export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string, allowMissing = false): Promise<BinaryIndex> => {
-  const needed = requiredBinaries(hosts);
+export const indexBinaries = async (
+  binariesDir: string,
+  hosts: readonly Host[],
+  cacheFile?: string,
+  allowMissing = false,
+  network?: ClusterModel['network'],
+): Promise<BinaryIndex> => {
+  const needed = new Map([...requiredBinaries(hosts), ...(await cniPluginsNeeded(binariesDir, hosts, network))]);
   const cache = await readHashCache(cacheFile);
   const problems: string[] = [];
   const found: LocalBinary[] = [];
@@ -104,16 +112,22 @@ export const indexBinaries = async (binariesDir: string, hosts: readonly Host[],
   return new Map(found.map((b) => [b.name, b]));
 };
 
+/** The bridge network's CNI plugins when the binaries folder has them (its bridge plugin says so); else the hosts' OS package serves. */
+const cniPluginsNeeded = async (binariesDir: string, hosts: readonly Host[], network: ClusterModel['network'] | undefined): Promise<[string, Role[]][]> => {
+  if (!network || !podSubnetHosts({ network, hosts }).length || !(await stat(join(binariesDir, cniBinary('bridge'))).catch(() => undefined))) return [];
+  return CNI_PLUGINS.map((p) => [cniBinary(p), ['node']]);
+};
+
 /** What `plan` and `deploy` both start from: the cluster folder's files and the hashed binaries
  * (`allowMissingBinaries`: those present, for a plan shown before the binaries are fetched). */
 export const loadPlanInputs = async (
-  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts'>,
+  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts' | 'network'>,
   clusterDir: string = model.clusterDir,
   opts: { readonly allowMissingBinaries?: boolean } = {},
 ): Promise<{ clusterFiles: ClusterFiles; binaries: BinaryIndex }> => {
   const [clusterFiles, binaries] = await Promise.all([
     readClusterFiles(clusterDir),
-    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissingBinaries),
+    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissingBinaries, model.network),
   ]);
   return { clusterFiles, binaries };
 };

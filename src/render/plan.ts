@@ -2,7 +2,8 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
-import { componentRoles, holdsVip, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { componentRoles, holdsVip, runsKubelet, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { parsePodSubnets, podSubnetHosts, POD_SUBNETS_FILE } from '../network/pod-subnets.js';
 import { expandPki } from '../pki/specs.js';
 import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -13,16 +14,17 @@ import { renderEtcd } from './etcd.js';
 import { renderLocalLoadBalancer } from './lb.js';
 import { renderNode } from './node.js';
 import { renderKeepalived } from './keepalived.js';
+import { bridgeConfPath, CNI_BIN_DIR, cniBinary, CNI_PLUGINS, OS_CNI_BIN_DIR, POD_ROUTES_SCRIPT, renderPodNetwork } from './pod-network.js';
 import { binPath, HOST_PATHS } from './paths.js';
 import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
-import type { RoleRender } from './rendered.js';
+import type { RenderInputs, RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PendingFile, PlannedFile, PlannedService } from './types.js';
 
 const OWNER = 'root:root';
 const MAX_LISTED = 20;
 
-const ROLE_RENDERERS: Readonly<Record<Role, (model: ClusterModel, host: Host) => RoleRender>> = {
+const ROLE_RENDERERS: Readonly<Record<Role, (model: ClusterModel, host: Host, inputs: RenderInputs) => RoleRender>> = {
   etcd: renderEtcd,
   master: renderControlPlane,
   node: renderNode,
@@ -66,9 +68,24 @@ interface Inputs {
   readonly clusterFiles: ClusterFiles;
   readonly pkiSource: ReturnType<typeof pkiSources>;
   readonly binaries: BinaryIndex;
+  readonly render: RenderInputs;
 }
 
-const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries }: Inputs): HostPlan => {
+/** The bridge network takes the plugins from the binaries folder when it has them (uploaded), else from the OS package;
+ * other networks install their own into CNI_BIN_DIR. */
+const uploadsCniPlugins = (model: ClusterModel, binaries: BinaryIndex): boolean => model.network.plugin === 'bridge' && binaries.has(cniBinary('bridge'));
+const cniBinDirOf = (model: ClusterModel, binaries: BinaryIndex): string =>
+  model.network.plugin === 'bridge' && !uploadsCniPlugins(model, binaries) ? OS_CNI_BIN_DIR : CNI_BIN_DIR;
+
+/** The binaries a host gets: its roles', and the CNI plugins when they are uploaded. */
+const hostBinaries = (model: ClusterModel, host: Host, binaries: BinaryIndex) => [
+  ...binariesFor(host).map((b) => ({ ...b, path: binPath(b.name) })),
+  ...(runsKubelet(host) && uploadsCniPlugins(model, binaries)
+    ? CNI_PLUGINS.map((p) => ({ name: cniBinary(p), restarts: [] as readonly string[], path: `${CNI_BIN_DIR}/${p}` }))
+    : []),
+];
+
+const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries, render: renderInputs }: Inputs): HostPlan => {
   const files: PlannedFile[] = [];
   const pending: PendingFile[] = [];
   for (const p of placementsFor(pkiSource, host)) {
@@ -76,14 +93,14 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     if (data) files.push(inline(p.to, pkiMode(p.from), p.render ? p.render(data) : data, p.restarts));
     else pending.push({ path: p.to, mode: pkiMode(p.from), from: p.from, awaiting: 'pki' });
   }
-  for (const b of binariesFor(host)) {
+  for (const b of hostBinaries(model, host, binaries)) {
     const local = binaries.get(b.name);
     if (!local) {
-      pending.push({ path: binPath(b.name), mode: 0o755, from: `binary ${b.name}`, awaiting: 'binary' });
+      pending.push({ path: b.path, mode: 0o755, from: `binary ${b.name}`, awaiting: 'binary' });
       continue;
     }
     files.push({
-      path: binPath(b.name),
+      path: b.path,
       mode: 0o755,
       owner: OWNER,
       content: { kind: 'local', localPath: local.localPath },
@@ -98,7 +115,14 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts, f.reloads)));
     services.push(...rendered.services);
   };
-  for (const render of renders) add(render(model, host));
+  for (const render of renders) add(render(model, host, renderInputs));
+  if (podSubnetHosts({ network: model.network, hosts: [host] }).length) {
+    const record = clusterFiles.get(POD_SUBNETS_FILE);
+    const subnets = record ? parsePodSubnets(record, `${model.clusterDir}/${POD_SUBNETS_FILE}`).hosts : {};
+    const missing = podSubnetHosts(model).some((h) => !subnets[h.name]);
+    if (!missing) add(renderPodNetwork(model, host, subnets));
+    else for (const path of [bridgeConfPath, POD_ROUTES_SCRIPT]) pending.push({ path, mode: 0o644, from: POD_SUBNETS_FILE, awaiting: 'pki' });
+  }
   if (holdsVip(model, host)) {
     const password = clusterFiles.get(VRRP_PASSWORD_FILE);
     if (!password) pending.push({ path: HOST_PATHS.keepalivedConf, mode: 0o600, from: VRRP_PASSWORD_FILE, awaiting: 'pki' });
@@ -119,7 +143,7 @@ export interface PlanOptions {
 export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles, binaries: BinaryIndex, opts: PlanOptions = {}): ClusterPlan => {
   const flagErrors = model.hosts.flatMap((h) => hostFlagProblems(model, h));
   if (flagErrors.length > 0) throw new Error(`render bug: flags the Kubernetes ${model.kubernetesMinor} binaries reject:\n  ${flagErrors.join('\n  ')}`);
-  const inputs = { clusterFiles, pkiSource: pkiSources(expandPki(model)), binaries };
+  const inputs = { clusterFiles, pkiSource: pkiSources(expandPki(model)), binaries, render: { cniBinDir: cniBinDirOf(model, binaries) } };
   const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs));
   const missing = hosts.flatMap((h) =>
     (h.pending ?? []).map((p) => ({ host: h.host.name, what: p.awaiting === 'pki' ? `${p.from} (for ${p.path})` : p.from })),

@@ -31,7 +31,9 @@ describe('health probes of what listens on 127.0.0.1', () => {
     expect(waits[0]!.command).toContain('"url":"http://127.0.0.1:10256/healthz"');
     // node-local (3 masters): the node's load balancer, through which the kubelet reaches the API, checked as the kubelet will use it.
     expect(waits[0]!.command).toContain('"url":"https://127.0.0.1:6443/readyz","ca":"/etc/kubernetes/pki/ca.crt"');
-    expect(waits[0]!.command).toMatch(/for unit in containerd\.service kubelet\.service kube-proxy\.service kube-lb\.service; do/);
+    expect(waits[0]!.command).toMatch(
+      /for unit in containerd\.service kubelet\.service kube-proxy\.service kube-lb\.service kubeinstall-pod-routes\.service; do/,
+    );
   });
 
   it('blame the unit whose URL did not answer, with its journal', async () => {
