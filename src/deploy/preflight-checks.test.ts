@@ -41,6 +41,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   cgroupVersion: 2,
   commands: new Set(['iptables', 'python3', 'conntrack', 'socat']),
   hashRecord: [],
+  networks: [],
   interfaces: new Map(),
   neighbours: new Map(),
   diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
@@ -51,7 +52,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 const modelAt = (kubernetesVersion: string): ClusterModel =>
-  ({ apiServerPort: 6443, kubernetesVersion, apiEndpoint: { kind: 'master' }, installPackages: false }) as ClusterModel;
+  ({ apiServerPort: 6443, kubernetesVersion, apiEndpoint: { kind: 'master' }, installPackages: false, network: { plugin: 'none' } }) as ClusterModel;
 
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
   model: modelAt('1.34.2'),
@@ -132,7 +133,7 @@ describe('preflight checks', () => {
 
   it("knows kube-lb's port on a node-local node: taken on 127.0.0.1 by something else, or held by our own kube-lb", () => {
     const n = host('n', '127.0.2.6', ['node']);
-    const nodeLocal = { model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'node-local' } } as ClusterModel };
+    const nodeLocal = { model: { ...modelAt('1.34.2'), apiEndpoint: { kind: 'node-local' } } as ClusterModel };
     const taken = goodFacts({ listening: [{ address: '127.0.0.1', port: 6443 }] });
     // Only the port check: the balancer's package is the packages check's (src/deploy/packages.test.ts).
     const ports = (facts: Facts) => runPreflight(input({ n: facts }, [n], nodeLocal), new Set()).filter((f) => f.check === 'ports');

@@ -8,6 +8,8 @@ import { HASH_RECORD } from '../file-diff.js';
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
 import { packageFactsQuery } from '../packages.js';
+import { osCniPluginsQuery } from '../pod-network-checks.js';
+import { podSubnetHosts } from '../../network/pod-subnets.js';
 import type { Phase } from '../types.js';
 
 export const factsPhase: Phase = {
@@ -22,12 +24,13 @@ export const factsPhase: Phase = {
           units: hp.services.map((s) => s.unit),
           modules: requiredModules(hp),
           sysctlKeys: requiredSysctls(hp).map((s) => s.key),
-          commands: packageFactsQuery(ctx.model, hp.host),
+          commands: [...packageFactsQuery(ctx.model, hp.host), ...osCniPluginsQuery(ctx.model, hp)],
           diskDirs: [...new Set(hp.files.map((f) => posix.dirname(f.path)))],
           ...(stagingFor(hp.host.ssh.sudo) === 'home' ? { stagingUser: hp.host.ssh.user } : {}),
           hashRecord: HASH_RECORD,
           // vip: where keepalived will run, and whether the VIP is free (preflight-checks.ts)
           ...(holdsVip(ctx.model, hp.host) ? { addresses: [hp.host.internalAddress, ctx.model.apiEndpoint.host] } : {}),
+          networks: podSubnetHosts({ network: ctx.model.network, hosts: [hp.host] }).length > 0,
         });
         const before = Date.now();
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });
