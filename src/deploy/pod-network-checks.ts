@@ -41,7 +41,8 @@ const sharedNetworkFindings = ({ model, hostPlans, facts }: PreflightInput): Fin
             severity: 'error' as const,
             host: host.name,
             message:
-              `the bridge pod network routes each host's pods through its internal address, one hop: ${away.map((o) => `${o.name} (${o.internalAddress})`).join(', ')} ` +
+              "the bridge pod network routes each host's pods through its internal address, one hop: " +
+              `${away.map((o) => `${o.name} (${o.internalAddress})`).join(', ')} ` +
               `${away.length === 1 ? 'is' : 'are'} not on a network of ${host.name} (${networks.join(', ') || 'no addresses'}); ` +
               'put the kubelet hosts on one network, or use cluster.network.plugin manifest with an overlay network (e.g. Flannel VXLAN, Calico IPIP)',
           },

@@ -15,6 +15,8 @@ import type { Role, Taint } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
 import { startTestbed, type Testbed, type TestbedNetwork } from '../../testbed/index.js';
 import { buildStandins, STANDINS } from '../../standins/build.js';
+import { CNI_FOLDER } from '../../../src/binaries/sources.js';
+import { cniBinary, CNI_PLUGINS } from '../../../src/render/pod-network.js';
 
 export const run = promisify(execFile);
 
@@ -64,6 +66,8 @@ const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   runc: '/usr/sbin/runc',
 };
 const ETCD_BINARIES = ['etcd', 'etcdctl'];
+/** Debian's containernetworking-plugins: the bridge pod network's plugins, uploaded from the binaries folder's cni/. */
+const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
 /**
  * Real etcd, containerd, runc and kubectl from Debian; the Kubernetes components from
@@ -74,6 +78,8 @@ const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promi
   const debian = withKubernetes ? Object.keys(DEBIAN_BINARIES) : ETCD_BINARIES;
   await Promise.all(debian.map((b) => copyFile(DEBIAN_BINARIES[b]!, join(binariesDir, b))));
   if (!withKubernetes) return;
+  await mkdir(join(binariesDir, CNI_FOLDER));
+  await Promise.all(CNI_PLUGINS.map((p) => copyFile(join(DEBIAN_CNI_DIR, p), join(binariesDir, cniBinary(p)))));
   const real = process.env.KUBEINSTALL_E2E_BINARIES;
   if (!real) return buildStandins(binariesDir, KUBERNETES_VERSION);
   await Promise.all(STANDINS.map((s) => copyFile(join(real, s.binary), join(binariesDir, s.binary))));
@@ -110,14 +116,19 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
 export type ClusterFields = Readonly<Record<string, unknown>>;
 
 /** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet;
- * `extraPackages` are installed in every host's image (e.g. iptables). */
+ * `extraPackages` are installed in every host's image (e.g. iptables); `containers` lets the hosts run real containers. */
 export const startSetting = async (
   network: TestbedNetwork,
   hosts: BedHost[],
-  { bedOnly = [], extraPackages = [], cluster = {} }: { bedOnly?: readonly BedHost[]; extraPackages?: readonly string[]; cluster?: ClusterFields } = {},
+  {
+    bedOnly = [],
+    extraPackages = [],
+    cluster = {},
+    containers = false,
+  }: { bedOnly?: readonly BedHost[]; extraPackages?: readonly string[]; cluster?: ClusterFields; containers?: boolean } = {},
 ): Promise<Setting> => {
   const dir = await mkdtemp(join(tmpdir(), 'kubeinstall-deploy-e2e-'));
-  const tb = await startTestbed({ network, extraPackages, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
+  const tb = await startTestbed({ network, extraPackages, containers, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
   const clusterDir = join(dir, 'cluster');
   const binariesDir = join(dir, 'binaries');
   const inventory = join(dir, 'inventory.yaml');
