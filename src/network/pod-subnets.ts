@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runsKubelet, type ClusterModel, type Host } from '../inventory/model.js';
 import { CERT_MODE, readIfExists, type OutputFile } from '../pki/store.js';
 import { KubeinstallError, UsageError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { bigIntToIp, cidrText, parseCidr, type ParsedCidr } from '../util/ip.js';
 
 /** Relative to the cluster folder. */
@@ -117,4 +118,14 @@ export const podSubnetsFile = async (model: Model, dir: string): Promise<OutputF
   const found = await readIfExists(where);
   const record = allocatePodSubnets(model, found === undefined ? undefined : parsePodSubnets(found, where), where);
   return { path: POD_SUBNETS_FILE, data: formatPodSubnets(record), mode: CERT_MODE };
+};
+
+/** `kubeinstall remove`: the removed hosts' subnets go back to the pool (a host added later may get one). */
+export const freePodSubnetsOf = async (dir: string, names: readonly string[]): Promise<void> => {
+  const where = join(dir, POD_SUBNETS_FILE);
+  const found = await readIfExists(where);
+  if (found === undefined) return;
+  const record = parsePodSubnets(found, where);
+  if (!names.some((n) => record.hosts[n])) return;
+  await writeFileAtomic(where, formatPodSubnets(freePodSubnets(record, names)), { mode: CERT_MODE });
 };

@@ -85,6 +85,14 @@ const hostBinaries = (model: ClusterModel, host: Host, binaries: BinaryIndex) =>
     : []),
 ];
 
+/** The recorded pod subnets, when this host gets the bridge network and every kubelet host has one (`certs` records them). */
+const podSubnetsOf = (model: ClusterModel, host: Host, clusterFiles: ClusterFiles): Readonly<Record<string, string>> | undefined => {
+  if (!podSubnetHosts({ network: model.network, hosts: [host] }).length) return undefined;
+  const record = clusterFiles.get(POD_SUBNETS_FILE);
+  const subnets = record ? parsePodSubnets(record, `${model.clusterDir}/${POD_SUBNETS_FILE}`).hosts : {};
+  return podSubnetHosts(model).every((h) => subnets[h.name]) ? subnets : undefined;
+};
+
 const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries, render: renderInputs }: Inputs): HostPlan => {
   const files: PlannedFile[] = [];
   const pending: PendingFile[] = [];
@@ -116,12 +124,10 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     services.push(...rendered.services);
   };
   for (const render of renders) add(render(model, host, renderInputs));
-  if (podSubnetHosts({ network: model.network, hosts: [host] }).length) {
-    const record = clusterFiles.get(POD_SUBNETS_FILE);
-    const subnets = record ? parsePodSubnets(record, `${model.clusterDir}/${POD_SUBNETS_FILE}`).hosts : {};
-    const missing = podSubnetHosts(model).some((h) => !subnets[h.name]);
-    if (!missing) add(renderPodNetwork(model, host, subnets));
-    else for (const path of [bridgeConfPath, POD_ROUTES_SCRIPT]) pending.push({ path, mode: 0o644, from: POD_SUBNETS_FILE, awaiting: 'pki' });
+  const subnets = podSubnetsOf(model, host, clusterFiles);
+  if (subnets) add(renderPodNetwork(model, host, subnets));
+  else if (podSubnetHosts({ network: model.network, hosts: [host] }).length) {
+    for (const path of [bridgeConfPath, POD_ROUTES_SCRIPT]) pending.push({ path, mode: 0o644, from: POD_SUBNETS_FILE, awaiting: 'pki' });
   }
   if (holdsVip(model, host)) {
     const password = clusterFiles.get(VRRP_PASSWORD_FILE);
@@ -130,7 +136,13 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
   }
   // A path two roles both place (ca.crt on a master that is also a node) is pending once.
   const pendingByPath = new Map(pending.map((p) => [p.path, p]));
-  return { host, files: mergeByPath(files, host.name), services, pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)) };
+  return {
+    host,
+    files: mergeByPath(files, host.name),
+    services,
+    pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)),
+    ...(subnets ? { podSubnet: subnets[host.name] } : {}),
+  };
 };
 
 const MANIFESTS = ['cluster-admins.yaml', 'apiserver-kubelet-client.yaml'] as const;
@@ -159,5 +171,7 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
-  return { hosts, manifests: hasMasters ? MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })) : [] };
+  // plugin manifest: the user's network, applied with ours once the API is up (read and parsed when the inventory was loaded)
+  const network = model.network.manifest ? [{ name: model.network.manifest.path, yaml: model.network.manifest.yaml }] : [];
+  return { hosts, manifests: hasMasters ? [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...network] : [] };
 };

@@ -11,6 +11,7 @@ import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.j
 import { KubeinstallError } from '../../util/errors.js';
 import type { HostPlan } from '../../render/types.js';
 import { startAndWait } from './control-plane.js';
+import { podCidrStep } from '../pod-cidr.js';
 
 const POLL_MS = 500;
 /** A Node that changed between our read and our patch (409) is read again, this many times at most. */
@@ -34,7 +35,7 @@ export const nodeApi = (ctx: DeployContext): ApiTransport => {
 };
 
 /** The Node, once the kubelet registered it. */
-const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObject> => {
+export const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObject> => {
   const { server } = ctx.credentials('admin');
   const deadline = Date.now() + ctx.options.healthTimeoutMs;
   for (;;) {
@@ -79,5 +80,6 @@ export const nodesPhase: Phase = {
     ...(checksEndpointFromNodes(ctx) ? [endpointFromNodeStep] : []),
     ...startAndWait('node services', (hp) => servicesOf(hp, 'node')),
     labelAndTaint,
+    podCidrStep,
   ],
 };

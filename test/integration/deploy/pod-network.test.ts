@@ -105,7 +105,9 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
           all,
         ),
       );
-      expect(JSON.parse((await s.tb.hostExec(h.name, `cat ${bridgeConfPath}`)).stdout).ipam.ranges).toEqual([[{ subnet: all[h.name], gateway: expect.any(String) }]]);
+      expect(JSON.parse((await s.tb.hostExec(h.name, `cat ${bridgeConfPath}`)).stdout).ipam.ranges).toEqual([
+        [{ subnet: all[h.name], gateway: expect.any(String) }],
+      ]);
       expect((await s.tb.hostExec(h.name, 'cat /proc/sys/net/ipv4/ip_forward')).stdout.trim(), h.name).toBe('1');
     }
     expect((await s.tb.hostExec('n1', `cat ${HOST_PATHS.containerdConfig}`)).stdout).toContain('bin_dir = "/opt/cni/bin"');
@@ -122,12 +124,7 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
   it('after n2 reboots, its routes and bridge come back and the check passes again', async () => {
     await s.tb.reboot('n2');
     const all = await subnets();
-    expect(await podRoutes('n2')).toEqual(
-      routesTo(
-        [...MASTERS, NODES[0]!],
-        all,
-      ),
-    );
+    expect(await podRoutes('n2')).toEqual(routesTo([...MASTERS, NODES[0]!], all));
     await exec('n2', 'ctr -n k8s.io containers rm srv');
     await startServer('n2', 'srv2');
     expect((await s.tb.hostExec('n2', `ip -4 -o addr show dev ${POD_BRIDGE}`)).stdout).toContain(`${all.n2!.replace(/0\/24$/, '1')}/24`);
