@@ -29,6 +29,10 @@ export interface PodNetwork {
   readonly manifest?: { readonly path: string; readonly yaml: string };
 }
 
+/** cluster.dns: what answers on the cluster DNS IP (`none`: the user installs a DNS of their own). */
+export type ClusterDns = 'coredns' | 'none';
+export const CLUSTER_DNS_KINDS: readonly ClusterDns[] = ['coredns', 'none'];
+
 export interface Cidr {
   readonly text: string; // normalised "a.b.c.d/n"
   readonly family: 4 | 6;
@@ -113,6 +117,8 @@ export interface ClusterModel {
   readonly podCidr: Cidr;
   readonly network: PodNetwork;
   readonly clusterDomain: string;
+  /** cluster.dns: CoreDNS applied by deploy, or none. */
+  readonly dns: ClusterDns;
   /** cluster.imageRepository: the registry (and path) the pause and CoreDNS images are named from. */
   readonly imageRepository: string;
   readonly apiServerExtraSans: readonly string[];

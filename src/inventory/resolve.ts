@@ -68,6 +68,7 @@ export const resolveInventory = (
       podCidr: toCidr(networks.podCidr),
       network,
       clusterDomain: cluster.clusterDomain,
+      dns: cluster.dns,
       imageRepository: cluster.imageRepository,
       apiServerExtraSans: cluster.apiServerExtraSans ?? [],
       keyAlgorithm: cluster.keyAlgorithm,

@@ -10,9 +10,10 @@ import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
 import { hostFlagProblems } from './component-flags.js';
 import { renderControlPlane } from './control-plane.js';
+import { renderCoreDns } from './coredns.js';
 import { renderEtcd } from './etcd.js';
 import { renderLocalLoadBalancer } from './lb.js';
-import { renderNode } from './node.js';
+import { renderKubeletConfig, renderNode } from './node.js';
 import { renderKeepalived } from './keepalived.js';
 import { bridgeConfPath, CNI_BIN_DIR, cniBinary, CNI_PLUGINS, OS_CNI_BIN_DIR, POD_ROUTES_SCRIPT, renderPodNetwork } from './pod-network.js';
 import { binPath, HOST_PATHS } from './paths.js';
@@ -145,6 +146,15 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
   };
 };
 
+/** The host's plan with the kubelet config naming `resolvConf`: deploy calls it once the facts tell which resolv.conf the
+ * host's resolvers are in (node.ts kubeletResolvConf); the plan before facts (`plan`, the first look) names the plain one. */
+export const withKubeletResolvConf = (model: ClusterModel, hp: HostPlan, resolvConf: string): HostPlan => {
+  const current = hp.files.find((f) => f.path === HOST_PATHS.kubeletConfig);
+  if (!current) return hp;
+  const file = inline(current.path, current.mode, Buffer.from(renderKubeletConfig(model, hp.host, resolvConf)), current.restarts, current.reloads);
+  return file.sha256 === current.sha256 ? hp : { ...hp, files: hp.files.map((f) => (f === current ? file : f)) };
+};
+
 const MANIFESTS = ['cluster-admins.yaml', 'apiserver-kubelet-client.yaml'] as const;
 
 export interface PlanOptions {
@@ -171,7 +181,9 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
-  // plugin manifest: the user's network, applied with ours once the API is up (read and parsed when the inventory was loaded)
+  // Applied in this order: the RBAC bindings a binary install needs, cluster DNS, then the user's network (plugin manifest:
+  // read and parsed when the inventory was loaded).
   const network = model.network.manifest ? [{ name: model.network.manifest.path, yaml: model.network.manifest.yaml }] : [];
-  return { hosts, manifests: hasMasters ? [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...network] : [] };
+  const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model), ...network];
+  return { hosts, manifests: hasMasters ? manifests : [] };
 };

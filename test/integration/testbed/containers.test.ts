@@ -6,7 +6,7 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, writeTestImage } from '../../images/test-image.js';
-import { startTestbed, type Testbed } from '../../testbed/index.js';
+import { startTestbed, type Testbed } from '../../../src/lab/index.js';
 
 const network = { name: 'ctr', subnet: '198.18.63.0/24' };
 const host = { name: 'c1', address: '198.18.63.11' };
