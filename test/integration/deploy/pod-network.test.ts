@@ -14,7 +14,7 @@ import { UNITS } from '../../../src/render/units.js';
 import { cidrContains, parseCidr, type ParsedCidr } from '../../../src/util/ip.js';
 import { busyboxImage, writeTestImage } from '../../images/test-image.js';
 import { kubeinstall } from '../kubeinstall.js';
-import { startSetting, type BedHost, type Setting } from './fixtures.js';
+import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.62.${10 + n}`, roles: ['etcd', 'master'] }));
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.62.${20 + n}`, roles: ['node'] }));
@@ -25,6 +25,8 @@ let s: Setting;
 /** Every command of the cross-node check and its output, for the record. */
 const transcript: string[] = [];
 
+const kubectl = async (...args: string[]): Promise<string> =>
+  (await run('kubectl', ['--kubeconfig', join(s.clusterDir, 'kubeconfigs/admin.conf'), ...args])).stdout;
 const exec = async (host: string, command: string): Promise<string> => {
   const r = await s.tb.hostExec(host, command, { timeoutMs: 60_000 });
   transcript.push(`${host}# ${command}`, ...r.stdout.trimEnd().split('\n').filter(Boolean));
@@ -111,6 +113,8 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
       expect((await s.tb.hostExec(h.name, 'cat /proc/sys/net/ipv4/ip_forward')).stdout.trim(), h.name).toBe('1');
     }
     expect((await s.tb.hostExec('n1', `cat ${HOST_PATHS.containerdConfig}`)).stdout).toContain('bin_dir = "/opt/cni/bin"');
+    // each Node's podCIDR is its recorded subnet (the controller-manager allocates none)
+    for (const h of kubelets) expect(await kubectl('get', 'node', h.name, '-o', 'jsonpath={.spec.podCIDR}'), h.name).toBe(all[h.name]);
   });
 
   it("a container on n1 reaches one on n2 by pod address, and a master's address", async () => {
@@ -146,12 +150,22 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
     expect(out).toContain('pong');
   });
 
-  it('refuses a podCidr too small for the kubelet hosts, naming the field (exit 2)', async () => {
-    const inventory = (await readFile(s.inventory, 'utf8')).replace('podCidr: 198.19.128.0/17', 'podCidr: 198.19.128.0/22');
+  it('refuses a podCidr too small for the kubelet hosts, and a network manifest that does not parse, naming them (exit 2)', async () => {
+    const inventory = await readFile(s.inventory, 'utf8');
     const small = join(s.dir, 'small.yaml');
-    await writeFile(small, inventory);
-    const r = kubeinstall(['inventory', 'check', '-i', small]);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/cluster\.podCidr.*198\.19\.128\.0\/22 holds 4 \/24 pod subnets, fewer than the 6 kubelet hosts/);
+    await writeFile(small, inventory.replace('podCidr: 198.19.128.0/17', 'podCidr: 198.19.128.0/22'));
+    const tooSmall = kubeinstall(['inventory', 'check', '-i', small]);
+    expect(tooSmall.code).toBe(2);
+    expect(tooSmall.err).toMatch(/cluster\.podCidr.*198\.19\.128\.0\/22 holds 4 \/24 pod subnets, fewer than the 6 kubelet hosts/);
+    const manifest = join(s.dir, 'calico.yaml');
+    await writeFile(manifest, 'kind: DaemonSet\nmetadata: {name: [oops\n');
+    const withManifest = join(s.dir, 'manifest.yaml');
+    await writeFile(
+      withManifest,
+      inventory.replace('podCidr: 198.19.128.0/17', `podCidr: 198.19.128.0/17\n  network:\n    plugin: manifest\n    manifest: ${manifest}`),
+    );
+    const bad = kubeinstall(['deploy', '-i', withManifest]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`cluster.network.manifest: error: ${manifest}: not valid YAML`);
   });
 });
