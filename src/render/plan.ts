@@ -2,6 +2,7 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { componentRoles, holdsVip, runsKubelet, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { parsePodSubnets, podSubnetHosts, POD_SUBNETS_FILE } from '../network/pod-subnets.js';
 import { expandPki } from '../pki/specs.js';
@@ -183,7 +184,8 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
   // Applied in this order: the RBAC bindings a binary install needs, cluster DNS, then the user's network (plugin manifest:
   // read and parsed when the inventory was loaded).
-  const network = model.network.manifest ? [{ name: model.network.manifest.path, yaml: model.network.manifest.yaml }] : [];
+  // (named after its file: `plan --write` puts it beside ours in manifests/)
+  const network = model.network.manifest ? [{ name: `network-${posix.basename(model.network.manifest.path)}`, yaml: model.network.manifest.yaml }] : [];
   const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model), ...network];
   return { hosts, manifests: hasMasters ? manifests : [] };
 };

@@ -102,7 +102,7 @@ describe('plugin manifest', () => {
       'apiVersion: v1\nkind: Namespace\nmetadata: { name: net }\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: { name: net, namespace: net }\n';
     const m = withManifest(yaml)();
     const plan = buildClusterPlan(m, clusterFilesFor(m), binaryIndexFor(ALL_BINARIES));
-    expect(plan.manifests.at(-1)).toEqual({ name: join(dir, 'net.yaml'), yaml });
+    expect(plan.manifests.at(-1)).toEqual({ name: 'network-net.yaml', yaml });
     expect(plan.hosts.flatMap((h) => h.files).some((f) => f.path.startsWith('/etc/cni/'))).toBe(false);
   });
 
