@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { applyRequests } from '../deploy/api-client.js';
 import { POD_SUBNETS_FILE } from '../network/pod-subnets.js';
 import { buildClusterPlan } from './plan.js';
 import { podRoutesScript } from './pod-network.js';
@@ -103,6 +104,13 @@ describe('plugin manifest', () => {
     const m = withManifest(yaml)();
     const plan = buildClusterPlan(m, clusterFilesFor(m), binaryIndexFor(ALL_BINARIES));
     expect(plan.manifests.at(-1)).toEqual({ name: 'network-net.yaml', yaml });
+    expect(applyRequests('network-net.yaml', yaml).map((r) => r.path.split('?')[0])).toEqual([
+      '/api/v1/namespaces/net',
+      '/apis/apps/v1/namespaces/net/daemonsets/net',
+    ]);
+    expect(() => applyRequests('network-net.yaml', 'apiVersion: crd.projectcalico.org/v1\nkind: IPPool\nmetadata: { name: p }\n')).toThrow(
+      /network-net\.yaml: cannot apply a IPPool/,
+    );
     expect(plan.hosts.flatMap((h) => h.files).some((f) => f.path.startsWith('/etc/cni/'))).toBe(false);
   });
 
