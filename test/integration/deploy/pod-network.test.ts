@@ -136,7 +136,7 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
     await crossNodeCheck(serverIp, 'cli2');
   });
 
-  it('a third node gets the next free subnet, every other host a route to it, and nothing restarts', async () => {
+  it('a third node gets the next free subnet, every other host a route to it (a reload), nothing restarts; a re-run changes nothing', async () => {
     const before = await Promise.all(['m1', 'n1', 'n2'].map(serviceStarts));
     await s.setHosts([...MASTERS, ...NODES, N3]);
     const result = await s.deploy();
@@ -144,10 +144,13 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
     expect(all.n3).toBe('198.19.133.0/24');
     for (const h of [...MASTERS, ...NODES]) expect(await podRoutes(h.name), h.name).toContain(`${all.n3} via ${N3.address} dev host0`);
     expect(await Promise.all(['m1', 'n1', 'n2'].map(serviceStarts))).toEqual(before);
-    for (const h of result.summary.hosts.filter((x) => x.name !== 'n3')) expect(h.restarted, h.name).toEqual([]);
+    for (const h of result.summary.hosts.filter((x) => x.name !== 'n3')) expect([h.restarted, h.reloaded], h.name).toEqual([[], [UNITS.podRoutes]]);
     await exec('n3', 'ctr -n k8s.io images import /root/busybox.tar');
     const out = await ctrRun('n3', 'cli3', `echo ping | nc -w 5 ${serverIp} ${PORT}`, false);
     expect(out).toContain('pong');
+    // and a re-run changes nothing
+    const again = await s.deploy();
+    expect([again.summary.filesUploaded, again.summary.servicesRestarted, again.summary.hosts.flatMap((h) => h.reloaded)]).toEqual([0, 0, []]);
   });
 
   it('refuses a podCidr too small for the kubelet hosts, and a network manifest that does not parse, naming them (exit 2)', async () => {
