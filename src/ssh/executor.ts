@@ -26,7 +26,8 @@ export interface ExecutorOptions {
   readonly clusterKnownHosts: string;
   /** Operations in flight across hosts. Default DEFAULT_CONCURRENCY. */
   readonly concurrency?: number;
-  /** Hosts receiving uploads at once. Default 5. */
+  /** Hosts receiving uploads at once. Default 10: each holds at most 4 MiB of writes in flight (uploader.ts), and
+   * a host's upload is mostly its own round trips and its sshd's work, which more hosts at once overlap. */
   readonly uploadConcurrency?: number;
   /** The explicit flag that turns host key checking off (and allows `hostKeyPolicy: off`). */
   readonly insecureSkipHostKeyCheck?: boolean;
@@ -56,7 +57,7 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const warn = opts.warn ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`));
   const env = opts.env ?? process.env;
   const pool = createSemaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
-  const uploadPool = createSemaphore(opts.uploadConcurrency ?? 5);
+  const uploadPool = createSemaphore(opts.uploadConcurrency ?? 10);
   const listeners: ((e: ExecEvent) => void)[] = [];
   const knownHosts = createKnownHostsStore({
     files: opts.knownHostsFiles ?? [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],
