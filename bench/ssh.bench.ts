@@ -13,7 +13,7 @@ import { changedFiles, parseStatOutput, recordHashesCommand, recordInput, statCo
 import type { PlannedFile } from '../src/render/types.js';
 import { createExecutor } from '../src/ssh/executor.js';
 import type { UploadItem } from '../src/ssh/types.js';
-import { startTestbed } from '../test/testbed/index.js';
+import { startTestbed } from '../src/lab/index.js';
 import { modelHost, randomFile } from '../test/integration/ssh/fixtures.js';
 
 const MiB = 1 << 20;

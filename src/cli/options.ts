@@ -37,3 +37,7 @@ export const duration = (value: string): number => {
     throw new InvalidArgumentError('expected a duration of at least 1 second: seconds, or a number with s, m or h (90, 90s, 2m)');
   return ms;
 };
+
+/** Deploy (and the commands that run its verify phase) end with every kubelet host's Node Ready, unless this is given. */
+export const allowNotReadyOption = (): Option =>
+  new Option('--allow-not-ready', 'report Nodes that are not Ready as warnings and exit 0 (e.g. until a pod network is applied)');

@@ -6,7 +6,7 @@ import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
 import { withInterrupt, plainOutput } from '../interrupt.js';
-import { duration, concurrencyOption, inventoryOption, list } from '../options.js';
+import { allowNotReadyOption, concurrencyOption, duration, inventoryOption, list } from '../options.js';
 import { printWarnings, examples } from '../output.js';
 
 /** Every later phase reads what connect and facts found, so they always run. */
@@ -41,6 +41,7 @@ interface DeployFlags {
   ignorePreflightErrors?: string;
   /** Milliseconds. */
   healthTimeout: number;
+  allowNotReady?: boolean;
   insecureSkipHostKeyCheck?: boolean;
   output: 'text' | 'json';
 }
@@ -60,6 +61,7 @@ export const registerDeploy = (program: Command): void => {
         .argParser(duration)
         .default(120_000, '120s'),
     )
+    .addOption(allowNotReadyOption())
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
     .addOption(
       new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr')
@@ -92,6 +94,7 @@ export const registerDeploy = (program: Command): void => {
               dryRun: flags.dryRun === true,
               concurrency: flags.concurrency,
               healthTimeoutMs: flags.healthTimeout,
+              allowNotReady: flags.allowNotReady === true,
               ignorePreflight: parseIgnored(flags.ignorePreflightErrors),
               phases: parsePhases(flags.phases),
               hosts: flags.hosts ? new Set(list(flags.hosts)) : undefined,

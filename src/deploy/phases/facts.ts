@@ -1,5 +1,5 @@
 // Gathers what every later phase decides from: OS, architecture, init system, ports, kernel
-// settings, and the state kubeinstall left on the host before.
+// settings, and the state kubeinstall left on the host before; the host's plan takes what depends on them (resolvConf).
 import { posix } from 'node:path';
 import { holdsVip } from '../../inventory/model.js';
 import { stagingFor } from '../../ssh/upload-plan.js';
@@ -7,6 +7,8 @@ import { factsScript, parseFacts } from '../facts.js';
 import { HASH_RECORD } from '../file-diff.js';
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
+import { kubeletResolvConf } from '../../render/node.js';
+import { withKubeletResolvConf } from '../../render/plan.js';
 import { packageFactsQuery } from '../packages.js';
 import type { Phase } from '../types.js';
 
@@ -33,6 +35,7 @@ export const factsPhase: Phase = {
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });
         const facts = parseFacts(stdout, (before + Date.now()) / 2000);
         ctx.facts.set(hp.host.name, facts);
+        ctx.refineHostPlan(withKubeletResolvConf(ctx.model, hp, kubeletResolvConf(facts.systemdResolvedActive)));
         const running = [...facts.unitStates].filter(([, s]) => s === 'active').length;
         return `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}, ${running}/${facts.unitStates.size} kubeinstall services running`;
       },
