@@ -1,6 +1,7 @@
 // The options several commands share, and the one parser of numeric option values: a bad value is a
 // commander InvalidArgumentError, so every command exits 2 with commander's message naming the option.
 import { InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONCURRENCY } from '../ssh/types.js';
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
 
@@ -30,6 +31,10 @@ export const days = (value: string): number => {
 };
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600 };
+
+/** `--concurrency N` of every command that works on the hosts. */
+export const concurrencyOption = (): Option =>
+  new Option('--concurrency <n>', 'hosts worked on at once').argParser(wholeNumber(1)).default(DEFAULT_CONCURRENCY);
 
 /** A duration of at least one second, in seconds or with a unit (`90`, `90s`, `2m`, `1h`); the value is in milliseconds. */
 export const duration = (value: string): number => {

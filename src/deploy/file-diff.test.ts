@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,12 +49,17 @@ describe('file diff', () => {
     const files = ['a b.conf', 'b.conf', 'c.conf'].map((name) => planned(join(dir, name), name, []));
     for (const f of files) writeFileSync(f.path, f.path.slice(dir.length + 1));
     expect(parseStatOutput(sh(statCommand(files, record))).unknown).toEqual(files.map((f) => f.path)); // no record yet
-    sh(recordHashesCommand(record), recordInput(files));
+    sh(recordHashesCommand(files, record), recordInput(files));
     const fresh = parseStatOutput(sh(statCommand(files, record)));
     expect([fresh.unknown, [...fresh.known.values()]]).toEqual([[], files.map((f) => f.sha256)]);
     writeFileSync(files[1]!.path, 'B.conf'); // same size, new bytes: the mtime gives it away
     utimesSync(files[1]!.path, new Date(), new Date(Date.now() + 5000));
     const later = parseStatOutput(sh(statCommand([...files, planned(join(dir, 'gone.conf'), 'x', [])], record)));
     expect([later.unknown, [...later.known.keys()]]).toEqual([[files[1]!.path], [files[0]!.path, files[2]!.path]]);
+    // a planned file gone before the record is written: the command fails and the record stays as it was
+    const before = readFileSync(record, 'utf8');
+    rmSync(files[1]!.path);
+    expect(() => sh(recordHashesCommand(files, record), recordInput(files))).toThrow();
+    expect(readFileSync(record, 'utf8')).toBe(before);
   });
 });

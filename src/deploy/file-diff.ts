@@ -61,10 +61,15 @@ export const parseStatOutput = (stdout: string): RemoteState => {
   return { known, unknown };
 };
 
-/** Rewrites the record from `<sha256> <path>` lines on stdin, with each file's size and mtime now. */
-export const recordHashesCommand = (record = HASH_RECORD): string =>
-  `mkdir -p ${record.slice(0, record.lastIndexOf('/'))} && ` +
-  `while read -r sha path; do stat -c "$sha ${STAT_FORMAT}" -- "$path"; done > ${record}.tmp && mv ${record}.tmp ${record}`;
+/** Rewrites the record from `<sha256> <path>` lines on stdin (recordInput, in the order of `files`), with
+ * each file's size and mtime now. One `stat` for every file, not one a file: a process per file cost about
+ * as much as the rest of a no-change re-run. A line whose path is not the one stat printed next (a file
+ * gone) fails the command and leaves the old record; a file missing at the end is left out of it (it is
+ * then hashed next time). */
+export const recordHashesCommand = (files: readonly PlannedFile[], record = HASH_RECORD): string =>
+  `mkdir -p ${record.slice(0, record.lastIndexOf('/'))} && exec 3<&0 && stat -c '${STAT_FORMAT}' -- ${quoteAll(files.map((f) => f.path))} | ` +
+  `while read -r size mtime path && read -r sha want <&3; do [ "$path" = "$want" ] || exit 1; echo "$sha $size $mtime $path"; done > ${record}.tmp && ` +
+  `mv ${record}.tmp ${record}`;
 
 export const recordInput = (files: readonly PlannedFile[]): string => files.map((f) => `${f.sha256} ${f.path}\n`).join('');
 

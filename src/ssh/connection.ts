@@ -162,7 +162,7 @@ export const connectWithRetry = async (
 };
 
 /** Settles with `work`, or fails as soon as the connection closes: some ssh2 operations (SFTP's
- * fastPut among them) never call back when the connection drops under them. */
+ * among them) may never call back when the connection drops under them. */
 export const whileAlive = <T>(conn: Connection, work: Promise<T>): Promise<T> => {
   if (!conn.alive) return Promise.reject(new Error('the connection is closed'));
   let onClose: (() => void) | undefined;

@@ -16,7 +16,7 @@ import { createSemaphore } from '../util/semaphore.js';
 import { sudoHint, wrapForSudo } from './sudo.js';
 import { createSudoProbe } from './sudo-probe.js';
 import type { HostTarget } from './target.js';
-import type { ExecEvent, ExecOptions, ExecResult, Executor } from './types.js';
+import { DEFAULT_CONCURRENCY, type ExecEvent, type ExecOptions, type ExecResult, type Executor } from './types.js';
 import { createUploader } from './uploader.js';
 
 export interface ExecutorOptions {
@@ -24,9 +24,10 @@ export interface ExecutorOptions {
   readonly knownHostsFiles?: readonly string[];
   /** kubeinstall's own known_hosts in the cluster folder: read, and where accept-new records keys. */
   readonly clusterKnownHosts: string;
-  /** Hosts worked on at once (sshd's MaxStartups drops handshakes past about 10). Default 10. */
+  /** Operations in flight across hosts. Default DEFAULT_CONCURRENCY. */
   readonly concurrency?: number;
-  /** Hosts receiving uploads at once. Default 5. */
+  /** Hosts receiving uploads at once. Default 10: each holds at most 4 MiB of writes in flight (uploader.ts), and
+   * a host's upload is mostly its own round trips and its sshd's work, which more hosts at once overlap. */
   readonly uploadConcurrency?: number;
   /** The explicit flag that turns host key checking off (and allows `hostKeyPolicy: off`). */
   readonly insecureSkipHostKeyCheck?: boolean;
@@ -55,8 +56,8 @@ export const createExecutor = (opts: ExecutorOptions): SshExecutor => {
   const log = (line: string): void => opts.log?.(redactor.redact(line));
   const warn = opts.warn ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`));
   const env = opts.env ?? process.env;
-  const pool = createSemaphore(opts.concurrency ?? 10);
-  const uploadPool = createSemaphore(opts.uploadConcurrency ?? 5);
+  const pool = createSemaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
+  const uploadPool = createSemaphore(opts.uploadConcurrency ?? 10);
   const listeners: ((e: ExecEvent) => void)[] = [];
   const knownHosts = createKnownHostsStore({
     files: opts.knownHostsFiles ?? [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'],

@@ -1,4 +1,4 @@
-// Upload progress for people: SFTP reports every 32 KiB chunk, thousands a second on a fast link, so
+// Upload progress for people: SFTP acknowledges every 255 KiB write, hundreds a second on a fast link, so
 // the caller hears of the start, of every 1% or 250 ms of growth, whichever comes first, and of the end.
 export type Progress = (done: number, total: number) => void;
 

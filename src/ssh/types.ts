@@ -2,6 +2,12 @@
 import type { Writable } from 'node:stream';
 import type { Host } from '../inventory/model.js';
 
+/** Hosts worked on at once (`--concurrency`). Each is one connection to its own sshd, so sshd's MaxStartups
+ * (about 10 handshakes at once per server) never counts more than one of ours; 32 keeps a deploy's time flat up
+ * to 32 hosts (waits for services to become healthy are most of a host's time, and they cost nothing here)
+ * while bounding connections and memory at any inventory size. */
+export const DEFAULT_CONCURRENCY = 32;
+
 export interface ExecOptions {
   /** What this command is for, shown in errors and logs (e.g. "start etcd"). */
   readonly step: string;

@@ -53,30 +53,32 @@ describe('upload plan', () => {
     expect(parseFreeSpace('stat: cannot read')).toBeUndefined();
   });
 
-  it('checks every staged file in one sha256sum and sets owner and mode once per distinct value', () => {
+  it('checks home-staged files in one sha256sum after the copy, and sets owner and mode once per distinct value', () => {
     const a = item('/usr/local/bin/etcd', H('a'), 0o755);
     const b = item('/usr/local/bin/etcdctl', H('b'), 0o755);
     const f = item('/etc/x.conf', H('c'), 0o600, 'etcd:etcd');
+    // root's files were hashed as they were sent: no second read on the host
     const direct = installCommand('beside-target', [a, b, f]);
     expect(direct.split('\n')).toEqual([
       'set -e',
-      "sha256sum -c --quiet <<'KUBEINSTALL_SUMS'",
-      `${H('a')}  /usr/local/bin/.etcd.kubeinstall-upload`,
-      `${H('b')}  /usr/local/bin/.etcdctl.kubeinstall-upload`,
-      `${H('c')}  /etc/.x.conf.kubeinstall-upload`,
-      'KUBEINSTALL_SUMS',
       'chown root:root -- /usr/local/bin/.etcd.kubeinstall-upload /usr/local/bin/.etcdctl.kubeinstall-upload',
       'chown etcd:etcd -- /etc/.x.conf.kubeinstall-upload',
       'chmod 0755 -- /usr/local/bin/.etcd.kubeinstall-upload /usr/local/bin/.etcdctl.kubeinstall-upload',
       'chmod 0600 -- /etc/.x.conf.kubeinstall-upload',
     ]);
-    // home staging: the planned files (and nothing else) copied across by name per folder, renamed here, staging removed
+    // home staging: the planned files (and nothing else) copied across by name per folder, the root-owned
+    // copies checked against their hashes, renamed here, staging removed
     const dir = '/home/ops/.kubeinstall-upload.AbC123';
     const viaHome = installCommand('home', [a, f, b], dir).split('\n');
-    expect(viaHome.slice(1, 4)).toEqual([
+    expect(viaHome.slice(1, 9)).toEqual([
       'mkdir -p -- /usr/local/bin /etc',
       `cp -- ${dir}/0/.etcd.kubeinstall-upload ${dir}/0/.etcdctl.kubeinstall-upload /usr/local/bin/`,
       `cp -- ${dir}/1/.x.conf.kubeinstall-upload /etc/`,
+      "sha256sum -c --quiet <<'KUBEINSTALL_SUMS'",
+      `${H('a')}  /usr/local/bin/.etcd.kubeinstall-upload`,
+      `${H('c')}  /etc/.x.conf.kubeinstall-upload`,
+      `${H('b')}  /usr/local/bin/.etcdctl.kubeinstall-upload`,
+      'KUBEINSTALL_SUMS',
     ]);
     expect(viaHome.slice(-2)).toEqual(['mv -f -- /usr/local/bin/.etcdctl.kubeinstall-upload /usr/local/bin/etcdctl', `rm -rf -- ${dir}`]);
   });

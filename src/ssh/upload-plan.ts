@@ -91,11 +91,17 @@ const grouped = (verb: string, key: (i: UploadItem) => string, items: readonly U
 
 const SUMS_END = 'KUBEINSTALL_SUMS';
 
-/** The privileged script that makes sent files ready beside their targets (copied from home staging,
- * checked against their sha256, owner and mode set). Renaming into
- * place is the last step: here with `mv` for home staging; for beside-target staging the executor
- * renames over SFTP (posix-rename), which starts no process per file. Only the planned files are copied
- * out of the staging folder, by name: whatever else is found there stays there. */
+/** The privileged script that makes sent files ready beside their targets (copied from home staging and
+ * checked there against their sha256; owner and mode set). Renaming into place is the last step: here with
+ * `mv` for home staging; for beside-target staging the executor renames over SFTP (posix-rename), which
+ * starts no process per file. Only the planned files are copied out of the staging folder, by name:
+ * whatever else is found there stays there.
+ *
+ * The hash check is for home staging only. There the files sat in a folder the login user owns, where any
+ * of its processes could have changed them before the copy: only a check of the root-owned copies vouches
+ * for what gets installed. Files root wrote beside their targets need no second read: the executor hashed
+ * the bytes as it sent them (and refuses any that differ from the plan), the SSH transport's MAC guards
+ * them on the way, and the server acknowledged every write. */
 export const installCommand = (staging: Staging, send: readonly UploadItem[], stagingDir = ''): string => {
   const lines = ['set -e'];
   const fromHome = staging === 'home';
@@ -104,9 +110,11 @@ export const installCommand = (staging: Staging, send: readonly UploadItem[], st
     lines.push(
       `mkdir -p -- ${quoteAll(dirs)}`,
       ...dirs.map((d) => `cp -- ${quoteAll(send.filter((i) => dirname(i.path) === d).map((i) => stagedInHome(stagingDir, dirs, i)))} ${quote(`${d}/`)}`),
+      `sha256sum -c --quiet <<'${SUMS_END}'`,
+      ...send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`),
+      SUMS_END,
     );
   }
-  lines.push(`sha256sum -c --quiet <<'${SUMS_END}'`, ...send.map((i) => `${i.sha256}  ${besideTarget(i.path)}`), SUMS_END);
   lines.push(
     ...grouped(
       'chown',

@@ -31,12 +31,18 @@ import {
 /** Runs a command on the connection, privileged when asked, throwing on failure unless allowed. */
 export type RunOn = (host: Host, target: HostTarget, conn: Connection, command: string, o: ExecOptions) => Promise<ExecResult>;
 
-/** The first file that could not be sent, and where it was being written. */
+/** The first file that could not be sent, and where it was being written; `sentSha256` when every byte
+ * went but they were not the planned ones. */
 interface SendFailure {
   readonly item: UploadItem;
   readonly staged: string;
-  readonly err: Error;
+  readonly err?: Error;
+  readonly sentSha256?: string;
 }
+
+/** SFTP writes in flight on one host, across its files: about twice sshd's channel window (2 MiB) of
+ * WRITE_CHUNK writes, enough to keep the window full while bounding the memory an upload holds. */
+const WRITES_IN_FLIGHT = 16;
 
 export const createUploader = (run: RunOn, withConnection: WithConnection, redactor: Redactor, log: (line: string) => void) => {
   /** After a failure no further file is started, and the ones in flight are waited for, so nothing is
@@ -49,12 +55,16 @@ export const createUploader = (run: RunOn, withConnection: WithConnection, redac
     onBytes: (delta: number) => void,
   ): Promise<SendFailure | undefined> => {
     const files = createSemaphore(8);
+    const writes = createSemaphore(WRITES_IN_FLIGHT);
     let failure: SendFailure | undefined;
     await Promise.all(
       send.map((item, i) =>
         files.run(async () => {
           if (failure) return;
-          await whileAlive(conn, putFile(sftp, item.source, staged[i], onBytes)).catch((err: Error) => void (failure ??= { item, staged: staged[i], err }));
+          await whileAlive(conn, putFile(sftp, item.source, staged[i], writes, onBytes)).then(
+            (sentSha256) => void (sentSha256 === item.sha256 || (failure ??= { item, staged: staged[i], sentSha256 })),
+            (err: Error) => void (failure ??= { item, staged: staged[i], err }),
+          );
         }),
       ),
     );
@@ -70,7 +80,15 @@ export const createUploader = (run: RunOn, withConnection: WithConnection, redac
     failed: SendFailure,
     stagingDir: string | undefined,
   ): Promise<Error> => {
-    const what = `${step}: sending ${failed.item.path} failed: ${redactor.redact(failed.err.message)}`;
+    if (failed.sentSha256) {
+      const from = failed.item.source.kind === 'local' ? failed.item.source.localPath : 'its content';
+      return new SshError(
+        host.name,
+        `${step}: ${failed.item.path}: the bytes sent have sha256 ${failed.sentSha256}, not the planned ${failed.item.sha256} ` +
+          `(${from} changed since it was planned); nothing was moved into place`,
+      );
+    }
+    const what = `${step}: sending ${failed.item.path} failed: ${redactor.redact(failed.err!.message)}`;
     if (!conn.alive) return new ConnectError(host.name, what, true);
     const dir = stagingDir ?? dirname(failed.staged);
     const check = { step: `${step}: free space`, sudo: !stagingDir, allowFailure: true, timeoutMs: 30_000 };

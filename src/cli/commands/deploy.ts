@@ -6,7 +6,7 @@ import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
 import { withInterrupt, plainOutput } from '../interrupt.js';
-import { allowNotReadyOption, duration, inventoryOption, list, wholeNumber } from '../options.js';
+import { allowNotReadyOption, concurrencyOption, duration, inventoryOption, list } from '../options.js';
 import { printWarnings, examples } from '../output.js';
 
 /** Every later phase reads what connect and facts found, so they always run. */
@@ -54,7 +54,7 @@ export const registerDeploy = (program: Command): void => {
     .option('--hosts <names>', 'only these hosts (comma-separated inventory names)')
     .option('--phases <names>', `only these phases (comma-separated: ${PHASE_NAMES.join(', ')}); connect and facts always run`)
     .option('--dry-run', 'connect and read, then show what would change without changing anything')
-    .option('--concurrency <n>', 'hosts worked on at once', wholeNumber(1), 10)
+    .addOption(concurrencyOption())
     .option('--ignore-preflight-errors <checks>', `turn these preflight errors into warnings (${PREFLIGHT_CHECK_NAMES.join(', ')}, or all)`)
     .addOption(
       new Option('--health-timeout <duration>', 'how long to wait for each service to become healthy (seconds, or 90s, 2m)')

@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import chalk from 'chalk';
 import { confirmDestructive } from '../confirm.js';
 import { plainOutput, withInterrupt } from '../interrupt.js';
-import { duration, inventoryOption, wholeNumber } from '../options.js';
+import { duration, concurrencyOption, inventoryOption } from '../options.js';
 import { examples, printWarnings } from '../output.js';
 
 interface RemoveFlags {
@@ -27,7 +27,7 @@ export const registerRemove = (program: Command): void => {
     .addOption(
       new Option('--timeout <duration>', 'how long to wait for evictions and for etcd (seconds, or 90s, 2m)').argParser(duration).default(300_000, '5m'),
     )
-    .option('--concurrency <n>', 'hosts worked on at once', wholeNumber(1), 10)
+    .addOption(concurrencyOption())
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
     .addHelpText('after', examples('kubeinstall remove -i inventory.yaml node-3', 'kubeinstall remove -i inventory.yaml etcd-4 etcd-5 --yes'))
     .action(async (hosts: string[], flags: RemoveFlags) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { withInterrupt, plainOutput } from '../interrupt.js';
-import { inventoryOption, list, wholeNumber } from '../options.js';
+import { concurrencyOption, inventoryOption, list } from '../options.js';
 import { examples, printWarnings } from '../output.js';
 
 interface ResetFlags {
@@ -23,7 +23,7 @@ export const registerReset = (program: Command): void => {
     .option('--yes', 'do not ask for confirmation (required when not run at a terminal)')
     .option('--purge-data', "delete etcd's data instead of keeping it aside")
     .option('--dry-run', 'connect and read, then list per host what would go, changing nothing')
-    .option('--concurrency <n>', 'hosts worked on at once', wholeNumber(1), 10)
+    .addOption(concurrencyOption())
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
     .addHelpText(
       'after',

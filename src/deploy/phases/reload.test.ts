@@ -43,7 +43,7 @@ describe('reloads', () => {
         ...factsRules({ n1: {} }),
         compare,
         { command: /^mkdir -p \/var\/lib\/kubeinstall\/pending-reload && touch/, reply: {} },
-        { command: /^mkdir -p \/var\/lib\/kubeinstall && while read/, reply: {} },
+        { command: /^mkdir -p \/var\/lib\/kubeinstall && exec 3<&0 && stat/, reply: {} },
         { command: /^systemctl reload kube-lb\.service && rm -f/, reply: {} },
         { command: WAIT, reply: {} },
       ],

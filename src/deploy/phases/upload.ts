@@ -41,7 +41,7 @@ const upload = async (ctx: DeployContext, hp: HostPlan, progress: (text: string)
   }
   const changed = changedFiles(hp.files, remote.known);
   const record = (): Promise<unknown> =>
-    ctx.executor.exec(hp.host, recordHashesCommand(), { step: 'record file hashes', sudo: true, stdin: recordInput(hp.files) });
+    ctx.executor.exec(hp.host, recordHashesCommand(hp.files), { step: 'record file hashes', sudo: true, stdin: recordInput(hp.files) });
   if (!changed.length) {
     if (remote.unknown.length && !ctx.options.dryRun) await record();
     return `all ${hp.files.length} files already match`;

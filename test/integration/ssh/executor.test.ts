@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectedAs, WHO_COMMAND } from '../../../src/deploy/phases/connect.js';
-import { AuthError, ConnectError, HostKeyError, RemoteCommandError } from '../../../src/ssh/errors.js';
+import { AuthError, ConnectError, HostKeyError, RemoteCommandError, SshError } from '../../../src/ssh/errors.js';
 import { createExecutor, type ExecutorOptions, type SshExecutor } from '../../../src/ssh/executor.js';
 import { fingerprint } from '../../../src/ssh/known-hosts.js';
 import type { ExecEvent } from '../../../src/ssh/types.js';
@@ -138,7 +138,7 @@ describe('upload', () => {
     expect(counts[0]).toBe(0);
     expect(counts.at(-1)).toBe(file.size);
     expect(counts.every((n, i) => i === 0 || n > counts[i - 1]!)).toBe(true);
-    // SFTP reports 640 chunks of 32 KiB; the caller hears of every 1% (or 250 ms) at most.
+    // SFTP acknowledges 81 writes of 255 KiB; the caller hears of every 1% (or 250 ms) at most.
     expect(counts.length).toBeGreaterThan(10);
     expect(counts.length).toBeLessThan(150);
   });
@@ -153,6 +153,21 @@ describe('upload', () => {
     const again = await ex.upload(h1, [conf], { step: 'configs' });
     expect([again.uploaded, again.bytes]).toEqual([[conf.path], conf.size]);
     expect(steps).toEqual(['configs: prepare', 'configs: install']);
+  });
+
+  it('refuses a local file whose bytes changed since they were planned: the target keeps its content, no temp file stays', async () => {
+    const ex = executor();
+    const h3 = modelHost(tb, 'h3');
+    const target = '/opt/kubeinstall-changed/etcd';
+    await ex.upload(h3, [inlineItem(target, 'old version\n', 0o755)], { step: 'old' });
+    const path = join(work, 'changed.bin');
+    const planned = await randomFile(path, 2 * MiB);
+    await randomFile(path, 2 * MiB); // replaced after it was planned (hashed)
+    const err = await ex.upload(h3, [localItem(target, path, planned)], { step: 'binaries' }).catch((e) => e);
+    expect(err).toBeInstanceOf(SshError);
+    expect(err.message).toContain(`h3: binaries: ${target}: the bytes sent have sha256 `);
+    expect(err.message).toContain(`not the planned ${planned.sha256} (${path} changed since it was planned); nothing was moved into place`);
+    expect((await tb.hostExec('h3', `cat ${target}; ls -A /opt/kubeinstall-changed`)).stdout).toBe('old version\netcd\n');
   });
 
   it('never leaves a partial target when sshd dies mid-upload, and the next run completes', async () => {
@@ -337,12 +352,15 @@ describe('sudo and jump hosts', () => {
     expect((await tb.hostExec('h1', 'ls -A /opt/kubeinstall-staging')).stdout).toBe('big.bin\n');
     expect(await leftovers()).toBe('');
 
-    // the install step fails (the bytes do not match their hash): staged and temporary files go too
+    // the bytes sent are not the planned ones: nothing is installed, staged and temporary files go too
     const wrong = { ...inlineItem('/opt/kubeinstall-staging/wrong.conf', 'x=1\n', 0o644), sha256: '0'.repeat(64) };
     const err = await ex.upload(user, [wrong], { step: 'configs' }).catch((e) => e);
-    expect(err).toBeInstanceOf(RemoteCommandError);
-    expect(err.message).toContain('h1: configs: install failed');
+    expect(err).toBeInstanceOf(SshError);
+    expect(err.message).toContain(
+      `h1: configs: /opt/kubeinstall-staging/wrong.conf: the bytes sent have sha256 ${inlineItem('/x', 'x=1\n').sha256}, not the planned`,
+    );
     expect(await leftovers()).toBe('');
+    expect((await tb.hostExec('h1', 'ls -A /opt/kubeinstall-staging')).stdout).toBe('big.bin\n');
 
     // uploads at once to the same host each stage in their own folder
     const reports = await Promise.all(
