@@ -237,10 +237,8 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const plan = expandPki(model);
   const record = readRecord(dir);
   const checker = fileChecker(dir, record);
-  const [caFound, sa] = await Promise.all([
-    readMaterial(dir, { ...plan, certs: plan.certs.filter((c) => c.spec.ca === 'self') }),
-    plan.serviceAccount ? readServiceAccount(dir) : undefined,
-  ]);
+  const caFound = readMaterial(dir, { ...plan, certs: plan.certs.filter((c) => c.spec.ca === 'self') });
+  const sa = plan.serviceAccount ? await readServiceAccount(dir) : undefined;
   const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const vrrpPassword = model.hosts.some((h) => holdsVip(model, h)) ? [await vrrpPasswordFile(dir)] : [];
   const queue = keyQueue(opts.signal, () => new CertsInterrupted(false));
@@ -269,7 +267,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   });
   // Only what the record cannot vouch for is read and parsed: untrusted leaves and the certificates of kubeconfigs to render.
   const toRead = plan.certs.filter((c) => c.spec.ca !== 'self' && (!reuse.trusted.has(c.id) || reuse.renderFor.has(c.id)));
-  const found = new Map([...caFound, ...(await readMaterial(dir, { ...plan, certs: toRead }))]);
+  const found = new Map([...caFound, ...readMaterial(dir, { ...plan, certs: toRead })]);
   const decisions = plan.certs
     .filter((c) => c.spec.ca !== 'self')
     .map((c) =>
