@@ -249,11 +249,19 @@ export const commitFiles = async (dir: string, files: readonly OutputFile[], sto
   const journal: Journal = { files: files.map((f) => f.path) };
   try {
     await withName(staging, () => mkdir(staging, { recursive: true, mode: DIR_MODE }));
+    // After the first failure no new file is started, and every write in flight ends before the discard.
+    let failed: unknown;
     await mapLimit(
       files.map((f, i) => ({ ...f, staged: join(staging, stagedAs(journal, i)) })),
       IO_CONCURRENCY,
-      (f) => withName(`${join(dir, f.path)} (staged in ${staging})`, () => writeStaged(f.staged, f.data, f.mode)),
+      (f) =>
+        failed
+          ? Promise.resolve()
+          : withName(`${join(dir, f.path)} (staged in ${staging})`, () => writeStaged(f.staged, f.data, f.mode)).catch((err: unknown) => {
+              failed ??= err;
+            }),
     );
+    if (failed) throw failed;
     if (stop()) throw new StagingDropped();
     await withName(join(staging, JOURNAL), () => writeFileAtomic(join(staging, JOURNAL), JSON.stringify(journal), { mode: SECRET_MODE }));
   } catch (err) {
