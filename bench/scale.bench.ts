@@ -120,7 +120,7 @@ const fillBinaries = async (dir: string): Promise<void> => {
 
 /** A fresh Debian host as the deploy's commands see it: nothing of ours installed, no file in place. */
 const simulatedHosts = (model: ClusterModel, plan: ReturnType<typeof buildClusterPlan>, clusterFiles: Parameters<typeof buildClusterPlan>[1]) => {
-  const cluster = { model, plan, clusterFiles };
+  const cluster = { model, plan, clusterFiles: new Map(clusterFiles) };
   const byName = new Map(plan.hosts.map((hp) => [hp.host.name, hp]));
   return fakeExecutor({
     latencyMs: LATENCY_MS,
@@ -181,9 +181,11 @@ const dryRunAt = async (nodes: number): Promise<string> =>
     const bound = latencyBound(fake.calls);
     const hosts = MASTERS + nodes;
     return (
-      `  ${String(hosts).padStart(5)} hosts ${String(fake.calls.length).padStart(6)} calls  ${s(wall).padStart(9)} wall ${s((used.user + used.system) / 1000).padStart(9)} CPU` +
+      `  ${String(hosts).padStart(5)} hosts ${String(fake.calls.length).padStart(6)} calls  ${s(wall).padStart(9)} wall ` +
+      `${s((used.user + used.system) / 1000).padStart(9)} CPU` +
       `  latency-bound ${s(bound).padStart(9)}  ${(wall / bound).toFixed(2)}x  ` +
-      `${((wall - bound) / hosts).toFixed(1)} ms/host over it  peak ${peakInFlight(fake.calls)} calls in flight  ${lines} task lines  RSS ${mib(process.memoryUsage().rss)}`
+      `${((wall - bound) / hosts).toFixed(1)} ms/host over it  peak ${peakInFlight(fake.calls)} calls in flight  ` +
+      `${lines} task lines  RSS ${mib(process.memoryUsage().rss)}`
     );
   });
 
@@ -222,9 +224,11 @@ const pkiTable = async (nodes: number): Promise<void> =>
     const first = timed(`${cli('certs')} >/dev/null`);
     const cluster = join(dir, 'cluster');
     const files = Number(execFileSync('sh', ['-c', `find ${cluster}/pki ${cluster}/kubeconfigs | wc -l`], { encoding: 'utf8' }));
-    const copy = timed(`cp -a ${cluster}/pki ${cluster}/kubeconfigs ${dir}/copy-target 2>/dev/null || (mkdir ${dir}/copy && cp -a ${cluster}/pki ${cluster}/kubeconfigs ${dir}/copy)`);
+    const copy = timed(`mkdir ${dir}/copy && cp -a ${cluster}/pki ${cluster}/kubeconfigs ${dir}/copy`);
     console.log(row(`cp -a of the ${files} files and folders (baseline)`, copy));
-    console.log(row('kubeinstall certs', first, `${(first.wall / copy.wall).toFixed(2)}x cp -a, ${(first.wall / (copy.wall + keygen.wall)).toFixed(2)}x cp -a + keygen`));
+    console.log(
+      row('kubeinstall certs', first, `${(first.wall / copy.wall).toFixed(2)}x cp -a, ${(first.wall / (copy.wall + keygen.wall)).toFixed(2)}x cp -a + keygen`),
+    );
     const rerun = timed(`${cli('certs')} >/dev/null`);
     console.log(row('kubeinstall certs, re-run, nothing changed', rerun));
     const plan = timed(`${cli('plan')} >/dev/null 2>&1`);

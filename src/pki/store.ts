@@ -1,6 +1,7 @@
 // The cluster folder on disk: read what exists, write only what changed, as one set. Nothing else in the
 // PKI touches the disk.
-import { constants, lstatSync, readFileSync, renameSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, constants, fchmodSync, lstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
@@ -226,16 +227,35 @@ export const recoverInterrupted = async (dir: string): Promise<Recovery> => {
   return { discarded: true };
 };
 
-/** Writes a new file and makes it durable before anything names it in a journal. */
-const writeStaged = async (path: string, data: string, mode: number): Promise<void> => {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+/** A new file of our own: O_EXCL fails on anything already there, a symlink planted under the name included. */
+const writeStaged = (path: string, data: string, mode: number): void => {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    await handle.writeFile(data);
-    await handle.chmod(mode); // the umask may have narrowed the mode open() applied
-    await handle.sync();
+    writeFileSync(fd, data);
+    fchmodSync(fd, mode); // the umask may have narrowed the mode open() applied
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+};
+
+/**
+ * Makes the staged files durable before a journal names them: one syncfs(2) of their file system through
+ * coreutils' `sync -f` (Node has no binding for it), which costs far less than an fsync per file over tens
+ * of thousands of files; where that command is missing or fails, each file is fsynced.
+ */
+const flushStaged = async (staging: string, names: readonly string[]): Promise<void> => {
+  const synced = await new Promise<boolean>((resolve) => execFile('sync', ['-f', staging], (err) => resolve(!err)));
+  if (synced) return;
+  await mapLimit(names, IO_CONCURRENCY, (name) =>
+    withName(join(staging, name), async () => {
+      const handle = await open(join(staging, name), 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }),
+  );
 };
 
 /**
@@ -249,19 +269,16 @@ export const commitFiles = async (dir: string, files: readonly OutputFile[], sto
   const journal: Journal = { files: files.map((f) => f.path) };
   try {
     await withName(staging, () => mkdir(staging, { recursive: true, mode: DIR_MODE }));
-    // After the first failure no new file is started, and every write in flight ends before the discard.
-    let failed: unknown;
-    await mapLimit(
-      files.map((f, i) => ({ ...f, staged: join(staging, stagedAs(journal, i)) })),
-      IO_CONCURRENCY,
-      (f) =>
-        failed
-          ? Promise.resolve()
-          : withName(`${join(dir, f.path)} (staged in ${staging})`, () => writeStaged(f.staged, f.data, f.mode)).catch((err: unknown) => {
-              failed ??= err;
-            }),
-    );
-    if (failed) throw failed;
+    // Synchronous: small files, one descriptor at a time at any size, and no round trip through libuv's pool per call.
+    const names = files.map((_, i) => stagedAs(journal, i));
+    files.forEach((f, i) => {
+      try {
+        writeStaged(join(staging, names[i]!), f.data, f.mode);
+      } catch (err) {
+        throw named(`${join(dir, f.path)} (staged in ${staging})`, err);
+      }
+    });
+    await flushStaged(staging, names);
     if (stop()) throw new StagingDropped();
     await withName(join(staging, JOURNAL), () => writeFileAtomic(join(staging, JOURNAL), JSON.stringify(journal), { mode: SECRET_MODE }));
   } catch (err) {
