@@ -68,8 +68,13 @@ export const readRecord = (dir: string): IssuedRecord => {
   }
 };
 
-export const writeRecord = (dir: string, record: IssuedRecord): Promise<void> =>
-  writeFileAtomic(join(dir, ISSUED_RECORD), JSON.stringify({ version: VERSION, ...record }), { mode: 0o600, dirMode: 0o700 });
+const serialize = (record: IssuedRecord): string => JSON.stringify({ version: VERSION, ...record });
+
+/** Written only when it changed: at thousands of hosts it is megabytes, and a no-change re-run should write nothing. */
+export const writeRecord = async (dir: string, record: IssuedRecord, previous: IssuedRecord): Promise<void> => {
+  const text = serialize(record);
+  if (text !== serialize(previous)) await writeFileAtomic(join(dir, ISSUED_RECORD), text, { mode: 0o600, dirMode: 0o700 });
+};
 
 /** Changes whenever the file's bytes may have: a rewrite or replacement moves the ctime, which no tool can set back. */
 const identityOf = (info: BigIntStats): string => `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
