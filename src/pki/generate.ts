@@ -356,6 +356,9 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     },
     written: files,
   });
-  await writeRecord(dir, next, record).catch((err: Error) => warnings.push(`could not save ${ISSUED_RECORD} (the next run checks every file again): ${err.message}`));
+  // The record only saves work: failing to save it costs the next run time, not correctness.
+  await writeRecord(dir, next, record).catch((err: Error) =>
+    warnings.push(`could not save ${ISSUED_RECORD} (the next run checks every file again): ${err.message}`),
+  );
   return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written, warnings };
 };
