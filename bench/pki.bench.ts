@@ -1,4 +1,4 @@
-// `npm run bench:pki [-- --sizes 3+100,3+500 --algorithms rsa-2048,ecdsa-p256 --tools openssl,cfssl --jobs 1]`
+// `npm run bench:pki [-- --sizes 3+100,3+500,3+1000 --algorithms rsa-2048,ecdsa-p256 --tools openssl,cfssl --jobs 1]`
 // The whole PKI for M masters + N nodes made by `kubeinstall certs`, beside baselines measured in the same
 // run: the bare cost of generating the same keys natively on every core, and the same keys and
 // certificates made with the openssl command line and with cfssl, one command after another as the
@@ -19,7 +19,7 @@ import { run } from '../src/lab/proc.js';
 
 const { values: args } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '3+100,3+500' },
+    sizes: { type: 'string', default: '3+100,3+500,3+1000' },
     algorithms: { type: 'string', default: 'rsa-2048,ecdsa-p256' },
     tools: { type: 'string', default: 'openssl,cfssl' }, // '' for none
     jobs: { type: 'string', default: '1' },

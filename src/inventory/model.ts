@@ -146,8 +146,16 @@ export interface ClusterModel {
 }
 
 /** Generic over the host type so that partial hosts (the PKI's view, verify-certs' folder-derived hosts) share the rule. */
-export const hostsWithRole = <H extends Pick<Host, 'roles'>>(model: { readonly hosts: readonly H[] }, role: Role): H[] =>
-  model.hosts.filter((h) => h.roles.includes(role));
+/** Per host list and role: renderers ask for the masters once per host, which over thousands of hosts was quadratic. */
+const byRole = new WeakMap<readonly Pick<Host, 'roles'>[], Map<Role, readonly Pick<Host, 'roles'>[]>>();
+
+export const hostsWithRole = <H extends Pick<Host, 'roles'>>(model: { readonly hosts: readonly H[] }, role: Role): readonly H[] => {
+  let roles = byRole.get(model.hosts);
+  if (!roles) byRole.set(model.hosts, (roles = new Map()));
+  let hosts = roles.get(role);
+  if (!hosts) roles.set(role, (hosts = Object.freeze(model.hosts.filter((h) => h.roles.includes(role)))));
+  return hosts as readonly H[];
+};
 
 /** An inventory with etcd members and no master deploys an external etcd cluster only. */
 export const isEtcdOnly = (model: { readonly hosts: readonly Pick<Host, 'roles'>[] }): boolean =>

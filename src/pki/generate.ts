@@ -26,6 +26,7 @@ import {
   type Material,
   type OutputFile,
 } from './store.js';
+import { EMPTY_RECORD, fileChecker, ISSUED_RECORD, nextRecord, readRecord, recordedReuse, sha256, writeRecord } from './record.js';
 import { issueCertificate, keyIdentifier, type CertInfo, type CertTemplate, type Signer } from './x509.js';
 
 /** kubeadm backdates every certificate by five minutes to absorb clock skew between hosts. */
@@ -192,6 +193,12 @@ const decideLeaf = (
   return reason === undefined ? { c, outcome: 'kept' } : { c, outcome: 'reissued', reason };
 };
 
+/** Whether a leaf valid until `notAfter` is due for renewal: the window `decideLeaf` applies. */
+const renewalDue = (c: CertInstance, notAfter: Date, cas: ReadonlyMap<CaName, CaState>, now: Date): boolean => {
+  const validityDays = Math.floor((leafNotAfter(c, now, cas.get(c.ca)!).getTime() - now.getTime()) / DAY_MS);
+  return notAfter <= now || Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS) < renewWithinDays(validityDays);
+};
+
 /** An external CA cannot sign: stop before any key is made, naming every certificate that needs it. */
 const refuseExternalIssues = (decisions: readonly LeafDecision[], cas: ReadonlyMap<CaName, CaState>): void => {
   const blocked = decisions.filter((d) => d.outcome !== 'kept' && cas.get(d.c.ca)!.external);
@@ -247,7 +254,10 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     ...(recovery && 'discarded' in recovery ? ['discarded the staged files of an interrupted run (it had changed nothing)'] : []),
   ];
   const plan = expandPki(model);
-  const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
+  const record = readRecord(dir);
+  const checker = fileChecker(dir, record);
+  const caFound = readMaterial(dir, { ...plan, certs: plan.certs.filter((c) => c.spec.ca === 'self') });
+  const sa = plan.serviceAccount ? await readServiceAccount(dir) : undefined;
   const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const vrrpPassword = model.hosts.some((h) => holdsVip(model, h)) ? [await vrrpPasswordFile(dir)] : [];
   // before any key is made: a full pod CIDR stops the run with nothing written
@@ -260,15 +270,33 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   for (const c of plan.certs.filter((c) => c.spec.ca === 'self')) {
     cas.set(
       c.ca,
-      decideCa(c, found.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)),
+      decideCa(c, caFound.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)),
     );
   }
   const keptCaCerts = new Map(
     await Promise.all([...cas].map(async ([name, st]) => [name, st.outcome === 'kept' ? (await st.material).cert : undefined] as const)),
   );
+  const caSha = new Map([...cas].filter(([, st]) => st.outcome === 'kept').map(([name]) => [name, sha256(caFound.get(name)!.certPem!)]));
+  const reuse = recordedReuse({
+    plan,
+    algorithm: model.keyAlgorithm,
+    // a renewal decides every leaf again: the record vouches for files, not for what this run is asked to re-issue
+    record: options.renew ? EMPTY_RECORD : record,
+    checker,
+    caSha,
+    now: opts.now,
+    renewalDue: (c, notAfter) => renewalDue(c, notAfter, cas, opts.now),
+  });
+  // Only what the record cannot vouch for is read and parsed: untrusted leaves and the certificates of kubeconfigs to render.
+  const toRead = plan.certs.filter((c) => c.spec.ca !== 'self' && (!reuse.trusted.has(c.id) || reuse.renderFor.has(c.id)));
+  const found = new Map([...caFound, ...readMaterial(dir, { ...plan, certs: toRead })]);
   const decisions = plan.certs
     .filter((c) => c.spec.ca !== 'self')
-    .map((c) => decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now, options.renew));
+    .map((c) =>
+      reuse.trusted.has(c.id)
+        ? { c, outcome: 'kept' as const }
+        : decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now, options.renew),
+    );
   refuseExternalIssues(decisions, cas);
 
   const issued = decisions.filter((d) => d.outcome !== 'kept');
@@ -279,12 +307,12 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     for (const d of st.defects ?? []) warnings.push(`kept CA ${name}, but its ${d}; \`certs --force-ca\` re-issues it and everything it signed`);
   }
 
-  const leafMaterial = decisions.map(({ c, outcome }) => {
-    const have = found.get(c.id)!;
+  const leafMaterial = decisions.map(({ c, outcome }): Promise<Issued | undefined> => {
+    const have = found.get(c.id);
     const ca = cas.get(c.ca)!;
     const signer = (): Promise<Signer> => ca.material.then((m) => m.signer!);
     return outcome === 'kept'
-      ? Promise.resolve({ certPem: have.certPem!, keyPem: have.keyPem! })
+      ? Promise.resolve(have && { certPem: have.certPem!, keyPem: have.keyPem! })
       : handled(issue(templateOf(c, model, opts.now, leafNotAfter(c, opts.now, ca)), newKey(), signer()));
   });
   const [saOutput, caIssued, leavesIssued] = await unlessInterrupted(
@@ -308,23 +336,28 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
       { path: c.files!.crt, data: material(c).certPem, mode: CERT_MODE },
       { path: c.files!.key, data: material(c).keyPem, mode: SECRET_MODE },
     ]);
-  // Kept keys keep their content, but never a mode that lets others read them.
+  // Kept keys keep their content, but never a mode that lets others read them (a trusted key's mode was seen by the record check).
+  const loose = (path: string): boolean => ((checker.state(path)?.mode ?? 0) & ~SECRET_MODE) !== 0;
   const keptKeys = [
-    ...plan.certs.filter((c) => c.files && !changed.has(c.id) && found.get(c.id)!.keyPem !== undefined).map((c) => ({ path: c.files!.key, mode: SECRET_MODE })),
+    ...plan.certs
+      .filter((c) => c.files && !changed.has(c.id) && (reuse.trusted.has(c.id) ? loose(c.files.key) : found.get(c.id)!.keyPem !== undefined))
+      .map((c) => ({ path: c.files!.key, mode: SECRET_MODE })),
     ...(sa && saOutput?.outcome === 'kept' ? Object.values(SERVICE_ACCOUNT_FILES).map((path) => ({ path, mode: SECRET_MODE })) : []),
   ];
   warnings.push(...(await tightenModes(dir, keptKeys)));
   const byId = new Map(plan.certs.map((c) => [c.id, c]));
-  const kubeconfigFiles = plan.kubeconfigs.map((k): OutputFile => {
-    const cert = byId.get(k.certId)!;
-    const { certPem, keyPem } = material(cert);
-    const caPem = caIssued.get(cert.ca)!.certPem;
-    return {
-      path: k.file,
-      mode: SECRET_MODE,
-      data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }),
-    };
-  });
+  const kubeconfigFiles = plan.kubeconfigs
+    .filter((k) => !reuse.freshKubeconfigs.has(k.file))
+    .map((k): OutputFile => {
+      const cert = byId.get(k.certId)!;
+      const { certPem, keyPem } = material(cert);
+      const caPem = caIssued.get(cert.ca)!.certPem;
+      return {
+        path: k.file,
+        mode: SECRET_MODE,
+        data: renderKubeconfig({ clusterName: k.clusterName, server: k.server, user: cert.subject.cn, caPem, certPem, keyPem }),
+      };
+    });
   // Issued files are new by definition; kubeconfigs (and the encryption key) are written when they differ.
   const files = [
     ...certFiles,
@@ -338,5 +371,22 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     throw err instanceof StagingDropped ? new CertsInterrupted(false) : err;
   }
   if (opts.signal?.aborted) throw new CertsInterrupted(true);
+  const next = nextRecord({
+    plan,
+    algorithm: model.keyAlgorithm,
+    record,
+    checker,
+    caSha: new Map([...caIssued].map(([name, m]) => [name, sha256(m.certPem)])),
+    validity: (c) => {
+      const cert = found.get(c.id)?.cert;
+      if (changed.has(c.id)) return { notBefore: new Date(opts.now.getTime() - BACKDATE_MS), notAfter: leafNotAfter(c, opts.now, cas.get(c.ca)!) };
+      return cert && { notBefore: cert.notBefore, notAfter: cert.notAfter };
+    },
+    written: files,
+  });
+  // The record only saves work: failing to save it costs the next run time, not correctness.
+  await writeRecord(dir, next, record).catch((err: Error) =>
+    warnings.push(`could not save ${ISSUED_RECORD} (the next run checks every file again): ${err.message}`),
+  );
   return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written, warnings };
 };

@@ -55,7 +55,7 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
   const now = opts.now ?? new Date();
   const checkSans = opts.checkInventory;
   const filed = plan.certs.filter((c) => c.files);
-  const material = await readMaterial(dir, { ...plan, certs: filed });
+  const material = readMaterial(dir, { ...plan, certs: filed });
   const caCert = (c: CertInstance): CertInfo | undefined => material.get(c.ca)?.cert;
 
   const certRows = await mapLimit(filed, IO_CONCURRENCY, async (c): Promise<VerifyRow> => {

@@ -26,9 +26,14 @@ export const parseFlagTable = (text: string, source: string): ReadonlyMap<string
   return flags;
 };
 
+/** Parsed once a run: every host's flags are checked against the same few tables. */
+const tables = new Map<string, ReadonlyMap<string, FlagSpec>>();
+
 export const flagsFor = (minor: string, component: FlagComponent): ReadonlyMap<string, FlagSpec> => {
   const relative = `flags/${minor}/${component}.txt`;
-  return parseFlagTable(readAsset(relative), `assets/${relative}`);
+  let table = tables.get(relative);
+  if (!table) tables.set(relative, (table = parseFlagTable(readAsset(relative), `assets/${relative}`)));
+  return table;
 };
 
 /** Why each rendered flag would be rejected by this minor's binary (unknown or deprecated); empty when all are fine. */

@@ -5,8 +5,8 @@
 // the hashes are kept in a cache beside the cluster files, each with the file's identity (inode, size,
 // mtime and ctime in ns): a binary whose identity still matches is not hashed again; any other is.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { imageCacheFile, indexImages, type ImageIndex } from '../images/load.js';
 import type { ClusterModel, Host, Registry, Role } from '../inventory/model.js';
@@ -21,23 +21,28 @@ import type { BinaryIndex, ClusterFiles, LocalBinary } from './types.js';
 /** The cluster folder's subfolders render reads (logs and other state stay out). */
 const CLUSTER_SUBDIRS = ['pki', 'kubeconfigs', 'network'];
 
-const filesUnder = async (dir: string): Promise<string[]> => {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw new KubeinstallError(`cannot read ${dir}: ${err.code ?? err.message}`);
-  });
-  const nested = await Promise.all(
-    entries.map((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : Promise.resolve(e.isFile() ? [join(dir, e.name)] : []))),
-  );
-  return nested.flat();
+/**
+ * Every file under `dir`, depth first. Synchronous, as the reads below: a cluster of thousands of hosts has
+ * tens of thousands of small files here, and one descriptor at a time never meets the open-file limit.
+ */
+const filesUnder = (dir: string): string[] => {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new KubeinstallError(`cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return entries.flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
 };
 
-/** Every file under `<clusterDir>/pki` and `<clusterDir>/kubeconfigs`, keyed by its path relative to clusterDir with `/`. */
-export const readClusterFiles = async (clusterDir: string): Promise<ClusterFiles> => {
-  const paths = (await Promise.all(CLUSTER_SUBDIRS.map((d) => filesUnder(join(clusterDir, d))))).flat();
-  const entries = await Promise.all(paths.map(async (p) => [relative(clusterDir, p).split(sep).join('/'), await readFile(p)] as const));
-  return new Map(entries);
-};
+/**
+ * Every file under `<clusterDir>/pki` and `<clusterDir>/kubeconfigs`, keyed by its path relative to clusterDir
+ * with `/`. Read synchronously: for small files that is several times less CPU than a round trip through
+ * libuv's pool per file, and it holds one descriptor at a time at any size.
+ */
+export const readClusterFiles = (clusterDir: string): ClusterFiles =>
+  new Map(CLUSTER_SUBDIRS.flatMap((d) => filesUnder(join(clusterDir, d))).map((p) => [relative(clusterDir, p).split(sep).join('/'), readFileSync(p)] as const));
 
 export const hashFile = (path: string): Promise<string> =>
   new Promise((resolve, reject) => {

@@ -58,12 +58,16 @@ export interface FakeScript {
   readonly exec: readonly Rule[];
   /** Uploads are refused unless allowed: every item is then reported as uploaded. */
   readonly acceptUploads?: boolean;
+  /** Each call's round trip, as a host over a network would take (bench/scale.bench.ts); default: one turn of the event loop. */
+  readonly latencyMs?: number;
 }
 
 /** One turn of the event loop, as a network round trip: hosts running in parallel interleave as on a real run. */
-const roundTrip = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export const fakeExecutor = (script: FakeScript): FakeExecutor => {
+  const { latencyMs } = script;
+  const roundTrip = latencyMs ? (): Promise<void> => new Promise((resolve) => setTimeout(resolve, latencyMs)) : nextTurn;
   const calls: Call[] = [];
   const unexpected: string[] = [];
   const listeners: ((e: ExecEvent) => void)[] = [];
