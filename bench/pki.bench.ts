@@ -33,6 +33,10 @@ const inventoryText = (masters: number, nodes: number, algorithm: KeyAlgorithm):
     'cluster:',
     '  name: bench',
     `  keyAlgorithm: ${algorithm}`,
+    // a /29 a kubelet host, so any size this bench runs has its pod subnets
+    '  podCidr: 198.18.0.0/16',
+    '  network: { nodeSubnetSize: 29 }',
+    '  serviceCidr: 198.19.64.0/18',
     ...(masters > 1 ? ['  apiEndpoint: 192.0.2.100:6443', '  apiEndpointKind: vip'] : []),
     'hosts:',
     ...Array.from({ length: masters }, (_, i) => host(`master-${i + 1}`, i, 'etcd, master')),

@@ -64,7 +64,9 @@ const inventoryText = (dir: string, nodes: number): string =>
     '  keyAlgorithm: ecdsa-p256',
     `  clusterDir: ${dir}/cluster`,
     `  binariesDir: ${dir}/binaries`,
-    '  podCidr: 198.19.128.0/17',
+    // a /29 a kubelet host: 8,192 pod subnets, room for every size this bench runs
+    '  podCidr: 198.18.0.0/16',
+    '  network: { nodeSubnetSize: 29 }',
     '  serviceCidr: 198.19.64.0/18',
     'ssh:',
     '  user: root',

@@ -61,7 +61,7 @@ describe('certs on a full disk', () => {
     remount(dir, 'size=16m');
     const again = kubeinstall(['certs', '-i', inventory]);
     expect(again.code, again.err).toBe(0);
-    expect(again.out).toMatch(/^19 created, 0 kept, 0 re-issued; 38 files written/m);
+    expect(again.out).toMatch(/^19 created, 0 kept, 0 re-issued; 39 files written/m);
     expect(kubeinstall(['verify-certs', '-i', inventory]).code).toBe(0);
   });
 
@@ -71,7 +71,7 @@ describe('certs on a full disk', () => {
     // but not to make every target folder.
     const probe = setup('ecdsa-p256');
     expect(kubeinstall(['certs', '-i', probe.inventory]).code).toBe(0);
-    const staged = ['pki', 'kubeconfigs'].flatMap((d) => files(join(probe.dir, d))).length;
+    const staged = ['pki', 'kubeconfigs', 'network'].flatMap((d) => files(join(probe.dir, d))).length;
     mountTmpfs(dir, `size=16m,nr_inodes=${1 + 1 + staged + 1 + 2}`);
     const full = kubeinstall(['certs', '-i', inventory]);
     expect(full.code).toBe(1);
@@ -80,7 +80,7 @@ describe('certs on a full disk', () => {
     remount(dir, 'nr_inodes=10000');
     const again = kubeinstall(['certs', '-i', inventory]);
     expect(again.code, again.err).toBe(0);
-    expect(again.err).toContain('warning: finished writing the 38 files of an interrupted run');
+    expect(again.err).toContain('warning: finished writing the 39 files of an interrupted run');
     expect(again.out).toMatch(/^0 created, 19 kept, 0 re-issued; 0 files written/m);
     expect(existsSync(join(dir, '.certs-staging'))).toBe(false);
     expect(kubeinstall(['verify-certs', '-i', inventory]).code).toBe(0);

@@ -33,7 +33,7 @@ describe('kubeinstall certs and verify-certs', () => {
         'admin, super-admin, kube-proxy, controller-manager, scheduler\n',
     );
     expect(first.out).toContain('wrote the Secrets encryption key pki/encryption.key\n');
-    expect(first.out).toMatch(/^19 created, 0 kept, 0 re-issued; 38 files written under .*demo$/m);
+    expect(first.out).toMatch(/^19 created, 0 kept, 0 re-issued; 39 files written under .*demo$/m);
     const again = run('certs', '-i', inventory);
     expect(again.out).toMatch(/^kept: ca, front-proxy-ca, .*, scheduler$/m);
     expect(again.out).toContain(`\n0 created, 19 kept, 0 re-issued; 0 files written under ${dir}\n`);
