@@ -127,7 +127,12 @@ export interface LabUp {
   readonly hosts: readonly LabHost[];
   /** Preflight checks Debian's binaries or the image cannot pass, with why: for deploy's --ignore-preflight-errors. */
   readonly ignores: readonly { readonly check: string; readonly why: string }[];
+  /** Why deploy must accept NotReady Nodes (--allow-not-ready): a whole-cluster lab has no pod network yet. */
+  readonly notReady?: string;
 }
+
+/** What keeps a whole-cluster lab's Nodes NotReady, as the real kubelet reports it (docs/dns.md). */
+const LAB_NOT_READY = 'the hosts have no CNI config (no pod network yet) and, with no uplink, no pause image: the Nodes stay NotReady until you give them both';
 
 /** Debian's etcd and containerd are older than kubeadm accepts, and the image has no iptables: the checks deploy must be told to ignore. */
 const deployIgnores = async (binariesDir: string, minor: KubernetesMinor, full: boolean): Promise<LabUp['ignores']> => {
@@ -208,7 +213,7 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
     if (uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid)) await run('chown', ['-R', `${uid}:${gid}`, o.dir]);
     const ignores = await deployIgnores(binariesDir, minorOf(model.kubernetesVersion) as KubernetesMinor, full);
     tb.detach();
-    return { bridge, subnet: network.subnet, hosts, ignores };
+    return { bridge, subnet: network.subnet, hosts, ignores, ...(full && { notReady: LAB_NOT_READY }) };
   } catch (err) {
     await tb.stop();
     removeFolder();
