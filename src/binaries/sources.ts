@@ -7,7 +7,7 @@
 // - etcd: github.com/etcd-io/etcd/releases/download/v<ver>/etcd-v<ver>-linux-<arch>.tar.gz, one folder
 //   etcd-v<ver>-linux-<arch>/ holding etcd, etcdctl, etcdutl; `sha256sum` lines for every asset in SHA256SUMS.
 // - containerd: github.com/containerd/containerd/releases/download/v<ver>/containerd-<ver>-linux-<arch>.tar.gz
-//   (bin/containerd, bin/containerd-shim-runc-v2, ...), `sha256sum` line in <file>.sha256sum.
+//   (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr, ...), `sha256sum` line in <file>.sha256sum.
 // - runc: github.com/opencontainers/runc/releases/download/v<ver>/runc.<arch>, lines for every asset in runc.sha256sum.
 // - CNI plugins: github.com/containernetworking/plugins/releases/download/v<ver>/cni-plugins-linux-<arch>-v<ver>.tgz
 //   (the plugins at the top level), `sha256sum` line in <file>.sha256.
@@ -109,7 +109,7 @@ export const RELEASES: readonly Release[] = [
     },
   },
   {
-    provides: ['containerd', 'containerd-shim-runc-v2'],
+    provides: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
     artifacts: (v, arch, names) => {
       const file = `containerd-${v.containerd}-linux-${arch}.tar.gz`;
       return [

@@ -22,6 +22,13 @@ export const wholeNumber =
     return n;
   };
 
+/** Whole days, with or without the unit: `30d`, `30`. */
+export const days = (value: string): number => {
+  const m = /^(\d+)d?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a number of days, such as 30d');
+  return Number(m[1]);
+};
+
 const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600 };
 
 /** A duration of at least one second, in seconds or with a unit (`90`, `90s`, `2m`, `1h`); the value is in milliseconds. */

@@ -31,6 +31,7 @@ export const deployInventory = async (req: DeployRequest): Promise<RunResult> =>
     {
       inventory: req.inventory,
       concurrency: req.options.concurrency,
+      uploads: true,
       insecureSkipHostKeyCheck: req.insecureSkipHostKeyCheck,
       onWarnings: req.onWarnings,
       check: (model) => checkHostsOption(model, req.options.hosts, req.inventory),

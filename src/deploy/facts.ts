@@ -1,5 +1,6 @@
 // What deploy needs to know about a host, gathered with one remote shell command and parsed here.
 import { interfaceOfCommand } from '../render/keepalived.js';
+import { factsImagesScript, parseImageList } from './ctr.js';
 import { bigIntToIp } from '../util/ip.js';
 import { quote, quoteAll } from '../util/shell.js';
 
@@ -51,6 +52,8 @@ export interface Facts {
   readonly neighbours: ReadonlyMap<string, string>;
   /** An unfinished `etcd restore` here: where it put (or puts) the member's old data dir. */
   readonly etcdRestore?: { readonly aside: string };
+  /** Images in containerd's k8s.io namespace (name -> digest), when asked and containerd runs; else empty. */
+  readonly images: ReadonlyMap<string, string>;
 }
 
 export interface DiskSpace {
@@ -70,6 +73,8 @@ export interface FactsQuery {
   readonly hashRecord: string;
   /** Addresses to look up: which interface here holds each, else who answers for it on the link. */
   readonly addresses?: readonly string[];
+  /** Ask containerd which images it has (kubelet hosts). */
+  readonly images?: boolean;
 }
 
 /** Where a host remembers, across runs, the units that still need a restart for files already uploaded. */
@@ -195,6 +200,7 @@ export const factsScript = (q: FactsQuery): string =>
       : []),
     unitStatusScript([...Object.values(OS_UNITS), ...q.units]),
     ...(q.addresses ?? []).map(addressScript),
+    ...(q.images ? [factsImagesScript] : []),
     // the listening sockets only: a busy host has thousands of connections
     `grep -h ' ${TCP_LISTEN} ' /proc/net/tcp /proc/net/tcp6 2>/dev/null | while IFS= read -r line; do echo "tcp=$line"; done`,
     'true',
@@ -283,5 +289,6 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
       }),
     ),
     ...restoreMarker(all('etcd-restore')),
+    images: parseImageList(all('image')),
   };
 };

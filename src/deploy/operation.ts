@@ -28,6 +28,8 @@ export interface SessionRequest {
   readonly concurrency: number;
   readonly insecureSkipHostKeyCheck?: boolean;
   readonly onWarnings?: (warnings: readonly Problem[]) => void;
+  /** The run uploads files (deploy): registry credentials must be in the environment. Other commands plan without them. */
+  readonly uploads?: boolean;
   /** Checks on the loaded model before the lock is taken (e.g. --hosts names). */
   readonly check?: (model: ClusterModel) => void;
 }
@@ -38,8 +40,8 @@ export const withSession = async <T>(req: SessionRequest, work: (session: Sessio
   req.onWarnings?.(warnings);
   req.check?.(model);
   return withClusterLock(model.clusterDir, async () => {
-    const { clusterFiles, binaries } = await loadPlanInputs(model);
-    const plan = buildClusterPlan(model, clusterFiles, binaries);
+    const { clusterFiles, binaries, images, registries } = await loadPlanInputs(model, model.clusterDir, { secretsOptional: !req.uploads });
+    const plan = buildClusterPlan(model, clusterFiles, binaries, { images, registries, allowMissingSecrets: !req.uploads });
     const executor = createExecutor({
       clusterKnownHosts: join(model.clusterDir, 'known_hosts'),
       concurrency: req.concurrency,

@@ -44,6 +44,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   hashRecord: [],
   interfaces: new Map(),
   neighbours: new Map(),
+  images: new Map([['registry.k8s.io/pause:3.10.1', `sha256:${'0'.repeat(64)}`]]),
   diskSpace: new Map(['/etc/modules-load.d', '/etc/sysctl.d', '/usr/local/bin'].map((d) => [d, { mountPoint: '/', freeBytes: 10 * GiB }])),
   ...over,
 });
@@ -52,7 +53,17 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 const modelAt = (kubernetesVersion: string): ClusterModel =>
-  ({ apiServerPort: 6443, kubernetesVersion, apiEndpoint: { kind: 'master' }, installPackages: false }) as ClusterModel;
+  ({
+    apiServerPort: 6443,
+    kubernetesVersion,
+    kubernetesMinor: kubernetesVersion.split('.').slice(0, 2).join('.'),
+    imageRepository: 'registry.k8s.io',
+    registries: [],
+    dns: 'none',
+    binariesDir: '/b',
+    apiEndpoint: { kind: 'master' },
+    installPackages: false,
+  }) as unknown as ClusterModel;
 
 const input = (facts: Record<string, Facts>, hosts: Host[], over: Partial<PreflightInput> = {}): PreflightInput => ({
   model: modelAt('1.34.2'),
@@ -133,7 +144,7 @@ describe('preflight checks', () => {
 
   it("knows kube-lb's port on a node-local node: taken on 127.0.0.1 by something else, or held by our own kube-lb", () => {
     const n = host('n', '127.0.2.6', ['node']);
-    const nodeLocal = { model: { apiServerPort: 6443, kubernetesVersion: '1.34.2', apiEndpoint: { kind: 'node-local' } } as ClusterModel };
+    const nodeLocal = { model: { ...modelAt('1.34.2'), apiEndpoint: { kind: 'node-local' } } as ClusterModel };
     const taken = goodFacts({ listening: [{ address: '127.0.0.1', port: 6443 }] });
     // Only the port check: the balancer's package is the packages check's (src/deploy/packages.test.ts).
     const ports = (facts: Facts) => runPreflight(input({ n: facts }, [n], nodeLocal), new Set()).filter((f) => f.check === 'ports');
@@ -325,5 +336,51 @@ describe('preflight checks', () => {
         message: 'cannot read the version of etcd, so it is not checked: it is built for aarch64 and this machine is x86_64',
       })),
     );
+  });
+
+  it('images: a kubelet host without the pause image in images/, in containerd or behind a mirror fails, naming host and image', () => {
+    const none = goodFacts({ images: new Map() });
+    const images = (plans: HostPlan[], over: Partial<PreflightInput> = {}) =>
+      runPreflight({ ...input({ a: none, b: none }, [a, b], over), hostPlans: plans }, new Set()).filter((f) => f.check === 'images');
+    expect(images([plan(a), plan(b)])).toEqual([
+      {
+        check: 'images',
+        severity: 'error',
+        host: 'a',
+        message:
+          "the pause image registry.k8s.io/pause:3.10.1 (containerd's sandbox image, which every pod needs) is neither in /b/images/ " +
+          'nor in containerd here, and no registry mirror serves registry.k8s.io (cluster.registries): put its archive in images/',
+      },
+    ]);
+    const archived = {
+      ...plan(a),
+      images: [{ path: '/var/lib/kubeinstall/images/p.tar', file: 'p.tar', images: [{ name: 'registry.k8s.io/pause:3.10.1', digest: 'sha256:1' }] }],
+    };
+    expect(images([archived, plan(b)])).toEqual([]);
+    const mirroredModel = { ...modelAt('1.34.2'), registries: [{ host: 'registry.k8s.io', mirrors: ['https://m'] }] } as ClusterModel;
+    expect(images([plan(a), plan(b)], { model: mirroredModel })).toEqual([]);
+    // cluster.imageRepository renames it: the name containerd is told is the one looked for
+    const renamed = { ...modelAt('1.34.2'), imageRepository: 'mirror.example:5000/k8s' } as ClusterModel;
+    expect(images([archived, plan(b)], { model: renamed })[0]?.message).toContain('mirror.example:5000/k8s/pause:3.10.1');
+  });
+
+  it('images: the CoreDNS image on no kubelet host, not in images/ and not mirrored is a warning; on one host is enough', () => {
+    const pauseOnly = goodFacts();
+    const both = goodFacts({ images: new Map([...pauseOnly.images, ['registry.k8s.io/coredns/coredns:v1.12.1', 'sha256:2']]) });
+    const c = host('c', '127.0.2.3', ['node']);
+    const withCoreDns = { ...modelAt('1.34.2'), dns: 'coredns' } as ClusterModel;
+    const run = (facts: Record<string, Facts>, model = withCoreDns) =>
+      runPreflight(input(facts, [a, c], { model }), new Set()).filter((f) => f.check === 'images');
+    expect(run({ a: pauseOnly, c: pauseOnly })).toEqual([
+      {
+        check: 'images',
+        severity: 'warning',
+        message:
+          'the CoreDNS image registry.k8s.io/coredns/coredns:v1.12.1 is neither in /b/images/ nor on any kubelet host, and no registry mirror ' +
+          'serves registry.k8s.io: CoreDNS pods start only where the hosts can pull it',
+      },
+    ]);
+    expect(run({ a: pauseOnly, c: both })).toEqual([]);
+    expect(run({ a: pauseOnly, c: pauseOnly }, modelAt('1.34.2'))).toEqual([]); // cluster.dns: none
   });
 });

@@ -1,7 +1,10 @@
 // Named preflight checks as a table of pure functions over the gathered facts and the plan.
 // Problems that `prepare` fixes are warnings; the rest are errors unless ignored by name.
 import { posix } from 'node:path';
-import { holdsVip, runsRole, type ClusterModel } from '../inventory/model.js';
+import { normalizeImageName, registryOf } from '../images/archive.js';
+import { IMAGES_SUBDIR } from '../images/load.js';
+import { holdsVip, runsKubelet, runsRole, type ClusterModel } from '../inventory/model.js';
+import { clusterImages } from '../render/images.js';
 import type { HostPlan, PlannedFile } from '../render/types.js';
 import { rolePorts } from '../render/ports.js';
 import { sameIp } from '../util/ip.js';
@@ -15,6 +18,7 @@ import {
   minorOf,
   type KubernetesMinor,
 } from '../versions.js';
+import { listsImage } from './ctr.js';
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
 import { prepDecision, PREP_ITEMS } from './host-prep.js';
@@ -236,6 +240,55 @@ const vipFindings = (input: PreflightInput): Finding[] => {
   return findings;
 };
 
+/** Whether the host gets `name` from images/ (the plan's archives for it), or already has it in containerd. */
+const hasImage = (hp: HostPlan, facts: Facts, name: string): boolean =>
+  (hp.images ?? []).some((a) => a.images.some((i) => i.name === name || i.name === normalizeImageName(name))) || listsImage(facts.images, name);
+
+/** A registry in cluster.registries serves it: containerd pulls it through the mirror when a pod needs it. */
+const mirrored = (model: ClusterModel, name: string): boolean => model.registries.some((r) => r.host === registryOf(name));
+
+/**
+ * CoreDNS (cluster.dns: coredns) runs on nodes the scheduler picks, so its image is needed somewhere, not everywhere:
+ * a warning when no kubelet host of the run gets or has it and no mirror serves it (its pods would not start offline).
+ */
+const corednsFinding = (input: PreflightInput): Finding[] => {
+  const { coredns } = clusterImages(input.model);
+  const kubeletHosts = withFacts(input).filter(({ hp }) => runsKubelet(hp.host));
+  if (input.model.dns !== 'coredns' || !kubeletHosts.length || mirrored(input.model, coredns)) return [];
+  if (kubeletHosts.some(({ hp, facts }) => hasImage(hp, facts, coredns))) return [];
+  return [
+    {
+      check: 'images',
+      severity: 'warning',
+      message:
+        `the CoreDNS image ${coredns} is neither in ${posix.join(input.model.binariesDir, IMAGES_SUBDIR)}/ nor on any kubelet host, and no ` +
+        `registry mirror serves ${registryOf(coredns)}: CoreDNS pods start only where the hosts can pull it`,
+    },
+  ];
+};
+
+/**
+ * The images a kubelet host cannot run pods without, from images/, containerd, or a mirror: the pause image
+ * (containerd's sandbox_image, needed by every pod on every host); and CoreDNS's, somewhere (above).
+ */
+const imageFindings = (input: PreflightInput): Finding[] => {
+  const { pause } = clusterImages(input.model);
+  const missing: Finding[] = mirrored(input.model, pause)
+    ? []
+    : withFacts(input)
+        .filter(({ hp, facts }) => runsKubelet(hp.host) && !hasImage(hp, facts, pause))
+        .map(({ hp }) => ({
+          check: 'images',
+          severity: 'error',
+          host: hp.host.name,
+          message:
+            `the pause image ${pause} (containerd's sandbox image, which every pod needs) is neither in ` +
+            `${posix.join(input.model.binariesDir, IMAGES_SUBDIR)}/ nor in containerd here, and no registry mirror serves ${registryOf(pause)} ` +
+            '(cluster.registries): put its archive in images/',
+        }));
+  return [...missing, ...corednsFinding(input)];
+};
+
 export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
   {
     name: 'systemd',
@@ -342,6 +395,13 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     name: 'vip',
     description: 'apiEndpointKind vip: each master holds its internal address on an interface, and no machine but our masters holds the VIP',
     run: vipFindings,
+  },
+  {
+    name: 'images',
+    description:
+      "kubelet hosts have the pause image: from <binariesDir>/images/, already in containerd's k8s.io namespace, or a registry mirror; " +
+      'CoreDNS has its image on some kubelet host (a warning)',
+    run: imageFindings,
   },
   {
     name: 'etcd-restore',

@@ -73,8 +73,9 @@ export const removeHosts = async (req: RemoveRequest): Promise<RemoveResult> => 
   const refusals = inventoryRefusals(model, removing);
   if (refusals.length) throw new UsageError(`refused: ${refusals.join('; ')}; nothing was changed`);
   return withClusterLock(model.clusterDir, async () => {
-    const { clusterFiles, binaries } = await loadPlanInputs(model);
-    const plan = buildClusterPlan(model, clusterFiles, binaries);
+    // remove uploads nothing: registry credentials are not needed
+    const { clusterFiles, binaries, images, registries } = await loadPlanInputs(model, model.clusterDir, { secretsOptional: true });
+    const plan = buildClusterPlan(model, clusterFiles, binaries, { images, registries, allowMissingSecrets: true });
     const names = new Set(req.hosts);
     // Removed hosts are reset once out of the cluster; their etcd data is kept aside, never deleted here.
     const reset = { purgeData: false, etcdAside: etcdAsidePath(new Date()) };

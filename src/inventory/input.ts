@@ -31,6 +31,14 @@ export interface HostInput {
   readonly ssh?: Partial<SshInput>;
 }
 
+export interface RegistryInput {
+  readonly host: string;
+  readonly mirrors: readonly string[];
+  readonly caFile?: string;
+  readonly usernameEnv?: string;
+  readonly passwordEnv?: string;
+}
+
 export interface ClusterInput {
   readonly name: string;
   readonly kubernetesVersion: string;
@@ -45,6 +53,7 @@ export interface ClusterInput {
   readonly clusterDomain: string;
   readonly dns: ClusterDns;
   readonly imageRepository: string;
+  readonly registries?: readonly RegistryInput[];
   readonly apiServerExtraSans?: readonly string[];
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;

@@ -84,6 +84,15 @@ export interface ApiEndpoint {
   readonly url: string;
 }
 
+/** A registry and its mirrors (cluster.registries); credentials are named, never held (read from the environment at deploy). */
+export interface Registry {
+  readonly host: string;
+  readonly mirrors: readonly string[];
+  /** Absolute path on this machine. */
+  readonly caFile?: string;
+  readonly credentials?: { readonly usernameEnv: string; readonly passwordEnv: string };
+}
+
 export interface ClusterModel {
   /** Absolute path of the inventory file this model came from. */
   readonly inventoryPath: string;
@@ -107,6 +116,8 @@ export interface ClusterModel {
   readonly dns: ClusterDns;
   /** cluster.imageRepository: the registry (and path) the pause and CoreDNS images are named from. */
   readonly imageRepository: string;
+  /** cluster.registries: the mirrors containerd pulls through, per registry host. */
+  readonly registries: readonly Registry[];
   readonly apiServerExtraSans: readonly string[];
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;

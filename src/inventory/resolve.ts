@@ -8,6 +8,7 @@ import { resolveVersions } from './resolve-versions.js';
 import { resolveNetworks } from './resolve-networks.js';
 import { resolveHosts } from './resolve-hosts.js';
 import { resolveEndpoint } from './resolve-endpoint.js';
+import { resolveRegistries } from './resolve-registries.js';
 import { cidrText, type ParsedCidr } from '../util/ip.js';
 import { minorOf } from '../versions.js';
 
@@ -32,6 +33,7 @@ export const resolveInventory = (
   const hosts = resolveHosts(input, networks, baseDir, report);
   const apiEndpoint = resolveEndpoint(cluster, hosts, networks, report);
   const binariesDir = expandPath(cluster.binariesDir, baseDir);
+  const registries = resolveRegistries(cluster.registries ?? [], baseDir, report);
   if (opts.requireBinaries && !(opts.pathExists?.(binariesDir) ?? false)) {
     report.error(['cluster', 'binariesDir'], `binaries folder ${binariesDir} does not exist`);
   }
@@ -56,6 +58,7 @@ export const resolveInventory = (
       clusterDomain: cluster.clusterDomain,
       dns: cluster.dns,
       imageRepository: cluster.imageRepository,
+      registries,
       apiServerExtraSans: cluster.apiServerExtraSans ?? [],
       keyAlgorithm: cluster.keyAlgorithm,
       caValidityDays: cluster.caValidityDays,

@@ -4,7 +4,21 @@ import { API_ENDPOINT_KINDS, CLUSTER_DNS_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHM
 import { DEFAULT_ETCD_VERSION, DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
 
 /** A named format check: returns an error message, or undefined when the value is fine. */
-export type Format = 'ip' | 'host' | 'hostname' | 'cidr' | 'endpoint' | 'version' | 'envName' | 'path' | 'san' | 'labelKey' | 'labelValue' | 'image-repository';
+export type Format =
+  | 'ip'
+  | 'host'
+  | 'hostname'
+  | 'cidr'
+  | 'endpoint'
+  | 'version'
+  | 'envName'
+  | 'path'
+  | 'san'
+  | 'labelKey'
+  | 'labelValue'
+  | 'image-repository'
+  | 'registry-host'
+  | 'registry-url';
 
 interface Base {
   readonly doc: string;
@@ -188,6 +202,45 @@ export const inventorySchema: ObjectField = {
           doc:
             'Where the cluster images (pause, CoreDNS) are named from, e.g. a registry mirror `mirror.example.com/k8s`; ' +
             'their tags follow the Kubernetes minor (src/versions.ts). The images come from `<binariesDir>/images/` or the host.',
+        },
+        registries: {
+          kind: 'list',
+          uniqueBy: ['host'],
+          doc:
+            'Registry mirrors containerd pulls through (containerd `hosts.toml` files under `/etc/containerd/certs.d/<host>/`), ' +
+            'for images that are neither in `<binariesDir>/images/` nor on the host. See docs/images.md.',
+          of: {
+            kind: 'object',
+            doc: 'One registry, as image names spell it, and the mirrors that serve it.',
+            fields: {
+              host: {
+                kind: 'string',
+                format: 'registry-host',
+                required: true,
+                doc: 'The registry in image names: `docker.io`, `registry.k8s.io`, `mirror.example.com:5000`.',
+                example: 'registry.k8s.io',
+              },
+              mirrors: {
+                kind: 'list',
+                required: true,
+                minItems: 1,
+                unique: true,
+                of: { kind: 'string', format: 'registry-url', doc: 'A mirror endpoint.' },
+                doc: 'Endpoints tried in order, before the registry itself: `https://host[:port][/path]` (or `http://`).',
+              },
+              caFile: {
+                kind: 'string',
+                format: 'path',
+                doc: "PEM CA the mirrors' certificates are checked against (relative to the inventory); the system CAs otherwise.",
+              },
+              usernameEnv: { kind: 'string', format: 'envName', doc: 'Environment variable holding the user name for the mirrors (basic auth).' },
+              passwordEnv: {
+                kind: 'string',
+                format: 'envName',
+                doc: 'Environment variable holding the password; read at deploy, written only into the 0600 `hosts.toml`, never logged.',
+              },
+            },
+          },
         },
         apiServerExtraSans: {
           kind: 'list',

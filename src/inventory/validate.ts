@@ -47,6 +47,9 @@ const labelKeyError = (v: string): string | undefined => {
 
 const IMAGE_REPOSITORY = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
+const REGISTRY_HOST = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:\d{1,5})?$/;
+const REGISTRY_URL = /^https?:\/\/[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:\d{1,5})?(\/[a-zA-Z0-9._~-]+)*\/?$/;
+
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
   ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
   host: (v) => zoneIdError(v) ?? (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
@@ -72,6 +75,10 @@ const formatChecks: Record<Format, (v: string) => string | undefined> = {
     IMAGE_REPOSITORY.test(v)
       ? undefined
       : `"${v}" is not an image repository: a registry host[:port] and optional lower-case path, no tag (e.g. registry.k8s.io, mirror.example.com:5000/k8s)`,
+  'registry-host': (v) =>
+    REGISTRY_HOST.test(v) ? undefined : `"${v}" is not a registry host: a host name or IP and optional :port, as image names spell it (e.g. docker.io)`,
+  'registry-url': (v) =>
+    REGISTRY_URL.test(v) ? undefined : `"${v}" is not a mirror endpoint: https://host[:port][/path] (or http://), no query or credentials`,
   san: (v) => zoneIdError(v) ?? (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
 };
 

@@ -17,6 +17,8 @@ export interface CheckOptions {
    * `cover`: every SAN the spec lists is there (verify-certs accepts extra names); `skip`: no inventory.
    */
   readonly sans: 'exact' | 'cover' | 'skip';
+  /** Whether an expired (or soon expiring) certificate is a problem; default true. */
+  readonly expiry?: boolean;
   /** The key algorithm the inventory asks for; undefined accepts any. */
   readonly algorithm?: KeyAlgorithm;
   /** An external CA's key is kept elsewhere, so there is no key to check. */
@@ -81,11 +83,13 @@ export const certProblems = (spec: CertInstance, cert: CertInfo, key: KeyObject 
       ? `valid until ${cert.notAfter.toISOString()}, after its CA ${spec.ca} expires (${ca.notAfter.toISOString()})`
       : undefined,
     cert.notBefore > opts.now ? `not valid before ${cert.notBefore.toISOString()}` : undefined,
-    cert.notAfter <= opts.now
-      ? `expired on ${cert.notAfter.toISOString()}`
-      : daysLeft(cert, opts.now) < opts.renewWithinDays
-        ? `expires within ${opts.renewWithinDays} days (${cert.notAfter.toISOString()})`
-        : undefined,
+    opts.expiry === false
+      ? undefined
+      : cert.notAfter <= opts.now
+        ? `expired on ${cert.notAfter.toISOString()}`
+        : daysLeft(cert, opts.now) < opts.renewWithinDays
+          ? `expires within ${opts.renewWithinDays} days (${cert.notAfter.toISOString()})`
+          : undefined,
   ];
   return problems.filter((p): p is string => p !== undefined);
 };

@@ -9,6 +9,7 @@ import { caDefects, certProblems } from './checks.js';
 import { encryptionKeyFile } from './encryption.js';
 import { vrrpPasswordFile } from './vrrp.js';
 import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
+import type { RenewSelector } from './renew.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
   CERT_MODE,
@@ -55,6 +56,9 @@ export interface CertsOptions {
   /** Replace the CAs (and so every leaf). */
   readonly forceCa?: boolean;
   readonly now?: Date;
+  /** `certs renew`: re-issue the leaves this selects (with a new key each, as kubeadm's renew makes), keep every other
+   * leaf whatever its expiry, and create no CA. */
+  readonly renew?: RenewSelector;
   /** Ctrl-C: stop before anything is moved into place, or finish the move and then stop. */
   readonly signal?: AbortSignal;
 }
@@ -93,10 +97,12 @@ interface CaState {
 const decideCa = (
   c: CertInstance,
   found: Material,
-  opts: { readonly forceCa: boolean; readonly now: Date },
+  opts: { readonly forceCa: boolean; readonly now: Date; readonly renewing: boolean },
   issueCa: () => Promise<Issued & { signer: Signer }>,
 ): CaState => {
   const { crt, key } = c.files!;
+  if (opts.renewing && found.certPem === undefined)
+    throw new KubeinstallError(`no CA ${crt}: renewal re-issues leaves only; create the PKI with \`kubeinstall certs\``);
   const fresh = { notAfter: new Date(opts.now.getTime() + c.validityDays * DAY_MS) };
   if (opts.forceCa) {
     const defects = found.cert ? caDefects(found.cert) : [];
@@ -158,15 +164,27 @@ interface LeafDecision {
 }
 
 /** Keep a leaf that still matches its spec under a kept CA; otherwise issue it, saying why. */
-const decideLeaf = (c: CertInstance, have: Material, ca: CaState, caCert: CertInfo | undefined, model: ClusterModel, now: Date): LeafDecision => {
+const decideLeaf = (
+  c: CertInstance,
+  have: Material,
+  ca: CaState,
+  caCert: CertInfo | undefined,
+  model: ClusterModel,
+  now: Date,
+  renew: RenewSelector | undefined,
+): LeafDecision => {
   if (have.certPem === undefined) return { c, outcome: 'created' };
   if (ca.outcome !== 'kept') return { c, outcome: 'reissued', reason: `CA ${c.ca} was ${ca.outcome === 'created' ? 'created' : 'replaced'}` };
+  const renewal = renew?.(c, have.cert, now);
+  if (renewal) return { c, outcome: 'reissued', reason: renewal };
   if (!have.cert) return { c, outcome: 'reissued', reason: have.certError };
   // A leaf capped at its CA's expiry is judged by the validity it could get, or it would be re-issued every run.
   const validityDays = Math.floor((leafNotAfter(c, now, ca).getTime() - now.getTime()) / DAY_MS);
   const [reason] = certProblems(c, have.cert, have.key, caCert, {
     now,
-    renewWithinDays: renewWithinDays(validityDays),
+    // A renewal re-issues what it selected; the expiry of any other leaf is left to the operator's choice of targets.
+    renewWithinDays: renew ? 0 : renewWithinDays(validityDays),
+    expiry: !renew,
     sans: 'exact',
     algorithm: model.keyAlgorithm,
   });
@@ -219,7 +237,7 @@ const kindCounts = (ids: readonly string[]): string => {
 };
 
 export const generatePki = async (model: ClusterModel, dir: string, options: CertsOptions = {}): Promise<CertsReport> => {
-  const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date(), signal: options.signal };
+  const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date(), signal: options.signal, renewing: options.renew !== undefined };
   const unsafe = await unsafeFolderProblems(dir);
   if (unsafe.length) throw new KubeinstallError(`refusing to use a folder others can change:\n  ${unsafe.join('\n  ')}`);
   const recovery = await recoverInterrupted(dir);
@@ -247,7 +265,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   );
   const decisions = plan.certs
     .filter((c) => c.spec.ca !== 'self')
-    .map((c) => decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now));
+    .map((c) => decideLeaf(c, found.get(c.id)!, cas.get(c.ca)!, keptCaCerts.get(c.ca), model, opts.now, options.renew));
   refuseExternalIssues(decisions, cas);
 
   const issued = decisions.filter((d) => d.outcome !== 'kept');

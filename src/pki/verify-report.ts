@@ -37,16 +37,19 @@ const expiryCells = (r: VerifyRow): [string, string] =>
 export const formatVerifyTable = (rows: readonly VerifyRow[]): string => {
   const leaves = rows.filter((r) => r.kind !== 'ca');
   const cas = rows.filter((r) => r.kind === 'ca');
-  const problems = rows.flatMap((r) => r.problems.map((p) => `  ${r.name}: ${p}`));
+  const problems = rows.flatMap((r) => r.problems.map((p) => `  ${r.host ? `${r.host} ` : ''}${r.name}: ${p}`));
+  // Rows read from hosts (`--remote`) start with the host; a CA there is a copy, so the table says where it lies.
+  const remote = rows.some((r) => r.host !== undefined);
+  const hostCell = (r: VerifyRow): string[] => (remote ? [r.host ?? '-'] : []);
   return `${[
     ...table([
-      ['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'],
-      ...leaves.map((r) => [r.name, ...expiryCells(r), r.ca ?? '-', r.status]),
+      [...(remote ? ['HOST'] : []), 'CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'],
+      ...leaves.map((r) => [...hostCell(r), r.name, ...expiryCells(r), r.ca ?? '-', r.status]),
     ]),
     '',
     ...table([
-      ['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED', 'STATUS'],
-      ...cas.map((r) => [r.name, ...expiryCells(r), r.externallyManaged ? 'yes' : 'no', r.status]),
+      [...(remote ? ['HOST'] : []), 'CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', remote ? 'FILE' : 'EXTERNALLY MANAGED', 'STATUS'],
+      ...cas.map((r) => [...hostCell(r), r.name, ...expiryCells(r), remote ? r.file : r.externallyManaged ? 'yes' : 'no', r.status]),
     ]),
     ...(problems.length ? ['', 'problems:', ...problems] : []),
   ].join('\n')}\n`;

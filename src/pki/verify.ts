@@ -13,6 +13,8 @@ import { parseCertificate, type CertInfo } from './x509.js';
 export type Status = 'ok' | 'expiring' | 'invalid';
 
 export interface VerifyRow {
+  /** The host it was read from (`verify-certs --remote`); absent for the cluster folder's. */
+  readonly host?: string;
   /** `apiserver`, `etcd-server/m1`, or a kubeconfig's path such as `kubeconfigs/admin.conf`. */
   readonly name: string;
   readonly kind: 'ca' | 'certificate' | 'kubeconfig' | 'key-pair';

@@ -23,6 +23,8 @@ export const ROLE_BINARIES: Readonly<Record<Role, readonly BinarySpec[]>> = {
     { name: 'containerd', restarts: [UNITS.containerd] },
     { name: 'containerd-shim-runc-v2', restarts: [] },
     { name: 'runc', restarts: [] },
+    // deploy imports the offline images with it (src/deploy/images.ts); containerd's release ships it
+    { name: 'ctr', restarts: [] },
     { name: 'kubelet', restarts: [UNITS.kubelet] },
     { name: 'kube-proxy', restarts: [UNITS.kubeProxy] },
   ],

@@ -7,12 +7,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { ClusterModel, Host } from '../inventory/model.js';
-import { KubeinstallError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { imageCacheFile, indexImages, type ImageIndex } from '../images/load.js';
+import type { ClusterModel, Host, Registry } from '../inventory/model.js';
+import { KubeinstallError, systemReason, UsageError } from '../util/errors.js';
+import { identityOf, readCache, writeCache } from '../util/file-cache.js';
 import { requiredBinaries } from './binaries.js';
+import type { RegistryCredentials, RegistryInputs } from './registries.js';
 import type { BinaryIndex, ClusterFiles, LocalBinary } from './types.js';
 
 /** The cluster folder's subfolders render reads (logs and other state stay out). */
@@ -54,23 +55,8 @@ interface CachedHash {
 }
 type HashCache = Record<string, CachedHash>;
 
-/** Changes whenever the file's bytes may have: a rewrite or replacement moves the ctime, which no tool can set back. */
-const identityOf = (info: BigIntStats): string => `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-
 const isCachedHash = (v: unknown): v is CachedHash =>
   typeof v === 'object' && v !== null && typeof (v as CachedHash).identity === 'string' && /^[0-9a-f]{64}$/.test((v as CachedHash).sha256);
-
-/** A missing or unreadable cache is an empty one: it only saves work. */
-const readHashCache = async (path: string | undefined): Promise<HashCache> => {
-  if (!path) return {};
-  try {
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => isCachedHash(v)));
-  } catch {
-    return {};
-  }
-};
 
 /**
  * Hashes every binary some host's roles need; a missing or non-file binary is an error naming it and
@@ -79,7 +65,7 @@ const readHashCache = async (path: string | undefined): Promise<HashCache> => {
  */
 export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string, allowMissing = false): Promise<BinaryIndex> => {
   const needed = requiredBinaries(hosts);
-  const cache = await readHashCache(cacheFile);
+  const cache = await readCache(cacheFile, isCachedHash);
   const problems: string[] = [];
   const found: LocalBinary[] = [];
   const nextCache: HashCache = {};
@@ -99,21 +85,63 @@ export const indexBinaries = async (binariesDir: string, hosts: readonly Host[],
     }),
   );
   if (problems.length > 0 && !allowMissing) throw new KubeinstallError(`binaries folder incomplete:\n  ${problems.sort().join('\n  ')}`);
-  const sorted = Object.fromEntries(Object.entries(nextCache).sort(([a], [b]) => a.localeCompare(b)));
-  if (cacheFile && JSON.stringify(sorted) !== JSON.stringify(cache)) await writeFileAtomic(cacheFile, `${JSON.stringify(sorted, null, 2)}\n`, { mode: 0o644 });
+  await writeCache(cacheFile, cache, nextCache);
   return new Map(found.map((b) => [b.name, b]));
 };
 
-/** What `plan` and `deploy` both start from: the cluster folder's files and the hashed binaries
- * (`allowMissingBinaries`: those present, for a plan shown before the binaries are fetched). */
+/**
+ * cluster.registries' CA files and credentials (from the environment variables the inventory names). A CA that
+ * cannot be read, or an unset variable, is an invalid input naming the field, unless `allowMissing` (a plan
+ * shown without them: the registry's hosts.toml is then pending).
+ */
+export const loadRegistryInputs = async (
+  registries: readonly Registry[],
+  env: NodeJS.ProcessEnv = process.env,
+  allowMissing = false,
+): Promise<RegistryInputs> => {
+  const cas = new Map<string, Buffer>();
+  const credentials = new Map<string, RegistryCredentials>();
+  for (const [i, r] of registries.entries()) {
+    const at = `cluster.registries[${i}]`;
+    if (r.caFile) {
+      const ca = await readFile(r.caFile).catch((err: unknown) => {
+        throw new UsageError(`${at}.caFile: cannot read ${r.caFile}: ${systemReason(err)}`);
+      });
+      if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${at}.caFile: ${r.caFile} holds no PEM certificate`);
+      cas.set(r.host, ca);
+    }
+    if (!r.credentials) continue;
+    const unset = (['usernameEnv', 'passwordEnv'] as const).filter((k) => !env[r.credentials![k]]);
+    if (unset.length && allowMissing) continue;
+    if (unset.length) {
+      const k = unset[0]!;
+      throw new UsageError(`${at}.${k}: the environment variable ${r.credentials[k]} is not set (credentials for the mirrors of ${r.host})`);
+    }
+    credentials.set(r.host, { username: env[r.credentials.usernameEnv]!, password: env[r.credentials.passwordEnv]! });
+  }
+  return { cas, credentials };
+};
+
+export interface PlanInputs {
+  readonly clusterFiles: ClusterFiles;
+  readonly binaries: BinaryIndex;
+  readonly images: ImageIndex;
+  readonly registries: RegistryInputs;
+}
+
+/** What `plan` and `deploy` both start from: the cluster folder's files, the hashed binaries and image archives, the
+ * registries' inputs (`allowMissing`: those present, for a plan shown before the binaries are fetched; `secretsOptional`:
+ * registry credentials only if set, for commands that upload nothing). */
 export const loadPlanInputs = async (
-  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts'>,
+  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts' | 'registries'>,
   clusterDir: string = model.clusterDir,
-  opts: { readonly allowMissingBinaries?: boolean } = {},
-): Promise<{ clusterFiles: ClusterFiles; binaries: BinaryIndex }> => {
-  const [clusterFiles, binaries] = await Promise.all([
+  opts: { readonly allowMissing?: boolean; readonly secretsOptional?: boolean } = {},
+): Promise<PlanInputs> => {
+  const [clusterFiles, binaries, images, registries] = await Promise.all([
     readClusterFiles(clusterDir),
-    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissingBinaries),
+    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissing),
+    indexImages(model.binariesDir, imageCacheFile(clusterDir)),
+    loadRegistryInputs(model.registries, process.env, opts.allowMissing || opts.secretsOptional),
   ]);
-  return { clusterFiles, binaries };
+  return { clusterFiles, binaries, images, registries };
 };

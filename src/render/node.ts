@@ -68,7 +68,14 @@ export const renderNode = (model: ClusterModel, host: Host): RoleRender => ({
   files: [
     textFile(HOST_PATHS.modulesLoad, renderAsset('host/modules-load.conf', {}), []),
     textFile(HOST_PATHS.sysctl, renderAsset('host/sysctl.conf', {}), []),
-    textFile(HOST_PATHS.containerdConfig, renderAsset('config/containerd-config.toml', { sandboxImage: clusterImages(model).pause }), [UNITS.containerd]),
+    textFile(
+      HOST_PATHS.containerdConfig,
+      renderAsset('config/containerd-config.toml', {
+        sandboxImage: clusterImages(model).pause,
+        certsDir: HOST_PATHS.containerdCertsDir,
+      }),
+      [UNITS.containerd],
+    ),
     textFile(HOST_PATHS.kubeletConfig, renderKubeletConfig(model, host), [UNITS.kubelet]),
     textFile(HOST_PATHS.kubeProxyConfig, renderKubeProxyConfig(model, host), [UNITS.kubeProxy]),
     unit(UNITS.containerd, 'containerd', containerdFlags()),

@@ -25,6 +25,12 @@ export const HOST_PATHS = {
   kubeProxyKubeconfig: '/var/lib/kube-proxy/kubeconfig',
   kubeProxyConfig: '/var/lib/kube-proxy/config.yaml',
   containerdConfig: '/etc/containerd/config.toml',
+  /** containerd's registry host folders (config_path): `<dir>/<registry host>/hosts.toml`; ctr's --hosts-dir. */
+  containerdCertsDir: '/etc/containerd/certs.d',
+  /** containerd's default socket, which ctr talks to. */
+  containerdSocket: '/run/containerd/containerd.sock',
+  /** The image archives uploaded from `<binariesDir>/images/`, kept so a re-run's upload compares instead of sending. */
+  imagesDir: '/var/lib/kubeinstall/images',
   modulesLoad: '/etc/modules-load.d/kubernetes.conf',
   sysctl: '/etc/sysctl.d/90-kubernetes.conf',
   keepalivedConf: '/etc/keepalived/keepalived.conf',

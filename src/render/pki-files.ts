@@ -6,7 +6,7 @@
 // kubeconfigs, never a CA key.
 import { runsRole, type Host, type Role } from '../inventory/model.js';
 import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
-import { SERVICE_ACCOUNT_FILES, type PkiPlan } from '../pki/specs.js';
+import { SERVICE_ACCOUNT_FILES, type CertInstance, type PkiPlan } from '../pki/specs.js';
 import { renderEncryptionConfig } from './encryption.js';
 import { etcdPki, HOST_PATHS, pki } from './paths.js';
 import { UNITS } from './units.js';
@@ -68,15 +68,21 @@ export const PKI_PLACEMENTS: readonly PkiPlacement[] = [
 /** Certificates are public (0644); keys, sa.pub and kubeconfigs (which embed keys) are 0600, as kubeadm writes them. */
 export const pkiMode = (from: string): number => (from.endsWith('.crt') ? 0o644 : 0o600);
 
+/** A certificate of the PKI by its name in the table, for a host: the cluster's one, or this host's own of a per-host kind. */
+const certInstances = (plan: PkiPlan) => {
+  const certs = new Map(plan.certs.map((c) => [`${c.spec.name} ${c.host?.name ?? ''}`, c]));
+  return (host: Host, name: string): CertInstance | undefined => certs.get(`${name} `) ?? certs.get(`${name} ${host.name}`);
+};
+
 /** Resolves sources against one cluster's PKI: where each lies in the cluster folder, for a host (a
  * per-host kind is that host's own); a name the PKI lacks is a bug in the table above. */
 export const pkiSources = (plan: PkiPlan) => {
-  const certs = new Map(plan.certs.map((c) => [`${c.spec.name} ${c.host?.name ?? ''}`, c]));
+  const instanceOf = certInstances(plan);
   const kubeconfigs = new Map(plan.kubeconfigs.map((k) => [k.certId, k.file]));
   return (host: Host, source: PkiSource): string => {
     if ('file' in source) return source.file;
     const name = 'cert' in source ? source.cert : source.kubeconfig;
-    const cert = certs.get(`${name} `) ?? certs.get(`${name} ${host.name}`);
+    const cert = instanceOf(host, name);
     const found = 'cert' in source ? cert?.files?.[source.part] : cert && kubeconfigs.get(cert.id);
     if (!found)
       throw new Error(`render bug: the PKI of this cluster has no ${'cert' in source ? `${name}.${source.part}` : `kubeconfig of ${name}`} for ${host.name}`);
@@ -87,3 +93,47 @@ export const pkiSources = (plan: PkiPlan) => {
 /** The placements of this host's roles, each with its source's path in the cluster folder. */
 export const placementsFor = (sourceOf: ReturnType<typeof pkiSources>, host: Host): (Omit<PkiPlacement, 'role' | 'source'> & { readonly from: string })[] =>
   PKI_PLACEMENTS.filter((p) => runsRole(host, p.role)).map(({ role: _role, source, ...p }) => ({ ...p, from: sourceOf(host, source) }));
+
+/** What a deploy does on one host for changed cluster-folder files: the host paths it uploads and the units it restarts. */
+export interface ChangedOnHost {
+  readonly host: string;
+  readonly files: readonly string[];
+  readonly restarts: readonly string[];
+}
+
+/** Per host, what these changed cluster-folder files (`certs renew`'s) make deploy upload and restart; hosts they miss are left out. */
+export const changedOnHosts = (plan: PkiPlan, hosts: readonly Host[], changed: ReadonlySet<string>): ChangedOnHost[] => {
+  const sourceOf = pkiSources(plan);
+  const order: readonly string[] = Object.values(UNITS);
+  return hosts.flatMap((host) => {
+    const placed = placementsFor(sourceOf, host).filter((p) => changed.has(p.from));
+    const restarts = [...new Set(placed.flatMap((p) => p.restarts))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    return placed.length ? [{ host: host.name, files: placed.map((p) => p.to), restarts }] : [];
+  });
+};
+
+/** A certificate as a host holds it: a `.crt`, or the client certificate inside a kubeconfig. */
+export interface PlacedCertificate {
+  /** The certificate's id in the PKI (`apiserver`, `etcd-server/m1`). */
+  readonly id: string;
+  readonly ca: string;
+  /** In the cluster folder. */
+  readonly from: string;
+  /** On the host. */
+  readonly to: string;
+  readonly embedded: boolean;
+}
+
+/** Every certificate a host holds, in table order: what `verify-certs --remote` reads back. */
+export const certificatesOn = (plan: PkiPlan, host: Host): PlacedCertificate[] => {
+  const instanceOf = certInstances(plan);
+  const sourceOf = pkiSources(plan);
+  const seen = new Set<string>();
+  // A master gets ca.crt as a master and as a node, the same file: it is read once.
+  return PKI_PLACEMENTS.filter((p) => runsRole(host, p.role)).flatMap(({ source, to }) => {
+    if ('file' in source || ('cert' in source && source.part !== 'crt') || seen.has(to)) return [];
+    seen.add(to);
+    const c = instanceOf(host, 'cert' in source ? source.cert : source.kubeconfig)!;
+    return [{ id: c.id, ca: c.ca, from: sourceOf(host, source), to, embedded: 'kubeconfig' in source }];
+  });
+};

@@ -2,7 +2,8 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
-import { componentRoles, holdsVip, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import type { ImageIndex } from '../images/load.js';
+import { componentRoles, holdsVip, runsKubelet, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { expandPki } from '../pki/specs.js';
 import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -14,11 +15,12 @@ import { renderEtcd } from './etcd.js';
 import { renderLocalLoadBalancer } from './lb.js';
 import { renderKubeletConfig, renderNode } from './node.js';
 import { renderKeepalived } from './keepalived.js';
+import { NO_REGISTRY_INPUTS, renderRegistries, type RegistryInputs } from './registries.js';
 import { binPath, HOST_PATHS } from './paths.js';
 import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
 import type { RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
-import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PendingFile, PlannedFile, PlannedService } from './types.js';
+import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PendingFile, PlannedFile, PlannedImageArchive, PlannedService } from './types.js';
 
 const OWNER = 'root:root';
 const MAX_LISTED = 20;
@@ -67,9 +69,26 @@ interface Inputs {
   readonly clusterFiles: ClusterFiles;
   readonly pkiSource: ReturnType<typeof pkiSources>;
   readonly binaries: BinaryIndex;
+  readonly images: ImageIndex;
+  readonly registries: RegistryInputs;
 }
 
-const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries }: Inputs): HostPlan => {
+/** Every archive of images/ goes to every kubelet host, which imports it before its kubelet starts. */
+const onHost = (file: string): string => `${HOST_PATHS.imagesDir}/${file}`;
+const plannedImages = (images: ImageIndex): { files: PlannedFile[]; archives: PlannedImageArchive[] } => ({
+  files: images.map((a) => ({
+    path: onHost(a.file),
+    mode: 0o600,
+    owner: OWNER,
+    content: { kind: 'local', localPath: a.localPath },
+    size: a.size,
+    sha256: a.sha256,
+    restarts: [],
+  })),
+  archives: images.map((a) => ({ path: onHost(a.file), file: a.file, images: a.images })),
+});
+
+const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries, images, registries }: Inputs): HostPlan => {
   const files: PlannedFile[] = [];
   const pending: PendingFile[] = [];
   for (const p of placementsFor(pkiSource, host)) {
@@ -105,9 +124,23 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     if (!password) pending.push({ path: HOST_PATHS.keepalivedConf, mode: 0o600, from: VRRP_PASSWORD_FILE, awaiting: 'pki' });
     else add(renderKeepalived(model, host, password));
   }
+  const kubeletHost = runsKubelet(host);
+  if (kubeletHost) {
+    const mirrors = renderRegistries(model.registries, registries);
+    add({ files: mirrors.files, services: [] });
+    pending.push(...mirrors.missing.map((m) => ({ ...m, mode: 0o600, awaiting: 'environment' as const })));
+  }
+  const archives = kubeletHost ? plannedImages(images) : { files: [], archives: [] };
+  files.push(...archives.files);
   // A path two roles both place (ca.crt on a master that is also a node) is pending once.
   const pendingByPath = new Map(pending.map((p) => [p.path, p]));
-  return { host, files: mergeByPath(files, host.name), services, pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)) };
+  return {
+    host,
+    files: mergeByPath(files, host.name),
+    ...(archives.archives.length ? { images: archives.archives } : {}),
+    services,
+    pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)),
+  };
 };
 
 /** The host's plan with the kubelet config naming `resolvConf`: deploy calls it once the facts tell which resolv.conf the
@@ -124,15 +157,29 @@ const MANIFESTS = ['cluster-admins.yaml', 'apiserver-kubelet-client.yaml'] as co
 export interface PlanOptions {
   /** List files whose inputs are missing as pending instead of failing (`plan` before `certs` or before the binaries). */
   readonly allowMissing?: boolean;
+  /** `<binariesDir>/images/` (none when left out). */
+  readonly images?: ImageIndex;
+  /** The registries' CA files and credentials (cluster.registries; left out: none read). */
+  readonly registries?: RegistryInputs;
+  /** Files awaiting only credentials from the environment are pending, not an error (commands that upload nothing). */
+  readonly allowMissingSecrets?: boolean;
 }
 
 export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles, binaries: BinaryIndex, opts: PlanOptions = {}): ClusterPlan => {
   const flagErrors = model.hosts.flatMap((h) => hostFlagProblems(model, h));
   if (flagErrors.length > 0) throw new Error(`render bug: flags the Kubernetes ${model.kubernetesMinor} binaries reject:\n  ${flagErrors.join('\n  ')}`);
-  const inputs = { clusterFiles, pkiSource: pkiSources(expandPki(model)), binaries };
+  const inputs = {
+    clusterFiles,
+    pkiSource: pkiSources(expandPki(model)),
+    binaries,
+    images: opts.images ?? [],
+    registries: opts.registries ?? NO_REGISTRY_INPUTS,
+  };
   const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs));
   const missing = hosts.flatMap((h) =>
-    (h.pending ?? []).map((p) => ({ host: h.host.name, what: p.awaiting === 'pki' ? `${p.from} (for ${p.path})` : p.from })),
+    (h.pending ?? [])
+      .filter((p) => !(opts.allowMissingSecrets && p.awaiting === 'environment'))
+      .map((p) => ({ host: h.host.name, what: p.awaiting === 'binary' ? p.from : `${p.from} (for ${p.path})` })),
   );
   if (missing.length > 0 && !opts.allowMissing) {
     const lines = missing.slice(0, MAX_LISTED).map((m) => `  ${m.host}: ${m.what}`);

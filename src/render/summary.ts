@@ -5,7 +5,11 @@ import type { ClusterPlan, PendingFile, PlannedFile } from './types.js';
 export const NOT_YET_AVAILABLE = 'not yet available';
 
 /** The command that makes a pending file's input. */
-const MADE_BY: Readonly<Record<PendingFile['awaiting'], string>> = { pki: 'kubeinstall certs', binary: 'kubeinstall binaries fetch' };
+const MADE_BY: Readonly<Record<PendingFile['awaiting'], string>> = {
+  pki: 'kubeinstall certs',
+  binary: 'kubeinstall binaries fetch',
+  environment: 'set in the environment of deploy',
+};
 
 export const modeText = (mode: number): string => mode.toString(8).padStart(4, '0');
 

@@ -50,6 +50,7 @@ export const ALL_BINARIES = [
   'containerd',
   'containerd-shim-runc-v2',
   'runc',
+  'ctr',
   'kubelet',
   'kube-proxy',
 ];

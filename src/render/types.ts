@@ -1,5 +1,6 @@
 // The contract between render (pure: model + PKI files + binaries in, per-host plan out) and
 // deploy (applies the plan over SSH). Render owns this file; deploy and the `plan` command read it.
+import type { ArchivedImage } from '../images/archive.js';
 import type { Host } from '../inventory/model.js';
 
 /** The cluster folder's files that render reads, keyed by path relative to the cluster folder
@@ -51,12 +52,23 @@ export interface PendingFile {
   readonly mode: number;
   /** What the file is made from, e.g. `pki/ca.crt` or `binary kubelet`. */
   readonly from: string;
-  readonly awaiting: 'pki' | 'binary';
+  readonly awaiting: 'pki' | 'binary' | 'environment';
+}
+
+/** An archive of `<binariesDir>/images/` on a kubelet host (also one of its files), imported into containerd by deploy. */
+export interface PlannedImageArchive {
+  /** Where it is uploaded on the host. */
+  readonly path: string;
+  /** Its file name in images/, for messages. */
+  readonly file: string;
+  readonly images: readonly ArchivedImage[];
 }
 
 export interface HostPlan {
   readonly host: Host;
   readonly files: readonly PlannedFile[];
+  /** The image archives to import (kubelet hosts; none when images/ is empty). */
+  readonly images?: readonly PlannedImageArchive[];
   /** Files whose inputs are missing (empty unless the plan was built with `allowMissing`). */
   readonly pending?: readonly PendingFile[];
   /** In start order within each phase. */

@@ -515,7 +515,8 @@ class ApiHandler(HealthHandler):
         self.reply(200, json.dumps(obj), "application/json")
 
 
-serve(flags.get("bind-address", "0.0.0.0"), flags.get("secure-port", "6443"), ApiHandler,
-      (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], False))
+api = serve(flags.get("bind-address", "0.0.0.0"), flags.get("secure-port", "6443"), ApiHandler,
+            (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], False))
+terminate_gracefully(api, go_duration_seconds(flags.get("shutdown-delay-duration")))
 wait_until(f"etcd at {flags['etcd-servers']}", check_etcd)
 block_forever()

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -257,6 +258,42 @@ def serve(address, port, handler, tls=None):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     log(f"serving {'https' if tls else 'http'} on {address}:{port}")
     return server
+
+
+def go_duration_seconds(value):
+    """A Go duration as the real flags take it ("0s", "500ms", "5s", "1m"), in seconds."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", value or "0s")
+    if not match:
+        fail(f"invalid duration {value!r}")
+    return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2]]
+
+
+def terminate_gracefully(server, delay_seconds):
+    """kube-apiserver's graceful termination on SIGTERM: /readyz fails at once, requests are still served for
+    --shutdown-delay-duration, then the listener closes (new connections are refused, so a load balancer
+    tries another server) and the requests in flight finish before the process exits."""
+    server.daemon_threads = False  # request threads are then kept in server._threads, to be waited for
+
+    def on_term(signum, frame):
+        READY.clear()
+        log(f"SIGTERM: not ready; serving for {delay_seconds} s more, then closing the listener")
+        time.sleep(delay_seconds)
+        try:
+            # On Linux this stops the listening socket at once (connections are refused) and wakes the accept loop.
+            server.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        server.shutdown()
+        # Bounded as the real one bounds a request (--request-timeout): a request stuck on an unreachable etcd
+        # (5 s a member here) must not hold a stop until systemd kills the unit.
+        deadline = time.monotonic() + 15
+        threads = vars(server).get("_threads", [])  # set by ThreadingMixIn at the first request
+        for thread in list(threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        log("requests in flight done, exiting")
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def wait_until(what, attempt, interval=1.0):

@@ -1,13 +1,19 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { ClusterModel } from '../../inventory/model.js';
 import { loadInventory } from '../../inventory/load.js';
+import { changedOnHosts } from '../../render/pki-files.js';
+import { DEFAULT_RENEW_WITHIN_DAYS, renewSelector, type RenewTarget } from '../../pki/renew.js';
+import { expandPki } from '../../pki/specs.js';
+import { UsageError } from '../../util/errors.js';
 import { ENCRYPTION_KEY_FILE } from '../../pki/encryption.js';
 import { VRRP_PASSWORD_FILE } from '../../pki/vrrp.js';
-import { generatePki, type CertsReport } from '../../pki/generate.js';
+import { generatePki, type CertsOptions, type CertsReport } from '../../pki/generate.js';
+import { pkiNow } from '../clock.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
 import { confirmDestructive } from '../confirm.js';
 import { withInterrupt } from '../interrupt.js';
-import { inventoryOption } from '../options.js';
+import { days, inventoryOption } from '../options.js';
 import { printWarnings, examples } from '../output.js';
 
 const kindOf = (id: string): string => id.split('/')[0]!;
@@ -34,8 +40,80 @@ export const formatCertsReport = (report: CertsReport, dir: string): string => {
   ].join('\n')}\n`;
 };
 
+/** What the next deploy uploads and restarts for the files a renewal wrote, host by host, and how it rolls them. */
+export const formatRollPlan = (model: ClusterModel, written: readonly string[]): string => {
+  const hosts = changedOnHosts(expandPki(model), model.hosts, new Set(written));
+  if (!hosts.length) return 'nothing to roll: no file a host holds changed\n';
+  return `${[
+    'the next `kubeinstall deploy` uploads the renewed files and restarts:',
+    ...hosts.map((h) => `  ${h.host}: ${h.restarts.length ? h.restarts.join(', ') : 'nothing'} (${h.files.length} file${h.files.length > 1 ? 's' : ''})`),
+    'one etcd member at a time, then one master at a time (each kube-apiserver ready before the next stops), then the node services',
+  ].join('\n')}\n`;
+};
+
+/** Runs `certs` (or a renewal) under the cluster folder's lock, after `confirm`; prints its report, then `after`'s text.
+ * Ctrl-C: stop before anything is moved into place (or finish the move), exit 130; twice: quit at once. */
+const runCerts = async (
+  model: ClusterModel,
+  dir: string,
+  options: Omit<CertsOptions, 'signal'>,
+  { confirm, after }: { confirm?: () => Promise<void>; after?: (report: CertsReport) => string } = {},
+): Promise<void> =>
+  withClusterLock(dir, async () => {
+    await confirm?.();
+    await withInterrupt(async (signal) => {
+      const report = await generatePki(model, dir, { ...options, now: pkiNow(), signal });
+      for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+      process.stdout.write(formatCertsReport(report, dir) + (after?.(report) ?? ''));
+    }, 'stopping: nothing is written unless the files were already being moved into place');
+  });
+
+interface RenewFlags {
+  inventory: string;
+  dir?: string;
+  forceCa?: boolean;
+  within?: number;
+  all?: boolean;
+}
+
+const renewTarget = (names: readonly string[], flags: RenewFlags): RenewTarget => {
+  if (flags.forceCa) throw new UsageError('certs renew: --force-ca replaces the CAs, which a renewal never does (run `certs --force-ca` alone)');
+  const given = [names.length > 0, flags.all === true, flags.within !== undefined].filter(Boolean).length;
+  if (given > 1) throw new UsageError('certs renew: give one of --within, --all or certificate names');
+  if (flags.all) return { all: true };
+  if (names.length) return { names };
+  return { withinDays: flags.within ?? DEFAULT_RENEW_WITHIN_DAYS };
+};
+
+const registerRenew = (certs: Command): void => {
+  certs
+    .command('renew')
+    .description('re-issue the leaf certificates due (or named) with new keys, under the same CAs, and the kubeconfigs embedding them')
+    .argument('[name...]', "certificates to renew: a kind (etcd-server: every member's) or one host's (etcd-server/m1)")
+    // -i and --dir are those of `certs` (commander hands them to it wherever they stand).
+    .configureHelp({ showGlobalOptions: true })
+    .option('--within <days>', `renew the leaves that expire within this many days (default ${DEFAULT_RENEW_WITHIN_DAYS}d)`, days)
+    .option('--all', 'renew every leaf certificate')
+    .addHelpText(
+      'after',
+      examples(
+        'kubeinstall certs renew -i inventory.yaml && kubeinstall deploy -i inventory.yaml',
+        'kubeinstall certs renew -i inventory.yaml --within 60d',
+        'kubeinstall certs renew -i inventory.yaml apiserver etcd-server/m1',
+      ),
+    )
+    .action(async (names: string[], _: RenewFlags, command: Command) => {
+      const flags = command.optsWithGlobals<RenewFlags>();
+      const target = renewTarget(names, flags);
+      const { model, warnings } = await loadInventory(flags.inventory);
+      printWarnings(warnings);
+      const renew = renewSelector(expandPki(model), target);
+      await runCerts(model, resolve(flags.dir ?? model.clusterDir), { renew }, { after: (report) => formatRollPlan(model, report.written) });
+    });
+};
+
 export const registerCerts = (program: Command): void => {
-  program
+  const certs = program
     .command('certs')
     .description('generate the cluster PKI and kubeconfigs from the inventory')
     .addOption(inventoryOption())
@@ -47,19 +125,13 @@ export const registerCerts = (program: Command): void => {
       const { model, warnings } = await loadInventory(opts.inventory);
       printWarnings(warnings);
       const dir = resolve(opts.dir ?? model.clusterDir);
-      await withClusterLock(dir, async () => {
-        if (opts.forceCa)
-          await confirmDestructive({
-            yes: opts.yes === true,
-            command: 'kubeinstall certs --force-ca',
-            consequences: [`--force-ca replaces every CA in ${dir} and so every certificate: hosts stop trusting every certificate issued so far`],
-          });
-        // Ctrl-C: stop before anything is moved into place (or finish the move), exit 130; twice: quit at once.
-        await withInterrupt(async (signal) => {
-          const report = await generatePki(model, dir, { forceCa: opts.forceCa, signal });
-          for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-          process.stdout.write(formatCertsReport(report, dir));
-        }, 'stopping: nothing is written unless the files were already being moved into place');
-      });
+      const confirm = (): Promise<void> =>
+        confirmDestructive({
+          yes: opts.yes === true,
+          command: 'kubeinstall certs --force-ca',
+          consequences: [`--force-ca replaces every CA in ${dir} and so every certificate: hosts stop trusting every certificate issued so far`],
+        });
+      await runCerts(model, dir, { forceCa: opts.forceCa }, opts.forceCa ? { confirm } : {});
     });
+  registerRenew(certs);
 };

@@ -56,8 +56,8 @@ export const registerPlan = (program: Command): void => {
       printWarnings(warnings);
       const clusterDir = opts.dir ? resolve(opts.dir) : model.clusterDir;
       const show = async (): Promise<void> => {
-        const { clusterFiles, binaries } = await loadPlanInputs(model, clusterDir, { allowMissingBinaries: true });
-        const plan = buildClusterPlan(model, clusterFiles, binaries, { allowMissing: true });
+        const { clusterFiles, binaries, images, registries } = await loadPlanInputs(model, clusterDir, { allowMissing: true });
+        const plan = buildClusterPlan(model, clusterFiles, binaries, { allowMissing: true, images, registries });
         printPendingWarnings(plan, model.inventoryPath, clusterDir, model.binariesDir);
         process.stdout.write(opts.output === 'json' ? `${JSON.stringify(planSummary(plan), null, 2)}\n` : planTable(plan));
         if (opts.write) {

@@ -1,7 +1,7 @@
 // Gathers what every later phase decides from: OS, architecture, init system, ports, kernel
 // settings, and the state kubeinstall left on the host before; the host's plan takes what depends on them (resolvConf).
 import { posix } from 'node:path';
-import { holdsVip } from '../../inventory/model.js';
+import { holdsVip, runsKubelet } from '../../inventory/model.js';
 import { stagingFor } from '../../ssh/upload-plan.js';
 import { factsScript, parseFacts } from '../facts.js';
 import { HASH_RECORD } from '../file-diff.js';
@@ -30,6 +30,8 @@ export const factsPhase: Phase = {
           hashRecord: HASH_RECORD,
           // vip: where keepalived will run, and whether the VIP is free (preflight-checks.ts)
           ...(holdsVip(ctx.model, hp.host) ? { addresses: [hp.host.internalAddress, ctx.model.apiEndpoint.host] } : {}),
+          // images: which the host already has (preflight-checks.ts), where a kubelet will run
+          images: runsKubelet(hp.host),
         });
         const before = Date.now();
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });

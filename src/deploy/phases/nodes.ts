@@ -1,8 +1,9 @@
-// Nodes: an external load balancer reached from each node first, then containerd, kubelet and kube-proxy,
-// in the plan's order (on masters too), then each Node's labels and taints through the API once its kubelet registered it.
+// Nodes: an external load balancer reached from each node first, then containerd, the offline images imported into it,
+// kubelet and kube-proxy in the plan's order (on masters too), then each Node's labels and taints through the API once its kubelet registered it.
 import { checksEndpointFromNodes, endpointFromNodeStep } from '../endpoint-check.js';
 import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
+import { importImagesStep, startContainerdStep } from '../images.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { desiredNodeMeta } from '../../inventory/node-meta.js';
 import { nodeMetaPatch, type NodeObject } from '../node-meta.js';
@@ -10,6 +11,7 @@ import { servicesOf } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
 import { KubeinstallError } from '../../util/errors.js';
 import type { HostPlan } from '../../render/types.js';
+import { UNITS } from '../../render/units.js';
 import { startAndWait } from './control-plane.js';
 
 const POLL_MS = 500;
@@ -77,7 +79,10 @@ export const nodesPhase: Phase = {
   hosts: (ctx) => hostsRunning(ctx, 'node'),
   steps: (ctx) => [
     ...(checksEndpointFromNodes(ctx) ? [endpointFromNodeStep] : []),
-    ...startAndWait('node services', (hp) => servicesOf(hp, 'node')),
+    // containerd first: the offline images go into it before the kubelet asks for them
+    startContainerdStep,
+    importImagesStep,
+    ...startAndWait('node services', (hp) => servicesOf(hp, 'node').filter((s) => s.unit !== UNITS.containerd)),
     labelAndTaint,
   ],
 };

@@ -78,6 +78,8 @@ export interface HostState {
   readonly neighbours?: Readonly<Record<string, string>>;
   /** The commands (and paths) the facts find, of those asked for; default: all but dnf (an apt host with every package). */
   readonly commands?: readonly string[];
+  /** `ctr images ls` lines in containerd's k8s.io namespace (name digest ...); default: none. */
+  readonly images?: readonly string[];
 }
 
 /** What the facts script prints on such a host (the `key=value` lines parseFacts reads). */
@@ -103,6 +105,7 @@ export const factsStdout = (hp: HostPlan, state: HostState = {}, { model }: Test
     ...Object.entries(state.neighbours ?? {}).map(([address, line]) => `neigh=${address}=${line}`),
     ...(state.commands ?? packageFactsQuery(model, hp.host).filter((c) => c !== 'dnf')).map((c) => `command=${c}`),
     ...(state.pendingReloads ?? []).map((u) => `pending-reload=${u}`),
+    ...(state.images ?? []).map((line) => `image=${line}`),
   ].join('\n');
 };
 

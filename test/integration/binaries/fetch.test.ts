@@ -158,7 +158,7 @@ describe('kubeinstall binaries fetch', () => {
     seen.length = 0;
     const r = await fetch();
     expect(r.code, r.err).toBe(0);
-    const flat = ['containerd', 'containerd-shim-runc-v2', 'crictl', 'etcd', 'etcdctl', ...K8S_BINARIES, 'runc'];
+    const flat = ['containerd', 'containerd-shim-runc-v2', 'crictl', 'ctr', 'etcd', 'etcdctl', ...K8S_BINARIES, 'runc'];
     for (const b of flat) expect(statSync(join(dest, b)).mode & 0o777, b).toBe(0o755);
     expect(installed('kubelet')).toBe(script('kubelet', K8S));
     expect(installed('etcdctl')).toBe(script('etcdctl', ETCD));

@@ -50,8 +50,10 @@ const ETCD_VERSION = '3.4.23'; // what Debian bookworm's etcd-server ships
  *   1.6.20), older than any Kubernetes 1.32+ supports; the stand-ins do not mind.
  * - node-commands: the base image has no iptables (nor conntrack, socat); the stand-in kube-proxy
  *   programs no rules.
+ * - images: most settings' images/ is empty (their stand-in kubelets start no pods); images.test.ts fills it
+ *   and deploys without this.
  */
-export const TESTBED_IGNORED_CHECKS: ReadonlySet<string> = new Set(['etcd-version', 'containerd-version', 'node-commands']);
+export const TESTBED_IGNORED_CHECKS: ReadonlySet<string> = new Set(['etcd-version', 'containerd-version', 'node-commands', 'images']);
 /**
  * The kubelet stand-in reports its Node NotReady as the real kubelet would while the host has no CNI config naming
  * plugins it has, or lacks the pause image in containerd. These settings give hosts neither yet (issue 11: the images
@@ -66,7 +68,7 @@ export const TESTBED_DEPLOY_FLAGS: readonly string[] = [
 ];
 const KUBERNETES_VERSION = '1.34.2';
 
-/** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd, runc; kubectl). */
+/** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd with ctr, runc; kubectl). */
 const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   etcd: '/usr/bin/etcd',
   etcdctl: '/usr/bin/etcdctl',
@@ -74,6 +76,7 @@ const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   containerd: '/usr/bin/containerd',
   'containerd-shim-runc-v2': '/usr/bin/containerd-shim-runc-v2',
   runc: '/usr/sbin/runc',
+  ctr: '/usr/bin/ctr',
 };
 const ETCD_BINARIES = ['etcd', 'etcdctl'];
 
@@ -121,15 +124,25 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
 /** Inventory `cluster` fields a test sets beyond the fixture's (e.g. `apiEndpointKind`). */
 export type ClusterFields = Readonly<Record<string, unknown>>;
 
-/** Hosts on a network of the test file's own (each host in its own namespace); `bedOnly` hosts boot but are not in the inventory yet;
- * `extraPackages` are installed in every host's image (e.g. iptables). */
+/** Hosts on a network of the test file's own (each host in its own network namespace); `bedOnly` hosts boot but are not in the inventory yet;
+ * `extraPackages` are installed in every host's image (e.g. iptables); `containers`: the hosts can run real containers (ctr import, run). */
 export const startSetting = async (
   network: TestbedNetwork,
   hosts: BedHost[],
-  { bedOnly = [], extraPackages = [], cluster = {} }: { bedOnly?: readonly BedHost[]; extraPackages?: readonly string[]; cluster?: ClusterFields } = {},
+  {
+    bedOnly = [],
+    extraPackages = [],
+    cluster = {},
+    containers = false,
+  }: { bedOnly?: readonly BedHost[]; extraPackages?: readonly string[]; cluster?: ClusterFields; containers?: boolean } = {},
 ): Promise<Setting> => {
   const dir = await mkdtemp(join(tmpdir(), 'kubeinstall-deploy-e2e-'));
-  const tb = await startTestbed({ network, extraPackages, hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })) });
+  const tb = await startTestbed({
+    network,
+    extraPackages,
+    containers,
+    hosts: [...hosts, ...bedOnly].map((h) => ({ name: h.name, address: h.address })),
+  });
   const clusterDir = join(dir, 'cluster');
   const binariesDir = join(dir, 'binaries');
   const inventory = join(dir, 'inventory.yaml');

@@ -50,6 +50,7 @@ describe('preflight on real hosts', () => {
       '[containerd-version] containerd 1.6.20 is not supported with Kubernetes 1.34; containerd supports it with 2.1.3+, 2.0.6+, 1.7.28+, 1.6.39+',
     );
     expect(of('pf-n')).toContain('[node-commands] not on the PATH: iptables (for kube-proxy (iptables mode))');
+    expect(of('pf-n')).toContain("[images] the pause image registry.k8s.io/pause:3.10.1 (containerd's sandbox image, which every pod needs) is neither in");
     expect(err.message).toMatch(/--ignore-preflight-errors=containerd-version,node-commands|--ignore-preflight-errors=node-commands,containerd-version/);
     await expectNothingDeployed();
   });

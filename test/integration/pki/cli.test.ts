@@ -89,4 +89,22 @@ describe('kubeinstall certs and verify-certs', () => {
     expect(noPki.code).toBe(1);
     expect(noPki.err).toMatch(/no PKI under .*empty/);
   });
+
+  it('certs renew: nothing due now; due a year on (KUBEINSTALL_NOW), every leaf renewed and the roll named; bad targets exit 2', () => {
+    const none = run('certs', 'renew', '-i', inventory);
+    expect(none.code, none.err).toBe(0);
+    expect(none.out).toMatch(/^0 created, 19 kept, 0 re-issued; 0 files written under /m);
+    expect(none.out).toContain('nothing to roll: no file a host holds changed\n');
+    const later = kubeinstall(['certs', 'renew', '-i', inventory], { KUBEINSTALL_NOW: '+400d' });
+    expect(later.code, later.err).toBe(0);
+    expect(later.out).toMatch(/^re-issued kubelet-server\/n1: renewed: expires \S+, within 30 days$/m);
+    expect(later.out).toMatch(/^0 created, 3 kept, 16 re-issued;/m);
+    expect(later.out).toMatch(/^ {2}n1: kubelet\.service, kube-proxy\.service \(4 files\)$/m);
+    expect(kubeinstall(['verify-certs', '-i', inventory], { KUBEINSTALL_NOW: '+400d' }).code).toBe(0);
+    for (const args of [['ca'], ['--all', 'apiserver'], ['--within', 'soon'], ['--force-ca']]) {
+      const bad = run('certs', 'renew', '-i', inventory, ...args);
+      expect([args.join(' '), bad.code]).toEqual([args.join(' '), 2]);
+    }
+    expect(run('certs', 'renew', 'etcd-server/m9', '-i', inventory).err).toMatch(/no leaf certificate named etcd-server\/m9; known: apiserver, /);
+  });
 });
