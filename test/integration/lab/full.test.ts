@@ -40,9 +40,9 @@ describe('kubeinstall lab with --binaries', () => {
     expect(up, up.err).toMatchObject({ code: 0, out: expect.stringMatching(/^lab up: 5 hosts running on bridge kitb-lab-[0-9a-f]{6} \(198\.18\.74\.0\/24\)/) });
     expect(up.out).toMatch(/^ {2}master-1 +198\.18\.74\.11 +etcd,master$/m);
     expect(up.out).toMatch(/^ {2}node-2 +198\.18\.74\.15 +node$/m);
-    // Debian's etcd and containerd, an image without iptables, and no pod network: named, with why, in the deploy line.
+    // Debian's etcd and containerd, no iptables in the image, no pause image, no pod network: named, with why, in the deploy line.
     const deployLine = /^ {2}kubeinstall (deploy .*)$/m.exec(up.out)![1]!.split(' ');
-    expect(deployLine.slice(-2)).toEqual(['--ignore-preflight-errors=etcd-version,containerd-version,node-commands', '--allow-not-ready']);
+    expect(deployLine.slice(-2)).toEqual(['--ignore-preflight-errors=etcd-version,containerd-version,node-commands,images', '--allow-not-ready']);
     expect(up.out).toMatch(/^ {4}\(--allow-not-ready: the hosts have no CNI config \(no pod network yet\)/m);
 
     const inventory = join(LAB, 'inventory.yaml');
