@@ -44,7 +44,11 @@ const main = async (): Promise<void> => {
   try {
     // The baseline copies exactly the files deploy would: each host's planned tree.
     const { model } = await loadInventory(s.inventory);
-    const plan = buildClusterPlan(model, await readClusterFiles(model.clusterDir), await indexBinaries(model.binariesDir, model.hosts));
+    const plan = buildClusterPlan(
+      model,
+      await readClusterFiles(model.clusterDir),
+      await indexBinaries(model.binariesDir, model.hosts, undefined, false, model.network),
+    );
     const tree = join(s.dir, 'plan');
     await writePlanTree(plan, tree);
     const knownHosts = join(s.clusterDir, 'known_hosts');

@@ -25,7 +25,7 @@ export type Arch = (typeof ARCHITECTURES)[number];
 export const UPSTREAMS = { kubernetes: 'https://dl.k8s.io', github: 'https://github.com' } as const;
 export type Upstream = keyof typeof UPSTREAMS;
 
-/** Where the CNI plugins go inside the binaries folder (kubeinstall does not deploy them yet). */
+/** Where the CNI plugins go inside the binaries folder (deploy uploads them for cluster.network.plugin bridge). */
 export const CNI_FOLDER = 'cni';
 
 export interface Install {
@@ -156,7 +156,7 @@ export const RELEASES: readonly Release[] = [
   },
 ];
 
-/** What a node needs beside ROLE_BINARIES (for operators and later phases; deploy does not upload them yet). */
+/** What a node needs beside ROLE_BINARIES (crictl for operators; the CNI plugins for the bridge network, src/render/pod-network.ts). */
 export const NODE_EXTRAS = ['crictl', `${CNI_FOLDER}/`] as const;
 
 /** Every artifact the model's hosts need, for one architecture, in table order. */

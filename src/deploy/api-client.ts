@@ -91,6 +91,14 @@ const RESOURCES: Readonly<Record<string, { readonly resource: string; readonly n
   ConfigMap: { resource: 'configmaps', namespaced: true },
   Deployment: { resource: 'deployments', namespaced: true },
   Service: { resource: 'services', namespaced: true },
+  // what a network's manifest (cluster.network.plugin manifest: Flannel, Calico's operator...) brings besides the above
+  Namespace: { resource: 'namespaces', namespaced: false },
+  DaemonSet: { resource: 'daemonsets', namespaced: true },
+  Secret: { resource: 'secrets', namespaced: true },
+  Role: { resource: 'roles', namespaced: true },
+  RoleBinding: { resource: 'rolebindings', namespaced: true },
+  CustomResourceDefinition: { resource: 'customresourcedefinitions', namespaced: false },
+  PriorityClass: { resource: 'priorityclasses', namespaced: false },
 };
 
 interface ObjectHead {

@@ -50,6 +50,8 @@ export interface Facts {
   /** Of the queried addresses this host does not hold, those another machine on the link answered ARP
    * (or neighbour discovery) for, with its link-layer address. */
   readonly neighbours: ReadonlyMap<string, string>;
+  /** The host's addresses with their prefix lengths (`198.18.62.11/24`), when asked for: the networks it is on. */
+  readonly networks: readonly string[];
   /** An unfinished `etcd restore` here: where it put (or puts) the member's old data dir. */
   readonly etcdRestore?: { readonly aside: string };
   /** Images in containerd's k8s.io namespace (name -> digest), when asked and containerd runs; else empty. */
@@ -75,6 +77,8 @@ export interface FactsQuery {
   readonly addresses?: readonly string[];
   /** Ask containerd which images it has (kubelet hosts). */
   readonly images?: boolean;
+  /** List the host's addresses with their prefixes (the bridge pod network's routes need the kubelet hosts on one network). */
+  readonly networks?: boolean;
 }
 
 /** Where a host remembers, across runs, the units that still need a restart for files already uploaded. */
@@ -201,6 +205,8 @@ export const factsScript = (q: FactsQuery): string =>
     unitStatusScript([...Object.values(OS_UNITS), ...q.units]),
     ...(q.addresses ?? []).map(addressScript),
     ...(q.images ? [factsImagesScript] : []),
+    // `2: host0    inet 198.18.62.11/24 brd ...`: the fourth word
+    ...(q.networks ? ['ip -o addr show 2>/dev/null | while read -r _ _ _ net _; do echo "net=$net"; done'] : []),
     // the listening sockets only: a busy host has thousands of connections
     `grep -h ' ${TCP_LISTEN} ' /proc/net/tcp /proc/net/tcp6 2>/dev/null | while IFS= read -r line; do echo "tcp=$line"; done`,
     'true',
@@ -288,6 +294,7 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
         return lladdr ? [[address, lladdr] as const] : [];
       }),
     ),
+    networks: all('net'),
     ...restoreMarker(all('etcd-restore')),
     images: parseImageList(all('image')),
   };

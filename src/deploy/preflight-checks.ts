@@ -23,6 +23,7 @@ import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
 import { prepDecision, PREP_ITEMS } from './host-prep.js';
 import { packageFindings, type PackageNeed } from './packages.js';
+import { POD_NETWORK_CHECKS } from './pod-network-checks.js';
 
 export interface LocalBinaryCheck {
   readonly name: string;
@@ -391,6 +392,7 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     run: binaryVersion('etcd-version', 'etcd', etcdVerdict),
   },
   prepCheck('sysctls'),
+  ...POD_NETWORK_CHECKS,
   {
     name: 'vip',
     description: 'apiEndpointKind vip: each master holds its internal address on an interface, and no machine but our masters holds the VIP',

@@ -1,6 +1,7 @@
 // The I/O edge of `kubeinstall remove`: the inventory's hosts checked, the cluster folder locked, the hosts
 // reached (deploy's connect and facts), the etcd quorum checked against the running cluster, the operator's
 // confirmation, then the remove phases; a log in the cluster folder as deploy writes one.
+import { freePodSubnetsOf } from '../network/pod-subnets.js';
 import { join } from 'node:path';
 import { hostsWithRole, type Host } from '../inventory/model.js';
 import { loadInventory } from '../inventory/load.js';
@@ -120,6 +121,7 @@ export const removeHosts = async (req: RemoveRequest): Promise<RemoveResult> => 
     }
     if (logFailure) throw logFailure;
     await updateRemovedHosts(model.clusterDir, { add: req.hosts });
+    await freePodSubnetsOf(model.clusterDir, req.hosts);
     return { next: removing.map((h) => leftBehind(h, reset.etcdAside)), logPath: log.path };
   });
 };

@@ -1,6 +1,6 @@
 // The closing report of a run: per host what changed and what runs, and how to use the cluster.
 import { join } from 'node:path';
-import { isEtcdOnly, type ClusterModel } from '../inventory/model.js';
+import { isEtcdOnly, runsKubelet, type ClusterModel } from '../inventory/model.js';
 import { etcdClientUrl } from '../render/etcd.js';
 import type { ClusterPlan } from '../render/types.js';
 import { EXIT_FAILED, KubeinstallError } from '../util/errors.js';
@@ -106,6 +106,9 @@ export const formatSummary = (s: DeploySummary, model: ClusterModel, dryRun: boo
     dryRun ? 'Dry run: nothing was changed on any host.' : `Deploy complete: ${total}.`,
     ...lines,
     ...(dryRun ? [] : howToUse(model)),
+    ...(model.network.plugin === 'none' && model.hosts.some(runsKubelet)
+      ? ['pod network: none (cluster.network.plugin): the Nodes stay NotReady until you apply one (e.g. kubectl apply -f its manifest)']
+      : []),
     `remote command log: ${logPath}`,
   ].join('\n');
 };

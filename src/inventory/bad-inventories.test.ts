@@ -235,6 +235,43 @@ const cases: Case[] = [
     message: /overlaps service CIDR/,
   },
   { name: 'mixed families', yaml: inv('  podCidr: "fd00::/48"', OK_HOSTS), path: 'cluster.podCidr', message: /different IP families/ },
+  // The pod network
+  {
+    name: 'a pod CIDR too small for a subnet per kubelet host',
+    yaml: inv('  podCidr: 10.244.0.0/24', OK_HOSTS),
+    path: 'cluster.podCidr',
+    message: /10\.244\.0\.0\/24 holds 1 \/24 pod subnet, fewer than the 2 kubelet hosts .*larger podCidr or a longer cluster\.network\.nodeSubnetSize/,
+  },
+  {
+    name: 'node subnets larger than the pod CIDR',
+    yaml: inv('  podCidr: 10.244.0.0/16\n  network: { nodeSubnetSize: 12 }', OK_HOSTS),
+    path: 'cluster.network.nodeSubnetSize',
+    message: /\/12 is larger than the pod CIDR 10\.244\.0\.0\/16/,
+  },
+  {
+    name: 'node subnets with no room for pods',
+    yaml: inv('  network: { nodeSubnetSize: 31 }', OK_HOSTS),
+    path: 'cluster.network.nodeSubnetSize',
+    message: /leaves no room for pods \(at most \/30\)/,
+  },
+  {
+    name: 'an unknown network plugin',
+    yaml: inv('  network: { plugin: flannel }', OK_HOSTS),
+    path: 'cluster.network.plugin',
+    message: /not one of bridge, none, manifest/,
+  },
+  {
+    name: 'plugin manifest without its file',
+    yaml: inv('  network: { plugin: manifest }', OK_HOSTS),
+    path: 'cluster.network.manifest',
+    message: /needs the manifest file/,
+  },
+  {
+    name: 'a manifest file that is not there',
+    yaml: inv('  network: { plugin: manifest, manifest: /nonexistent/calico.yaml }', OK_HOSTS),
+    path: 'cluster.network.manifest',
+    message: /\/nonexistent\/calico\.yaml: cannot read it/,
+  },
   { name: 'host inside service CIDR', yaml: inv('', [host('m1', '10.96.0.5', 'etcd, master')]), path: 'hosts[0].address', message: /inside the service CIDR/ },
   {
     name: 'host inside pod CIDR',

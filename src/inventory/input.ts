@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { PathSegment } from './parse.js';
 import type { FieldProblem } from './validate.js';
-import type { ApiEndpointKind, ClusterDns, KeyAlgorithm, Role, SshTarget, Taint } from './model.js';
+import type { ApiEndpointKind, ClusterDns, KeyAlgorithm, NetworkPlugin, Role, SshTarget, Taint } from './model.js';
 
 /** The model's shape, but `identityFile` as written (resolve makes it absolute and expands `~`). */
 export type SshTargetInput = SshTarget;
@@ -39,6 +39,13 @@ export interface RegistryInput {
   readonly passwordEnv?: string;
 }
 
+export interface NetworkInput {
+  readonly plugin: NetworkPlugin;
+  /** No default in the table: it follows the pod CIDR's family (see schema.ts `defaultText`). */
+  readonly nodeSubnetSize?: number;
+  readonly manifest?: string;
+}
+
 export interface ClusterInput {
   readonly name: string;
   readonly kubernetesVersion: string;
@@ -50,6 +57,7 @@ export interface ClusterInput {
   readonly vrrpRouterId?: number;
   readonly serviceCidr: string;
   readonly podCidr: string;
+  readonly network: NetworkInput;
   readonly clusterDomain: string;
   readonly dns: ClusterDns;
   readonly imageRepository: string;

@@ -1,5 +1,5 @@
 // The edge: read an inventory file and return the resolved model, or every problem in it.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InventoryError, type Problem } from '../util/errors.js';
@@ -22,6 +22,14 @@ export interface LoadedInventory {
 
 const fail = (file: string, message: string, line?: number, column?: number): never => {
   throw new InventoryError([{ severity: 'error', file, path: '', line, column, message }]);
+};
+
+const readText = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 };
 
 /** Parses, validates and resolves inventory text. Throws InventoryError listing every problem. */
@@ -48,7 +56,7 @@ export const loadInventoryText = (text: string, file: string, opts: ResolveOptio
   let model: ClusterModel | undefined;
   if (structural.value && !problems.some((p) => p.severity === 'error')) {
     // Free of errors, the value has the shape the schema describes, defaults applied.
-    const resolved = resolveInventory(structural.value as unknown as InventoryInput, absolute, { pathExists: existsSync, ...opts });
+    const resolved = resolveInventory(structural.value as unknown as InventoryInput, absolute, { pathExists: existsSync, readText, ...opts });
     problems = [...problems, ...resolved.problems];
     model = resolved.model;
   }

@@ -16,6 +16,19 @@ export const HOST_KEY_POLICIES: readonly HostKeyPolicy[] = ['strict', 'accept-ne
 export type ApiEndpointKind = 'master' | 'node-local' | 'vip' | 'loadbalancer';
 export const API_ENDPOINT_KINDS: readonly ApiEndpointKind[] = ['master', 'node-local', 'vip', 'loadbalancer'];
 
+/** The pod network: the reference CNI plugins with a subnet per kubelet host and routes between hosts (`bridge`), nothing
+ * (`none`: the user applies one; Nodes stay NotReady until then), or a user's manifest applied after the control plane. */
+export type NetworkPlugin = 'bridge' | 'none' | 'manifest';
+export const NETWORK_PLUGINS: readonly NetworkPlugin[] = ['bridge', 'none', 'manifest'];
+
+export interface PodNetwork {
+  readonly plugin: NetworkPlugin;
+  /** Prefix length of each kubelet host's pod subnet, carved from the pod CIDR. */
+  readonly nodeSubnetSize: number;
+  /** plugin `manifest`: the user's manifest, read and parsed when the inventory is loaded. */
+  readonly manifest?: { readonly path: string; readonly yaml: string };
+}
+
 /** cluster.dns: what answers on the cluster DNS IP (`none`: the user installs a DNS of their own). */
 export type ClusterDns = 'coredns' | 'none';
 export const CLUSTER_DNS_KINDS: readonly ClusterDns[] = ['coredns', 'none'];
@@ -111,6 +124,7 @@ export interface ClusterModel {
   /** Tenth address of the service CIDR: cluster DNS. */
   readonly clusterDnsIp: string;
   readonly podCidr: Cidr;
+  readonly network: PodNetwork;
   readonly clusterDomain: string;
   /** cluster.dns: CoreDNS applied by deploy, or none. */
   readonly dns: ClusterDns;

@@ -5,10 +5,11 @@ import type { FieldProblem } from './validate.js';
 import { vrrpRouterIdOf, type Cidr, type ClusterModel } from './model.js';
 import { collectProblems, expandPath, type InventoryInput } from './input.js';
 import { resolveVersions } from './resolve-versions.js';
-import { resolveNetworks } from './resolve-networks.js';
+import { resolveNetworks, resolvePodNetwork } from './resolve-networks.js';
 import { resolveHosts } from './resolve-hosts.js';
 import { resolveEndpoint } from './resolve-endpoint.js';
 import { resolveRegistries } from './resolve-registries.js';
+import { podSubnetHosts, subnetCapacity } from '../network/pod-subnets.js';
 import { cidrText, type ParsedCidr } from '../util/ip.js';
 import { minorOf } from '../versions.js';
 
@@ -16,6 +17,8 @@ export interface ResolveOptions {
   /** `deploy` needs the binaries folder; `certs` and `check` do not. */
   readonly requireBinaries?: boolean;
   readonly pathExists?: (path: string) => boolean;
+  /** Reads a file the inventory names (cluster.network.manifest); undefined when it cannot. */
+  readonly readText?: (path: string) => string | undefined;
 }
 
 const toCidr = (p: ParsedCidr): Cidr => ({ text: cidrText(p), family: p.family, prefix: p.prefix });
@@ -31,7 +34,17 @@ export const resolveInventory = (
   const versions = resolveVersions(cluster, report);
   const networks = resolveNetworks(cluster, report);
   const hosts = resolveHosts(input, networks, baseDir, report);
+  const network = resolvePodNetwork(cluster, networks.podCidr, baseDir, opts.readText, report);
   const apiEndpoint = resolveEndpoint(cluster, hosts, networks, report);
+  const subnetHosts = podSubnetHosts({ network, hosts }).length;
+  const capacity = subnetCapacity(networks.podCidr, network.nodeSubnetSize);
+  if (network.nodeSubnetSize >= networks.podCidr.prefix && subnetHosts > capacity) {
+    report.error(
+      ['cluster', 'podCidr'],
+      `${cluster.podCidr} holds ${capacity} /${network.nodeSubnetSize} pod subnet${capacity === 1 ? '' : 's'}, fewer than the ${subnetHosts} kubelet hosts ` +
+        '(network plugin bridge gives each its own): use a larger podCidr or a longer cluster.network.nodeSubnetSize',
+    );
+  }
   const binariesDir = expandPath(cluster.binariesDir, baseDir);
   const registries = resolveRegistries(cluster.registries ?? [], baseDir, report);
   if (opts.requireBinaries && !(opts.pathExists?.(binariesDir) ?? false)) {
@@ -55,6 +68,7 @@ export const resolveInventory = (
       kubernetesServiceIp,
       clusterDnsIp,
       podCidr: toCidr(networks.podCidr),
+      network,
       clusterDomain: cluster.clusterDomain,
       dns: cluster.dns,
       imageRepository: cluster.imageRepository,

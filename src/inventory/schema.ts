@@ -1,6 +1,6 @@
 // The inventory schema as data. One table drives validation, defaults, the starter inventory
 // (`kubeinstall init inventory`) and the README's inventory reference, so they cannot drift.
-import { API_ENDPOINT_KINDS, CLUSTER_DNS_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES, TAINT_EFFECTS } from './model.js';
+import { API_ENDPOINT_KINDS, CLUSTER_DNS_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, NETWORK_PLUGINS, ROLES, TAINT_EFFECTS } from './model.js';
 import { DEFAULT_ETCD_VERSION, DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
 
 /** A named format check: returns an error message, or undefined when the value is fine. */
@@ -38,6 +38,8 @@ export interface IntField extends Base {
   readonly min: number;
   readonly max: number;
   readonly default?: number;
+  /** Describes a default that depends on other fields. */
+  readonly defaultText?: string;
 }
 export interface BoolField extends Base {
   readonly kind: 'bool';
@@ -186,6 +188,34 @@ export const inventorySchema: ObjectField = {
           doc: 'Service IP range; its first address is the `kubernetes` service, its tenth the cluster DNS.',
         },
         podCidr: { kind: 'string', format: 'cidr', default: '10.244.0.0/16', doc: 'Pod IP range (cluster CIDR).' },
+        network: {
+          kind: 'object',
+          doc: 'The pod network (docs/network.md).',
+          fields: {
+            plugin: {
+              kind: 'enum',
+              values: NETWORK_PLUGINS,
+              default: 'bridge',
+              doc:
+                '`bridge`: the reference CNI plugins, a pod subnet per kubelet host (recorded in the cluster folder by `certs`) and routes ' +
+                'between the hosts, which must share a network; `none`: nothing (Nodes stay NotReady until you apply a network); ' +
+                '`manifest`: the `manifest` file (Calico, Flannel, Cilium...) applied after the control plane.',
+            },
+            nodeSubnetSize: {
+              kind: 'int',
+              min: 8,
+              max: 126,
+              defaultText: '24 (IPv4), 64 (IPv6), as the controller-manager',
+              doc: "Prefix length of each kubelet host's pod subnet, carved from podCidr (/24: 254 pods a host).",
+            },
+            manifest: {
+              kind: 'string',
+              format: 'path',
+              doc: 'plugin `manifest`: a YAML file of the objects to apply (server-side apply), relative to the inventory.',
+              example: './calico.yaml',
+            },
+          },
+        },
         clusterDomain: { kind: 'string', format: 'hostname', default: 'cluster.local', doc: 'Cluster DNS domain.' },
         dns: {
           kind: 'enum',

@@ -2,7 +2,7 @@
 import yaml from 'js-yaml';
 import type { Field, ObjectField } from './schema.js';
 import { inventorySchema } from './schema.js';
-import type { ApiEndpointKind, Role } from './model.js';
+import { runsKubelet, type ApiEndpointKind, type Role } from './model.js';
 
 export interface StarterShape {
   readonly masters: number;
@@ -18,7 +18,7 @@ const defaultOf = (f: Field): unknown => ('default' in f && f.default !== undefi
 /** `key: value` lines with a one-line explanation above each; optional fields without a default are commented out. */
 const renderFields = (fields: ObjectField['fields'], indent: string): string[] =>
   Object.entries(fields).flatMap(([key, f]) => {
-    const lines = [`${indent}# ${f.doc}${f.kind === 'bool' && f.defaultText ? ` Default: ${f.defaultText}.` : ''}`];
+    const lines = [`${indent}# ${f.doc}${(f.kind === 'bool' || f.kind === 'int') && f.defaultText ? ` Default: ${f.defaultText}.` : ''}`];
     const def = defaultOf(f);
     if (f.kind === 'object') {
       lines.push(`${indent}# ${key}:`);
@@ -63,6 +63,14 @@ function* placeholderAddresses(): Generator<string> {
   for (let n = 1; ; n++) yield `2001:db8::${n.toString(16)}`;
 }
 
+/** The default pod CIDR's /24s (one a kubelet host) run out past 256 hosts: a larger range then, clear of the default service CIDR. */
+const starterPodCidr = (kubeletHosts: number): string | undefined => {
+  const bits = Math.ceil(Math.log2(Math.max(kubeletHosts, 1)));
+  if (bits <= 8) return undefined;
+  const prefix = 24 - bits;
+  return prefix >= 12 ? `10.${244 & (0xff << (16 - prefix))}.0.0/${prefix}` : `10.128.0.0/${prefix}`;
+};
+
 /** The hosts of a cluster of this shape, named and given roles (the starter inventory's, and the lab's). */
 export const shapeHosts = ({ masters, nodes, etcd }: StarterShape): { name: string; roles: Role[] }[] => {
   const hosts: { name: string; roles: Role[] }[] = [];
@@ -88,8 +96,13 @@ export const renderStarterInventory = (shape: StarterShape): string => {
   const masters = hosts.filter((h) => h.roles.includes('master'));
   const ha = masters.length > 1;
   // Several masters: node-local (every node balances over all masters itself), written out so it is seen.
+  const podCidr = starterPodCidr(hosts.filter(runsKubelet).length);
   const clusterLines = renderFields(cluster.fields, '  ').flatMap((line) =>
-    ha && line.startsWith('  # apiEndpointKind:') ? ['  apiEndpointKind: node-local', ...haAlternatives()] : [line],
+    ha && line.startsWith('  # apiEndpointKind:')
+      ? ['  apiEndpointKind: node-local', ...haAlternatives()]
+      : podCidr && line.startsWith('  podCidr:')
+        ? [`  podCidr: ${podCidr}`]
+        : [line],
   );
   // The first host shows where its Node's labels go (commented out, as every optional field).
   const hostLines = hosts.flatMap((h, i) => [
@@ -139,7 +152,13 @@ export const renderInventoryReference = (): string => {
     for (const [k, f] of Object.entries(fields)) {
       const path = `${prefix}${k}`;
       const def = defaultOf(f);
-      const defText = f.required ? '**required**' : def !== undefined ? `\`${String(def)}\`` : f.kind === 'bool' && f.defaultText ? f.defaultText : '';
+      const defText = f.required
+        ? '**required**'
+        : def !== undefined
+          ? `\`${String(def)}\``
+          : (f.kind === 'bool' || f.kind === 'int') && f.defaultText
+            ? f.defaultText
+            : '';
       rows.push(`| \`${path}\` | ${f.kind === 'object' ? 'mapping' : typeOf(f)} | ${defText} | ${f.doc.replace(/\|/g, '\\|')} |`);
       if (f.kind === 'object') walk(f.fields, `${path}.`);
       if (f.kind === 'list' && f.of.kind === 'object') walk(f.of.fields, `${path}[].`);

@@ -45,6 +45,7 @@ describe('generatePki re-runs', () => {
     expect(outcomes(r, 'reissued')).toEqual([]);
     expect([...r.written].sort()).toEqual([
       'kubeconfigs/nodes/n2/kubelet.conf',
+      'network/pod-subnets.json', // n2's pod subnet added
       'pki/kubelets/n2/kubelet-client.crt',
       'pki/kubelets/n2/kubelet-client.key',
       'pki/kubelets/n2/kubelet-server.crt',

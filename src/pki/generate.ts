@@ -8,6 +8,7 @@ import { ALGORITHMS } from './algorithms.js';
 import { caDefects, certProblems } from './checks.js';
 import { encryptionKeyFile } from './encryption.js';
 import { vrrpPasswordFile } from './vrrp.js';
+import { podSubnetHosts, podSubnetsFile } from '../network/pod-subnets.js';
 import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import type { RenewSelector } from './renew.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
@@ -249,6 +250,8 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const [found, sa] = await Promise.all([readMaterial(dir, plan), plan.serviceAccount ? readServiceAccount(dir) : undefined]);
   const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const vrrpPassword = model.hosts.some((h) => holdsVip(model, h)) ? [await vrrpPasswordFile(dir)] : [];
+  // before any key is made: a full pod CIDR stops the run with nothing written
+  const podSubnets = podSubnetHosts(model).length ? [await podSubnetsFile(model, dir)] : [];
   const queue = keyQueue(opts.signal, () => new CertsInterrupted(false));
   const newKey = (): Promise<GeneratedKey> => queue(() => generateKey(model.keyAlgorithm));
 
@@ -323,7 +326,11 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     };
   });
   // Issued files are new by definition; kubeconfigs (and the encryption key) are written when they differ.
-  const files = [...certFiles, ...(saOutput?.files ?? []), ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey, ...vrrpPassword]))];
+  const files = [
+    ...certFiles,
+    ...(saOutput?.files ?? []),
+    ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey, ...vrrpPassword, ...podSubnets])),
+  ];
   let written: string[];
   try {
     written = await commitFiles(dir, files, () => opts.signal?.aborted === true);

@@ -85,7 +85,7 @@ export const SECRET_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
 /** Folders whose owner and mode `certs` checks before it reads or writes anything ('' is the cluster folder). */
-const GUARDED_FOLDERS = ['', 'pki', 'kubeconfigs'] as const;
+const GUARDED_FOLDERS = ['', 'pki', 'kubeconfigs', 'network'] as const;
 
 /** A folder someone else can write to lets them swap a CA or read keys as they appear: refuse it. */
 export const unsafeFolderProblems = async (dir: string): Promise<string[]> => {

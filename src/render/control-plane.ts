@@ -65,7 +65,14 @@ export const controllerManagerFlags = (model: ClusterModel): Flag[] => [
   ['use-service-account-credentials', 'true'],
   ['leader-elect', 'true'],
   ['cluster-name', model.name],
-  ['allocate-node-cidrs', 'true'],
+  // The bridge network's subnets are kubeinstall's (recorded by certs; deploy sets each Node's podCIDR to its own): the
+  // controller-manager must not hand out others. Other networks may read Node podCIDRs: it allocates them, the same size.
+  ...((model.network.plugin === 'bridge'
+    ? [['allocate-node-cidrs', 'false']]
+    : [
+        ['allocate-node-cidrs', 'true'],
+        ['node-cidr-mask-size', String(model.network.nodeSubnetSize)],
+      ]) satisfies Flag[]),
   ['cluster-cidr', model.podCidr.text],
   ['service-cluster-ip-range', model.serviceCidr.text],
   ['profiling', 'false'], // CIS 1.3.x

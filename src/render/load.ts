@@ -9,7 +9,9 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { imageCacheFile, indexImages, type ImageIndex } from '../images/load.js';
-import type { ClusterModel, Host, Registry } from '../inventory/model.js';
+import type { ClusterModel, Host, Registry, Role } from '../inventory/model.js';
+import { podSubnetHosts } from '../network/pod-subnets.js';
+import { cniBinary, CNI_PLUGINS } from './pod-network.js';
 import { KubeinstallError, systemReason, UsageError } from '../util/errors.js';
 import { identityOf, readCache, writeCache } from '../util/file-cache.js';
 import { requiredBinaries } from './binaries.js';
@@ -17,7 +19,7 @@ import type { RegistryCredentials, RegistryInputs } from './registries.js';
 import type { BinaryIndex, ClusterFiles, LocalBinary } from './types.js';
 
 /** The cluster folder's subfolders render reads (logs and other state stay out). */
-const CLUSTER_SUBDIRS = ['pki', 'kubeconfigs'];
+const CLUSTER_SUBDIRS = ['pki', 'kubeconfigs', 'network'];
 
 const filesUnder = async (dir: string): Promise<string[]> => {
   const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
@@ -63,8 +65,14 @@ const isCachedHash = (v: unknown): v is CachedHash =>
  * its roles, unless `allowMissing` (then it is left out of the index). With `cacheFile`, hashes of
  * binaries unchanged since the last run come from there.
  */
-export const indexBinaries = async (binariesDir: string, hosts: readonly Host[], cacheFile?: string, allowMissing = false): Promise<BinaryIndex> => {
-  const needed = requiredBinaries(hosts);
+export const indexBinaries = async (
+  binariesDir: string,
+  hosts: readonly Host[],
+  cacheFile?: string,
+  allowMissing = false,
+  network?: ClusterModel['network'],
+): Promise<BinaryIndex> => {
+  const needed = new Map([...requiredBinaries(hosts), ...(await cniPluginsNeeded(binariesDir, hosts, network))]);
   const cache = await readCache(cacheFile, isCachedHash);
   const problems: string[] = [];
   const found: LocalBinary[] = [];
@@ -129,17 +137,23 @@ export interface PlanInputs {
   readonly registries: RegistryInputs;
 }
 
+/** The bridge network's CNI plugins when the binaries folder has them (its bridge plugin says so); else the hosts' OS package serves. */
+const cniPluginsNeeded = async (binariesDir: string, hosts: readonly Host[], network: ClusterModel['network'] | undefined): Promise<[string, Role[]][]> => {
+  if (!network || !podSubnetHosts({ network, hosts }).length || !(await stat(join(binariesDir, cniBinary('bridge'))).catch(() => undefined))) return [];
+  return CNI_PLUGINS.map((p) => [cniBinary(p), ['node']]);
+};
+
 /** What `plan` and `deploy` both start from: the cluster folder's files, the hashed binaries and image archives, the
  * registries' inputs (`allowMissing`: those present, for a plan shown before the binaries are fetched; `secretsOptional`:
  * registry credentials only if set, for commands that upload nothing). */
 export const loadPlanInputs = async (
-  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts' | 'registries'>,
+  model: Pick<ClusterModel, 'clusterDir' | 'binariesDir' | 'hosts' | 'registries' | 'network'>,
   clusterDir: string = model.clusterDir,
   opts: { readonly allowMissing?: boolean; readonly secretsOptional?: boolean } = {},
 ): Promise<PlanInputs> => {
   const [clusterFiles, binaries, images, registries] = await Promise.all([
     readClusterFiles(clusterDir),
-    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissing),
+    indexBinaries(model.binariesDir, model.hosts, binaryHashCache(clusterDir), opts.allowMissing, model.network),
     indexImages(model.binariesDir, imageCacheFile(clusterDir)),
     loadRegistryInputs(model.registries, process.env, opts.allowMissing || opts.secretsOptional),
   ]);

@@ -7,9 +7,10 @@ import { execStart, type Flag } from './command.js';
 import { clusterImages } from './images.js';
 import { binPath, HOST_PATHS, pki, RESOLV_CONF, unitPath } from './paths.js';
 import { LOOPBACK, PORTS } from './ports.js';
-import { textFile, type RoleRender } from './rendered.js';
+import { textFile, type RenderInputs, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
+import { CNI_CONF_DIR } from './pod-network.js';
 
 /** YAML scalars from the inventory go in double-quoted (JSON strings are valid YAML), so no value can change the structure. */
 const q = (value: string): string => JSON.stringify(value);
@@ -64,18 +65,19 @@ const onHost = (url: string) => ({ kind: 'on-host' as const, url });
 const unit = (name: string, binary: string, flags: readonly Flag[]) =>
   textFile(unitPath(name), renderAsset(`units/${name}`, { command: execStart(binPath(binary), flags) }), [name]);
 
-export const renderNode = (model: ClusterModel, host: Host): RoleRender => ({
+export const renderContainerdConfig = (model: ClusterModel, { cniBinDir }: RenderInputs): string =>
+  renderAsset('config/containerd-config.toml', {
+    sandboxImage: clusterImages(model).pause,
+    certsDir: HOST_PATHS.containerdCertsDir,
+    cniBinDir,
+    cniConfDir: CNI_CONF_DIR,
+  });
+
+export const renderNode = (model: ClusterModel, host: Host, inputs: RenderInputs): RoleRender => ({
   files: [
     textFile(HOST_PATHS.modulesLoad, renderAsset('host/modules-load.conf', {}), []),
     textFile(HOST_PATHS.sysctl, renderAsset('host/sysctl.conf', {}), []),
-    textFile(
-      HOST_PATHS.containerdConfig,
-      renderAsset('config/containerd-config.toml', {
-        sandboxImage: clusterImages(model).pause,
-        certsDir: HOST_PATHS.containerdCertsDir,
-      }),
-      [UNITS.containerd],
-    ),
+    textFile(HOST_PATHS.containerdConfig, renderContainerdConfig(model, inputs), [UNITS.containerd]),
     textFile(HOST_PATHS.kubeletConfig, renderKubeletConfig(model, host), [UNITS.kubelet]),
     textFile(HOST_PATHS.kubeProxyConfig, renderKubeProxyConfig(model, host), [UNITS.kubeProxy]),
     unit(UNITS.containerd, 'containerd', containerdFlags()),

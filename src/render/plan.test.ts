@@ -206,6 +206,7 @@ describe('masters are nodes too', () => {
       'kube-controller-manager.service',
       'kube-scheduler.service',
       ...NODE_UNITS,
+      'kubeinstall-pod-routes.service',
     ]);
     const paths = m1.files.map((f) => f.path);
     for (const binary of ['containerd', 'containerd-shim-runc-v2', 'runc', 'kubelet', 'kube-proxy']) expect(paths).toContain(`/usr/local/bin/${binary}`);
@@ -322,6 +323,7 @@ describe('listeners', () => {
         if (f.content.kind !== 'inline' || f.content.data.includes('placeholder')) continue;
         let settings = f.content.data.toString().replace(/^\s*#.*$/gm, '');
         if (f.path === apiServerUnit) settings = settings.replace('--bind-address=0.0.0.0', '');
+        if (f.path === '/etc/cni/net.d/10-bridge.conf') settings = settings.replace('"dst": "0.0.0.0/0"', ''); // the pods' default route
         expect(settings, `${h.host.name}:${f.path}`).not.toMatch(/0\.0\.0\.0|\[::\]|localhost/);
       }
     }
@@ -386,7 +388,7 @@ describe('file plan', () => {
   it('orders services by phase: etcd, then the control plane, then the node', () => {
     const both = modelFrom('  - { name: a1, address: 127.0.4.31, roles: [etcd, master, node] }\n');
     const p = buildClusterPlan(both, clusterFilesFor(both), binaryIndexFor(ALL_BINARIES));
-    expect(p.hosts[0]!.services.map((s) => s.phase)).toEqual(['etcd', 'control-plane', 'control-plane', 'control-plane', 'node', 'node', 'node']);
+    expect(p.hosts[0]!.services.map((s) => s.phase)).toEqual(['etcd', 'control-plane', 'control-plane', 'control-plane', 'node', 'node', 'node', 'node']);
     expect(p.hosts[0]!.services[1]!.health).toEqual({ kind: 'https', url: 'https://127.0.4.31:6443/readyz' });
   });
 

@@ -2,8 +2,10 @@
 // sha256) and every service, built from the model, the cluster folder's files and the hashed binaries.
 // Pure: the same inputs give the same plan, which is what makes a re-run of deploy change nothing.
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import type { ImageIndex } from '../images/load.js';
 import { componentRoles, holdsVip, runsKubelet, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
+import { parsePodSubnets, podSubnetHosts, POD_SUBNETS_FILE } from '../network/pod-subnets.js';
 import { expandPki } from '../pki/specs.js';
 import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
@@ -16,16 +18,17 @@ import { renderLocalLoadBalancer } from './lb.js';
 import { renderKubeletConfig, renderNode } from './node.js';
 import { renderKeepalived } from './keepalived.js';
 import { NO_REGISTRY_INPUTS, renderRegistries, type RegistryInputs } from './registries.js';
+import { bridgeConfPath, CNI_BIN_DIR, cniBinary, CNI_PLUGINS, OS_CNI_BIN_DIR, POD_ROUTES_SCRIPT, renderPodNetwork } from './pod-network.js';
 import { binPath, HOST_PATHS } from './paths.js';
 import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
-import type { RoleRender } from './rendered.js';
+import type { RenderInputs, RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import type { BinaryIndex, ClusterFiles, ClusterPlan, HostPlan, PendingFile, PlannedFile, PlannedImageArchive, PlannedService } from './types.js';
 
 const OWNER = 'root:root';
 const MAX_LISTED = 20;
 
-const ROLE_RENDERERS: Readonly<Record<Role, (model: ClusterModel, host: Host) => RoleRender>> = {
+const ROLE_RENDERERS: Readonly<Record<Role, (model: ClusterModel, host: Host, inputs: RenderInputs) => RoleRender>> = {
   etcd: renderEtcd,
   master: renderControlPlane,
   node: renderNode,
@@ -71,6 +74,7 @@ interface Inputs {
   readonly binaries: BinaryIndex;
   readonly images: ImageIndex;
   readonly registries: RegistryInputs;
+  readonly render: RenderInputs;
 }
 
 /** Every archive of images/ goes to every kubelet host, which imports it before its kubelet starts. */
@@ -88,7 +92,29 @@ const plannedImages = (images: ImageIndex): { files: PlannedFile[]; archives: Pl
   archives: images.map((a) => ({ path: onHost(a.file), file: a.file, images: a.images })),
 });
 
-const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries, images, registries }: Inputs): HostPlan => {
+/** The bridge network takes the plugins from the binaries folder when it has them (uploaded), else from the OS package;
+ * other networks install their own into CNI_BIN_DIR. */
+const uploadsCniPlugins = (model: ClusterModel, binaries: BinaryIndex): boolean => model.network.plugin === 'bridge' && binaries.has(cniBinary('bridge'));
+const cniBinDirOf = (model: ClusterModel, binaries: BinaryIndex): string =>
+  model.network.plugin === 'bridge' && !uploadsCniPlugins(model, binaries) ? OS_CNI_BIN_DIR : CNI_BIN_DIR;
+
+/** The binaries a host gets: its roles', and the CNI plugins when they are uploaded. */
+const hostBinaries = (model: ClusterModel, host: Host, binaries: BinaryIndex) => [
+  ...binariesFor(host).map((b) => ({ ...b, path: binPath(b.name) })),
+  ...(runsKubelet(host) && uploadsCniPlugins(model, binaries)
+    ? CNI_PLUGINS.map((p) => ({ name: cniBinary(p), restarts: [] as readonly string[], path: `${CNI_BIN_DIR}/${p}` }))
+    : []),
+];
+
+/** The recorded pod subnets, when this host gets the bridge network and every kubelet host has one (`certs` records them). */
+const podSubnetsOf = (model: ClusterModel, host: Host, clusterFiles: ClusterFiles): Readonly<Record<string, string>> | undefined => {
+  if (!podSubnetHosts({ network: model.network, hosts: [host] }).length) return undefined;
+  const record = clusterFiles.get(POD_SUBNETS_FILE);
+  const subnets = record ? parsePodSubnets(record, `${model.clusterDir}/${POD_SUBNETS_FILE}`).hosts : {};
+  return podSubnetHosts(model).every((h) => subnets[h.name]) ? subnets : undefined;
+};
+
+const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSource, binaries, images, registries, render: renderInputs }: Inputs): HostPlan => {
   const files: PlannedFile[] = [];
   const pending: PendingFile[] = [];
   for (const p of placementsFor(pkiSource, host)) {
@@ -96,14 +122,14 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     if (data) files.push(inline(p.to, pkiMode(p.from), p.render ? p.render(data) : data, p.restarts));
     else pending.push({ path: p.to, mode: pkiMode(p.from), from: p.from, awaiting: 'pki' });
   }
-  for (const b of binariesFor(host)) {
+  for (const b of hostBinaries(model, host, binaries)) {
     const local = binaries.get(b.name);
     if (!local) {
-      pending.push({ path: binPath(b.name), mode: 0o755, from: `binary ${b.name}`, awaiting: 'binary' });
+      pending.push({ path: b.path, mode: 0o755, from: `binary ${b.name}`, awaiting: 'binary' });
       continue;
     }
     files.push({
-      path: binPath(b.name),
+      path: b.path,
       mode: 0o755,
       owner: OWNER,
       content: { kind: 'local', localPath: local.localPath },
@@ -118,7 +144,12 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     files.push(...rendered.files.map((f) => inline(f.path, f.mode, f.data, f.restarts, f.reloads)));
     services.push(...rendered.services);
   };
-  for (const render of renders) add(render(model, host));
+  for (const render of renders) add(render(model, host, renderInputs));
+  const subnets = podSubnetsOf(model, host, clusterFiles);
+  if (subnets) add(renderPodNetwork(model, host, subnets));
+  else if (podSubnetHosts({ network: model.network, hosts: [host] }).length) {
+    for (const path of [bridgeConfPath, POD_ROUTES_SCRIPT]) pending.push({ path, mode: 0o644, from: POD_SUBNETS_FILE, awaiting: 'pki' });
+  }
   if (holdsVip(model, host)) {
     const password = clusterFiles.get(VRRP_PASSWORD_FILE);
     if (!password) pending.push({ path: HOST_PATHS.keepalivedConf, mode: 0o600, from: VRRP_PASSWORD_FILE, awaiting: 'pki' });
@@ -140,6 +171,7 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
     ...(archives.archives.length ? { images: archives.archives } : {}),
     services,
     pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)),
+    ...(subnets ? { podSubnet: subnets[host.name] } : {}),
   };
 };
 
@@ -174,6 +206,7 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     binaries,
     images: opts.images ?? [],
     registries: opts.registries ?? NO_REGISTRY_INPUTS,
+    render: { cniBinDir: cniBinDirOf(model, binaries) },
   };
   const hosts = model.hosts.map((h) => buildHostPlan(model, h, inputs));
   const missing = hosts.flatMap((h) =>
@@ -192,7 +225,10 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
-  // Applied in this order: the RBAC bindings a binary install needs, then cluster DNS.
-  const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model)];
+  // Applied in this order: the RBAC bindings a binary install needs, cluster DNS, then the user's network (plugin manifest:
+  // read and parsed when the inventory was loaded).
+  // (named after its file: `plan --write` puts it beside ours in manifests/)
+  const network = model.network.manifest ? [{ name: `network-${posix.basename(model.network.manifest.path)}`, yaml: model.network.manifest.yaml }] : [];
+  const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model), ...network];
   return { hosts, manifests: hasMasters ? manifests : [] };
 };

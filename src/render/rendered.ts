@@ -9,6 +9,12 @@ export interface RenderedFile {
   readonly reloads?: readonly string[];
 }
 
+/** What a role renderer needs beside the model and the host. */
+export interface RenderInputs {
+  /** containerd's CNI bin_dir: where the plugins were uploaded, or the OS package's folder. */
+  readonly cniBinDir: string;
+}
+
 export interface RoleRender {
   readonly files: readonly RenderedFile[];
   readonly services: readonly PlannedService[];

@@ -6,6 +6,7 @@ import { holdsVip, hostsWithRole, type ClusterModel } from '../inventory/model.j
 import { ENCRYPTION_KEY_FILE } from '../pki/encryption.js';
 import { expandPki, SERVICE_ACCOUNT_FILES } from '../pki/specs.js';
 import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
+import { allocatePodSubnets, formatPodSubnets, podSubnetHosts, POD_SUBNETS_FILE } from '../network/pod-subnets.js';
 import type { BinaryIndex } from './types.js';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0xa5);
@@ -29,6 +30,7 @@ export const clusterFilesFor = (model: ClusterModel): Map<string, Buffer> => {
   // `certs` writes it where there are masters; render builds the EncryptionConfiguration from it, so it must be a key
   if (hostsWithRole(model, 'master').length > 0) files.set(ENCRYPTION_KEY_FILE, Buffer.from(`${TEST_ENCRYPTION_KEY.toString('base64')}\n`));
   if (model.hosts.some((h) => holdsVip(model, h))) files.set(VRRP_PASSWORD_FILE, Buffer.from(`${TEST_VRRP_PASSWORD}\n`));
+  if (podSubnetHosts(model).length) files.set(POD_SUBNETS_FILE, Buffer.from(formatPodSubnets(allocatePodSubnets(model, undefined, POD_SUBNETS_FILE))));
   return files;
 };
 

@@ -73,6 +73,8 @@ export interface HostPlan {
   readonly pending?: readonly PendingFile[];
   /** In start order within each phase. */
   readonly services: readonly PlannedService[];
+  /** cluster.network.plugin bridge: the host's pod subnet, which deploy also sets as its Node's spec.podCIDR. */
+  readonly podSubnet?: string;
 }
 
 export interface ClusterPlan {

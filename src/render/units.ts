@@ -11,4 +11,6 @@ export const UNITS = {
   keepalived: 'keepalived.service',
   /** node-local: HAProxy on 127.0.0.1 in front of every master, our own unit beside any haproxy.service. */
   kubeLb: 'kube-lb.service',
+  /** cluster.network.plugin bridge: the routes to the other kubelet hosts' pod subnets (a oneshot). */
+  podRoutes: 'kubeinstall-pod-routes.service',
 } as const;

@@ -46,7 +46,7 @@ describe('resetHosts (the per-host reset another command calls)', () => {
       ].map((t) => `${t}: inspect`),
     ]);
     expect(dryRunLines).toEqual([
-      'n1: would stop and disable containerd.service, kubelet.service, kube-proxy.service, kube-lb.service',
+      'n1: would stop and disable containerd.service, kubelet.service, kube-proxy.service, kube-lb.service, kubeinstall-pod-routes.service',
       'n1: would remove the chains iptables filter: KUBE-FORWARD',
       `n1: would remove ${n1.files.map((f) => f.path).join(', ')}`,
       'n1: would remove /var/lib/kubelet',

@@ -10,6 +10,7 @@ import { ENCRYPTION_KEY_FILE } from '../../pki/encryption.js';
 import { VRRP_PASSWORD_FILE } from '../../pki/vrrp.js';
 import { generatePki, type CertsOptions, type CertsReport } from '../../pki/generate.js';
 import { pkiNow } from '../clock.js';
+import { POD_SUBNETS_FILE } from '../../network/pod-subnets.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
 import { confirmDestructive } from '../confirm.js';
 import { withInterrupt } from '../interrupt.js';
@@ -36,6 +37,7 @@ export const formatCertsReport = (report: CertsReport, dir: string): string => {
     ...(report.serviceAccount !== 'kept' ? [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} the service-account key pair`] : []),
     ...(report.written.includes(ENCRYPTION_KEY_FILE) ? [`wrote the Secrets encryption key ${ENCRYPTION_KEY_FILE}`] : []),
     ...(report.written.includes(VRRP_PASSWORD_FILE) ? [`wrote the masters' VRRP password ${VRRP_PASSWORD_FILE}`] : []),
+    ...(report.written.includes(POD_SUBNETS_FILE) ? [`recorded the kubelet hosts' pod subnets in ${POD_SUBNETS_FILE}`] : []),
     `${ids('created').length} created, ${ids('kept').length} kept, ${reissued.length} re-issued; ${report.written.length} files written under ${dir}`,
   ].join('\n')}\n`;
 };

@@ -10,6 +10,8 @@ import { hostsInRun } from '../hosts.js';
 import { kubeletResolvConf } from '../../render/node.js';
 import { withKubeletResolvConf } from '../../render/plan.js';
 import { packageFactsQuery } from '../packages.js';
+import { osCniPluginsQuery } from '../pod-network-checks.js';
+import { podSubnetHosts } from '../../network/pod-subnets.js';
 import type { Phase } from '../types.js';
 
 export const factsPhase: Phase = {
@@ -24,7 +26,7 @@ export const factsPhase: Phase = {
           units: hp.services.map((s) => s.unit),
           modules: requiredModules(hp),
           sysctlKeys: requiredSysctls(hp).map((s) => s.key),
-          commands: packageFactsQuery(ctx.model, hp.host),
+          commands: [...packageFactsQuery(ctx.model, hp.host), ...osCniPluginsQuery(ctx.model, hp)],
           diskDirs: [...new Set(hp.files.map((f) => posix.dirname(f.path)))],
           ...(stagingFor(hp.host.ssh.sudo) === 'home' ? { stagingUser: hp.host.ssh.user } : {}),
           hashRecord: HASH_RECORD,
@@ -32,6 +34,7 @@ export const factsPhase: Phase = {
           ...(holdsVip(ctx.model, hp.host) ? { addresses: [hp.host.internalAddress, ctx.model.apiEndpoint.host] } : {}),
           // images: which the host already has (preflight-checks.ts), where a kubelet will run
           images: runsKubelet(hp.host),
+          networks: podSubnetHosts({ network: ctx.model.network, hosts: [hp.host] }).length > 0,
         });
         const before = Date.now();
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });

@@ -13,6 +13,7 @@ import { KubeinstallError } from '../../util/errors.js';
 import type { HostPlan } from '../../render/types.js';
 import { UNITS } from '../../render/units.js';
 import { startAndWait } from './control-plane.js';
+import { podCidrStep } from '../pod-cidr.js';
 
 const POLL_MS = 500;
 /** A Node that changed between our read and our patch (409) is read again, this many times at most. */
@@ -36,7 +37,7 @@ export const nodeApi = (ctx: DeployContext): ApiTransport => {
 };
 
 /** The Node, once the kubelet registered it. */
-const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObject> => {
+export const registeredNode = async (ctx: DeployContext, hp: HostPlan): Promise<NodeObject> => {
   const { server } = ctx.credentials('admin');
   const deadline = Date.now() + ctx.options.healthTimeoutMs;
   for (;;) {
@@ -84,5 +85,6 @@ export const nodesPhase: Phase = {
     importImagesStep,
     ...startAndWait('node services', (hp) => servicesOf(hp, 'node').filter((s) => s.unit !== UNITS.containerd)),
     labelAndTaint,
+    podCidrStep,
   ],
 };

@@ -6,11 +6,17 @@ import { factsPhase } from './facts.js';
 import { nodesPhase } from './nodes.js';
 
 const WAIT = /^deadline=/;
-const RUNNING = { 'containerd.service': 'active', 'kubelet.service': 'active', 'kube-proxy.service': 'active', 'kube-lb.service': 'active' };
+const RUNNING = {
+  'containerd.service': 'active',
+  'kubelet.service': 'active',
+  'kube-proxy.service': 'active',
+  'kube-lb.service': 'active',
+  'kubeinstall-pod-routes.service': 'active',
+};
 /** The nodes phase up to its health wait: labelling the Node talks HTTPS to the API, not SSH. */
 const nodeServices = {
   ...nodesPhase,
-  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => s.title !== 'label and taint the Node'),
+  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => !/the Node/.test(s.title)),
 };
 
 describe('health probes of what listens on 127.0.0.1', () => {
@@ -32,7 +38,7 @@ describe('health probes of what listens on 127.0.0.1', () => {
     expect(waits[0]!.command).toContain('"url":"http://127.0.0.1:10256/healthz"');
     // node-local (3 masters): the node's load balancer, through which the kubelet reaches the API, checked as the kubelet will use it.
     expect(waits[0]!.command).toContain('"url":"https://127.0.0.1:6443/readyz","ca":"/etc/kubernetes/pki/ca.crt"');
-    expect(waits[0]!.command).toMatch(/for unit in kubelet\.service kube-proxy\.service kube-lb\.service; do/);
+    expect(waits[0]!.command).toMatch(/for unit in kubelet\.service kube-proxy\.service kube-lb\.service kubeinstall-pod-routes\.service; do/);
   });
 
   it('blame the unit whose URL did not answer, with its journal', async () => {

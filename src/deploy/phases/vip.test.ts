@@ -44,7 +44,7 @@ describe('preflight: the VIP', () => {
       expect(facts?.command).toContain(`ip -o addr show to ${address} |`);
       expect(facts?.command).toContain(`ip -o addr show to ${VIP} |`);
     }
-    expect(fake.execs('n1')[0]?.command).not.toContain('ip -o addr show');
+    expect(fake.execs('n1')[0]?.command).not.toContain('ip -o addr show to');
     expect(hostPlan('m1', vip).services.map((s) => s.unit)).toContain('keepalived.service');
   });
 

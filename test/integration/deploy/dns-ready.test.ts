@@ -1,8 +1,9 @@
 // End to end on the test bed (198.18.64.0/24): cluster DNS and a deploy that waits for Ready Nodes. A master
 // (+etcd, a node too) and a node with real containerd; the kubelet stand-in reports what the real kubelet would
 // (NetworkPluginNotReady without a CNI config naming plugins the host has, NotReady without the pause image in
-// containerd's k8s.io namespace, asked with the real ctr). Until issue 11's pod-network and images work deploy
-// these, the test gives the hosts Debian's CNI plugins, a bridge config and the pause image itself.
+// containerd's k8s.io namespace, asked with the real ctr). The cluster has no pod network (cluster.network.plugin none)
+// until the test gives the hosts Debian's CNI plugins and a bridge config, as a user applying one would; and, until issue
+// 11's images work deploys it, the pause image itself.
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,7 @@ const waitForReadiness = async (pattern: RegExp, timeoutMs = 30_000): Promise<Re
 
 const rootOf = (name: string): string => s.tb.hosts.find((h) => h.name === name)!.root;
 
-/** What the pod-network work will deploy: the reference plugins in containerd's default bin_dir and a bridge config. */
+/** A network of the user's (plugin none): the reference plugins in containerd's bin_dir and a bridge config. */
 const giveCni = async (name: string): Promise<void> => {
   const bin = join(rootOf(name), 'opt/cni/bin');
   const conf = join(rootOf(name), 'etc/cni/net.d');
@@ -72,7 +73,7 @@ const giveCni = async (name: string): Promise<void> => {
 };
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'dnsready', subnet: '198.18.64.0/24' }, HOSTS);
+  s = await startSetting({ name: 'dnsready', subnet: '198.18.64.0/24' }, HOSTS, { cluster: { network: { plugin: 'none' } } });
   pauseRef = clusterImages((await loadInventory(s.inventory)).model).pause;
   pauseTar = join(s.dir, 'pause.tar');
   writeTestImage(pauseImage(pauseRef), pauseTar);

@@ -15,6 +15,8 @@ import type { Role, Taint } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
 import { startTestbed, type Testbed, type TestbedNetwork } from '../../../src/lab/index.js';
 import { buildStandins, STANDINS } from '../../standins/build.js';
+import { CNI_FOLDER } from '../../../src/binaries/sources.js';
+import { cniBinary, CNI_PLUGINS } from '../../../src/render/pod-network.js';
 
 export const run = promisify(execFile);
 
@@ -79,6 +81,8 @@ const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   ctr: '/usr/bin/ctr',
 };
 const ETCD_BINARIES = ['etcd', 'etcdctl'];
+/** Debian's containernetworking-plugins: the bridge pod network's plugins, uploaded from the binaries folder's cni/. */
+const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
 /**
  * Real etcd, containerd, runc and kubectl from Debian; the Kubernetes components from
@@ -89,6 +93,8 @@ const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promi
   const debian = withKubernetes ? Object.keys(DEBIAN_BINARIES) : ETCD_BINARIES;
   await Promise.all(debian.map((b) => copyFile(DEBIAN_BINARIES[b]!, join(binariesDir, b))));
   if (!withKubernetes) return;
+  await mkdir(join(binariesDir, CNI_FOLDER));
+  await Promise.all(CNI_PLUGINS.map((p) => copyFile(join(DEBIAN_CNI_DIR, p), join(binariesDir, cniBinary(p)))));
   const real = process.env.KUBEINSTALL_E2E_BINARIES;
   if (!real) return buildStandins(binariesDir, KUBERNETES_VERSION);
   await Promise.all(STANDINS.map((s) => copyFile(join(real, s.binary), join(binariesDir, s.binary))));

@@ -15,9 +15,11 @@ const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.22
 const EXTRA_NODE: BedHost = { name: 'n3', address: '198.18.22.36', roles: ['node'] };
 const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
 // A master runs the node services too (a tainted node).
-const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS];
+/** The bridge pod network's routes, on every kubelet host. */
+const POD_ROUTES = 'kubeinstall-pod-routes.service';
+const MASTER_UNITS = ['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', ...NODE_UNITS, POD_ROUTES];
 // Several masters and no endpoint: node-local, so a worker also runs its load balancer.
-const WORKER_UNITS = [...NODE_UNITS, 'kube-lb.service'];
+const WORKER_UNITS = [...NODE_UNITS, 'kube-lb.service', POD_ROUTES];
 let s: Setting;
 
 const kubectl = async (...args: string[]): Promise<string> =>
@@ -120,12 +122,15 @@ describe('HA inventory: 3 masters (+etcd), 2 nodes', () => {
     await expectHealthy([...MASTERS, ...NODES]);
   });
 
-  it('adds a node: only the new host gets files and services', async () => {
+  it('adds a node: only the new host gets files and services; the others only a route to its pods (a reload)', async () => {
     await s.setHosts([...MASTERS, ...NODES, EXTRA_NODE]);
     const result = await s.deploy();
     const byName = new Map(result.summary.hosts.map((h) => [h.name, h]));
     expect(byName.get('n3')!.restarted).toEqual(WORKER_UNITS);
-    for (const h of [...MASTERS, ...NODES]) expect([h.name, byName.get(h.name)!.uploaded, byName.get(h.name)!.restarted]).toEqual([h.name, 0, []]);
+    for (const h of [...MASTERS, ...NODES]) {
+      const { uploaded, restarted, reloaded } = byName.get(h.name)!;
+      expect([h.name, uploaded, restarted, reloaded]).toEqual([h.name, 1, [], [POD_ROUTES]]);
+    }
     await expectHealthy([...MASTERS, ...NODES, EXTRA_NODE]);
   });
 

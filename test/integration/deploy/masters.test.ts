@@ -17,7 +17,8 @@ const N1: BedHost = {
 };
 const MN: BedHost = { name: 'mn', address: '198.18.41.13', roles: ['master', 'node'] };
 const CONTROL_PLANE_UNITS = ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
-const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service'];
+/** With the bridge pod network's routes, on every kubelet host. */
+const NODE_UNITS = ['containerd.service', 'kubelet.service', 'kube-proxy.service', 'kubeinstall-pod-routes.service'];
 const CP_TAINT = { key: CONTROL_PLANE_ROLE, effect: 'NoSchedule' };
 let s: Setting;
 

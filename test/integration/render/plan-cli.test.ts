@@ -40,7 +40,8 @@ describe('kubeinstall plan', () => {
     const r = run('plan', '-i', inventory);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^ {2}0644 +- +not yet available +\/etc\/kubernetes\/pki\/ca\.crt \(pki\/ca\.crt: kubeinstall certs\)$/m);
-    expect(r.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files \(5 not yet available\), 3 services$/m);
+    // the PKI files, and the pod network's CNI config and routes (their subnets are recorded by certs too)
+    expect(r.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files \(7 not yet available\), 3 services$/m);
     expect(r.err).toMatch(/^warning: \d+ PKI files are not yet in .*plancli: kubeinstall certs -i /m);
     const json = JSON.parse(run('plan', '-i', inventory, '-o', 'json').out);
     expect(json.hosts[0].pending).toContainEqual({ path: '/etc/kubernetes/pki/ca.key', mode: '0600', from: 'pki/ca.key', madeBy: 'kubeinstall certs' });
@@ -70,14 +71,19 @@ describe('kubeinstall plan', () => {
     expect(run('certs', '-i', inventory).code).toBe(0);
     const table = run('plan', '-i', inventory);
     expect(table.code, table.err).toBe(0);
-    expect(table.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files, 3 services$/m);
+    expect(table.out).toMatch(/^n1 \(127\.0\.4\.62; node\): \d+ files, 4 services$/m);
     expect(table.out).toMatch(/^ {2}0600 .* \/etc\/kubernetes\/pki\/ca\.key$/m);
     const json = JSON.parse(run('plan', '-i', inventory, '-o', 'json').out);
     const n1 = json.hosts.find((h: { name: string }) => h.name === 'n1');
     const kubelet = n1.files.find((f: { path: string }) => f.path === '/usr/local/bin/kubelet');
     expect(kubelet).toMatchObject({ mode: '0755', owner: 'root:root', size: statSync(join(dir, 'binaries/kubelet')).size });
     expect(kubelet.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(n1.services.map((s: { unit: string }) => s.unit)).toEqual(['containerd.service', 'kubelet.service', 'kube-proxy.service']);
+    expect(n1.services.map((s: { unit: string }) => s.unit)).toEqual([
+      'containerd.service',
+      'kubelet.service',
+      'kube-proxy.service',
+      'kubeinstall-pod-routes.service',
+    ]);
   });
 
   it("writes each host's tree with the planned modes", () => {
