@@ -130,12 +130,12 @@ export interface LabUp {
   readonly hosts: readonly LabHost[];
   /** Preflight checks Debian's binaries or the image cannot pass, with why: for deploy's --ignore-preflight-errors. */
   readonly ignores: readonly { readonly check: string; readonly why: string }[];
-  /** Why deploy must accept NotReady Nodes (--allow-not-ready): a whole-cluster lab has no pod network yet. */
+  /** Why deploy must accept NotReady Nodes (--allow-not-ready): a whole-cluster lab without the pause image. */
   readonly notReady?: string;
 }
 
 /** What keeps a whole-cluster lab's Nodes NotReady, as the real kubelet reports it (docs/dns.md). */
-const LAB_NOT_READY = 'the hosts have no CNI config (no pod network yet): the Nodes stay NotReady until they get one (and the pause image)';
+const LAB_NOT_READY = 'no pause image for containerd (no images/ in --binaries, no uplink to pull one): the Nodes stay NotReady without it';
 
 /** Debian's etcd and containerd are older than kubeadm accepts, the image has no iptables, and no pause image unless given:
  * the checks deploy must be told to ignore. */
@@ -220,7 +220,8 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
     if (uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid)) await run('chown', ['-R', `${uid}:${gid}`, o.dir]);
     const ignores = await deployIgnores(binariesDir, minorOf(model.kubernetesVersion) as KubernetesMinor, full);
     tb.detach();
-    return { bridge, subnet: network.subnet, hosts, ignores, ...(full && { notReady: LAB_NOT_READY }) };
+    const noImages = full && !existsSync(join(binariesDir, IMAGES_SUBDIR));
+    return { bridge, subnet: network.subnet, hosts, ignores, ...(noImages && { notReady: LAB_NOT_READY }) };
   } catch (err) {
     await tb.stop();
     removeFolder();
