@@ -37,5 +37,14 @@ describe('lab inventory', () => {
     const { model } = loadInventoryText(text, '/srv/lab/inventory.yaml');
     expect(model.kubernetesVersion).toBe('1.33.5');
     expect(model.hosts.map((h) => h.name)).toEqual(['master-1', 'master-2', 'master-3', 'node-1', 'node-2']);
+    // The largest lab: every host a kubelet host, each with its pod subnet.
+    const big = renderLabInventory({
+      dir: '/srv/lab',
+      bridge: 'b',
+      subnet: network.subnet,
+      hosts: labHosts({ masters: 2, nodes: 30, etcd: 0 }, network),
+      etcdVersion: '3.4.23',
+    });
+    expect(loadInventoryText(big, '/srv/lab/inventory.yaml').model.hosts).toHaveLength(32);
   });
 });

@@ -2,7 +2,7 @@
 // known_hosts), cluster ranges from 198.18.0.0/15, the binaries folder beside it. Without Kubernetes
 // binaries it is etcd-only.
 import yaml from 'js-yaml';
-import { LAB_POD_CIDR, LAB_SERVICE_CIDR, type LabHost } from './layout.js';
+import { LAB_NODE_SUBNET_SIZE, LAB_POD_CIDR, LAB_SERVICE_CIDR, type LabHost } from './layout.js';
 import { LAB_FILES } from './state.js';
 
 export interface LabInventoryInput {
@@ -29,6 +29,7 @@ export const renderLabInventory = (i: LabInventoryInput): string =>
         clusterDir: `./${LAB_FILES.cluster}`,
         serviceCidr: LAB_SERVICE_CIDR,
         podCidr: LAB_POD_CIDR,
+        network: { nodeSubnetSize: LAB_NODE_SUBNET_SIZE },
         installPackages: false,
       },
       ssh: { user: 'root', identityFile: `./${LAB_FILES.key}`, hostKeyPolicy: 'strict' },

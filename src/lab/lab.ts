@@ -2,7 +2,7 @@
 // of the lab's own and writes the lab's folder (inventory, key, known_hosts, binaries, state); `status`,
 // `down` and `ssh` work from the state file in later processes, on processes by pid and the rest by exact name.
 import { accessSync, constants, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { confirmDestructive } from '../cli/confirm.js';
 import { readBinaryVersion } from '../deploy/binaries.js';
@@ -11,6 +11,7 @@ import { loadInventoryText } from '../inventory/load.js';
 import type { StarterShape } from '../inventory/template.js';
 import { requiredBinaries } from '../render/binaries.js';
 import { CNI_FOLDER } from '../binaries/sources.js';
+import { IMAGES_SUBDIR } from '../images/load.js';
 import { KubeinstallError, UsageError } from '../util/errors.js';
 import { cidrText } from '../util/ip.js';
 import { didYouMean } from '../util/suggest.js';
@@ -107,6 +108,8 @@ const fillBinaries = async (dest: string, copies: ReadonlyMap<string, string>, g
   await Promise.all([...copies].map(([name, from]) => copyExecutable(from, join(dest, name))));
   const cni = [given && join(given, CNI_FOLDER), MACHINE_CNI.dir].find((d): d is string => !!d && existsSync(d));
   if (cni) await Promise.all((await readdir(cni)).map((f) => copyExecutable(join(cni, f), join(dest, CNI_FOLDER, f))));
+  // The offline images (the pause image, CoreDNS) deploy loads into containerd, when the given folder has them.
+  if (given && existsSync(join(given, IMAGES_SUBDIR))) await cp(join(given, IMAGES_SUBDIR), join(dest, IMAGES_SUBDIR), { recursive: true });
 };
 
 /** The version a binary reports, or undefined when it does not say. */
@@ -127,9 +130,15 @@ export interface LabUp {
   readonly hosts: readonly LabHost[];
   /** Preflight checks Debian's binaries or the image cannot pass, with why: for deploy's --ignore-preflight-errors. */
   readonly ignores: readonly { readonly check: string; readonly why: string }[];
+  /** Why deploy must accept NotReady Nodes (--allow-not-ready): a whole-cluster lab without the pause image. */
+  readonly notReady?: string;
 }
 
-/** Debian's etcd and containerd are older than kubeadm accepts, and the image has no iptables: the checks deploy must be told to ignore. */
+/** What keeps a whole-cluster lab's Nodes NotReady, as the real kubelet reports it (docs/dns.md). */
+const LAB_NOT_READY = 'no pause image for containerd (no images/ in --binaries, no uplink to pull one): the Nodes stay NotReady without it';
+
+/** Debian's etcd and containerd are older than kubeadm accepts, the image has no iptables, and no pause image unless given:
+ * the checks deploy must be told to ignore. */
 const deployIgnores = async (binariesDir: string, minor: KubernetesMinor, full: boolean): Promise<LabUp['ignores']> => {
   const etcd = await versionOf(join(binariesDir, 'etcd'));
   const containerd = full ? await versionOf(join(binariesDir, 'containerd')) : undefined;
@@ -139,6 +148,9 @@ const deployIgnores = async (binariesDir: string, minor: KubernetesMinor, full: 
     ...(etcdProblem?.severity === 'error' ? [{ check: 'etcd-version', why: etcdProblem.message }] : []),
     ...(containerdProblem?.severity === 'error' ? [{ check: 'containerd-version', why: containerdProblem.message }] : []),
     ...(full ? [{ check: 'node-commands', why: "the lab's image has no iptables, conntrack or socat (and its hosts no package source)" }] : []),
+    ...(full && !existsSync(join(binariesDir, IMAGES_SUBDIR))
+      ? [{ check: 'images', why: `no pause image: --binaries has no ${IMAGES_SUBDIR}/ folder, and the hosts have no uplink to pull one` }]
+      : []),
   ];
 };
 
@@ -208,7 +220,8 @@ export const labUp = async (o: LabUpOptions): Promise<LabUp> => {
     if (uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid)) await run('chown', ['-R', `${uid}:${gid}`, o.dir]);
     const ignores = await deployIgnores(binariesDir, minorOf(model.kubernetesVersion) as KubernetesMinor, full);
     tb.detach();
-    return { bridge, subnet: network.subnet, hosts, ignores };
+    const noImages = full && !existsSync(join(binariesDir, IMAGES_SUBDIR));
+    return { bridge, subnet: network.subnet, hosts, ignores, ...(noImages && { notReady: LAB_NOT_READY }) };
   } catch (err) {
     await tb.stop();
     removeFolder();

@@ -16,6 +16,8 @@ export const LAB_RANGE_ENV = 'KUBEINSTALL_LAB_SUBNETS';
 /** The lab cluster's service and pod ranges: inside its hosts only, apart from the test clusters' (docs/testbed.md). */
 export const LAB_SERVICE_CIDR = '198.19.48.0/24';
 export const LAB_POD_CIDR = '198.19.56.0/21';
+/** Each kubelet host's pod subnet (the bridge network's): /26 carves LAB_POD_CIDR into 32, one per host of the largest lab. */
+export const LAB_NODE_SUBNET_SIZE = 26;
 /** Host addresses start at .11 of the lab's /24 (.1 is this machine's side of the bridge). */
 const FIRST_HOST = 11;
 export const MAX_LAB_HOSTS = 32;

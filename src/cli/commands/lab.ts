@@ -54,15 +54,19 @@ export const registerLab = (program: Command): void => {
       const shape = { masters: flags.masters ?? (full ? 1 : 0), nodes: flags.nodes ?? (full ? 1 : 0), etcd: flags.etcd ?? (full ? 0 : 3) };
       const up = await labUp({ dir, shape, binaries: flags.binaries === undefined ? undefined : resolve(flags.binaries), yes: flags.yes === true });
       const inventory = shown(join(dir, LAB_FILES.inventory));
-      const ignore = up.ignores.length ? ` --ignore-preflight-errors=${up.ignores.map((i) => i.check).join(',')}` : '';
+      const deployFlags = [
+        ...(up.ignores.length ? [`--ignore-preflight-errors=${up.ignores.map((i) => i.check).join(',')}`] : []),
+        ...(up.notReady ? ['--allow-not-ready'] : []),
+      ];
       process.stdout.write(
         [
           `lab up: ${up.hosts.length} hosts running on bridge ${up.bridge} (${up.subnet}), in ${shown(dir)}`,
           ...up.hosts.map((h) => `  ${h.name.padEnd(10)} ${h.address.padEnd(15)} ${h.roles.join(',')}`),
           'next:',
           `  kubeinstall certs -i ${inventory}`,
-          `  kubeinstall deploy -i ${inventory}${ignore}`,
+          `  kubeinstall deploy -i ${[inventory, ...deployFlags].join(' ')}`,
           ...up.ignores.map((i) => `    (${i.check}: ${i.why})`),
+          ...(up.notReady ? [`    (--allow-not-ready: ${up.notReady})`] : []),
           `  kubeinstall lab ssh ${up.hosts[0]!.name} --dir ${shown(dir)}`,
           `  sudo kubeinstall lab down --dir ${shown(dir)}`,
           '',
