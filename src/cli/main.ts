@@ -13,6 +13,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerBinaries } from './commands/binaries.js';
 import { registerReset } from './commands/reset.js';
 import { registerEtcd } from './commands/etcd.js';
+import { registerUpgrade } from './commands/upgrade.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -31,6 +32,7 @@ export const buildProgram = (): Command => {
   registerBinaries(program);
   registerPlan(program);
   registerDeploy(program);
+  registerUpgrade(program);
   registerRemove(program);
   registerVerifyCerts(program);
   registerKubeconfig(program);

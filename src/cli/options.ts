@@ -1,6 +1,7 @@
 // The options several commands share, and the one parser of numeric option values: a bad value is a
 // commander InvalidArgumentError, so every command exits 2 with commander's message naming the option.
 import { InvalidArgumentError, Option } from 'commander';
+import { parseMaxUnavailable, type MaxUnavailable } from '../deploy/roll.js';
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
 
@@ -31,4 +32,11 @@ export const duration = (value: string): number => {
   if (!Number.isSafeInteger(ms) || ms < 1000)
     throw new InvalidArgumentError('expected a duration of at least 1 second: seconds, or a number with s, m or h (90, 90s, 2m)');
   return ms;
+};
+
+/** `--max-unavailable`: a whole number of at least 1, or a percentage from 1% to 100%. */
+export const maxUnavailable = (value: string): MaxUnavailable => {
+  const parsed = parseMaxUnavailable(value);
+  if (!parsed) throw new InvalidArgumentError('expected a whole number of at least 1 (2), or a percentage from 1% to 100% (25%)');
+  return parsed;
 };

@@ -49,6 +49,8 @@ export interface Facts {
   readonly neighbours: ReadonlyMap<string, string>;
   /** An unfinished `etcd restore` here: where it put (or puts) the member's old data dir. */
   readonly etcdRestore?: { readonly aside: string };
+  /** What `--version` of each Kubernetes binary the upload would replace printed (installed-versions.ts), by binary name. */
+  readonly installedVersions?: ReadonlyMap<string, string>;
 }
 
 export interface DiskSpace {

@@ -16,7 +16,7 @@ export interface NodeObject {
     readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
   };
-  readonly spec?: { readonly taints?: readonly (Taint & { readonly timeAdded?: string })[] };
+  readonly spec?: { readonly taints?: readonly (Taint & { readonly timeAdded?: string })[]; readonly unschedulable?: boolean };
 }
 
 const taintId = (t: Pick<Taint, 'key' | 'effect'>): string => `${t.key}:${t.effect}`;

@@ -18,6 +18,7 @@ import {
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
 import { prepDecision, PREP_ITEMS } from './host-prep.js';
+import { versionFindings } from './installed-versions.js';
 import { packageFindings, type PackageNeed } from './packages.js';
 
 export interface LocalBinaryCheck {
@@ -40,6 +41,8 @@ export interface PreflightInput {
   readonly binaries: readonly LocalBinaryCheck[];
   /** From the binaries folder's SHA256SUMS, when it has one. */
   readonly sha256sums?: ReadonlyMap<string, string>;
+  /** `kubeinstall upgrade`: a version change allowed (one minor up at most), not refused. */
+  readonly upgrade?: boolean;
 }
 
 export interface Finding {
@@ -342,6 +345,13 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
     name: 'vip',
     description: 'apiEndpointKind vip: each master holds its internal address on an interface, and no machine but our masters holds the VIP',
     run: vipFindings,
+  },
+  {
+    name: 'kubernetes-version',
+    description:
+      "the Kubernetes binaries on the hosts are at the inventory's version (deploy), or one minor below it at most (upgrade: no downgrade), " +
+      'and no kubelet is newer than an API server',
+    run: (input) => versionFindings(input.model, withFacts(input), input.upgrade === true).map((f) => ({ check: 'kubernetes-version', ...f })),
   },
   {
     name: 'etcd-restore',

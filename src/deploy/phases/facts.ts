@@ -7,6 +7,7 @@ import { factsScript, parseFacts } from '../facts.js';
 import { HASH_RECORD } from '../file-diff.js';
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
+import { binariesToRead, parseVersionLines, versionScript } from '../installed-versions.js';
 import { packageFactsQuery } from '../packages.js';
 import type { Phase } from '../types.js';
 
@@ -31,7 +32,16 @@ export const factsPhase: Phase = {
         });
         const before = Date.now();
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });
-        const facts = parseFacts(stdout, (before + Date.now()) / 2000);
+        const gathered = parseFacts(stdout, (before + Date.now()) / 2000);
+        const toRead = binariesToRead(hp, gathered);
+        const facts = toRead.length
+          ? {
+              ...gathered,
+              installedVersions: parseVersionLines(
+                (await ctx.executor.exec(hp.host, versionScript(toRead), { step: 'installed versions', sudo: true })).stdout,
+              ),
+            }
+          : gathered;
         ctx.facts.set(hp.host.name, facts);
         const running = [...facts.unitStates].filter(([, s]) => s === 'active').length;
         return `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}, ${running}/${facts.unitStates.size} kubeinstall services running`;

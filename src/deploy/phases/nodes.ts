@@ -1,15 +1,20 @@
 // Nodes: an external load balancer reached from each node first, then containerd, kubelet and kube-proxy,
 // in the plan's order (on masters too), then each Node's labels and taints through the API once its kubelet registered it.
+// Restarts of running node services roll, --max-unavailable hosts at a time, each behind its health gate (the
+// services healthy, the Node registered); an upgrade cordons and drains each Node before and uncordons it after.
 import { checksEndpointFromNodes, endpointFromNodeStep } from '../endpoint-check.js';
 import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
+import { cordon, drain, uncordon } from '../drain.js';
 import { hostsRunning } from '../hosts.js';
+import { batchSize, DEFAULT_MAX_UNAVAILABLE } from '../roll.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { desiredNodeMeta } from '../../inventory/node-meta.js';
 import { nodeMetaPatch, type NodeObject } from '../node-meta.js';
-import { servicesOf } from '../services.js';
+import { rollSize, servicesOf, willStart } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
 import { KubeinstallError } from '../../util/errors.js';
 import type { HostPlan } from '../../render/types.js';
+import { UNITS } from '../../render/units.js';
 import { startAndWait } from './control-plane.js';
 
 const POLL_MS = 500;
@@ -71,13 +76,59 @@ const labelAndTaint: Step = {
   },
 };
 
+const nodeUnits = (hp: HostPlan): string[] => servicesOf(hp, 'node').map((s) => s.unit);
+
+/** Whether this run restarts node services on a host whose kubelet runs: its pods are drained first in an upgrade. */
+const restartsRunningKubelet = (ctx: DeployContext, hp: HostPlan): boolean =>
+  ctx.facts.get(hp.host.name)?.unitStates.get(UNITS.kubelet) === 'active' && nodeUnits(hp).some((u) => willStart(ctx, hp, u));
+
+/** The Nodes this run cordoned, to uncordon after their restart: one its operator had cordoned stays so. */
+const cordonedByUs = new WeakMap<DeployContext, Set<string>>();
+
+const cordonAndDrain: Step = {
+  title: 'cordon and drain the Node',
+  run: async (ctx, hp) => {
+    if (!restartsRunningKubelet(ctx, hp)) return 'nothing running restarts here: not drained';
+    const name = hp.host.name;
+    const done = await ctx.wet(hp.host, `cordon Node ${name} and evict its pods`, async () => {
+      const api = nodeApi(ctx);
+      const node = (await getNode(api, name)) as NodeObject | undefined;
+      if (!node) return 'no Node registered: nothing to drain';
+      if (!node.spec?.unschedulable && (await cordon(api, name))) {
+        const mine = cordonedByUs.get(ctx) ?? new Set();
+        cordonedByUs.set(ctx, mine.add(name));
+      }
+      const { force, drainTimeoutMs } = ctx.options.upgrade!;
+      return `cordoned, ${await drain(api, name, { force, timeoutMs: drainTimeoutMs, signal: ctx.options.signal })}`;
+    });
+    return done ?? 'would cordon and drain';
+  },
+};
+
+const uncordonStep: Step = {
+  title: 'uncordon the Node',
+  run: async (ctx, hp) => {
+    if (ctx.options.dryRun) return restartsRunningKubelet(ctx, hp) ? 'would uncordon (unless cordoned before)' : undefined;
+    if (!cordonedByUs.get(ctx)?.has(hp.host.name)) return 'not cordoned by this run: left as it was';
+    await uncordon(nodeApi(ctx), hp.host.name);
+    outcomeOf(ctx, hp.host).notes.push(`Node ${hp.host.name} drained, restarted and uncordoned`);
+    return 'schedulable again';
+  },
+};
+
 export const nodesPhase: Phase = {
   name: 'nodes',
   title: 'Start node services',
   hosts: (ctx) => hostsRunning(ctx, 'node'),
+  roll: (ctx) => {
+    const all = ctx.plan.hosts.filter((hp) => nodeUnits(hp).length).length;
+    return rollSize(ctx, hostsRunning(ctx, 'node'), nodeUnits, batchSize(ctx.options.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE, all));
+  },
   steps: (ctx) => [
     ...(checksEndpointFromNodes(ctx) ? [endpointFromNodeStep] : []),
+    ...(ctx.options.upgrade ? [cordonAndDrain] : []),
     ...startAndWait('node services', (hp) => servicesOf(hp, 'node')),
     labelAndTaint,
+    ...(ctx.options.upgrade ? [uncordonStep] : []),
   ],
 };
