@@ -10,6 +10,7 @@
 import base64
 import binascii
 import ctypes
+import signal
 import struct
 
 
@@ -339,7 +340,8 @@ class ApiHandler(HealthHandler):
         if path == "/apis":
             return self.reply(200, json.dumps({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}), "application/json")
         if path == "/version":
-            return self.reply(200, json.dumps({"major": "1", "gitVersion": "standin"}), "application/json")
+            major, minor = VERSION[1:].split(".")[:2]
+            return self.reply(200, json.dumps({"major": major, "minor": minor, "gitVersion": VERSION}), "application/json")
         match = OBJECT_PATH.match(path)
         if match and match[3]:
             stored = etcd_get(object_key(match[1], match[2], urllib.parse.unquote(match[3])))
@@ -453,7 +455,20 @@ class ApiHandler(HealthHandler):
         self.reply(200, json.dumps(obj), "application/json")
 
 
-serve(flags.get("bind-address", "0.0.0.0"), flags.get("secure-port", "6443"), ApiHandler,
-      (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], False))
+API = serve(flags.get("bind-address", "0.0.0.0"), flags.get("secure-port", "6443"), ApiHandler,
+            (flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"], False))
+# Requests in flight are joined on close (not daemon threads), for the graceful termination below.
+API.daemon_threads = False
+
+
+def terminate(signum, frame):
+    """As the real one on SIGTERM: stop accepting connections, finish the requests in flight, then exit."""
+    log("received SIGTERM: no new connections, finishing the requests in flight")
+    API.shutdown()
+    API.server_close()
+    sys.exit(0)
+
+
+signal.signal(signal.SIGTERM, terminate)
 wait_until(f"etcd at {flags['etcd-servers']}", check_etcd)
 block_forever()

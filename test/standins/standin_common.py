@@ -1,4 +1,4 @@
-# Shared by every stand-in (build.ts prepends COMPONENT and FLAGS, this minor's flag table). A stand-in must not
+# Shared by every stand-in (build.ts prepends COMPONENT, VERSION and FLAGS, this minor's flag table). A stand-in must not
 # make the test easier than the real binary would: it rejects flags the real one rejects, insists
 # that the files it is pointed at exist and that cert/key pairs match, serves TLS where the real one
 # does, and reports healthy only after reaching what the real component needs.
@@ -29,7 +29,13 @@ def fail(message):
 
 
 def parse_flags(argv):
-    """--name=value or a bare --name (a boolean), checked against this minor's flag table."""
+    """--name=value or a bare --name (a boolean), checked against this minor's flag table. --version prints
+    the version and exits, as the real binaries do (component-base's verflag)."""
+    if "--version" in argv or "--version=true" in argv:
+        print(f"Kubernetes {VERSION}")
+        sys.exit(0)
+    # As the real components log their version when they start (the journal of each start says which ran).
+    log(f"Version: {VERSION}")
     flags = {}
     for arg in argv:
         if not arg.startswith("--"):
