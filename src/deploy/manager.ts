@@ -81,7 +81,7 @@ const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: Host
   task: (_c, task) => {
     if (roll && failures.length) {
       roll.untouched.push(hp.host.name);
-      return task.skip(label(layout, phase, undefined, `${hp.host.name}: not started, the roll stopped at ${failures[0]!.host}`));
+      return task.skip(`not started: the roll stopped at ${failures[0]!.host}`);
     }
     const started = Date.now();
     const steps = task.newListr(
