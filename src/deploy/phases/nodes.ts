@@ -9,7 +9,7 @@ import { hostsRunning } from '../hosts.js';
 import { batchSize, DEFAULT_MAX_UNAVAILABLE } from '../roll.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { desiredNodeMeta } from '../../inventory/node-meta.js';
-import { nodeMetaPatch, type NodeObject } from '../node-meta.js';
+import { nodeMetaPatch, UPGRADE_CORDON_ANNOTATION, type NodeObject } from '../node-meta.js';
 import { rollSize, servicesOf, willStart } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
 import { KubeinstallError } from '../../util/errors.js';
@@ -82,9 +82,6 @@ const nodeUnits = (hp: HostPlan): string[] => servicesOf(hp, 'node').map((s) => 
 const restartsRunningKubelet = (ctx: DeployContext, hp: HostPlan): boolean =>
   ctx.facts.get(hp.host.name)?.unitStates.get(UNITS.kubelet) === 'active' && nodeUnits(hp).some((u) => willStart(ctx, hp, u));
 
-/** The Nodes this run cordoned, to uncordon after their restart: one its operator had cordoned stays so. */
-const cordonedByUs = new WeakMap<DeployContext, Set<string>>();
-
 const cordonAndDrain: Step = {
   title: 'cordon and drain the Node',
   run: async (ctx, hp) => {
@@ -94,10 +91,8 @@ const cordonAndDrain: Step = {
       const api = nodeApi(ctx);
       const node = (await getNode(api, name)) as NodeObject | undefined;
       if (!node) return 'no Node registered: nothing to drain';
-      if (!node.spec?.unschedulable && (await cordon(api, name))) {
-        const mine = cordonedByUs.get(ctx) ?? new Set();
-        cordonedByUs.set(ctx, mine.add(name));
-      }
+      // Marked as ours, so that it is uncordoned after the restart (a re-run after a failure too); one its operator cordoned stays so.
+      if (!node.spec?.unschedulable) await cordon(api, name, { [UPGRADE_CORDON_ANNOTATION]: 'true' });
       const { force, drainTimeoutMs } = ctx.options.upgrade!;
       return `cordoned, ${await drain(api, name, { force, timeoutMs: drainTimeoutMs, signal: ctx.options.signal })}`;
     });
@@ -109,8 +104,10 @@ const uncordonStep: Step = {
   title: 'uncordon the Node',
   run: async (ctx, hp) => {
     if (ctx.options.dryRun) return restartsRunningKubelet(ctx, hp) ? 'would uncordon (unless cordoned before)' : undefined;
-    if (!cordonedByUs.get(ctx)?.has(hp.host.name)) return 'not cordoned by this run: left as it was';
-    await uncordon(nodeApi(ctx), hp.host.name);
+    const api = nodeApi(ctx);
+    const node = (await getNode(api, hp.host.name)) as NodeObject | undefined;
+    if (node?.metadata.annotations?.[UPGRADE_CORDON_ANNOTATION] === undefined) return 'not cordoned by an upgrade: left as it was';
+    await uncordon(api, hp.host.name, { [UPGRADE_CORDON_ANNOTATION]: null });
     outcomeOf(ctx, hp.host).notes.push(`Node ${hp.host.name} drained, restarted and uncordoned`);
     return 'schedulable again';
   },
