@@ -15,7 +15,7 @@ import { generatePki } from '../src/pki/generate.js';
 import { generateKey } from '../src/pki/keys.js';
 import { mapLimit } from '../src/util/semaphore.js';
 import { expandPki, PROFILES, type CertInstance } from '../src/pki/specs.js';
-import { run } from '../test/testbed/proc.js';
+import { run } from '../src/lab/proc.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecutor } from '../src/ssh/executor.js';
 import type { UploadItem } from '../src/ssh/types.js';
-import { startTestbed } from '../test/testbed/index.js';
+import { startTestbed } from '../src/lab/index.js';
 import { modelHost, randomFile } from '../test/integration/ssh/fixtures.js';
 
 const MiB = 1 << 20;

@@ -74,3 +74,25 @@ export const NODE_TOOLS_FOR_KUBERNETES: Readonly<Record<KubernetesMinor, NodeToo
   '1.34': { containerd: '2.1.4', runc: '1.3.3', cniPlugins: '1.8.0', crictl: '1.34.0' },
   '1.35': { containerd: '2.2.0', runc: '1.3.3', cniPlugins: '1.8.0', crictl: '1.35.0' },
 };
+
+/** Where kubeadm names its images from (cluster.imageRepository's default). */
+export const DEFAULT_IMAGE_REPOSITORY = 'registry.k8s.io';
+
+/** The tags of the cluster images kubeinstall needs beside the binaries, per minor. */
+export interface ClusterImageTags {
+  /** containerd's sandbox (pause) image. */
+  readonly pause: string;
+  readonly coredns: string;
+}
+
+/**
+ * The pause and CoreDNS tags kubeadm uses with each Kubernetes minor: `PauseVersion` and `CoreDNSVersion` in
+ * kubeadm's cmd/kubeadm/app/constants/constants.go on each release branch (release-1.32: 3.10, v1.11.3;
+ * release-1.33: 3.10, v1.12.0; release-1.34: 3.10.1, v1.12.1; release-1.35: 3.10.1, v1.13.1).
+ */
+export const CLUSTER_IMAGE_TAGS: Readonly<Record<KubernetesMinor, ClusterImageTags>> = {
+  '1.32': { pause: '3.10', coredns: 'v1.11.3' },
+  '1.33': { pause: '3.10', coredns: 'v1.12.0' },
+  '1.34': { pause: '3.10.1', coredns: 'v1.12.1' },
+  '1.35': { pause: '3.10.1', coredns: 'v1.13.1' },
+};

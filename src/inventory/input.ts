@@ -43,6 +43,7 @@ export interface ClusterInput {
   readonly serviceCidr: string;
   readonly podCidr: string;
   readonly clusterDomain: string;
+  readonly imageRepository: string;
   readonly apiServerExtraSans?: readonly string[];
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;

@@ -99,6 +99,8 @@ export interface ClusterModel {
   readonly clusterDnsIp: string;
   readonly podCidr: Cidr;
   readonly clusterDomain: string;
+  /** cluster.imageRepository: the registry (and path) the pause and CoreDNS images are named from. */
+  readonly imageRepository: string;
   readonly apiServerExtraSans: readonly string[];
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;

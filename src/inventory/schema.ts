@@ -1,10 +1,10 @@
 // The inventory schema as data. One table drives validation, defaults, the starter inventory
 // (`kubeinstall init inventory`) and the README's inventory reference, so they cannot drift.
 import { API_ENDPOINT_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES, TAINT_EFFECTS } from './model.js';
-import { DEFAULT_ETCD_VERSION, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
+import { DEFAULT_ETCD_VERSION, DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
 
 /** A named format check: returns an error message, or undefined when the value is fine. */
-export type Format = 'ip' | 'host' | 'hostname' | 'cidr' | 'endpoint' | 'version' | 'envName' | 'path' | 'san' | 'labelKey' | 'labelValue';
+export type Format = 'ip' | 'host' | 'hostname' | 'cidr' | 'endpoint' | 'version' | 'envName' | 'path' | 'san' | 'labelKey' | 'labelValue' | 'image-repository';
 
 interface Base {
   readonly doc: string;
@@ -173,6 +173,14 @@ export const inventorySchema: ObjectField = {
         },
         podCidr: { kind: 'string', format: 'cidr', default: '10.244.0.0/16', doc: 'Pod IP range (cluster CIDR).' },
         clusterDomain: { kind: 'string', format: 'hostname', default: 'cluster.local', doc: 'Cluster DNS domain.' },
+        imageRepository: {
+          kind: 'string',
+          format: 'image-repository',
+          default: DEFAULT_IMAGE_REPOSITORY,
+          doc:
+            'Where the cluster images (pause, CoreDNS) are named from, e.g. a registry mirror `mirror.example.com/k8s`; ' +
+            'their tags follow the Kubernetes minor (src/versions.ts). The images come from `<binariesDir>/images/` or the host.',
+        },
         apiServerExtraSans: {
           kind: 'list',
           of: { kind: 'string', format: 'san', doc: 'A DNS name or IP.' },

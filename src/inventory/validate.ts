@@ -45,6 +45,8 @@ const labelKeyError = (v: string): string | undefined => {
   return undefined;
 };
 
+const IMAGE_REPOSITORY = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
 const formatChecks: Record<Format, (v: string) => string | undefined> = {
   ip: (v) => zoneIdError(v) ?? (isIpAddress(v) ? undefined : `"${v}" is not a valid IPv4 or IPv6 address`),
   host: (v) => zoneIdError(v) ?? (isIpAddress(v) || isHostname(v) ? undefined : `"${v}" is neither a valid IP address nor a valid host name`),
@@ -65,6 +67,11 @@ const formatChecks: Record<Format, (v: string) => string | undefined> = {
     v === '' || LABEL_NAME.test(v)
       ? undefined
       : `"${v}" is not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)`,
+  // The distribution reference grammar's domain[:port] followed by lower-case path components, no tag or digest.
+  'image-repository': (v) =>
+    IMAGE_REPOSITORY.test(v)
+      ? undefined
+      : `"${v}" is not an image repository: a registry host[:port] and optional lower-case path, no tag (e.g. registry.k8s.io, mirror.example.com:5000/k8s)`,
   san: (v) => zoneIdError(v) ?? (isIpAddress(v) || WILDCARD_DNS.test(v) ? undefined : `"${v}" is neither an IP address nor a DNS name`),
 };
 

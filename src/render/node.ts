@@ -4,13 +4,12 @@ import type { ClusterModel, Host } from '../inventory/model.js';
 import { desiredNodeMeta } from '../inventory/node-meta.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
+import { clusterImages } from './images.js';
 import { binPath, HOST_PATHS, pki, unitPath } from './paths.js';
 import { LOOPBACK, PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
-
-export const SANDBOX_IMAGE = 'registry.k8s.io/pause:3.10';
 
 /** YAML scalars from the inventory go in double-quoted (JSON strings are valid YAML), so no value can change the structure. */
 const q = (value: string): string => JSON.stringify(value);
@@ -64,7 +63,7 @@ export const renderNode = (model: ClusterModel, host: Host): RoleRender => ({
   files: [
     textFile(HOST_PATHS.modulesLoad, renderAsset('host/modules-load.conf', {}), []),
     textFile(HOST_PATHS.sysctl, renderAsset('host/sysctl.conf', {}), []),
-    textFile(HOST_PATHS.containerdConfig, renderAsset('config/containerd-config.toml', { sandboxImage: SANDBOX_IMAGE }), [UNITS.containerd]),
+    textFile(HOST_PATHS.containerdConfig, renderAsset('config/containerd-config.toml', { sandboxImage: clusterImages(model).pause }), [UNITS.containerd]),
     textFile(HOST_PATHS.kubeletConfig, renderKubeletConfig(model, host), [UNITS.kubelet]),
     textFile(HOST_PATHS.kubeProxyConfig, renderKubeProxyConfig(model, host), [UNITS.kubeProxy]),
     unit(UNITS.containerd, 'containerd', containerdFlags()),

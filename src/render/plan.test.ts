@@ -173,7 +173,7 @@ describe('node files', () => {
     const toml = fileText(n1, '/etc/containerd/config.toml');
     expect(toml).toMatch(/^version = 2$/m);
     expect(toml).toMatch(/^\s*SystemdCgroup = true$/m);
-    expect(toml).toMatch(/^\s*sandbox_image = "registry\.k8s\.io\/pause:3\.10"$/m);
+    expect(toml).toMatch(/^\s*sandbox_image = "registry\.k8s\.io\/pause:3\.10\.1"$/m);
     expect(unit(n1, 'containerd').sections.get('Service')!.get('Type')).toBe('notify');
   });
 

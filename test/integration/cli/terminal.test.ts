@@ -4,7 +4,7 @@
 // Test-bed hosts 198.18.24.50-52, each with its own network.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHASES } from '../../../src/deploy/phases/index.js';
-import { run } from '../../testbed/proc.js';
+import { run } from '../../../src/lab/proc.js';
 import { startSetting, TESTBED_IGNORED_CHECKS, type Setting } from '../deploy/fixtures.js';
 import { KUBEINSTALL_BIN } from '../kubeinstall.js';
 

@@ -13,7 +13,7 @@ import { PHASE_NAMES, type DeployOptions } from '../../../src/deploy/types.js';
 import { loadInventory } from '../../../src/inventory/load.js';
 import type { Role, Taint } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
-import { startTestbed, type Testbed, type TestbedNetwork } from '../../testbed/index.js';
+import { startTestbed, type Testbed, type TestbedNetwork } from '../../../src/lab/index.js';
 import { buildStandins, STANDINS } from '../../standins/build.js';
 
 export const run = promisify(execFile);

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../testbed/proc.js';
+import { run } from '../../../src/lab/proc.js';
 import { makePki, Servers, TEST_ALGORITHMS, waitForPort, type TestPki } from './fixture.js';
 
 const CLIENT_PORT = 12379;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePki } from '../../../src/pki/generate.js';
 import { generateKey, spkiOf } from '../../../src/pki/keys.js';
 import { keyIdentifier } from '../../../src/pki/x509.js';
-import { run } from '../../testbed/proc.js';
+import { run } from '../../../src/lab/proc.js';
 import { makePki, TEST_ALGORITHMS } from './fixture.js';
 
 let scratch: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKubeconfig, renderKubeconfig } from '../../../src/kubeconfig/kubeconfig.js';
-import { run } from '../../testbed/proc.js';
+import { run } from '../../../src/lab/proc.js';
 import { makePki, Servers, TEST_ALGORITHMS, waitForPort, type TestPki } from './fixture.js';
 
 const PORT = 16443;

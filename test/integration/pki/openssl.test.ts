@@ -8,7 +8,7 @@ import { ALGORITHMS } from '../../../src/pki/algorithms.js';
 import { keyUsagesOf, PROFILES, type CertInstance } from '../../../src/pki/specs.js';
 import type { KeyAlgorithm } from '../../../src/inventory/model.js';
 import { ipToBigInt } from '../../../src/util/ip.js';
-import { run } from '../../testbed/proc.js';
+import { run } from '../../../src/lab/proc.js';
 import { makePki, TEST_ALGORITHMS, type TestPki } from './fixture.js';
 
 const KEY_USAGE_TEXT = { digitalSignature: 'Digital Signature', keyEncipherment: 'Key Encipherment', keyCertSign: 'Certificate Sign' } as const;

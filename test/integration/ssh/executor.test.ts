@@ -10,7 +10,7 @@ import { AuthError, ConnectError, HostKeyError, RemoteCommandError } from '../..
 import { createExecutor, type ExecutorOptions, type SshExecutor } from '../../../src/ssh/executor.js';
 import { fingerprint } from '../../../src/ssh/known-hosts.js';
 import type { ExecEvent } from '../../../src/ssh/types.js';
-import { startTestbed, type Testbed } from '../../testbed/index.js';
+import { startTestbed, type Testbed } from '../../../src/lab/index.js';
 import { inlineItem, localItem, modelHost, randomFile } from './fixtures.js';
 
 const MiB = 1 << 20;

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Host, SshSettings } from '../../../src/inventory/model.js';
 import type { UploadItem } from '../../../src/ssh/types.js';
-import type { Testbed } from '../../testbed/index.js';
+import type { Testbed } from '../../../src/lab/index.js';
 
 export const modelHost = (tb: Testbed, name: string, ssh: Partial<SshSettings> = {}, address?: string): Host => {
   const bed = tb.hosts.find((h) => h.name === name);

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestbed, type Testbed } from '../../testbed/index.js';
-import { run } from '../../testbed/proc.js';
+import { startTestbed, type Testbed } from '../../../src/lab/index.js';
+import { run } from '../../../src/lab/proc.js';
 
 const network = { name: 'net-test', subnet: '198.18.10.0/24' };
 const hosts = [

@@ -4,7 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, writeFile, chmod, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { run, type RunOptions, type RunResult } from './proc.js';
@@ -22,6 +22,8 @@ export interface HostState extends HostSpec {
   readonly dir: string;
   /** Set when the host has its own network namespace on the test bed's bridge. */
   readonly network?: TestbedNetwork;
+  /** Set when the host can run real containers (containerd + runc inside): see CONTAINERD_STATE. */
+  readonly containers?: boolean;
   /** PID of the host's systemd (PID 1 inside); changes on every boot. */
   leaderPid: number;
   nspawn?: ChildProcess;
@@ -32,6 +34,41 @@ export const pid1IsSystemd = (): boolean => existsSync('/run/systemd/system');
 
 const CGROUP_HIERARCHIES = ['systemd', 'unified'];
 const cgroupName = (h: HostSpec): string => `kubeinstall-testbed-${h.address}`;
+
+/**
+ * Containers inside a host (containerd 1.6 + runc; shared testbed notes) need three things nspawn does not give by default:
+ * keyctl (runc joins a session keyring; nspawn's seccomp filter blocks it), writable cgroup v1 controllers (nspawn mounts
+ * them read-only: the host gets a cgroup of its own in every hierarchy, and a oneshot unit remounts them read-write at boot)
+ * and a /var/lib/containerd that is not on the overlay root (overlayfs snapshots on overlayfs: "invalid argument").
+ */
+const CONTAINERD_STATE = '/var/lib/containerd';
+const CGROUPS_RW_UNIT = 'testbed-cgroups-rw.service';
+const CGROUPS_RW_SCRIPT = '/usr/local/sbin/testbed-cgroups-rw';
+/** The read-only flag is the mount's own (a bind remount clears it); the hierarchies are shared with the machine. */
+const cgroupsRwScript = (): string =>
+  `#!/bin/sh\nset -e\nfor m in $(awk '$3 == "cgroup" && $4 ~ /^ro,/ { print $2 }' /proc/self/mounts); do mount -o remount,bind,rw "$m"; done\n`;
+const cgroupsRwUnit = (): string =>
+  [
+    '[Unit]',
+    'Description=Test bed: cgroup controllers writable for containers (nspawn mounts them read-only)',
+    'DefaultDependencies=no',
+    'After=local-fs.target',
+    'Before=sysinit.target containerd.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=${CGROUPS_RW_SCRIPT}`,
+    '',
+    '[Install]',
+    'WantedBy=sysinit.target',
+    '',
+  ].join('\n');
+/** Every cgroup v1 controller hierarchy of this machine besides the two every host gets a cgroup in. The host's cgroup has the
+ * same path in each (its systemd puts its units at its own path of the systemd hierarchy in the controllers' too). */
+const controllerHierarchies = (): string[] =>
+  readdirSync('/sys/fs/cgroup').filter((d) => !CGROUP_HIERARCHIES.includes(d) && existsSync(`/sys/fs/cgroup/${d}/cgroup.procs`));
+const hierarchiesOf = (h: HostState): string[] => (h.containers ? [...CGROUP_HIERARCHIES, ...controllerHierarchies()] : CGROUP_HIERARCHIES);
 
 export const hostsFile = (hosts: readonly HostSpec[]): string =>
   `${['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address} ${h.name}`)].join('\n')}\n`;
@@ -50,6 +87,7 @@ export const nspawnArgs = (h: HostState, registered: boolean): string[] => [
   `--hostname=${h.name}`,
   '--console=read-only',
   ...(h.network ? [`--network-bridge=${bridgeName(h.network)}`] : []),
+  ...(h.containers ? ['--system-call-filter=@keyring', `--bind=${join(h.dir, 'containerd')}:${CONTAINERD_STATE}`] : []),
   ...(registered ? [] : ['--register=no', '--keep-unit']),
 ];
 
@@ -67,12 +105,12 @@ export const assertAddressFree = async (address: string): Promise<void> => {
   if (listening) throw new Error(`${address}:22 is already in use (a test bed left running? another test file using the same address?)`);
 };
 
-export const createHostRoot = async (spec: HostSpec, base: string, testbedDir: string, network?: TestbedNetwork): Promise<HostState> => {
+export const createHostRoot = async (spec: HostSpec, base: string, testbedDir: string, network?: TestbedNetwork, containers = false): Promise<HostState> => {
   const dir = join(testbedDir, spec.name);
   const root = join(dir, 'root');
-  await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(dir, d), { recursive: true })));
+  await Promise.all([...['upper', 'work', 'root'], ...(containers ? ['containerd'] : [])].map((d) => mkdir(join(dir, d), { recursive: true })));
   await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
-  return { ...spec, dir, root, network, leaderPid: 0 };
+  return { ...spec, dir, root, network, containers, leaderPid: 0 };
 };
 
 /** Everything a host needs before its first boot: identity, addresses, sshd, keys, the sudo user. */
@@ -88,6 +126,12 @@ export const provisionHost = async (h: HostState, all: readonly HostSpec[], auth
     await writeFile(at(`${home}/.ssh/authorized_keys`), authorizedKey, { mode: 0o600 });
   }
   await chmod(at('root/.ssh'), 0o700);
+  if (h.containers) {
+    await writeFile(at(CGROUPS_RW_SCRIPT.slice(1)), cgroupsRwScript(), { mode: 0o755 });
+    await writeFile(at(`etc/systemd/system/${CGROUPS_RW_UNIT}`), cgroupsRwUnit());
+    await mkdir(at('etc/systemd/system/sysinit.target.wants'), { recursive: true });
+    await symlink(`/etc/systemd/system/${CGROUPS_RW_UNIT}`, at(`etc/systemd/system/sysinit.target.wants/${CGROUPS_RW_UNIT}`));
+  }
   await run('chroot', [h.root, 'sh', '-c', `chown -R ${SUDO_USER}: /home/${SUDO_USER}/.ssh && chmod 700 /home/${SUDO_USER}/.ssh && chpasswd`], {
     input: `${SUDO_USER}:${sudoPassword}\n`,
   });
@@ -172,9 +216,14 @@ export const bootHost = async (h: HostState): Promise<void> => {
   // into one before it becomes nspawn; otherwise the hosts' systemds would share one subtree.
   const ownCgroup = registered
     ? ''
-    : CGROUP_HIERARCHIES.map(
-        (hier) => `mkdir -p /sys/fs/cgroup/${hier}/${cgroupName(h)} && echo $$ > /sys/fs/cgroup/${hier}/${cgroupName(h)}/cgroup.procs && `,
-      ).join('');
+    : hierarchiesOf(h)
+        .map((hier) => {
+          const cg = `/sys/fs/cgroup/${hier}/${cgroupName(h)}`;
+          // a new cpuset cgroup has no CPUs nor memory nodes (joining it fails) until given its parent's
+          const cpuset = `for f in cpuset.cpus cpuset.mems; do [ ! -f ${cg}/$f ] || cat ${cg}/../$f > ${cg}/$f; done && `;
+          return `mkdir -p ${cg} && ${cpuset}echo $$ > ${cg}/cgroup.procs && `;
+        })
+        .join('');
   const log = openSync(join(h.dir, 'console.log'), 'a');
   const child = spawn('sh', ['-c', `${ownCgroup}exec systemd-nspawn "$@"`, 'launch-host', ...nspawnArgs(h, registered)], {
     stdio: ['ignore', log, log],
@@ -221,16 +270,20 @@ export const shutdownHost = async (h: HostState, graceMs = 10_000): Promise<void
 /** Unmounts the overlay and removes the host's cgroups and folder. Shell, so the same script also runs
  * synchronously from an exit handler when the test process is being torn down. */
 export const CLEANUP_SCRIPT = `
-root=$1 dir=$2 cg=$3
+root=$1 dir=$2 cg=$3; shift 3
 for i in $(seq 50); do mountpoint -q "$root" || break; umount "$root" 2>/dev/null || sleep 0.1; done
 mountpoint -q "$root" && umount -l "$root"
-for hier in ${CGROUP_HIERARCHIES.join(' ')}; do
-  [ -d "/sys/fs/cgroup/$hier/$cg" ] && find "/sys/fs/cgroup/$hier/$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+for hier in "$@"; do
+  # processes of a killed host (its containers too) may take a moment to leave their cgroups
+  for i in $(seq 50); do
+    [ -d "/sys/fs/cgroup/$hier/$cg" ] || break
+    find "/sys/fs/cgroup/$hier/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || sleep 0.1
+  done
 done
 rm -rf "$dir"
 `;
 
-export const cleanupArgs = (h: HostState): string[] => ['-c', CLEANUP_SCRIPT, 'cleanup-host', h.root, h.dir, cgroupName(h)];
+export const cleanupArgs = (h: HostState): string[] => ['-c', CLEANUP_SCRIPT, 'cleanup-host', h.root, h.dir, cgroupName(h), ...hierarchiesOf(h)];
 
 export const removeHost = async (h: HostState): Promise<void> => {
   await shutdownHost(h);

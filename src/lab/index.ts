@@ -33,6 +33,9 @@ export interface TestbedOptions {
   /** Each host in its own network namespace on this bridge (host addresses from its subnet); without
    * it the hosts share this machine's namespace on 127.x addresses. */
   readonly network?: TestbedNetwork;
+  /** Hosts that can run real containers with containerd and runc (keyctl allowed, writable cgroup controllers,
+   * /var/lib/containerd off the overlay root). */
+  readonly containers?: boolean;
 }
 
 export interface TestbedHost {
@@ -139,7 +142,7 @@ export const startTestbed = async (opts: TestbedOptions): Promise<Testbed> => {
     }
     await Promise.all(
       opts.hosts.map(async (spec) => {
-        const h = await createHostRoot(spec, base, dir, network);
+        const h = await createHostRoot(spec, base, dir, network, opts.containers);
         states.push(h);
         await provisionHost(h, opts.hosts, authorizedKey, sudoUser.password);
         await bootHost(h);
