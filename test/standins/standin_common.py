@@ -34,8 +34,6 @@ def parse_flags(argv):
     if "--version" in argv or "--version=true" in argv:
         print(f"Kubernetes {VERSION}")
         sys.exit(0)
-    # As the real components log their version when they start (the journal of each start says which ran).
-    log(f"Version: {VERSION}")
     flags = {}
     for arg in argv:
         if not arg.startswith("--"):
@@ -261,7 +259,8 @@ def serve(address, port, handler, tls=None):
             context.verify_mode = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
         server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    log(f"serving {'https' if tls else 'http'} on {address}:{port}")
+    # As the real components log their version when they start (the journal of each start says which ran).
+    log(f"Version: {VERSION}, serving {'https' if tls else 'http'} on {address}:{port}")
     return server
 
 
