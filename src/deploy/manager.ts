@@ -40,7 +40,13 @@ export type Layout = 'tree' | 'lines';
 const label = (layout: Layout, phase: Phase, host: HostPlan | undefined, text: string): string =>
   layout === 'tree' ? text : `[${phase.name}]${host ? ` ${host.host.name}:` : ''} ${text}`;
 
-const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, failures: HostFailure[], layout: Layout): ListrTask => ({
+/** A roll stops at its first failure of a step that changes something: the hosts it has not started are skipped into `untouched`. */
+interface Roll {
+  stoppedAt?: string;
+  readonly untouched: string[];
+}
+
+const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, failures: HostFailure[], layout: Layout, roll?: Roll): ListrTask => ({
   title: label(layout, phase, hp, step.title),
   task: async (_c, task) => {
     if (ctx.options.signal.aborted) throw new Interrupted();
@@ -51,6 +57,7 @@ const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, fa
       if (result) task.title = label(layout, phase, hp, `${step.title}: ${result}`);
     } catch (err) {
       if (!(err instanceof Interrupted)) failures.push({ host: hp.host.name, step: step.title, message: (err as Error).message });
+      if (roll && !step.checksOnly) roll.stoppedAt ??= hp.host.name;
       throw err;
     }
   },
@@ -71,21 +78,16 @@ const followedBy = <L extends Listr<unknown>>(list: L, after: () => Promise<void
   return list;
 };
 
-/** A roll stops at its first failure: the hosts it has not started are skipped into `untouched`. */
-interface Roll {
-  readonly untouched: string[];
-}
-
 const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout, roll?: Roll): ListrTask => ({
   title: label(layout, phase, undefined, hp.host.name),
   task: (_c, task) => {
-    if (roll && failures.length) {
+    if (roll?.stoppedAt) {
       roll.untouched.push(hp.host.name);
-      return task.skip(`not started: the roll stopped at ${failures[0]!.host}`);
+      return task.skip(`not started: the roll stopped at ${roll.stoppedAt}`);
     }
     const started = Date.now();
     const steps = task.newListr(
-      phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)),
+      phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout, roll)),
       { concurrent: false, exitOnError: true },
     );
     return followedBy(steps, async () => void (outcomeOf(ctx, hp.host).durationsMs[phase.name] = Date.now() - started));
@@ -100,7 +102,7 @@ const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Ma
     if (hosts.length === 0) return task.skip(label(layout, phase, undefined, `${phase.title}: no host in this run needs it`));
     const failures: HostFailure[] = [];
     const rollSize = phase.roll?.(ctx);
-    const roll = rollSize === undefined ? undefined : { untouched: [] };
+    const roll: Roll | undefined = rollSize === undefined ? undefined : { untouched: [] };
     const concurrency = Math.max(1, rollSize ?? phase.concurrency?.(ctx) ?? ctx.options.concurrency);
     if (roll) task.title = label(layout, phase, undefined, `${phase.title} (rolling, ${concurrency} host(s) at a time)`);
     const hostList = task.newListr(

@@ -59,6 +59,8 @@ export interface DeployContext {
 /** One line of the task tree under a host; returns a short result shown next to its title. */
 export interface Step {
   readonly title: string;
+  /** Changes nothing (a check before the host's restart): its failure names the host without stopping a roll. */
+  readonly checksOnly?: boolean;
   /** `progress` shows how far a long step got, where a terminal can redraw it (a no-op elsewhere). */
   run(ctx: DeployContext, hostPlan: HostPlan, progress: (text: string) => void): Promise<string | void>;
 }

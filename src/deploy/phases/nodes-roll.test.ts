@@ -93,6 +93,27 @@ describe('node services roll', () => {
     expect(fake.execs('m1').some((c) => START.test(c.command))).toBe(true);
   });
 
+  it('a host that does not reach an external load balancer is named and left alone; the roll goes on (a check changes nothing)', async () => {
+    const fake = fakeExecutor({
+      exec: [
+        ...everywhere(kubeletPending),
+        { host: 'm2', command: /198\.18\.0\.10:6443\/readyz/, reply: { code: 1, stderr: 'not healthy after 60 s: [Errno 111] Connection refused' } },
+        { command: START, reply: {} },
+        { command: WAIT, reply: {} },
+      ],
+    });
+    const { ctx } = testContext(fake);
+    const behindLoadBalancer = {
+      ...ctx,
+      model: { ...ctx.model, apiEndpoint: { host: '198.18.0.10', port: 6443, kind: 'loadbalancer' as const, url: 'https://198.18.0.10:6443' } },
+    };
+    const error = await runPhases([factsPhase, nodeServices], behindLoadBalancer, 'lines').catch((e: unknown) => e);
+    expect((error as PhaseFailed).failures.map((f) => [f.host, f.step])).toEqual([['m2', 'reach the API endpoint']]);
+    expect((error as PhaseFailed).untouched).toEqual([]);
+    expect(fake.execs('m2').some((c) => START.test(c.command))).toBe(false);
+    for (const h of ['m1', 'm3', 'n1', 'n2']) expect(ctx.outcomes.get(h)?.restarted, h).toEqual([UNITS.kubelet]);
+  });
+
   it('an upgrade cordons and drains each Node before its restart and uncordons it after (as a dry run shows)', async () => {
     const { fake, error, dryRunLines } = await runNodes([], { dryRun: true, upgrade: { drainTimeoutMs: 1000, force: false } });
     expect(error).toBeUndefined();
