@@ -7,6 +7,7 @@ import { factsScript, parseFacts } from '../facts.js';
 import { HASH_RECORD } from '../file-diff.js';
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
+import { parseVersion } from '../binaries.js';
 import { binariesToRead, parseVersionLines, versionScript } from '../installed-versions.js';
 import { packageFactsQuery } from '../packages.js';
 import type { Phase } from '../types.js';
@@ -44,7 +45,10 @@ export const factsPhase: Phase = {
           : gathered;
         ctx.facts.set(hp.host.name, facts);
         const running = [...facts.unitStates].filter(([, s]) => s === 'active').length;
-        return `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}, ${running}/${facts.unitStates.size} kubeinstall services running`;
+        const installed = [...(facts.installedVersions ?? [])].map(([binary, text]) => `${binary} ${parseVersion(text) ?? text}`);
+        const replacing = installed.length ? `; replacing ${installed.join(', ')} with ${ctx.model.kubernetesVersion}` : '';
+        const host = `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}`;
+        return `${host}, ${running}/${facts.unitStates.size} kubeinstall services running${replacing}`;
       },
     },
   ],

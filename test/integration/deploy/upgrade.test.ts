@@ -132,6 +132,8 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
     expect(r.out).toMatch(/Start the control plane \(rolling, 1 host\(s\) at a time\)/);
     expect(r.out).toMatch(/Start node services \(rolling, 1 host\(s\) at a time\)/);
     for (const n of [...MASTERS, ...NODES]) expect(r.out).toContain(`${n.name}: would cordon Node ${n.name} and evict its pods`);
+    expect(r.out).toMatch(new RegExp(`\\[facts\\] m1: gather facts: .*; replacing kube-apiserver ${FROM}, kubelet ${FROM} with ${TO}`));
+    expect(r.out).toMatch(new RegExp(`\\[facts\\] n1: gather facts: .*; replacing kubelet ${FROM} with ${TO}`));
     expect(await versionsNow()).toEqual(allAt(FROM));
   });
 
