@@ -76,16 +76,20 @@ const versionsNow = async () => Object.fromEntries(await Promise.all([...MASTERS
 const watchCordons = () => {
   const seen = new Map<string, boolean[]>();
   let stopped = false;
+  const poll = async (): Promise<void> => {
+    const { json } = await api('/api/v1/nodes').catch(() => ({ json: undefined }));
+    for (const n of (json?.items ?? []) as { metadata: { name: string }; spec?: { unschedulable?: boolean } }[]) {
+      const states = seen.get(n.metadata.name) ?? [];
+      const now = n.spec?.unschedulable === true;
+      if (states[states.length - 1] !== now) seen.set(n.metadata.name, [...states, now]);
+    }
+  };
   const loop = (async () => {
     while (!stopped) {
-      const { json } = await api('/api/v1/nodes').catch(() => ({ json: undefined }));
-      for (const n of (json?.items ?? []) as { metadata: { name: string }; spec?: { unschedulable?: boolean } }[]) {
-        const states = seen.get(n.metadata.name) ?? [];
-        const now = n.spec?.unschedulable === true;
-        if (states[states.length - 1] !== now) seen.set(n.metadata.name, [...states, now]);
-      }
+      await poll();
       await new Promise((r) => setTimeout(r, 200));
     }
+    await poll(); // the state the runs left, however soon after the last change they ended
   })();
   return {
     stop: async () => {
