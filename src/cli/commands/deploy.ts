@@ -33,7 +33,7 @@ export const parseIgnored = (value: string | undefined): Set<string> => {
   return new Set(names);
 };
 
-interface DeployFlags {
+export interface DeployFlags {
   inventory: string;
   hosts?: string;
   phases?: string;

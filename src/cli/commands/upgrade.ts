@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { duration } from '../options.js';
 import { examples } from '../output.js';
-import { addRunOptions, runDeployCommand } from './deploy.js';
+import { addRunOptions, runDeployCommand, type DeployFlags } from './deploy.js';
 
 interface UpgradeFlags {
   force?: boolean;
@@ -32,7 +32,5 @@ export const registerUpgrade = (program: Command): void => {
         'kubeinstall upgrade -i inventory.yaml --max-unavailable 2',
       ),
     )
-    .action((flags: Parameters<typeof runDeployCommand>[0] & UpgradeFlags) =>
-      runDeployCommand(flags, { drainTimeoutMs: flags.drainTimeout, force: flags.force === true }),
-    );
+    .action((flags: DeployFlags & UpgradeFlags) => runDeployCommand(flags, { drainTimeoutMs: flags.drainTimeout, force: flags.force === true }));
 };
