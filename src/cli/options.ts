@@ -40,3 +40,7 @@ export const maxUnavailable = (value: string): MaxUnavailable => {
   if (!parsed) throw new InvalidArgumentError('expected a whole number of at least 1 (2), or a percentage from 1% to 100% (25%)');
   return parsed;
 };
+
+/** Deploy (and the commands that run its verify phase) end with every kubelet host's Node Ready, unless this is given. */
+export const allowNotReadyOption = (): Option =>
+  new Option('--allow-not-ready', 'report Nodes that are not Ready as warnings and exit 0 (e.g. until a pod network is applied)');

@@ -1,5 +1,5 @@
 // Talks HTTPS to the API servers from this machine with the admin kubeconfig's client certificate:
-// readiness probes, server-side apply of the manifests the plan brings (RBAC), and Nodes' labels and taints.
+// readiness probes, server-side apply of the manifests the plan brings (RBAC, CoreDNS), and Nodes' labels, taints and status.
 // The same probes and apply from a master, for masters this machine does not reach: on-host.ts.
 import { request } from 'node:https';
 import yaml from 'js-yaml';
@@ -83,22 +83,30 @@ export const waitForHttps = async (
   return 'interrupted';
 };
 
-/** Where each kind of object the plan applies lives in the API (cluster-scoped RBAC only). */
-const RESOURCES: Readonly<Record<string, string>> = {
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
+/** Where each kind of object the plan applies lives in the API: its resource, and whether it sits in a namespace. */
+const RESOURCES: Readonly<Record<string, { readonly resource: string; readonly namespaced: boolean }>> = {
+  ClusterRole: { resource: 'clusterroles', namespaced: false },
+  ClusterRoleBinding: { resource: 'clusterrolebindings', namespaced: false },
+  ServiceAccount: { resource: 'serviceaccounts', namespaced: true },
+  ConfigMap: { resource: 'configmaps', namespaced: true },
+  Deployment: { resource: 'deployments', namespaced: true },
+  Service: { resource: 'services', namespaced: true },
 };
 
 interface ObjectHead {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string };
+  readonly metadata: { readonly name: string; readonly namespace?: string };
 }
 
 export const applyPath = (obj: ObjectHead, source: string): string => {
-  const resource = RESOURCES[obj.kind];
-  if (!resource) throw new KubeinstallError(`${source}: cannot apply a ${obj.kind}; kubeinstall applies ${Object.keys(RESOURCES).join(', ')}`);
-  return `/apis/${obj.apiVersion}/${resource}/${encodeURIComponent(obj.metadata.name)}?fieldManager=kubeinstall&force=true`;
+  const where = RESOURCES[obj.kind];
+  if (!where) throw new KubeinstallError(`${source}: cannot apply a ${obj.kind}; kubeinstall applies ${Object.keys(RESOURCES).join(', ')}`);
+  if (where.namespaced && !obj.metadata.namespace) throw new KubeinstallError(`${source}: ${obj.kind} ${obj.metadata.name} has no metadata.namespace`);
+  // the core group ("v1") is served under /api, the named groups under /apis
+  const group = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
+  const namespace = where.namespaced ? `/namespaces/${encodeURIComponent(obj.metadata.namespace!)}` : '';
+  return `${group}${namespace}/${where.resource}/${encodeURIComponent(obj.metadata.name)}?fieldManager=kubeinstall&force=true`;
 };
 
 /** Server-side apply of a manifest: one idempotent PATCH per object, so a re-run changes nothing. */

@@ -20,9 +20,15 @@ export interface ContextInput {
 export const createContext = (input: ContextInput): DeployContext => {
   const onceResults = new Map<string, Promise<unknown>>();
   const parsed = new Map<string, KubeconfigContent>();
+  let plan = input.plan;
   return {
     model: input.model,
-    plan: input.plan,
+    get plan() {
+      return plan;
+    },
+    refineHostPlan: (hp) => {
+      plan = { ...plan, hosts: plan.hosts.map((h) => (h.host.name === hp.host.name ? hp : h)) };
+    },
     executor: input.executor,
     options: input.options,
     facts: new Map(),

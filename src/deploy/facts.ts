@@ -17,6 +17,8 @@ export interface Facts {
   readonly swapDevices: number;
   readonly firewalldActive: boolean;
   readonly ufwActive: boolean;
+  /** Whether systemd-resolved runs: the kubelet's resolvConf is then resolved's own file (render/node.ts kubeletResolvConf). */
+  readonly systemdResolvedActive: boolean;
   /** `enforcing`, `permissive`, `disabled`, or `absent` when SELinux is not there at all. */
   readonly selinux: string;
   /** Seconds since the epoch on the host, and how far it is from ours (midpoint of the round trip). */
@@ -101,8 +103,8 @@ export const unitStatusScript = (units: readonly string[]): string =>
 /** The state column of a listening socket in /proc/net/tcp. */
 const TCP_LISTEN = '0A';
 
-/** Firewalls prepare turns off; asked in the same systemctl call as the plan's units. */
-const FIREWALL_UNITS = { firewalld: 'firewalld.service', ufw: 'ufw.service' } as const;
+/** The OS's units deploy looks at, asked in the same systemctl call as the plan's: firewalls prepare turns off, and the resolver. */
+const OS_UNITS = { firewalld: 'firewalld.service', ufw: 'ufw.service', systemdResolved: 'systemd-resolved.service' } as const;
 
 /** A user name safe to leave unquoted, which `~user` (tilde expansion, getpwnam) needs. */
 const PLAIN_USER = /^[a-z_][a-z0-9_.-]*$/i;
@@ -193,7 +195,7 @@ export const factsScript = (q: FactsQuery): string =>
     ...(q.sysctlKeys.length
       ? [`grep -H '' -- ${quoteAll(q.sysctlKeys.map(sysctlPath))} 2>/dev/null | while IFS= read -r line; do echo "sysctl-file=$line"; done`]
       : []),
-    unitStatusScript([...Object.values(FIREWALL_UNITS), ...q.units]),
+    unitStatusScript([...Object.values(OS_UNITS), ...q.units]),
     ...(q.addresses ?? []).map(addressScript),
     // the listening sockets only: a busy host has thousands of connections
     `grep -h ' ${TCP_LISTEN} ' /proc/net/tcp /proc/net/tcp6 2>/dev/null | while IFS= read -r line; do echo "tcp=$line"; done`,
@@ -247,7 +249,7 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     new Map(all(key).map((v) => [v.slice(0, v.lastIndexOf('=')), v.slice(v.lastIndexOf('=') + 1)] as [string, string]));
   const clock = Number(single.get('clock'));
   const units = pairs('unit');
-  const firewallUnits = new Set<string>(Object.values(FIREWALL_UNITS));
+  const osUnits = new Set<string>(Object.values(OS_UNITS));
   return {
     os: single.get('os') ?? 'unknown',
     arch: single.get('arch') ?? 'unknown',
@@ -255,8 +257,9 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     hostname: single.get('hostname') ?? '',
     machineId: single.get('machine-id') ?? '',
     swapDevices: Number(single.get('swap') ?? 0),
-    firewalldActive: units.get(FIREWALL_UNITS.firewalld) === 'active',
-    ufwActive: units.get(FIREWALL_UNITS.ufw) === 'active',
+    firewalldActive: units.get(OS_UNITS.firewalld) === 'active',
+    ufwActive: units.get(OS_UNITS.ufw) === 'active',
+    systemdResolvedActive: units.get(OS_UNITS.systemdResolved) === 'active',
     selinux: single.get('selinux') || 'absent',
     clockSkewSeconds: Number.isFinite(clock) ? clock - localMidpointSeconds : 0,
     listening: all('tcp')
@@ -266,7 +269,7 @@ export const parseFacts = (stdout: string, localMidpointSeconds: number): Facts 
     sysctls: new Map(all('sysctl-file').map(parseSysctlFile)),
     procSysWritable: single.get('proc-sys') === 'writable',
     hasModprobe: single.get('modprobe') === 'yes',
-    unitStates: new Map([...units].filter(([u]) => !firewallUnits.has(u))),
+    unitStates: new Map([...units].filter(([u]) => !osUnits.has(u))),
     pendingRestarts: all('pending'),
     pendingReloads: all('pending-reload'),
     cgroupVersion: single.get('cgroup') === '2' ? 2 : 1,

@@ -19,6 +19,7 @@ const facts = (over: Partial<Facts>): Facts =>
     swapDevices: 0,
     firewalldActive: false,
     ufwActive: false,
+    systemdResolvedActive: false,
     selinux: 'absent',
     loadedModules: new Set(['overlay', 'br_netfilter']),
     sysctls: new Map([

@@ -28,6 +28,7 @@ const goodFacts = (over: Partial<Facts> = {}): Facts => ({
   swapDevices: 0,
   firewalldActive: false,
   ufwActive: false,
+  systemdResolvedActive: false,
   selinux: 'absent',
   clockSkewSeconds: 0,
   listening: [],

@@ -19,12 +19,14 @@ export interface DeployOptions {
   /** Limit the run to these hosts (inventory names). */
   readonly hosts?: ReadonlySet<string>;
   readonly signal: AbortSignal;
-  /** How long to wait for a service to become healthy. */
+  /** How long to wait for a service to become healthy (and, in verify, for each Node to be Ready). */
   readonly healthTimeoutMs: number;
   /** How many hosts restart their node services at once when those run already (default: one). */
   readonly maxUnavailable?: MaxUnavailable;
   /** Set by `kubeinstall upgrade`: versions checked against the hosts', each Node drained around its restart. */
   readonly upgrade?: UpgradePolicy;
+  /** Verify reports Nodes that are not Ready as warnings instead of failing, and does not wait for them (`--allow-not-ready`). */
+  readonly allowNotReady?: boolean;
 }
 
 /** What happened on one host during the run, for the summary and for the tests. */
@@ -47,6 +49,8 @@ export interface DeployContext {
   readonly options: DeployOptions;
   /** Filled by the facts phase. */
   readonly facts: Map<string, Facts>;
+  /** Replaces a host's plan with one the facts refined (render/plan.ts withKubeletResolvConf); later phases see it. */
+  refineHostPlan(hp: HostPlan): void;
   readonly outcomes: Map<string, HostOutcome>;
   /** A kubeconfig from the cluster folder (`kubeconfigs/<name>.conf`), for talking to the API servers from here. */
   credentials(name: 'admin' | 'super-admin'): KubeconfigContent;

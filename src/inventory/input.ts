@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { PathSegment } from './parse.js';
 import type { FieldProblem } from './validate.js';
-import type { ApiEndpointKind, KeyAlgorithm, Role, SshTarget, Taint } from './model.js';
+import type { ApiEndpointKind, ClusterDns, KeyAlgorithm, Role, SshTarget, Taint } from './model.js';
 
 /** The model's shape, but `identityFile` as written (resolve makes it absolute and expands `~`). */
 export type SshTargetInput = SshTarget;
@@ -43,6 +43,7 @@ export interface ClusterInput {
   readonly serviceCidr: string;
   readonly podCidr: string;
   readonly clusterDomain: string;
+  readonly dns: ClusterDns;
   readonly imageRepository: string;
   readonly apiServerExtraSans?: readonly string[];
   readonly keyAlgorithm: KeyAlgorithm;

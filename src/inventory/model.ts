@@ -16,6 +16,10 @@ export const HOST_KEY_POLICIES: readonly HostKeyPolicy[] = ['strict', 'accept-ne
 export type ApiEndpointKind = 'master' | 'node-local' | 'vip' | 'loadbalancer';
 export const API_ENDPOINT_KINDS: readonly ApiEndpointKind[] = ['master', 'node-local', 'vip', 'loadbalancer'];
 
+/** cluster.dns: what answers on the cluster DNS IP (`none`: the user installs a DNS of their own). */
+export type ClusterDns = 'coredns' | 'none';
+export const CLUSTER_DNS_KINDS: readonly ClusterDns[] = ['coredns', 'none'];
+
 export interface Cidr {
   readonly text: string; // normalised "a.b.c.d/n"
   readonly family: 4 | 6;
@@ -99,6 +103,8 @@ export interface ClusterModel {
   readonly clusterDnsIp: string;
   readonly podCidr: Cidr;
   readonly clusterDomain: string;
+  /** cluster.dns: CoreDNS applied by deploy, or none. */
+  readonly dns: ClusterDns;
   /** cluster.imageRepository: the registry (and path) the pause and CoreDNS images are named from. */
   readonly imageRepository: string;
   readonly apiServerExtraSans: readonly string[];

@@ -54,6 +54,7 @@ export const resolveInventory = (
       clusterDnsIp,
       podCidr: toCidr(networks.podCidr),
       clusterDomain: cluster.clusterDomain,
+      dns: cluster.dns,
       imageRepository: cluster.imageRepository,
       apiServerExtraSans: cluster.apiServerExtraSans ?? [],
       keyAlgorithm: cluster.keyAlgorithm,

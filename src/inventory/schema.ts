@@ -1,6 +1,6 @@
 // The inventory schema as data. One table drives validation, defaults, the starter inventory
 // (`kubeinstall init inventory`) and the README's inventory reference, so they cannot drift.
-import { API_ENDPOINT_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES, TAINT_EFFECTS } from './model.js';
+import { API_ENDPOINT_KINDS, CLUSTER_DNS_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, ROLES, TAINT_EFFECTS } from './model.js';
 import { DEFAULT_ETCD_VERSION, DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
 
 /** A named format check: returns an error message, or undefined when the value is fine. */
@@ -173,6 +173,14 @@ export const inventorySchema: ObjectField = {
         },
         podCidr: { kind: 'string', format: 'cidr', default: '10.244.0.0/16', doc: 'Pod IP range (cluster CIDR).' },
         clusterDomain: { kind: 'string', format: 'hostname', default: 'cluster.local', doc: 'Cluster DNS domain.' },
+        dns: {
+          kind: 'enum',
+          values: CLUSTER_DNS_KINDS,
+          default: 'coredns',
+          doc:
+            '`coredns`: deploy applies CoreDNS (2 replicas) and the `kube-dns` Service on the tenth service IP, which the kubelets name; ' +
+            '`none`: nothing answers there until you install a cluster DNS of your own.',
+        },
         imageRepository: {
           kind: 'string',
           format: 'image-repository',

@@ -5,7 +5,7 @@ import { desiredNodeMeta } from '../inventory/node-meta.js';
 import { hostPort } from '../util/ip.js';
 import { execStart, type Flag } from './command.js';
 import { clusterImages } from './images.js';
-import { binPath, HOST_PATHS, pki, unitPath } from './paths.js';
+import { binPath, HOST_PATHS, pki, RESOLV_CONF, unitPath } from './paths.js';
 import { LOOPBACK, PORTS } from './ports.js';
 import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
@@ -26,7 +26,11 @@ export const kubeProxyFlags = (): Flag[] => [['config', HOST_PATHS.kubeProxyConf
 
 export const containerdFlags = (): Flag[] => [['config', HOST_PATHS.containerdConfig]];
 
-export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
+/** The kubelet's resolvConf on a host, from whether systemd-resolved is active there (a fact deploy gathers). */
+export const kubeletResolvConf = (systemdResolvedActive: boolean): string => (systemdResolvedActive ? RESOLV_CONF.systemdResolved : RESOLV_CONF.plain);
+
+/** `resolvConf`: the plain file until deploy's facts say the host runs systemd-resolved (plan.ts withKubeletResolvConf). */
+export const renderKubeletConfig = (model: ClusterModel, host: Host, resolvConf: string = RESOLV_CONF.plain): string =>
   renderAsset('config/kubelet-config.yaml', {
     address: q(host.internalAddress),
     port: String(PORTS.kubelet),
@@ -37,6 +41,7 @@ export const renderKubeletConfig = (model: ClusterModel, host: Host): string =>
     tlsPrivateKeyFile: q(HOST_PATHS.kubeletServingKey),
     clusterDns: q(model.clusterDnsIp),
     clusterDomain: q(model.clusterDomain),
+    resolvConf: q(resolvConf),
     // A flow sequence of JSON objects (valid YAML): the taints the Node is created with, so a new master is
     // never schedulable before deploy's API patch (which also keeps them in step later: the kubelet applies these only at registration).
     registerWithTaints: JSON.stringify(

@@ -37,6 +37,11 @@ export const HOST_PATHS = {
   kubeLbSocket: '/run/kube-lb/admin.sock',
 } as const;
 
+/** The resolv.conf the kubelet gives pods with dnsPolicy Default (CoreDNS among them, which forwards there). Where
+ * systemd-resolved runs, /etc/resolv.conf names only its stub 127.0.0.53, which inside a pod is the pod itself:
+ * CoreDNS would forward to itself, and its loop plugin stops it (a crash loop). resolved's own file lists the real servers. */
+export const RESOLV_CONF = { plain: '/etc/resolv.conf', systemdResolved: '/run/systemd/resolve/resolv.conf' } as const;
+
 export const pki = (name: string): string => `${PKI_DIR}/${name}`;
 export const etcdPki = (name: string): string => `${ETCD_PKI_DIR}/${name}`;
 export const unitPath = (unit: string): string => `${UNIT_DIR}/${unit}`;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { KubeinstallError } from '../util/errors.js';
+import { COREDNS_MANIFEST } from './coredns.js';
 import { etcdPeerUrl, newClusterBootstrap, renderEtcdConfig } from './etcd.js';
 import { buildClusterPlan } from './plan.js';
 import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom, parseUnit, TEST_ENCRYPTION_KEY } from './test-fixtures.js';
@@ -441,7 +442,9 @@ describe('file plan', () => {
   });
 
   it('renders the RBAC bindings a binary install must create', () => {
-    const docs = plan.manifests.map((m) => yaml.load(m.yaml) as Record<string, any>);
+    const rbac = plan.manifests.filter((m) => m.name !== COREDNS_MANIFEST);
+    const docs = rbac.map((m) => yaml.load(m.yaml) as Record<string, any>);
+    expect(plan.manifests.map((m) => m.name)).toEqual(['cluster-admins.yaml', 'apiserver-kubelet-client.yaml', COREDNS_MANIFEST]);
     expect(docs.map((d) => [d.metadata.name, d.roleRef.name, d.subjects[0].kind, d.subjects[0].name])).toEqual([
       ['kubeadm:cluster-admins', 'cluster-admin', 'Group', 'kubeadm:cluster-admins'],
       ['kubeadm:apiserver-kubelet-client', 'system:kubelet-api-admin', 'User', 'kube-apiserver-kubelet-client'],

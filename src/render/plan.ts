@@ -9,9 +9,10 @@ import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
 import { hostFlagProblems } from './component-flags.js';
 import { renderControlPlane } from './control-plane.js';
+import { renderCoreDns } from './coredns.js';
 import { renderEtcd } from './etcd.js';
 import { renderLocalLoadBalancer } from './lb.js';
-import { renderNode } from './node.js';
+import { renderKubeletConfig, renderNode } from './node.js';
 import { renderKeepalived } from './keepalived.js';
 import { binPath, HOST_PATHS } from './paths.js';
 import { pkiMode, pkiSources, placementsFor } from './pki-files.js';
@@ -109,6 +110,15 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
   return { host, files: mergeByPath(files, host.name), services, pending: [...pendingByPath.values()].sort((a, b) => a.path.localeCompare(b.path)) };
 };
 
+/** The host's plan with the kubelet config naming `resolvConf`: deploy calls it once the facts tell which resolv.conf the
+ * host's resolvers are in (node.ts kubeletResolvConf); the plan before facts (`plan`, the first look) names the plain one. */
+export const withKubeletResolvConf = (model: ClusterModel, hp: HostPlan, resolvConf: string): HostPlan => {
+  const current = hp.files.find((f) => f.path === HOST_PATHS.kubeletConfig);
+  if (!current) return hp;
+  const file = inline(current.path, current.mode, Buffer.from(renderKubeletConfig(model, hp.host, resolvConf)), current.restarts, current.reloads);
+  return file.sha256 === current.sha256 ? hp : { ...hp, files: hp.files.map((f) => (f === current ? file : f)) };
+};
+
 const MANIFESTS = ['cluster-admins.yaml', 'apiserver-kubelet-client.yaml'] as const;
 
 export interface PlanOptions {
@@ -135,5 +145,7 @@ export const buildClusterPlan = (model: ClusterModel, clusterFiles: ClusterFiles
     );
   }
   const hasMasters = model.hosts.some((h) => h.roles.includes('master'));
-  return { hosts, manifests: hasMasters ? MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })) : [] };
+  // Applied in this order: the RBAC bindings a binary install needs, then cluster DNS.
+  const manifests = [...MANIFESTS.map((name) => ({ name, yaml: renderAsset(`manifests/${name}`, {}) })), ...renderCoreDns(model)];
+  return { hosts, manifests: hasMasters ? manifests : [] };
 };

@@ -6,7 +6,7 @@
 # stores the objects it is asked to create or apply in etcd under the real keys
 # (/registry/<resource>/[<namespace>/]<name>), encrypted as --encryption-provider-config says. Writes are
 # allowed to system:masters and to subjects of a stored ClusterRoleBinding to cluster-admin (no other
-# RBAC is evaluated).
+# RBAC is evaluated). Nodes' status subresource is stored too (patched by each Node's own kubelet).
 import base64
 import binascii
 import ctypes
@@ -248,11 +248,17 @@ def from_storage(resource, data):
 OBJECT_PATH = re.compile(r"^/apis?/(?:[^/]+/)?v1/(?:namespaces/([^/]+)/)?([a-z]+)(?:/([^/]+))?$")
 # The one subresource deploy's day-2 commands use: a pod's eviction (what kubectl drain posts).
 EVICTION_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/eviction$")
+# A Node's status, which its kubelet patches (the Ready condition) and deploy reads back through the Node.
+NODE_STATUS_PATH = re.compile(r"^/api/v1/nodes/([^/]+)/status$")
 # The discovery kubectl needs to turn "secret" into a URL (/apis must answer too, if only with no groups).
 CORE_V1 = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": [
     {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret", "verbs": ["create", "get", "patch"]},
     {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node", "verbs": ["create", "delete", "get", "list", "patch"]},
     {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "verbs": ["create", "get", "list"]},
+    {"name": "services", "singularName": "service", "namespaced": True, "kind": "Service", "shortNames": ["svc"], "verbs": ["get", "patch"]},
+    {"name": "configmaps", "singularName": "configmap", "namespaced": True, "kind": "ConfigMap", "shortNames": ["cm"], "verbs": ["get", "patch"]},
+    {"name": "serviceaccounts", "singularName": "serviceaccount", "namespaced": True, "kind": "ServiceAccount", "shortNames": ["sa"],
+     "verbs": ["get", "patch"]},
 ]}
 # NodeRestriction: a kubelet may not set labels under these (kubeadm applies them with admin credentials).
 RESTRICTED_LABEL_PREFIXES = ("node-role.kubernetes.io/", "node-restriction.kubernetes.io/")
@@ -288,6 +294,27 @@ def merge_patch(target, patch):
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def ipv4_int(address):
+    return int.from_bytes(socket.inet_aton(address), "big")
+
+
+def invalid_cluster_ip(resource, obj):
+    """As the real one: a Service's clusterIP must lie in --service-cluster-ip-range (IPv4 ranges here)."""
+    ip = ((obj.get("spec") or {}).get("clusterIP") or "") if resource == "services" else ""
+    if ip in ("", "None"):
+        return None
+    network, _, bits = flags["service-cluster-ip-range"].split(",")[0].partition("/")
+    mask = (0xFFFFFFFF << (32 - int(bits))) & 0xFFFFFFFF
+    try:
+        inside = ipv4_int(ip) & mask == ipv4_int(network) & mask
+    except OSError:
+        inside = False
+    if inside:
+        return None
+    return (f'Service "{obj["metadata"]["name"]}" is invalid: spec.clusterIPs: Invalid value: ["{ip}"]: '
+            f'failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {flags["service-cluster-ip-range"]}')
 
 
 def object_key(namespace, resource, name):
@@ -393,6 +420,9 @@ class ApiHandler(HealthHandler):
 
     def do_PATCH(self):
         """Server-side apply of a whole object, or a JSON merge patch (with a resourceVersion precondition): what deploy sends."""
+        node_status = NODE_STATUS_PATH.match(self.path.split("?")[0])
+        if node_status:
+            return self.patch_node_status(urllib.parse.unquote(node_status[1]))
         match = OBJECT_PATH.match(self.path.split("?")[0])
         if not match or not match[3]:
             return self.reply(404, "not found")
@@ -407,6 +437,9 @@ class ApiHandler(HealthHandler):
             return self.reply(400, f"cannot decode the body: {err}")
         if obj.get("metadata", {}).get("name") != urllib.parse.unquote(match[3]):
             return self.reply(400, "metadata.name does not match the URL")
+        invalid = invalid_cluster_ip(match[2], obj)
+        if invalid:
+            return self.reply(422, invalid)
         etcd_put(object_key(match[1], match[2], obj["metadata"]["name"]), to_storage(match[2], json.dumps(obj).encode()))
         self.reply(200, json.dumps(obj), "application/json")
 
@@ -438,6 +471,35 @@ class ApiHandler(HealthHandler):
             return self.reply(404, f'pods "{name}" not found')
         etcd_delete(key)
         self.reply(201, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Success"}), "application/json")
+
+    def do_PUT(self):
+        """An update: of a Node's status only (the one subresource stored here)."""
+        node_status = NODE_STATUS_PATH.match(self.path.split("?")[0])
+        if not node_status:
+            return self.reply(405, "this stand-in updates nodes/<name>/status only")
+        return self.patch_node_status(urllib.parse.unquote(node_status[1]), replace=True)
+
+    def patch_node_status(self, name, replace=False):
+        """The status subresource: only .status changes; the Node's own kubelet (Node authorizer) or a writer may write it.
+        A patch merges conditions by type, as a strategic merge patch of NodeStatus does; an update (PUT) replaces the status."""
+        user, _ = self.identity()
+        if user != f"system:node:{name}" and not self.may_write():
+            return self.reply(403, f"forbidden: {user} may not patch nodes/{name}/status")
+        key = object_key(None, "nodes", name)
+        stored = etcd_get(key)
+        if stored is None:
+            return self.reply(404, f'nodes "{name}" not found')
+        current = json.loads(from_storage("nodes", stored))
+        status = (json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))) or {}).get("status") or {}
+        merged = dict(status) if replace else merge_patch(current.get("status"), {k: v for k, v in status.items() if k != "conditions"})
+        if "conditions" in status and not replace:
+            by_type = {c.get("type"): c for c in (current.get("status") or {}).get("conditions") or []}
+            by_type.update({c.get("type"): c for c in status["conditions"]})
+            merged["conditions"] = list(by_type.values())
+        current["status"] = merged
+        current["metadata"]["resourceVersion"] = str(time.time_ns())
+        etcd_put(key, to_storage("nodes", json.dumps(current).encode()))
+        self.reply(200, json.dumps(current), "application/json")
 
     def merge(self, namespace, resource, name):
         key = object_key(namespace, resource, name)

@@ -7,7 +7,7 @@ import { PHASE_NAMES, type PhaseName } from '../../deploy/types.js';
 import { UsageError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
 import { withInterrupt, plainOutput } from '../interrupt.js';
-import { duration, inventoryOption, list, maxUnavailable, wholeNumber } from '../options.js';
+import { allowNotReadyOption, duration, inventoryOption, list, maxUnavailable, wholeNumber } from '../options.js';
 import { printWarnings, examples } from '../output.js';
 
 /** Every later phase reads what connect and facts found, so they always run. */
@@ -43,6 +43,7 @@ export interface DeployFlags {
   ignorePreflightErrors?: string;
   /** Milliseconds. */
   healthTimeout: number;
+  allowNotReady?: boolean;
   insecureSkipHostKeyCheck?: boolean;
   output: 'text' | 'json';
 }
@@ -64,6 +65,7 @@ export const addRunOptions = (command: Command): Command =>
         .argParser(duration)
         .default(120_000, '120s'),
     )
+    .addOption(allowNotReadyOption())
     .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
     .addOption(
       new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr')
@@ -90,6 +92,7 @@ export const runDeployCommand = (flags: DeployFlags, upgrade?: UpgradePolicy): P
           concurrency: flags.concurrency,
           maxUnavailable: flags.maxUnavailable,
           healthTimeoutMs: flags.healthTimeout,
+          allowNotReady: flags.allowNotReady === true,
           ignorePreflight: parseIgnored(flags.ignorePreflightErrors),
           phases: parsePhases(flags.phases),
           hosts: flags.hosts ? new Set(list(flags.hosts)) : undefined,

@@ -1,5 +1,5 @@
 // Control plane: kube-apiserver on every master, wait for /readyz with the admin client cert, apply
-// the plan's RBAC manifests once (the first ready API server does it), then the other components.
+// the plan's manifests once (RBAC, then CoreDNS; the first ready API server does it), then the other components.
 // What listens on 127.0.0.1, and a master this machine does not reach, is probed on the host over SSH.
 import { applyFailed, applyManifest, applyRequests, waitForHttps } from '../api-client.js';
 import { hostsRunning } from '../hosts.js';
@@ -133,7 +133,7 @@ export const controlPlanePhase: Phase = {
   roll: (ctx) => rollSize(ctx, hostsRunning(ctx, 'control-plane'), () => [UNITS.apiserver]),
   steps: () => [
     ...startAndWait('kube-apiserver', apiServerServices),
-    { title: 'apply RBAC', run: applyRbac },
+    { title: 'apply manifests', run: applyRbac },
     ...startAndWait('controller-manager and scheduler', controllers),
   ],
 };

@@ -1,5 +1,5 @@
 // Gathers what every later phase decides from: OS, architecture, init system, ports, kernel
-// settings, and the state kubeinstall left on the host before.
+// settings, and the state kubeinstall left on the host before; the host's plan takes what depends on them (resolvConf).
 import { posix } from 'node:path';
 import { holdsVip } from '../../inventory/model.js';
 import { stagingFor } from '../../ssh/upload-plan.js';
@@ -9,6 +9,8 @@ import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
 import { parseVersion } from '../binaries.js';
 import { binariesToRead, parseVersionLines, versionScript } from '../installed-versions.js';
+import { kubeletResolvConf } from '../../render/node.js';
+import { withKubeletResolvConf } from '../../render/plan.js';
 import { packageFactsQuery } from '../packages.js';
 import type { Phase } from '../types.js';
 
@@ -44,6 +46,7 @@ export const factsPhase: Phase = {
             }
           : gathered;
         ctx.facts.set(hp.host.name, facts);
+        ctx.refineHostPlan(withKubeletResolvConf(ctx.model, hp, kubeletResolvConf(facts.systemdResolvedActive)));
         const running = [...facts.unitStates].filter(([, s]) => s === 'active').length;
         const installed = [...(facts.installedVersions ?? [])].map(([binary, text]) => `${binary} ${parseVersion(text) ?? text}`);
         const replacing = installed.length ? `; replacing ${installed.join(', ')} with ${ctx.model.kubernetesVersion}` : '';

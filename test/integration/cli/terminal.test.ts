@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHASES } from '../../../src/deploy/phases/index.js';
 import { run } from '../../../src/lab/proc.js';
-import { startSetting, TESTBED_IGNORED_CHECKS, type Setting } from '../deploy/fixtures.js';
+import { startSetting, TESTBED_DEPLOY_FLAGS, type Setting } from '../deploy/fixtures.js';
 import { KUBEINSTALL_BIN } from '../kubeinstall.js';
 
 const HOSTS = [
@@ -74,7 +74,7 @@ const expectOnlyFinalTree = (screen: Screen): void => {
 
 let s: Setting;
 const deployCommand = (...extra: string[]): string =>
-  [process.execPath, KUBEINSTALL_BIN, 'deploy', '-i', s.inventory, `--ignore-preflight-errors=${[...TESTBED_IGNORED_CHECKS].join(',')}`, ...extra].join(' ');
+  [process.execPath, KUBEINSTALL_BIN, 'deploy', '-i', s.inventory, ...TESTBED_DEPLOY_FLAGS, ...extra].join(' ');
 
 beforeAll(async () => {
   s = await startSetting({ name: 'terminal', subnet: '198.18.24.0/24' }, HOSTS);

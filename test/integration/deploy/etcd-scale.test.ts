@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsRequest } from '../../../src/deploy/api-client.js';
 import { parseKubeconfig, type KubeconfigContent } from '../../../src/kubeconfig/kubeconfig.js';
 import { ADMIN_KUBECONFIGS } from '../../../src/pki/specs.js';
-import { startSetting, TESTBED_IGNORED_CHECKS, type BedHost, type Setting } from './fixtures.js';
+import { startSetting, TESTBED_DEPLOY_FLAGS, type BedHost, type Setting } from './fixtures.js';
 
 const ETCD: BedHost[] = [1, 2, 3, 4, 5].map((n) => ({ name: `etcd-${n}`, address: `198.18.51.${10 + n}`, roles: ['etcd'] }));
 const MASTER: BedHost = { name: 'cp-1', address: '198.18.51.21', roles: ['master'] };
@@ -54,7 +54,6 @@ const cli = (...args: string[]): Promise<{ code: number | null; stdout: string; 
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-const ignored = `--ignore-preflight-errors=${[...TESTBED_IGNORED_CHECKS].join(',')}`;
 
 const unitState = async (host: string, unit: string): Promise<string> =>
   (await s.tb.hostExec(host, `echo $(systemctl is-active ${unit}) $(systemctl is-enabled ${unit})`, { allowFailure: true })).stdout.trim();
@@ -183,13 +182,13 @@ describe('kubeinstall remove', () => {
   });
 
   it('a deploy that still lists the removed hosts adds them back and says so: etcd 5 members with every key, the Node registered again', async () => {
-    const r = await cli('deploy', ignored);
+    const r = await cli('deploy', ...TESTBED_DEPLOY_FLAGS);
     expect(r.code).toBe(0);
     for (const h of ['etcd-4', 'etcd-5', 'node-1'])
       expect(r.stderr).toMatch(new RegExp(`${h} was removed with \`kubeinstall remove\` at \\S+ and is still in the inventory: this deploy adds it back`));
     expect(await memberNames()).toEqual(ETCD.map((h) => h.name));
     await expectDataOnEvery(ETCD);
     expect((await api('GET', `/api/v1/nodes/${NODE.name}`)).status).toBe(200);
-    expect((await cli('deploy', ignored)).stderr).not.toMatch(/was removed/);
+    expect((await cli('deploy', ...TESTBED_DEPLOY_FLAGS)).stderr).not.toMatch(/was removed/);
   });
 });

@@ -52,6 +52,18 @@ const ETCD_VERSION = '3.4.23'; // what Debian bookworm's etcd-server ships
  *   programs no rules.
  */
 export const TESTBED_IGNORED_CHECKS: ReadonlySet<string> = new Set(['etcd-version', 'containerd-version', 'node-commands']);
+/**
+ * The kubelet stand-in reports its Node NotReady as the real kubelet would while the host has no CNI config naming
+ * plugins it has, or lacks the pause image in containerd. These settings give hosts neither yet (issue 11: the images
+ * and pod-network work will), so their deploys accept NotReady Nodes; dns-ready.test.ts gives its hosts both and
+ * checks Ready for real. Drop this (and TESTBED_DEPLOY_FLAGS' flag) once the fixtures' hosts get a network and the image.
+ */
+export const TESTBED_ALLOW_NOT_READY = true;
+/** The same two choices as flags, for tests that run the CLI. */
+export const TESTBED_DEPLOY_FLAGS: readonly string[] = [
+  `--ignore-preflight-errors=${[...TESTBED_IGNORED_CHECKS].join(',')}`,
+  ...(TESTBED_ALLOW_NOT_READY ? ['--allow-not-ready'] : []),
+];
 const KUBERNETES_VERSION = '1.34.2';
 
 /** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd, runc; kubectl). */
@@ -161,6 +173,7 @@ export const startSetting = async (
           concurrency: 10,
           healthTimeoutMs: 60_000,
           ignorePreflight: TESTBED_IGNORED_CHECKS,
+          allowNotReady: TESTBED_ALLOW_NOT_READY,
           phases: new Set(PHASE_NAMES),
           signal: new AbortController().signal,
           ...options,
