@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PhaseFailed, runPhases } from '../manager.js';
 import type { MaxUnavailable } from '../roll.js';
-import { factsRules, testContext, type HostState } from '../testing/cluster.js';
+import { factsRules, testContext, type HostState, nodeServicesPhase as nodeServices } from '../testing/cluster.js';
 import { fakeExecutor, type ExecCall, type Rule } from '../testing/fake-executor.js';
 import { UNITS } from '../../render/units.js';
 import type { DeployOptions } from '../types.js';
@@ -13,11 +13,6 @@ import { nodesPhase } from './nodes.js';
 const HOSTS = ['m1', 'm2', 'm3', 'n1', 'n2'];
 const START = /^systemctl daemon-reload/;
 const WAIT = /^deadline=/;
-/** The node services without the API step (labels and taints go through a real API server, not the fake). */
-const nodeServices = {
-  ...nodesPhase,
-  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => s.title !== 'label and taint the Node'),
-};
 
 const everywhere = (state: HostState) => factsRules(Object.fromEntries(HOSTS.map((h) => [h, state])));
 const kubeletPending: HostState = { pendingRestarts: [UNITS.kubelet] };

@@ -1,7 +1,8 @@
 // Nodes: an external load balancer reached from each node first, then containerd, kubelet and kube-proxy,
 // in the plan's order (on masters too), then each Node's labels and taints through the API once its kubelet registered it.
 // Restarts of running node services roll, --max-unavailable hosts at a time, each behind its health gate (the
-// services healthy, the Node registered); an upgrade cordons and drains each Node before and uncordons it after.
+// services healthy, the Node registered, its kubelet's status posted since the restart and Ready); an upgrade
+// cordons and drains each Node before and uncordons it after.
 import { checksEndpointFromNodes, endpointFromNodeStep } from '../endpoint-check.js';
 import { directApi, getNode, patchNode, type ApiTransport, type HttpsResult } from '../api-client.js';
 import { cordon, drain, uncordon } from '../drain.js';
@@ -10,6 +11,7 @@ import { batchSize, DEFAULT_MAX_UNAVAILABLE } from '../roll.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { desiredNodeMeta } from '../../inventory/node-meta.js';
 import { nodeMetaPatch, UPGRADE_CORDON_ANNOTATION, type NodeObject } from '../node-meta.js';
+import { isReady, readyCondition, readySummary, type NodeWithStatus } from '../node-ready.js';
 import { rollSize, servicesOf, willStart } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase, type Step } from '../types.js';
 import { KubeinstallError } from '../../util/errors.js';
@@ -100,6 +102,46 @@ const cordonAndDrain: Step = {
   },
 };
 
+/** The Ready condition's heartbeat before this run restarted a running kubelet: the roll's gate waits for a newer one. */
+const heartbeatsBefore = new WeakMap<DeployContext, Map<string, string | undefined>>();
+
+const heartbeatOf = async (ctx: DeployContext, hp: HostPlan) => {
+  const node = (await getNode(nodeApi(ctx), hp.host.name)) as NodeWithStatus | undefined;
+  return { node, beat: readyCondition(node)?.lastHeartbeatTime };
+};
+
+const noteHeartbeat: Step = {
+  title: 'read the Node status',
+  checksOnly: true,
+  run: async (ctx, hp) => {
+    if (ctx.options.dryRun || !restartsRunningKubelet(ctx, hp)) return undefined;
+    const { beat } = await heartbeatOf(ctx, hp);
+    heartbeatsBefore.set(ctx, (heartbeatsBefore.get(ctx) ?? new Map()).set(hp.host.name, beat));
+    return beat ? `last heartbeat ${beat}` : 'no status posted yet';
+  },
+};
+
+/** The gate through the API after a running kubelet restarted: it posted its Node's status since, Ready (with
+ * --allow-not-ready: any status, as verify accepts). */
+const nodeStatusGate: Step = {
+  title: 'Node status posted since the restart',
+  run: async (ctx, hp) => {
+    const before = heartbeatsBefore.get(ctx);
+    if (ctx.options.dryRun || !before?.has(hp.host.name)) return undefined;
+    const deadline = Date.now() + ctx.options.healthTimeoutMs;
+    for (;;) {
+      const { node, beat } = await heartbeatOf(ctx, hp);
+      const fresh = beat !== undefined && beat !== before.get(hp.host.name);
+      if (fresh && (isReady(node) || ctx.options.allowNotReady)) return readySummary(node);
+      if (Date.now() >= deadline || ctx.options.signal.aborted) {
+        const why = fresh ? readySummary(node) : `no status posted since its restart (last heartbeat ${beat ?? 'none'})`;
+        throw new KubeinstallError(`Node ${hp.host.name}: ${why} after ${ctx.options.healthTimeoutMs / 1000} s`);
+      }
+      await sleep(POLL_MS);
+    }
+  },
+};
+
 const uncordonStep: Step = {
   title: 'uncordon the Node',
   run: async (ctx, hp) => {
@@ -124,8 +166,10 @@ export const nodesPhase: Phase = {
   steps: (ctx) => [
     ...(checksEndpointFromNodes(ctx) ? [endpointFromNodeStep] : []),
     ...(ctx.options.upgrade ? [cordonAndDrain] : []),
+    noteHeartbeat,
     ...startAndWait('node services', (hp) => servicesOf(hp, 'node')),
     labelAndTaint,
+    nodeStatusGate,
     ...(ctx.options.upgrade ? [uncordonStep] : []),
   ],
 };

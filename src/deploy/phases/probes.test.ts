@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runPhases } from '../manager.js';
-import { factsRules, testContext } from '../testing/cluster.js';
+import { factsRules, testContext, nodeServicesPhase as nodeServices } from '../testing/cluster.js';
 import { fakeExecutor } from '../testing/fake-executor.js';
 import { factsPhase } from './facts.js';
-import { nodesPhase } from './nodes.js';
 
 const WAIT = /^deadline=/;
-/** The nodes phase up to its health wait: labelling the Node talks HTTPS to the API, not SSH. */
-const nodeServices = {
-  ...nodesPhase,
-  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => s.title !== 'label and taint the Node'),
-};
 
 describe('health probes of what listens on 127.0.0.1', () => {
   it("run on the host over SSH, all of a host's services in one command", async () => {
