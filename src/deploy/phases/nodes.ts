@@ -114,7 +114,9 @@ const noteHeartbeat: Step = {
   title: 'read the Node status',
   checksOnly: true,
   run: async (ctx, hp) => {
-    if (ctx.options.dryRun || !restartsRunningKubelet(ctx, hp)) return undefined;
+    // The kubelet itself restarting: only then does it post its status at once (otherwise on a change, or minutes later).
+    const running = ctx.facts.get(hp.host.name)?.unitStates.get(UNITS.kubelet) === 'active';
+    if (ctx.options.dryRun || !running || !willStart(ctx, hp, UNITS.kubelet)) return undefined;
     const { beat } = await heartbeatOf(ctx, hp);
     heartbeatsBefore.set(ctx, (heartbeatsBefore.get(ctx) ?? new Map()).set(hp.host.name, beat));
     return beat ? `last heartbeat ${beat}` : 'no status posted yet';
