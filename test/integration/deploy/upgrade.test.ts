@@ -174,7 +174,9 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
         );
         const midway = await versionsNow();
         const n1 = (await api('/api/v1/nodes/n1')).json;
-        await s.tb.hostExec('n1', `rm -r ${BROKEN_DIR}`);
+        // The operator's fix: the drop-in gone, the crash-looping unit stopped (a restart during systemd's own
+        // restart delay would keep its restart count, which the gate reads as still crash-looping).
+        await s.tb.hostExec('n1', `rm -r ${BROKEN_DIR} && systemctl daemon-reload && systemctl stop ${UNITS.kubelet}`);
         return { stopped, midway, n1, result: await upgrade() };
       })().then(
         (r) => ({ r }),
