@@ -526,6 +526,8 @@ API.daemon_threads = False
 def terminate(signum, frame):
     """As the real one on SIGTERM: stop accepting connections, finish the requests in flight, then exit."""
     log("received SIGTERM: no new connections, finishing the requests in flight")
+    # The listener closed first: a connection after the signal is refused at once, never served by this process.
+    API.socket.close()
     API.shutdown()
     API.server_close()
     sys.exit(0)
