@@ -14,6 +14,7 @@ import { registerBinaries } from './commands/binaries.js';
 import { registerReset } from './commands/reset.js';
 import { registerEtcd } from './commands/etcd.js';
 import { registerLab } from './commands/lab.js';
+import { registerUpgrade } from './commands/upgrade.js';
 
 const packageVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -32,6 +33,7 @@ export const buildProgram = (): Command => {
   registerBinaries(program);
   registerPlan(program);
   registerDeploy(program);
+  registerUpgrade(program);
   registerRemove(program);
   registerVerifyCerts(program);
   registerKubeconfig(program);

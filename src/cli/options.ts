@@ -2,6 +2,7 @@
 // commander InvalidArgumentError, so every command exits 2 with commander's message naming the option.
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONCURRENCY } from '../ssh/types.js';
+import { parseMaxUnavailable, type MaxUnavailable } from '../deploy/roll.js';
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
 
@@ -43,6 +44,13 @@ export const duration = (value: string): number => {
   if (!Number.isSafeInteger(ms) || ms < 1000)
     throw new InvalidArgumentError('expected a duration of at least 1 second: seconds, or a number with s, m or h (90, 90s, 2m)');
   return ms;
+};
+
+/** `--max-unavailable`: a whole number of at least 1, or a percentage from 1% to 100%. */
+export const maxUnavailable = (value: string): MaxUnavailable => {
+  const parsed = parseMaxUnavailable(value);
+  if (!parsed) throw new InvalidArgumentError('expected a whole number of at least 1 (2), or a percentage from 1% to 100% (25%)');
+  return parsed;
 };
 
 /** Deploy (and the commands that run its verify phase) end with every kubelet host's Node Ready, unless this is given. */

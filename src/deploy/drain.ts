@@ -38,18 +38,24 @@ const podPath = (p: PodObject): string => `/api/v1/namespaces/${encodeURICompone
 
 const failed = (what: string, status: number, body: string): KubeinstallError => new KubeinstallError(`${what}: HTTP ${status}: ${body.slice(0, 300)}`);
 
-/** Marks the Node unschedulable; false when there is no such Node (never registered, or deleted before). */
-export const cordon = async (api: ApiTransport, node: string): Promise<boolean> => {
+/** Marks the Node unschedulable (or schedulable again), in the same patch setting (or, null, removing) annotations;
+ * false when there is no such Node (never registered, or deleted before). */
+const setUnschedulable = async (api: ApiTransport, node: string, unschedulable: boolean, annotations: Annotations): Promise<boolean> => {
   const res = await api({
     method: 'PATCH',
     path: nodePath(node),
-    body: JSON.stringify({ spec: { unschedulable: true } }),
+    // As kubectl uncordon: the field removed rather than set to false.
+    body: JSON.stringify({ spec: { unschedulable: unschedulable ? true : null }, ...(Object.keys(annotations).length ? { metadata: { annotations } } : {}) }),
     contentType: 'application/merge-patch+json',
   });
   if (res.status === 404) return false;
-  if (res.status < 200 || res.status >= 300) throw failed(`cordoning Node ${node}`, res.status, res.body);
+  if (res.status < 200 || res.status >= 300) throw failed(`${unschedulable ? 'cordoning' : 'uncordoning'} Node ${node}`, res.status, res.body);
   return true;
 };
+
+type Annotations = Readonly<Record<string, string | null>>;
+export const cordon = (api: ApiTransport, node: string, annotations: Annotations = {}): Promise<boolean> => setUnschedulable(api, node, true, annotations);
+export const uncordon = (api: ApiTransport, node: string, annotations: Annotations = {}): Promise<boolean> => setUnschedulable(api, node, false, annotations);
 
 export const podsOn = async (api: ApiTransport, node: string): Promise<PodObject[]> => {
   const res = await api({ method: 'GET', path: `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}` });

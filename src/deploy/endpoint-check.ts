@@ -12,6 +12,8 @@ export const checksEndpointFromNodes = (ctx: DeployContext): boolean => ctx.mode
 
 export const endpointFromNodeStep: Step = {
   title: 'reach the API endpoint',
+  // A host that does not reach it is named and left alone; a roll of the nodes goes on, so one run names them all.
+  checksOnly: true,
   run: async (ctx, hp) => {
     const url = `${ctx.model.apiEndpoint.url}/readyz`;
     // Before a first upload the host has no CA to check it with, nor the API servers behind it may run.

@@ -56,6 +56,8 @@ export interface Facts {
   readonly etcdRestore?: { readonly aside: string };
   /** Images in containerd's k8s.io namespace (name -> digest), when asked and containerd runs; else empty. */
   readonly images: ReadonlyMap<string, string>;
+  /** What `--version` of each Kubernetes binary the upload would replace printed (installed-versions.ts), by binary name. */
+  readonly installedVersions?: ReadonlyMap<string, string>;
 }
 
 export interface DiskSpace {

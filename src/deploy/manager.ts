@@ -16,8 +16,13 @@ export class PhaseFailed extends KubeinstallError {
   constructor(
     readonly phase: string,
     readonly failures: readonly HostFailure[],
+    /** A roll's hosts not started because an earlier one failed. */
+    readonly untouched: readonly string[] = [],
   ) {
-    super(`${phase} failed on ${failures.length} host(s):\n${failures.map((f) => `  ${f.host}: ${f.step}: ${indent(f.message)}`).join('\n')}`);
+    super(
+      `${phase} failed on ${failures.length} host(s):\n${failures.map((f) => `  ${f.host}: ${f.step}: ${indent(f.message)}`).join('\n')}` +
+        (untouched.length ? `\n  the roll stopped there: ${untouched.join(', ')} left untouched` : ''),
+    );
   }
 }
 
@@ -35,7 +40,13 @@ export type Layout = 'tree' | 'lines';
 const label = (layout: Layout, phase: Phase, host: HostPlan | undefined, text: string): string =>
   layout === 'tree' ? text : `[${phase.name}]${host ? ` ${host.host.name}:` : ''} ${text}`;
 
-const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, failures: HostFailure[], layout: Layout): ListrTask => ({
+/** A roll stops at its first failure of a step that changes something: the hosts it has not started are skipped into `untouched`. */
+interface Roll {
+  stoppedAt?: string;
+  readonly untouched: string[];
+}
+
+const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, failures: HostFailure[], layout: Layout, roll?: Roll): ListrTask => ({
   title: label(layout, phase, hp, step.title),
   task: async (_c, task) => {
     if (ctx.options.signal.aborted) throw new Interrupted();
@@ -46,6 +57,7 @@ const stepTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, step: Step, fa
       if (result) task.title = label(layout, phase, hp, `${step.title}: ${result}`);
     } catch (err) {
       if (!(err instanceof Interrupted)) failures.push({ host: hp.host.name, step: step.title, message: (err as Error).message });
+      if (roll && !step.checksOnly) roll.stoppedAt ??= hp.host.name;
       throw err;
     }
   },
@@ -66,12 +78,16 @@ const followedBy = <L extends Listr<unknown>>(list: L, after: () => Promise<void
   return list;
 };
 
-const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout): ListrTask => ({
+const hostTask = (ctx: DeployContext, phase: Phase, hp: HostPlan, failures: HostFailure[], layout: Layout, roll?: Roll): ListrTask => ({
   title: label(layout, phase, undefined, hp.host.name),
   task: (_c, task) => {
+    if (roll?.stoppedAt) {
+      roll.untouched.push(hp.host.name);
+      return task.skip(`not started: the roll stopped at ${roll.stoppedAt}`);
+    }
     const started = Date.now();
     const steps = task.newListr(
-      phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout)),
+      phase.steps(ctx, hp).map((s) => stepTask(ctx, phase, hp, s, failures, layout, roll)),
       { concurrent: false, exitOnError: true },
     );
     return followedBy(steps, async () => void (outcomeOf(ctx, hp.host).durationsMs[phase.name] = Date.now() - started));
@@ -85,14 +101,17 @@ const phaseTask = (ctx: DeployContext, phase: Phase, layout: Layout, timings: Ma
     const hosts = phase.hosts(ctx);
     if (hosts.length === 0) return task.skip(label(layout, phase, undefined, `${phase.title}: no host in this run needs it`));
     const failures: HostFailure[] = [];
-    const concurrency = Math.max(1, phase.concurrency?.(ctx) ?? ctx.options.concurrency);
+    const rollSize = phase.roll?.(ctx);
+    const roll: Roll | undefined = rollSize === undefined ? undefined : { untouched: [] };
+    const concurrency = Math.max(1, rollSize ?? phase.concurrency?.(ctx) ?? ctx.options.concurrency);
+    if (roll) task.title = label(layout, phase, undefined, `${phase.title} (rolling, ${concurrency} host(s) at a time)`);
     const hostList = task.newListr(
-      hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout)),
+      hosts.map((hp) => hostTask(ctx, phase, hp, failures, layout, roll)),
       { concurrent: concurrency, exitOnError: false },
     );
     return followedBy(hostList, async () => {
       if (ctx.options.signal.aborted) throw new Interrupted();
-      if (failures.length) throw new PhaseFailed(phase.name, failures);
+      if (failures.length) throw new PhaseFailed(phase.name, failures, roll?.untouched);
       const result = await phase.finish?.(ctx);
       if (result) task.title = label(layout, phase, undefined, `${phase.title}: ${result}`);
       timings.set(phase.name, Date.now() - started);

@@ -8,6 +8,8 @@ import type { NodeMeta } from '../inventory/node-meta.js';
 
 /** Annotations listing what kubeinstall set: label keys, and taints as `key:effect`, comma-separated. */
 export const MANAGED_ANNOTATIONS = { labels: 'kubeinstall.io/managed-labels', taints: 'kubeinstall.io/managed-taints' } as const;
+/** On a Node `kubeinstall upgrade` cordoned: it uncordons it once restarted, in that run or, after a failure, the next. */
+export const UPGRADE_CORDON_ANNOTATION = 'kubeinstall.io/cordoned-for-upgrade';
 
 /** The part of a Node this reads (as the API returns it). */
 export interface NodeObject {
@@ -16,7 +18,7 @@ export interface NodeObject {
     readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
   };
-  readonly spec?: { readonly taints?: readonly (Taint & { readonly timeAdded?: string })[] };
+  readonly spec?: { readonly taints?: readonly (Taint & { readonly timeAdded?: string })[]; readonly unschedulable?: boolean };
 }
 
 const taintId = (t: Pick<Taint, 'key' | 'effect'>): string => `${t.key}:${t.effect}`;

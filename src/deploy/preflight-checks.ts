@@ -22,6 +22,7 @@ import { listsImage } from './ctr.js';
 import type { Facts } from './facts.js';
 import { parseHashRecord } from './file-diff.js';
 import { prepDecision, PREP_ITEMS } from './host-prep.js';
+import { versionFindings } from './installed-versions.js';
 import { packageFindings, type PackageNeed } from './packages.js';
 import { POD_NETWORK_CHECKS } from './pod-network-checks.js';
 
@@ -45,6 +46,8 @@ export interface PreflightInput {
   readonly binaries: readonly LocalBinaryCheck[];
   /** From the binaries folder's SHA256SUMS, when it has one. */
   readonly sha256sums?: ReadonlyMap<string, string>;
+  /** `kubeinstall upgrade`: a version change allowed (one minor up at most), not refused. */
+  readonly upgrade?: boolean;
 }
 
 export interface Finding {
@@ -404,6 +407,13 @@ export const PREFLIGHT_CHECKS: readonly PreflightCheck[] = [
       "kubelet hosts have the pause image: from <binariesDir>/images/, already in containerd's k8s.io namespace, or a registry mirror; " +
       'CoreDNS has its image on some kubelet host (a warning)',
     run: imageFindings,
+  },
+  {
+    name: 'kubernetes-version',
+    description:
+      "the Kubernetes binaries on the hosts are at the inventory's version (deploy), or one minor below it at most (upgrade: no downgrade), " +
+      'and no kubelet is newer than an API server',
+    run: (input) => versionFindings(input.model, withFacts(input), input.upgrade === true).map((f) => ({ check: 'kubernetes-version', ...f })),
   },
   {
     name: 'etcd-restore',

@@ -42,14 +42,15 @@ export const willStart = (ctx: DeployContext, hp: HostPlan, unit: string): boole
 };
 
 /**
- * How many hosts start `unit` at once: all of them when none runs it yet (a new cluster's etcd members
- * must start together), one at a time when it runs somewhere and must (re)start (etcd keeps quorum, the
- * API stays served by the other API servers).
+ * How many hosts (re)start their `units` at once when that is a roll: some host runs one of them and some
+ * host must (re)start one (etcd keeps quorum, the API stays served by the other API servers, the other
+ * nodes keep running pods); `size` at most, one by default. Undefined when nothing running restarts: a
+ * new cluster's etcd members must start together.
  */
-export const rollingConcurrency = (ctx: DeployContext, hosts: readonly HostPlan[], unit: string): number => {
-  const running = hosts.some((hp) => ctx.facts.get(hp.host.name)?.unitStates.get(unit) === 'active');
-  const restarting = hosts.some((hp) => willStart(ctx, hp, unit));
-  return running && restarting ? 1 : Math.max(1, hosts.length);
+export const rollSize = (ctx: DeployContext, hosts: readonly HostPlan[], units: (hp: HostPlan) => readonly string[], size = 1): number | undefined => {
+  const running = hosts.some((hp) => units(hp).some((u) => ctx.facts.get(hp.host.name)?.unitStates.get(u) === 'active'));
+  const restarting = hosts.some((hp) => units(hp).some((u) => willStart(ctx, hp, u)));
+  return running && restarting ? Math.max(1, Math.min(size, hosts.length)) : undefined;
 };
 
 const statusOf = (facts: Facts, u: string): UnitStatus => ({

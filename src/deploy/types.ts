@@ -4,6 +4,7 @@ import type { ClusterPlan, HostPlan } from '../render/types.js';
 import type { Executor } from '../ssh/types.js';
 import type { KubeconfigContent } from '../kubeconfig/kubeconfig.js';
 import type { Facts } from './facts.js';
+import type { MaxUnavailable, UpgradePolicy } from './roll.js';
 
 export const PHASE_NAMES = ['connect', 'facts', 'preflight', 'prepare', 'upload', 'etcd', 'control-plane', 'nodes', 'verify'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
@@ -20,6 +21,10 @@ export interface DeployOptions {
   readonly signal: AbortSignal;
   /** How long to wait for a service to become healthy (and, in verify, for each Node to be Ready). */
   readonly healthTimeoutMs: number;
+  /** How many hosts restart their node services at once when those run already (default: one). */
+  readonly maxUnavailable?: MaxUnavailable;
+  /** Set by `kubeinstall upgrade`: versions checked against the hosts', each Node drained around its restart. */
+  readonly upgrade?: UpgradePolicy;
   /** Verify reports Nodes that are not Ready as warnings instead of failing, and does not wait for them (`--allow-not-ready`). */
   readonly allowNotReady?: boolean;
 }
@@ -58,6 +63,8 @@ export interface DeployContext {
 /** One line of the task tree under a host; returns a short result shown next to its title. */
 export interface Step {
   readonly title: string;
+  /** Changes nothing (a check before the host's restart): its failure names the host without stopping a roll. */
+  readonly checksOnly?: boolean;
   /** `progress` shows how far a long step got, where a terminal can redraw it (a no-op elsewhere). */
   run(ctx: DeployContext, hostPlan: HostPlan, progress: (text: string) => void): Promise<string | void>;
 }
@@ -72,6 +79,9 @@ export interface Phase {
   steps(ctx: DeployContext, hostPlan: HostPlan): readonly Step[];
   /** How many hosts run at once; defaults to --concurrency. */
   concurrency?(ctx: DeployContext): number;
+  /** When the phase restarts what already runs: how many hosts at once (instead of `concurrency`). A failing
+   * host then stops the roll: hosts not started yet are left untouched. Undefined: not a roll. */
+  roll?(ctx: DeployContext): number | undefined;
   /** Once all hosts finished (e.g. cross-host checks, member list); may return a line for the tree. */
   finish?(ctx: DeployContext): Promise<string | void>;
 }

@@ -26,6 +26,8 @@ export const buildStandins = async (binariesDir: string, kubernetesVersion: stri
       '#!/usr/bin/env python3',
       `# STAND-IN for ${s.binary} ${kubernetesVersion}, built by test/standins/build.ts from ${s.script}: not the real binary.`,
       `COMPONENT = ${JSON.stringify(s.binary)}`,
+      // What --version prints and the component reports (the API server's /version), as the real release's.
+      `VERSION = ${JSON.stringify(`v${kubernetesVersion}`)}`,
       // name -> deprecated?, as a Python literal
       `FLAGS = {${table.map((f) => `${JSON.stringify(f.name)}: ${f.deprecated ? 'True' : 'False'}`).join(', ')}}`,
     ].join('\n');

@@ -10,6 +10,7 @@
 import base64
 import binascii
 import ctypes
+import signal
 import struct
 
 
@@ -366,7 +367,8 @@ class ApiHandler(HealthHandler):
         if path == "/apis":
             return self.reply(200, json.dumps({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}), "application/json")
         if path == "/version":
-            return self.reply(200, json.dumps({"major": "1", "gitVersion": "standin"}), "application/json")
+            major, minor = VERSION[1:].split(".")[:2]
+            return self.reply(200, json.dumps({"major": major, "minor": minor, "gitVersion": VERSION}), "application/json")
         match = OBJECT_PATH.match(path)
         if match and match[3]:
             stored = etcd_get(object_key(match[1], match[2], urllib.parse.unquote(match[3])))

@@ -1,4 +1,4 @@
-# Shared by every stand-in (build.ts prepends COMPONENT and FLAGS, this minor's flag table). A stand-in must not
+# Shared by every stand-in (build.ts prepends COMPONENT, VERSION and FLAGS, this minor's flag table). A stand-in must not
 # make the test easier than the real binary would: it rejects flags the real one rejects, insists
 # that the files it is pointed at exist and that cert/key pairs match, serves TLS where the real one
 # does, and reports healthy only after reaching what the real component needs.
@@ -30,7 +30,11 @@ def fail(message):
 
 
 def parse_flags(argv):
-    """--name=value or a bare --name (a boolean), checked against this minor's flag table."""
+    """--name=value or a bare --name (a boolean), checked against this minor's flag table. --version prints
+    the version and exits, as the real binaries do (component-base's verflag)."""
+    if "--version" in argv or "--version=true" in argv:
+        print(f"Kubernetes {VERSION}")
+        sys.exit(0)
     flags = {}
     for arg in argv:
         if not arg.startswith("--"):
@@ -256,7 +260,8 @@ def serve(address, port, handler, tls=None):
             context.verify_mode = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
         server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    log(f"serving {'https' if tls else 'http'} on {address}:{port}")
+    # As the real components log their version when they start (the journal of each start says which ran).
+    log(f"Version: {VERSION}, serving {'https' if tls else 'http'} on {address}:{port}")
     return server
 
 

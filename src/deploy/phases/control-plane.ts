@@ -5,7 +5,7 @@ import { applyFailed, applyManifest, applyRequests, waitForHttps } from '../api-
 import { hostsRunning } from '../hosts.js';
 import { reachedDirectly, requestCommand, requestStdin } from '../on-host.js';
 import { probeCommand, type HostProbe } from '../../render/probe.js';
-import { rollingConcurrency, servicesOf, serviceFailed, startUnits, unitBroken, waitRemote } from '../services.js';
+import { rollSize, servicesOf, serviceFailed, startUnits, unitBroken, waitRemote } from '../services.js';
 import { pki } from '../../render/paths.js';
 import type { HostPlan, PlannedService } from '../../render/types.js';
 import { UNITS } from '../../render/units.js';
@@ -129,7 +129,8 @@ export const controlPlanePhase: Phase = {
   hosts: (ctx) => hostsRunning(ctx, 'control-plane'),
   // A change that restarts running API servers (growing etcd changes every --etcd-servers) rolls through
   // the masters, each ready again before the next stops, so the others keep serving.
-  concurrency: (ctx) => rollingConcurrency(ctx, hostsRunning(ctx, 'control-plane'), UNITS.apiserver),
+  concurrency: (ctx) => hostsRunning(ctx, 'control-plane').length,
+  roll: (ctx) => rollSize(ctx, hostsRunning(ctx, 'control-plane'), () => [UNITS.apiserver]),
   steps: () => [
     ...startAndWait('kube-apiserver', apiServerServices),
     { title: 'apply manifests', run: applyRbac },

@@ -12,7 +12,7 @@ import { quote } from '../../util/shell.js';
 import { etcdctl, etcdEndpoint, inventoryEndpoints, memberOf, readMembers, votingEndpoints, type EtcdMember } from '../etcd-client.js';
 import { etcdHasLearners, startKind, type MemberStart } from '../etcd-members.js';
 import { hostsRunning } from '../hosts.js';
-import { rollingConcurrency, serviceFailed, servicesOf, startUnits, startUnitsCommand, unitBroken, waitRemote } from '../services.js';
+import { rollSize, serviceFailed, servicesOf, startUnits, startUnitsCommand, unitBroken, waitRemote } from '../services.js';
 import { outcomeOf, type DeployContext, type Phase } from '../types.js';
 
 const members = (ctx: DeployContext): HostPlan[] => {
@@ -200,7 +200,8 @@ export const etcdPhase: Phase = {
   hosts: members,
   // A new cluster only reaches quorum when its members start together; a running one keeps quorum
   // only when members restart (or join) one at a time.
-  concurrency: (ctx) => rollingConcurrency(ctx, members(ctx), UNITS.etcd),
+  concurrency: (ctx) => members(ctx).length,
+  roll: (ctx) => rollSize(ctx, members(ctx), () => [UNITS.etcd]),
   steps: () => [
     { title: 'start etcd', run: start },
     {

@@ -7,6 +7,8 @@ import { factsScript, parseFacts } from '../facts.js';
 import { HASH_RECORD } from '../file-diff.js';
 import { requiredModules, requiredSysctls } from '../host-settings.js';
 import { hostsInRun } from '../hosts.js';
+import { parseVersion } from '../binaries.js';
+import { binariesToRead, parseVersionLines, versionScript } from '../installed-versions.js';
 import { kubeletResolvConf } from '../../render/node.js';
 import { withKubeletResolvConf } from '../../render/plan.js';
 import { packageFactsQuery } from '../packages.js';
@@ -38,11 +40,23 @@ export const factsPhase: Phase = {
         });
         const before = Date.now();
         const { stdout } = await ctx.executor.exec(hp.host, script, { step: 'gather facts', sudo: true });
-        const facts = parseFacts(stdout, (before + Date.now()) / 2000);
+        const gathered = parseFacts(stdout, (before + Date.now()) / 2000);
+        const toRead = binariesToRead(hp, gathered);
+        const facts = toRead.length
+          ? {
+              ...gathered,
+              installedVersions: parseVersionLines(
+                (await ctx.executor.exec(hp.host, versionScript(toRead), { step: 'installed versions', sudo: true })).stdout,
+              ),
+            }
+          : gathered;
         ctx.facts.set(hp.host.name, facts);
         ctx.refineHostPlan(withKubeletResolvConf(ctx.model, hp, kubeletResolvConf(facts.systemdResolvedActive)));
         const running = [...facts.unitStates].filter(([, s]) => s === 'active').length;
-        return `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}, ${running}/${facts.unitStates.size} kubeinstall services running`;
+        const installed = [...(facts.installedVersions ?? [])].map(([binary, text]) => `${binary} ${parseVersion(text) ?? text}`);
+        const replacing = installed.length ? `; replacing ${installed.join(', ')} with ${ctx.model.kubernetesVersion}` : '';
+        const host = `${facts.os}, ${facts.arch}${facts.systemd ? ', systemd' : ', no systemd'}`;
+        return `${host}, ${running}/${facts.unitStates.size} kubeinstall services running${replacing}`;
       },
     },
   ],

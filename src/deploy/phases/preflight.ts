@@ -49,6 +49,7 @@ const findings = (ctx: DeployContext): Promise<Finding[]> =>
         facts: ctx.facts,
         binaries: await localBinaries(ctx),
         sha256sums: await readSha256Sums(ctx.model.binariesDir),
+        upgrade: ctx.options.upgrade !== undefined,
       },
       ctx.options.ignorePreflight,
     ),

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runPhases } from '../manager.js';
-import { factsRules, testContext } from '../testing/cluster.js';
+import { factsRules, testContext, nodeServicesPhase as nodeServices } from '../testing/cluster.js';
 import { fakeExecutor } from '../testing/fake-executor.js';
 import { factsPhase } from './facts.js';
-import { nodesPhase } from './nodes.js';
 
 const WAIT = /^deadline=/;
 const RUNNING = {
@@ -12,11 +11,6 @@ const RUNNING = {
   'kube-proxy.service': 'active',
   'kube-lb.service': 'active',
   'kubeinstall-pod-routes.service': 'active',
-};
-/** The nodes phase up to its health wait: labelling the Node talks HTTPS to the API, not SSH. */
-const nodeServices = {
-  ...nodesPhase,
-  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => !/the Node/.test(s.title)),
 };
 
 describe('health probes of what listens on 127.0.0.1', () => {

@@ -2,21 +2,25 @@
 // remembered on the host as a pending-reload marker until the reload happened, like a pending restart.
 import { describe, expect, it } from 'vitest';
 import { runPhases } from '../manager.js';
-import { COMPARE_COMMAND, compareStdout, factsRules, hostPlan, recordLine, statLine, testContext } from '../testing/cluster.js';
+import {
+  COMPARE_COMMAND,
+  compareStdout,
+  factsRules,
+  hostPlan,
+  recordLine,
+  statLine,
+  testContext,
+  nodeServicesPhase as nodeServices,
+} from '../testing/cluster.js';
 import { fakeExecutor } from '../testing/fake-executor.js';
 import { HOST_PATHS } from '../../render/paths.js';
 import { UNITS } from '../../render/units.js';
 import { factsPhase } from './facts.js';
-import { nodesPhase } from './nodes.js';
 import { uploadPhase } from './upload.js';
 
 const MTIME = 1_700_000_000;
 const n1 = hostPlan('n1');
 const WAIT = /^deadline=/;
-const nodeServices = {
-  ...nodesPhase,
-  steps: (...args: Parameters<typeof nodesPhase.steps>) => nodesPhase.steps(...args).filter((s) => !/the Node/.test(s.title)),
-};
 /** n1 holds every planned file but kube-lb's config, which names another master list. */
 const compare = {
   host: 'n1',

@@ -10,6 +10,8 @@ import { ALL_BINARIES, binaryIndexFor, clusterFilesFor, modelFrom } from '../../
 import type { HostPlan, PlannedFile } from '../../render/types.js';
 import type { Executor } from '../../ssh/types.js';
 import type { Rule } from './fake-executor.js';
+import { nodesPhase } from '../phases/nodes.js';
+import type { Phase } from '../types.js';
 
 /** Three masters that are the etcd members, two worker nodes; `cluster` adds lines under `cluster:`. */
 export const testCluster = (cluster = '') => {
@@ -125,3 +127,12 @@ export const statLine = (f: PlannedFile, mtime: number): string => `${f.size} ${
 export const compareStdout = (record: readonly string[], stats: readonly string[]): string => [...record, '--- stat', ...stats, ''].join('\n');
 
 export const COMPARE_COMMAND = new RegExp(`^cat ${HASH_RECORD}`);
+
+/** The nodes phase's steps that go through the API: they need a real API server (the kubeconfigs here are placeholders). */
+const NODE_API_STEPS = new Set(['label and taint the Node', 'read the Node status', 'Node status posted since the restart', "set the Node's podCIDR"]);
+
+/** The nodes phase without its steps through the API: what the fake executor can answer. */
+export const nodeServicesPhase: Phase = {
+  ...nodesPhase,
+  steps: (...args) => nodesPhase.steps(...args).filter((s) => !NODE_API_STEPS.has(s.title)),
+};

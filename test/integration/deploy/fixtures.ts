@@ -86,9 +86,9 @@ const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
 /**
  * Real etcd, containerd, runc and kubectl from Debian; the Kubernetes components from
- * KUBEINSTALL_E2E_BINARIES (a folder of real release binaries) when set, else our stand-ins.
+ * KUBEINSTALL_E2E_BINARIES (a folder of real release binaries) when set, else our stand-ins of `kubernetesVersion`.
  */
-const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promise<void> => {
+export const fillBinaries = async (binariesDir: string, withKubernetes: boolean, kubernetesVersion = KUBERNETES_VERSION): Promise<void> => {
   await mkdir(binariesDir, { recursive: true });
   const debian = withKubernetes ? Object.keys(DEBIAN_BINARIES) : ETCD_BINARIES;
   await Promise.all(debian.map((b) => copyFile(DEBIAN_BINARIES[b]!, join(binariesDir, b))));
@@ -96,7 +96,7 @@ const fillBinaries = async (binariesDir: string, withKubernetes: boolean): Promi
   await mkdir(join(binariesDir, CNI_FOLDER));
   await Promise.all(CNI_PLUGINS.map((p) => copyFile(join(DEBIAN_CNI_DIR, p), join(binariesDir, cniBinary(p)))));
   const real = process.env.KUBEINSTALL_E2E_BINARIES;
-  if (!real) return buildStandins(binariesDir, KUBERNETES_VERSION);
+  if (!real) return buildStandins(binariesDir, kubernetesVersion);
   await Promise.all(STANDINS.map((s) => copyFile(join(real, s.binary), join(binariesDir, s.binary))));
 };
 
@@ -161,6 +161,8 @@ export const startSetting = async (
     await fillBinaries(
       binariesDir,
       [...hosts, ...bedOnly].some((h) => !h.roles.every((r) => r === 'etcd')),
+      // A test that sets another version gets that minor's stand-ins.
+      typeof cluster.kubernetesVersion === 'string' ? cluster.kubernetesVersion : KUBERNETES_VERSION,
     );
     await mkdir(clusterDir, { recursive: true });
     await writeFile(join(clusterDir, 'known_hosts'), await tb.knownHosts());
