@@ -3,18 +3,22 @@
 // subnet from podCidr; containers started on n1 and n2 through the deployed CNI config (ctr run --cni) get addresses
 // from their host's subnet, reach each other across hosts by pod address, and reach a master; after n2 reboots its
 // routes come back and the check passes again; a third node gets the next subnet, the others a route to it, and
-// nothing restarts.
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+// nothing restarts. The images (busybox, the pause stand-in) come from the binaries folder's images/ as on an offline
+// site, and deploy ends only when every Node is Ready (no --allow-not-ready): the stand-in kubelet, as the real one,
+// is Ready only with a CNI config naming plugins the host has and the sandbox image in containerd.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadInventory } from '../../../src/inventory/load.js';
 import { POD_SUBNETS_FILE } from '../../../src/network/pod-subnets.js';
+import { clusterImages } from '../../../src/render/images.js';
 import { HOST_PATHS } from '../../../src/render/paths.js';
 import { bridgeConfPath, POD_BRIDGE, POD_ROUTE_PROTO } from '../../../src/render/pod-network.js';
 import { UNITS } from '../../../src/render/units.js';
 import { cidrContains, parseCidr, type ParsedCidr } from '../../../src/util/ip.js';
-import { busyboxImage, writeTestImage } from '../../images/test-image.js';
+import { busyboxImage, pauseImage, writeTestImage } from '../../images/test-image.js';
 import { kubeinstall } from '../kubeinstall.js';
-import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
+import { run, startSetting, TESTBED_IGNORED_CHECKS, type BedHost, type Setting } from './fixtures.js';
 
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.62.${10 + n}`, roles: ['etcd', 'master'] }));
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.62.${20 + n}`, roles: ['node'] }));
@@ -73,13 +77,22 @@ const crossNodeCheck = async (serverIp: string, client: string): Promise<void> =
   expect(out).toContain('SSH-2.0-');
 };
 
+/** Every Node's Ready condition, as `kubectl get nodes` reads it. */
+const readyNodes = async (): Promise<Record<string, string>> =>
+  Object.fromEntries(
+    (await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=') as [string, string]),
+  );
+/** A deploy that must end with every Node Ready, and must find the pause image in images/ (no check ignored for it). */
+const deployReady = () => s.deploy({ allowNotReady: false, ignorePreflight: new Set([...TESTBED_IGNORED_CHECKS].filter((c) => c !== 'images')) });
+
 beforeAll(async () => {
   s = await startSetting({ name: 'podnet', subnet: '198.18.62.0/24' }, [...MASTERS, ...NODES], { bedOnly: [N3], containers: true });
-  for (const h of s.tb.hosts) {
-    writeTestImage(busyboxImage(IMAGE), join(h.root, 'root/busybox.tar')); // not /tmp: a tmpfs in the host
-    // deploy does not upload ctr (yet): Debian's, beside the containerd deploy uploads
-    await copyFile('/usr/bin/ctr', join(h.root, 'usr/local/bin/ctr'));
-  }
+  await mkdir(join(s.binariesDir, 'images'));
+  writeTestImage(pauseImage(clusterImages((await loadInventory(s.inventory)).model!).pause), join(s.binariesDir, 'images/pause.tar'));
+  writeTestImage(busyboxImage(IMAGE), join(s.binariesDir, 'images/busybox.tar'));
 });
 afterAll(async () => {
   if (transcript.length) await writeFile(join(process.env.KUBEINSTALL_TRANSCRIPT_DIR ?? '/tmp', 'pod-network-transcript.txt'), `${transcript.join('\n')}\n`);
@@ -89,8 +102,10 @@ afterAll(async () => {
 describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc and CNI plugins', () => {
   let serverIp = '';
 
-  it('deploys: a pod subnet per kubelet host, its CNI config, and routes to every other host', async () => {
-    await s.deploy();
+  it('deploys: a pod subnet per kubelet host, its CNI config, and routes to every other host; every Node Ready; kube-dns on the 10th IP', async () => {
+    await deployReady();
+    expect(await readyNodes()).toEqual({ m1: 'True', m2: 'True', m3: 'True', n1: 'True', n2: 'True' });
+    expect(await kubectl('get', 'service', '-n', 'kube-system', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}')).toBe('198.19.0.10');
     const all = await subnets();
     expect(all).toEqual({
       m1: '198.19.128.0/24',
@@ -118,7 +133,6 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
   });
 
   it("a container on n1 reaches one on n2 by pod address, and a master's address", async () => {
-    for (const n of NODES) await exec(n.name, 'ctr -n k8s.io images import /root/busybox.tar');
     await startServer('n2', 'srv');
     serverIp = await podIp('n2', 'srv');
     expect(cidrContains(parseCidr((await subnets()).n2!) as ParsedCidr, serverIp), `${serverIp} in n2's subnet`).toBe(true);
@@ -139,17 +153,17 @@ describe('bridge pod network: 3 masters (+etcd), 2 nodes, real containerd, runc 
   it('a third node gets the next free subnet, every other host a route to it (a reload), nothing restarts; a re-run changes nothing', async () => {
     const before = await Promise.all(['m1', 'n1', 'n2'].map(serviceStarts));
     await s.setHosts([...MASTERS, ...NODES, N3]);
-    const result = await s.deploy();
+    const result = await deployReady();
+    expect((await readyNodes()).n3).toBe('True');
     const all = await subnets();
     expect(all.n3).toBe('198.19.133.0/24');
     for (const h of [...MASTERS, ...NODES]) expect(await podRoutes(h.name), h.name).toContain(`${all.n3} via ${N3.address} dev host0`);
     expect(await Promise.all(['m1', 'n1', 'n2'].map(serviceStarts))).toEqual(before);
     for (const h of result.summary.hosts.filter((x) => x.name !== 'n3')) expect([h.restarted, h.reloaded], h.name).toEqual([[], [UNITS.podRoutes]]);
-    await exec('n3', 'ctr -n k8s.io images import /root/busybox.tar');
     const out = await ctrRun('n3', 'cli3', `echo ping | nc -w 5 ${serverIp} ${PORT}`, false);
     expect(out).toContain('pong');
     // and a re-run changes nothing
-    const again = await s.deploy();
+    const again = await deployReady();
     expect([again.summary.filesUploaded, again.summary.servicesRestarted, again.summary.hosts.flatMap((h) => h.reloaded)]).toEqual([0, 0, []]);
   });
 
