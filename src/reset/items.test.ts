@@ -77,11 +77,11 @@ describe('what reset removes', () => {
     expect(etcd.inspect(input(['/usr/local/bin/kubelet']))).toBeUndefined();
   });
 
-  it("removes the folders left empty: the layout's own, and containerd's CNI folder when containerd is in the record", () => {
+  it("removes the folders left empty: the layout's own (the CNI plugins' too), and containerd's CNI folder when containerd is in the record", () => {
     const folders = item('remove empty folders');
-    expect(folders.inspect(input([]))).toMatch(/^for d in \/etc\/kubernetes \/etc\/etcd \/etc\/containerd \/var\/lib\/kube-proxy; do/);
+    expect(folders.inspect(input([]))).toMatch(/^for d in \/etc\/kubernetes \/etc\/etcd \/etc\/containerd \/var\/lib\/kube-proxy \/opt\/cni; do/);
     expect(folders.inspect(input(['/usr/local/bin/containerd']))).toMatch(
-      /^for d in \/etc\/kubernetes \/etc\/etcd \/etc\/containerd \/var\/lib\/kube-proxy \/etc\/cni; do/,
+      /^for d in \/etc\/kubernetes \/etc\/etcd \/etc\/containerd \/var\/lib\/kube-proxy \/opt\/cni \/etc\/cni; do/,
     );
   });
 });

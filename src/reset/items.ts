@@ -16,6 +16,7 @@ import { posix } from 'node:path';
 import type { Cidr } from '../inventory/model.js';
 import { HASH_RECORD } from '../deploy/file-diff.js';
 import { binPath, ETCD_DATA_DIR, HOST_PATHS, K8S_DIR, KUBELET_DIR, UNIT_DIR } from '../render/paths.js';
+import { CNI_BIN_DIR } from '../render/pod-network.js';
 import { cidrContains, parseCidr } from '../util/ip.js';
 import { quote, quoteAll } from '../util/shell.js';
 import { iptablesCleanup, iptablesInspectCommand } from './iptables.js';
@@ -52,8 +53,13 @@ export interface ResetItem {
 /** kubeinstall's own state on every host: the record, pending restarts. */
 export const STATE_DIR = posix.dirname(HASH_RECORD);
 
-/** The folders the layout (render/paths.ts) creates for kubeinstall's files alone; each goes once no file is left in it. */
-export const OWN_DIRS: readonly string[] = [K8S_DIR, ...[HOST_PATHS.etcdConfig, HOST_PATHS.containerdConfig, HOST_PATHS.kubeProxyConfig].map(posix.dirname)];
+/** The folders the layout (render/paths.ts) creates for kubeinstall's files; each goes once no file is left in it (the CNI
+ * plugins' /opt/cni too: another network's plugins there keep it). */
+export const OWN_DIRS: readonly string[] = [
+  K8S_DIR,
+  ...[HOST_PATHS.etcdConfig, HOST_PATHS.containerdConfig, HOST_PATHS.kubeProxyConfig].map(posix.dirname),
+  posix.dirname(CNI_BIN_DIR),
+];
 
 /**
  * What a service makes at run time (never uploaded, so not in the record), removed when the record

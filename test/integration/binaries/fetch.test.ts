@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CNI_PLUGINS } from '../../../src/render/pod-network.js';
 import { startKubeinstall, type CliResult } from '../kubeinstall.js';
 
 const K8S = '1.34.2';
@@ -82,7 +83,10 @@ const buildMirror = (): void => {
   put(gh('opencontainers/runc', `v${RUNC}`, 'runc.amd64'), runc);
   put(gh('opencontainers/runc', `v${RUNC}`, 'runc.sha256sum'), `${other}  runc.arm64\n${sha256(runc)}  runc.amd64\n`);
   // the plugins at the top level, as ./bridge ...
-  const cni = tarball({ bridge: script('bridge', CNI), 'host-local': script('host-local', CNI), loopback: script('loopback', CNI) }, '.');
+  const cni = tarball(
+    { bridge: script('bridge', CNI), 'host-local': script('host-local', CNI), loopback: script('loopback', CNI), portmap: script('portmap', CNI) },
+    '.',
+  );
   put(gh('containernetworking/plugins', `v${CNI}`, cniFile), cni);
   put(gh('containernetworking/plugins', `v${CNI}`, `${cniFile}.sha256`), `${sha256(cni)}  ${cniFile}\n`);
   const crictl = tarball({ crictl: script('crictl', CRICTL) }, 'crictl');
@@ -167,7 +171,7 @@ describe('kubeinstall binaries fetch', () => {
     expect(readdirSync(dest).sort()).toEqual([...flat, '.downloads', 'SHA256SUMS', 'cni'].sort());
     // the real sha256sum agrees with every line
     expect(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dest, encoding: 'utf8' })).toContain('cni/loopback: OK');
-    expect(readFileSync(join(dest, 'SHA256SUMS'), 'utf8').trim().split('\n')).toHaveLength(flat.length + 3);
+    expect(readFileSync(join(dest, 'SHA256SUMS'), 'utf8').trim().split('\n')).toHaveLength(flat.length + CNI_PLUGINS.length);
     // the broken-off transfer was resumed where it stopped, not restarted
     const resumed = seen.filter((s) => s.path === k8sPath('kube-apiserver'));
     expect(resumed).toHaveLength(2);

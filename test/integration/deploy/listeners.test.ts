@@ -3,12 +3,13 @@
 // (127.0.0.1 and a second address standing for a VIP), controller-manager, scheduler, kubelet and
 // kube-proxy health and etcd metrics on 127.0.0.1 only. Then the masters are reached only through a
 // bastion (the runner's packets to them are dropped): readyz and RBAC apply run on the master.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../../src/inventory/load.js';
+import { POD_SUBNETS_FILE } from '../../../src/network/pod-subnets.js';
 import { generatePki } from '../../../src/pki/generate.js';
 import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
@@ -56,6 +57,8 @@ const reachableFromRunner = (address: string, port: number): Promise<boolean> =>
 
 beforeAll(async () => {
   s = await startSetting({ name: 'listen', subnet: '198.18.40.0/24' }, [MASTER, NODE], { bedOnly: [BASTION] });
+  // Nothing deployed yet: this cluster takes other ranges than the setting's, so the pod subnets recorded for those go.
+  await rm(join(s.clusterDir, POD_SUBNETS_FILE));
   await editInventory((inv) => {
     inv.cluster.apiServerExtraSans = [VIP];
     inv.cluster.serviceCidr = '198.19.40.0/24';

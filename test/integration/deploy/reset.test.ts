@@ -92,10 +92,13 @@ describe('kubeinstall reset', () => {
   it('--dry-run lists per host what would go and changes nothing', async () => {
     const before = await Promise.all(HOSTS.map((h) => look(h.name)));
     // One master: no node-local load balancer (kube-lb) anywhere.
-    expect(before.map((b) => b.units)).toEqual([OUR_UNITS.filter((u) => u !== UNITS.kubeLb).sort(), [UNITS.containerd, UNITS.kubeProxy, UNITS.kubelet].sort()]);
+    expect(before.map((b) => b.units)).toEqual([
+      OUR_UNITS.filter((u) => u !== UNITS.kubeLb).sort(),
+      [UNITS.containerd, UNITS.kubeProxy, UNITS.kubelet, UNITS.podRoutes].sort(),
+    ]);
     const r = await reset('--dry-run');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^n1: would stop and disable containerd\.service, kube-proxy\.service, kubelet\.service$/m);
+    expect(r.out).toMatch(/^n1: would stop and disable containerd\.service, kube-proxy\.service, kubeinstall-pod-routes\.service, kubelet\.service$/m);
     expect(r.out).toMatch(
       new RegExp(
         '^m1: would remove the chains iptables mangle: KUBE-PROXY-CANARY, iptables filter: KUBE-FORWARD, ' +
@@ -132,7 +135,9 @@ describe('kubeinstall reset', () => {
     );
     const r = await reset('--hosts', 'n1', '--purge-data', '--yes');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^n1: stopped and disabled containerd\.service, kube-proxy\.service; removed the chains .*; removed 15: /m);
+    expect(r.out).toMatch(
+      /^n1: stopped and disabled containerd\.service, kube-proxy\.service, kubeinstall-pod-routes\.service; removed the chains .*; removed 24: /m,
+    );
     expect(r.out).toMatch(/^log: .*\/logs\/reset-[0-9T-]+Z\.log$/m);
     expect(r.out).not.toMatch(/^m1:/m);
     await expectPristine('n1');

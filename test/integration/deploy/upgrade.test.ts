@@ -16,7 +16,7 @@ import { renderAsset } from '../../../src/render/template.js';
 import { UNITS } from '../../../src/render/units.js';
 import { kubeinstall } from '../kubeinstall.js';
 import { startEndpointProbe } from './endpoint-probe.js';
-import { fillBinaries, startSetting, type BedHost, type Setting } from './fixtures.js';
+import { fillBinaries, startSetting, TESTBED_IGNORED_CHECKS, type BedHost, type Setting } from './fixtures.js';
 
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.54.${10 + n}`, roles: ['etcd', 'master'] }));
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.54.${20 + n}`, roles: ['node'] }));
@@ -123,7 +123,7 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
     admin = parseKubeconfig(await readFile(join(s.clusterDir, 'kubeconfigs/admin.conf'), 'utf8'));
     expect(await versionsNow()).toEqual(allAt(FROM));
     await moveTo(SKIPPING);
-    const r = kubeinstall(['upgrade', '-i', s.inventory, '--ignore-preflight-errors', 'etcd-version,containerd-version,node-commands,cgroups']);
+    const r = kubeinstall(['upgrade', '-i', s.inventory, '--ignore-preflight-errors', [...TESTBED_IGNORED_CHECKS, 'cgroups'].join(',')]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`[kubernetes-version] kubelet ${FROM} is installed here: ${SKIPPING} skips a minor`);
     expect(r.err).toContain(
@@ -135,7 +135,7 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
   it('plain deploy refuses a version change; upgrade --dry-run shows the roll and changes nothing', async () => {
     await moveTo(TO);
     await expect(s.deploy()).rejects.toThrow(`kubelet ${FROM} is installed here and the inventory says ${TO}: a version change is an upgrade`);
-    const r = kubeinstall(['upgrade', '-i', s.inventory, '--dry-run', '--ignore-preflight-errors', 'etcd-version,containerd-version,node-commands']);
+    const r = kubeinstall(['upgrade', '-i', s.inventory, '--dry-run', '--ignore-preflight-errors', [...TESTBED_IGNORED_CHECKS].join(',')]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Start the control plane \(rolling, 1 host\(s\) at a time\)/);
     expect(r.out).toMatch(/Start node services \(rolling, 1 host\(s\) at a time\)/);
@@ -210,7 +210,7 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
 
   it(`a downgrade to ${FROM} is refused`, async () => {
     await moveTo(FROM);
-    const r = kubeinstall(['upgrade', '-i', s.inventory, '--ignore-preflight-errors', 'etcd-version,containerd-version,node-commands']);
+    const r = kubeinstall(['upgrade', '-i', s.inventory, '--ignore-preflight-errors', [...TESTBED_IGNORED_CHECKS].join(',')]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`[kubernetes-version] kube-apiserver ${TO} is installed here: ${FROM} would be a downgrade, which kubeinstall refuses`);
     expect(await versionsNow()).toEqual(allAt(TO));

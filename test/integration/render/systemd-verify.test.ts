@@ -48,7 +48,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('systemd-analyze verify', () => {
   it('accepts every rendered unit without a warning', () => {
     const units = host.files.map((f) => f.path).filter((p) => p.endsWith('.service'));
-    expect(units).toHaveLength(7);
+    expect(units).toHaveLength(8);
     for (const unit of units) expect(verify(unit), unit).toEqual({ code: 0, output: '' });
   });
 
