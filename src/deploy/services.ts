@@ -72,6 +72,8 @@ export const startUnitsCommand = (units: readonly string[]): string =>
   [
     'systemctl daemon-reload',
     `systemctl enable --quiet ${quoteAll(units)}`,
+    // The wait counts this run's restarts (NRestarts): a unit that crash-looped before (since fixed) starts from 0.
+    `systemctl reset-failed ${quoteAll(units)}`,
     // --no-block: members of a new etcd cluster only report ready once their peers are up.
     `systemctl restart --no-block ${quoteAll(units)}`,
     // A restart reads every changed file, so a pending reload is done too.

@@ -157,8 +157,8 @@ describe('kubeinstall reset', () => {
     await expectPristine('m1');
     const again = await s.deploy();
     expect(again.summary.hosts.map((h) => [h.name, h.uploaded])).toEqual([
-      ['m1', 54],
-      ['n1', 18],
+      ['m1', 63],
+      ['n1', 27],
     ]);
   });
 
