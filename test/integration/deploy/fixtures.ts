@@ -71,7 +71,7 @@ export const TESTBED_DEPLOY_FLAGS: readonly string[] = [
 const KUBERNETES_VERSION = '1.34.2';
 
 /** Real binaries on this machine (Debian's etcd-server, etcd-client, containerd with ctr, runc; kubectl). */
-const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
+export const DEBIAN_BINARIES: Readonly<Record<string, string>> = {
   etcd: '/usr/bin/etcd',
   etcdctl: '/usr/bin/etcdctl',
   kubectl: '/usr/bin/kubectl',
