@@ -2,7 +2,7 @@
 // written by `certs`, then a deploy that rolls them out behind its health gates. The state lives in the cluster folder,
 // so a run stopped anywhere (Ctrl-C, a failed health gate) resumes where it stopped.
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { ClusterModel } from '../../inventory/model.js';
 import { loadInventory } from '../../inventory/load.js';
 import type { CertsOptions, CertsReport } from '../../pki/generate.js';
@@ -20,7 +20,9 @@ interface RotateFlags extends Omit<DeployFlags, 'hosts' | 'phases' | 'dryRun' | 
   ca?: string;
   rotateSa?: boolean;
   status?: boolean;
+  stopAfter?: RotationStep;
   dir?: string;
+  forceCa?: boolean;
 }
 
 const labels = (cas: readonly CaName[]): string => cas.map(caLabel).join(', ');
@@ -88,6 +90,10 @@ const rotate = async (model: ClusterModel, dir: string, flags: RotateFlags, runC
     await runDeployCommand({ ...flags, output: 'text' });
     await markRolled(dir, next.roll);
     process.stdout.write(`${stepLine(next.roll)} done: ${ROTATION_STEPS[next.roll].done}\n`);
+    if (next.roll === flags.stopAfter) {
+      process.stdout.write(`stopped after step ${next.roll} (--stop-after); \`kubeinstall certs rotate-ca -i ${flags.inventory}\` goes on\n`);
+      return;
+    }
   }
 };
 
@@ -102,7 +108,15 @@ export const registerRotateCa = (certs: Command, runCerts: RunCerts): void => {
       .configureHelp({ showGlobalOptions: true })
       .option('--ca <names>', 'the CAs to rotate (comma-separated: kubernetes, etcd, front-proxy, or all); needed to start a rotation')
       .option('--rotate-sa', 'rotate the service-account signing key too (tokens signed with the old key verify until step 3)')
-      .addOption(new Option('--status', 'say which step a rotation is in, and stop')),
+      .addOption(new Option('--status', 'say which step a rotation is in, and stop'))
+      .addOption(
+        new Option('--stop-after <step>', 'stop once this step is rolled out (e.g. 2: pods get tokens of the new sa key before step 3)').argParser(
+          (v): RotationStep => {
+            if (v !== '1' && v !== '2') throw new InvalidArgumentError('a step to stop after: 1 or 2 (step 3 is the last)');
+            return Number(v) as RotationStep;
+          },
+        ),
+      ),
   )
     .addHelpText(
       'after',
@@ -119,6 +133,8 @@ export const registerRotateCa = (certs: Command, runCerts: RunCerts): void => {
       // deploy reads the cluster folder the inventory names: a rotation written elsewhere would never be rolled out
       if (flags.dir !== undefined)
         throw new UsageError(`certs rotate-ca: --dir is not used: a rotation works in the inventory's clusterDir (${model.clusterDir})`);
+      if (flags.forceCa)
+        throw new UsageError('certs rotate-ca: --force-ca replaces the CAs at once, with an outage; a rotation never does (run `certs --force-ca` alone)');
       const dir = model.clusterDir;
       if (flags.status) {
         process.stdout.write(formatRotationStatus(await readRotationState(dir), flags.inventory));
