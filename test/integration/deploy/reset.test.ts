@@ -157,7 +157,7 @@ describe('kubeinstall reset', () => {
     await expectPristine('m1');
     const again = await s.deploy();
     expect(again.summary.hosts.map((h) => [h.name, h.uploaded])).toEqual([
-      ['m1', 63],
+      ['m1', 64],
       ['n1', 27],
     ]);
   });
