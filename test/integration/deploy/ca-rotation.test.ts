@@ -38,12 +38,13 @@ const FOLDER = {
   apiserverEtcdCrt: 'pki/apiserver-etcd-client.crt',
   apiserverEtcdKey: 'pki/apiserver-etcd-client.key',
   saPub: 'pki/sa.pub',
+  frontProxyCa: 'pki/front-proxy-ca.crt',
   admin: 'kubeconfigs/admin.conf',
   // The rotation's own: the CA beside the signer while a rotation runs, and its state.
   rotationEtcdCa: rotationCaFiles('etcd-ca').crt,
   rotationState: ROTATION_STATE_FILE,
 } as const;
-const OLD = ['ca', 'etcdCa', 'apiserverEtcdCrt', 'apiserverEtcdKey', 'saPub'] as const;
+const OLD = ['ca', 'etcdCa', 'apiserverEtcdCrt', 'apiserverEtcdKey', 'saPub', 'frontProxyCa'] as const;
 
 let s: Setting;
 const cli = (args: readonly string[]) => kubeinstall([...args, '-i', s.inventory]);
@@ -190,13 +191,14 @@ describe('CA rotation (kubernetes, etcd, service account) on 3 masters + 2 nodes
     expect(probe.requests).toBeGreaterThan(100);
   }, 600_000);
 
-  it('the rotation is over: --status says so, its state is gone, the CAs and the service-account key are new, every host trusts only them', async () => {
+  it("the rotation is over, its state gone; the rotated CAs and the sa key are new (front-proxy's kept); every host trusts only them", async () => {
     const status = cli(['certs', 'rotate-ca', '--status']);
     expect(status.code, status.err).toBe(0);
     expect(status.out.trim()).toBe('no CA rotation in progress');
     expect(existsSync(inFolder(FOLDER.rotationState))).toBe(false);
     const now = Object.fromEntries(await Promise.all(OLD.map(async (n) => [n, await readFile(inFolder(FOLDER[n]), 'utf8')] as const)));
     for (const name of ['ca', 'etcdCa', 'saPub'] as const) expect(now[name], name).not.toBe(await readFile(oldCopy(name), 'utf8'));
+    expect(now.frontProxyCa, 'the front-proxy CA (not asked for)').toBe(await readFile(oldCopy('frontProxyCa'), 'utf8'));
     for (const name of ['ca', 'etcdCa'] as const) expect(now[name]!.match(/BEGIN CERTIFICATE/g), `${name}: one CA`).toHaveLength(1);
     expect(now.saPub!.match(/BEGIN PUBLIC KEY/g), 'sa.pub: one key').toHaveLength(1);
     expect(parseKubeconfig(await readFile(inFolder(FOLDER.admin), 'utf8')).caPem.trim()).toBe(now.ca!.trim());
