@@ -1,6 +1,8 @@
 // A client of the API endpoint through a whole roll: one GET every `intervalMs` on a fresh TLS connection
 // (a kept-alive one would hide a refused connect, and a balancer cutting an idle one would count against
 // the endpoint), each with the admin client certificate and the server checked against the cluster CA.
+// Credentials given as a function are read for every request, as an operator's kubectl re-reads admin.conf:
+// a CA rotation re-issues the admin certificate and later stops trusting the old one.
 // A request fails on any answer but 200, a connection error, or no answer within the interval's budget.
 import { request } from 'node:https';
 import type { KubeconfigContent } from '../../../src/kubeconfig/kubeconfig.js';
@@ -30,7 +32,7 @@ const once = (url: string, creds: KubeconfigContent): Promise<string | undefined
 
 export const startEndpointProbe = (
   url: string,
-  creds: KubeconfigContent,
+  creds: KubeconfigContent | (() => KubeconfigContent),
   { intervalMs }: { readonly intervalMs: number },
 ): { stop(): Promise<ProbeReport> } => {
   const started = Date.now();
@@ -41,11 +43,18 @@ export const startEndpointProbe = (
   const tick = (): void => {
     requests++;
     const sent = Date.now() - started;
-    const p = once(url, creds).then((problem) => {
-      if (problem === undefined) return;
-      failures++;
-      if (failureSamples.length < SAMPLES) failureSamples.push(`+${sent} ms: ${problem}`);
-    });
+    // A file an operator's client could not read is a failure too.
+    const current = new Promise<KubeconfigContent>((resolve) => resolve(typeof creds === 'function' ? creds() : creds));
+    const p = current
+      .then(
+        (c) => once(url, c),
+        (err: Error) => `credentials: ${err.message}`,
+      )
+      .then((problem) => {
+        if (problem === undefined) return;
+        failures++;
+        if (failureSamples.length < SAMPLES) failureSamples.push(`+${sent} ms: ${problem}`);
+      });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };

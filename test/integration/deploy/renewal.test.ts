@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKubeconfig } from '../../../src/kubeconfig/kubeconfig.js';
 import { kubeinstall } from '../kubeinstall.js';
 import { startEndpointProbe } from './endpoint-probe.js';
+import { startEtcdHealthPoll } from './etcd-health-poll.js';
 import { startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const sh = promisify(execFile);
@@ -49,47 +50,6 @@ ${MASTERS.map((m) => `  server ${m.name} ${m.address}:6443`).join('\n')}
 
 let s: Setting;
 const cli = (args: readonly string[], env: Record<string, string> = {}) => kubeinstall([...args, '-i', s.inventory], env);
-
-/** Polls `etcdctl endpoint health` of every member: how many polls, and those where fewer than a quorum answered healthy. */
-const startEtcdHealthPoll = (intervalMs: number) => {
-  let polls = 0;
-  let allHealthy = 0;
-  const noQuorum: string[] = [];
-  let stopping = false;
-  const pki = (f: string) => join(s.clusterDir, 'pki/etcd', f);
-  const loop = (async () => {
-    while (!stopping) {
-      const out = await sh(
-        'etcdctl',
-        [
-          `--endpoints=${ETCD_ENDPOINTS.join(',')}`,
-          `--cacert=${pki('ca.crt')}`,
-          `--cert=${pki('healthcheck-client.crt')}`,
-          `--key=${pki('healthcheck-client.key')}`,
-          '--command-timeout=2s',
-          'endpoint',
-          'health',
-        ],
-        { env: { ...process.env, ETCDCTL_API: '3' } },
-      ).then(
-        (r) => r.stdout + r.stderr,
-        (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
-      );
-      polls++;
-      const healthy = ETCD_ENDPOINTS.filter((e) => out.includes(`${e} is healthy`)).length;
-      if (healthy === ETCD_ENDPOINTS.length) allHealthy++;
-      if (healthy < 2) noQuorum.push(out.trim().replace(/\n/g, ' | ').slice(0, 300));
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  })();
-  return {
-    stop: async () => {
-      stopping = true;
-      await loop;
-      return { polls, allHealthy, noQuorum };
-    },
-  };
-};
 
 /** The serial (hex, as openssl prints it) and notAfter of what `host:port` serves, or of a local certificate file. */
 const served = async (address: string, port: number, clientAuth: string[] = []): Promise<string> =>
@@ -150,7 +110,12 @@ describe('certificate renewal on 3 masters + 2 nodes behind a load balancer', ()
   it('deploy rolls exactly the affected services, one etcd member and one master at a time; the probe and etcd see no outage', async () => {
     const admin = parseKubeconfig(await readFile(join(s.clusterDir, 'kubeconfigs/admin.conf'), 'utf8'));
     const probing = startEndpointProbe(`https://${ENDPOINT}/api/v1/nodes/n1`, admin, { intervalMs: 200 });
-    const etcd = startEtcdHealthPoll(500);
+    const pki = (f: string) => join(s.clusterDir, 'pki/etcd', f);
+    const etcd = startEtcdHealthPoll(
+      ETCD_ENDPOINTS,
+      () => ({ cacert: pki('ca.crt'), cert: pki('healthcheck-client.crt'), key: pki('healthcheck-client.key') }),
+      500,
+    );
     let result: Awaited<ReturnType<Setting['deploy']>>;
     try {
       result = await s.deploy();
