@@ -257,6 +257,14 @@ const serviceAccountFiles = async (
   return { outcome: sa.pub === pub.data ? 'kept' : 'reissued', files: sa.pub === pub.data ? [] : [pub], remove: step === 3 ? [ROTATION_SA_FILES.pub] : [] };
 };
 
+/** `--force-ca` would replace the CAs a rotation is moving between: it waits for the rotation to finish. */
+export const refuseDuringRotation = (current: RotationState | undefined): void => {
+  if (current)
+    throw new UsageError(
+      `a CA rotation is in progress (${ROTATION_STATE_FILE}, step ${current.step} of 3): finish it with \`kubeinstall certs rotate-ca\` first`,
+    );
+};
+
 /** A rotation's steps go in order, each after the last was rolled out; a new one waits for the last to finish. */
 const checkRotationOrder = (current: RotationState | undefined, wanted: RotationRequest): void => {
   const expected = current === undefined ? 1 : current.rolled ? current.step + 1 : undefined;
@@ -357,10 +365,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   ];
   const plan = expandPki(model);
   const current = await readRotationState(dir);
-  if (current && opts.forceCa)
-    throw new UsageError(
-      `a CA rotation is in progress (${ROTATION_STATE_FILE}, step ${current.step} of 3): finish it with \`kubeinstall certs rotate-ca\` first`,
-    );
+  if (opts.forceCa) refuseDuringRotation(current);
   if (rotation) checkRotationOrder(current, rotation);
   const rotating = new Set(rotation?.cas ?? []);
   const rotatingStep = (ca: CaName, step: RotationRequest['step']): boolean => rotation?.step === step && rotating.has(ca);

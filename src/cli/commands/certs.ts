@@ -8,7 +8,8 @@ import { expandPki } from '../../pki/specs.js';
 import { UsageError } from '../../util/errors.js';
 import { ENCRYPTION_KEY_FILE } from '../../pki/encryption.js';
 import { VRRP_PASSWORD_FILE } from '../../pki/vrrp.js';
-import { generatePki, type CertsOptions, type CertsReport } from '../../pki/generate.js';
+import { generatePki, refuseDuringRotation, type CertsOptions, type CertsReport } from '../../pki/generate.js';
+import { readRotationState } from '../../pki/store.js';
 import { pkiNow } from '../clock.js';
 import { POD_SUBNETS_FILE } from '../../network/pod-subnets.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
@@ -134,6 +135,8 @@ export const registerCerts = (program: Command): void => {
           command: 'kubeinstall certs --force-ca',
           consequences: [`--force-ca replaces every CA in ${dir} and so every certificate: hosts stop trusting every certificate issued so far`],
         });
+      // before the question: a rotation in progress refuses --force-ca whatever the answer
+      if (opts.forceCa) refuseDuringRotation(await readRotationState(dir));
       await runCerts(model, dir, { forceCa: opts.forceCa }, opts.forceCa ? { confirm } : {});
     });
   registerRenew(certs);

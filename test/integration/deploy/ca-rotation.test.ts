@@ -165,7 +165,8 @@ describe('CA rotation (kubernetes, etcd, service account) on 3 masters + 2 nodes
       const other = cli(['certs', 'rotate-ca', '--ca', 'etcd']);
       expect(other.code).toBe(2);
       expect(other.err).toMatch(/a rotation of kubernetes, etcd and the service-account key is in progress .*without --ca \(or with the same\)/);
-      const force = cli(['certs', '--force-ca', '--yes']);
+      // without --yes: refused before the confirmation, naming the rotation
+      const force = cli(['certs', '--force-ca']);
       expect(force.code).toBe(2);
       expect(force.err).toMatch(/a CA rotation is in progress \(.*state\.json, step 2 of 3\)/);
       expect(JSON.parse(await readFile(inFolder(FOLDER.rotationState), 'utf8')), 'the refusals left the state as it was').toEqual(state);
