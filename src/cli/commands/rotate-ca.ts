@@ -87,9 +87,10 @@ const rotate = async (model: ClusterModel, dir: string, flags: RotateFlags, runC
       continue;
     }
     process.stdout.write(`\n${stepLine(next.roll)}: rolling out\n`);
+    const rollStarted = Date.now();
     await runDeployCommand({ ...flags, output: 'text' });
     await markRolled(dir, next.roll);
-    process.stdout.write(`${stepLine(next.roll)} done: ${ROTATION_STEPS[next.roll].done}\n`);
+    process.stdout.write(`${stepLine(next.roll)} rolled out in ${((Date.now() - rollStarted) / 1000).toFixed(1)} s: ${ROTATION_STEPS[next.roll].done}\n`);
     if (next.roll === flags.stopAfter) {
       process.stdout.write(`stopped after step ${next.roll} (--stop-after); \`kubeinstall certs rotate-ca -i ${flags.inventory}\` goes on\n`);
       return;
