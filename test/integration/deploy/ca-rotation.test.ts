@@ -176,9 +176,8 @@ describe('CA rotation (kubernetes, etcd, service account) on 3 masters + 2 nodes
       expect(resumed.out).not.toMatch(/step 1 of 3/);
       expect(resumed.out).toMatch(/^resuming the rotation of kubernetes, etcd and the service-account key at step 2 of 3 /m);
       expect(resumed.out).toMatch(/^step 2 of 3 .*: rolling out$[\s\S]*^step 3 of 3 .*: rolling out$[\s\S]*^CA rotation of .* finished: /m);
-      console.log(
-        `step roll times: ${[...`${stopped.out}${resumed.out}`.matchAll(/^step (\d) of 3 .* rolled out in ([0-9.]+ s)/gm)].map((m) => `${m[1]}: ${m[2]}`).join(', ')}`,
-      );
+      const rolls = [...`${stopped.out}${resumed.out}`.matchAll(/^step (\d) of 3 .* rolled out in ([0-9.]+ s)/gm)];
+      console.log(`step roll times: ${rolls.map((m) => `${m[1]}: ${m[2]}`).join(', ')}`);
     } finally {
       probe = await probing.stop();
       const health = await etcd.stop();
