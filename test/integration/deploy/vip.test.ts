@@ -183,7 +183,8 @@ describe('apiEndpointKind vip: keepalived on 3 masters', () => {
     expect(stopping).toBe(503);
     expect(await holders(survivors)).toEqual([third]);
     expect(await readyzThroughVip()).toBe('ok');
-    await s.tb.hostExec(second, `timeout 60 sh -c 'while systemctl is-active --quiet ${UNITS.apiserver}; do sleep 0.5; done'`);
+    // is-active says `deactivating` (exit 3) through the delay: wait for `inactive`, so the next test starts it afresh.
+    await s.tb.hostExec(second, `timeout 60 sh -c 'until [ "$(systemctl is-active ${UNITS.apiserver})" = inactive ]; do sleep 0.5; done'`);
     note(`kube-apiserver stopped on ${second}`);
   });
 
