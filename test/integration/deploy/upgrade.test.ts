@@ -163,7 +163,9 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
       // An operator's drop-in that keeps n1's kubelet from starting: its gate fails after its restart.
       await s.tb.hostExec('n1', `mkdir -p ${BROKEN_DIR} && printf '[Service]\\nExecStartPre=/bin/false\\nRestartSec=1\\n' > ${BROKEN_DIR}/broken.conf`);
       const cordons = watchCordons();
-      const probe = startEndpointProbe(`${ENDPOINT}/readyz`, admin, { intervalMs: 200 });
+      // An object, as a client asks: /readyz through the balancer asks one master whether it is ready, and a stopping one
+      // answers no through its --shutdown-delay-duration while it still serves every request (renewal's probe is the same).
+      const probe = startEndpointProbe(`${ENDPOINT}/api/v1/nodes/m1`, admin, { intervalMs: 200 });
       const started = Date.now();
       const upgrade = () => s.deploy({ upgrade: { drainTimeoutMs: 60_000, force: false } });
       // The probe and the watch stop whether or not the runs went as expected.
