@@ -208,6 +208,8 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
       for (const h of ['n1', 'n2']) expect(result.summary.hosts.find((x) => x.name === h)!.notes, h).toContain(`Node ${h} drained, restarted and uncordoned`);
       expect((await api('/api/v1/nodes/n1')).json.metadata.annotations?.[UPGRADE_CORDON_ANNOTATION]).toBeUndefined();
     },
+    // Each master's API server takes its shutdown delay to stop: about 60 s unloaded, twice that on a busy machine.
+    180_000,
   );
 
   it(`a downgrade to ${FROM} is refused`, async () => {
