@@ -2,7 +2,7 @@
 // match their spec are kept, the rest are issued; every key is generated concurrently, CA keys first.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { holdsVip, type ClusterModel } from '../inventory/model.js';
-import { KubeinstallError } from '../util/errors.js';
+import { KubeinstallError, UsageError } from '../util/errors.js';
 import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { ALGORITHMS } from './algorithms.js';
 import { caDefects, certProblems } from './checks.js';
@@ -11,20 +11,25 @@ import { vrrpPasswordFile } from './vrrp.js';
 import { podSubnetHosts, podSubnetsFile } from '../network/pod-subnets.js';
 import { generateKey, keyAlgorithm, keyQueue, publicKeyPem, spkiOf, type GeneratedKey } from './keys.js';
 import type { RenewSelector } from './renew.js';
+import { ROTATION_SA_FILES, ROTATION_STATE_FILE, ROTATION_STEPS, rotationCaFiles, trustBundle, type RotationRequest, type RotationState } from './rotation.js';
 import { expandPki, keyUsagesOf, PROFILES, SERVICE_ACCOUNT_FILES, type CaName, type CertInstance } from './specs.js';
 import {
   CERT_MODE,
   changedFiles,
   commitFiles,
   readMaterial,
+  readRotationBeside,
+  readRotationState,
   readServiceAccount,
   recoverInterrupted,
+  rotationStateText,
   SECRET_MODE,
   StagingDropped,
   tightenModes,
   unsafeFolderProblems,
   type Material,
   type OutputFile,
+  type ServiceAccountFound,
 } from './store.js';
 import { EMPTY_RECORD, fileChecker, ISSUED_RECORD, nextRecord, readRecord, recordedReuse, sha256, writeRecord } from './record.js';
 import { issueCertificate, keyIdentifier, type CertInfo, type CertTemplate, type Signer } from './x509.js';
@@ -61,6 +66,8 @@ export interface CertsOptions {
   /** `certs renew`: re-issue the leaves this selects (with a new key each, as kubeadm's renew makes), keep every other
    * leaf whatever its expiry, and create no CA. */
   readonly renew?: RenewSelector;
+  /** `certs rotate-ca`: write this step of a CA rotation (src/pki/rotation.ts). */
+  readonly rotation?: RotationRequest;
   /** Ctrl-C: stop before anything is moved into place, or finish the move and then stop. */
   readonly signal?: AbortSignal;
 }
@@ -210,17 +217,56 @@ const refuseExternalIssues = (decisions: readonly LeafDecision[], cas: ReadonlyM
   );
 };
 
-/** sa.key is never rotated by a re-run (every issued token would die); a missing sa.pub is derived again. */
+interface ServiceAccountOutput {
+  readonly outcome: Outcome;
+  readonly files: readonly OutputFile[];
+  readonly remove: readonly string[];
+}
+
+/**
+ * sa.key is never replaced by a re-run (every issued token would die), only by a rotation's step 2, after step 1 made
+ * every API server accept tokens of the new key too; sa.pub holds every key that verifies: the signing one first,
+ * then the rotation's other one. A missing sa.pub is derived again.
+ */
 const serviceAccountFiles = async (
-  sa: { key?: KeyObject; pub?: string },
+  sa: ServiceAccountFound,
+  beside: ServiceAccountFound & { readonly pubOnDisk?: string },
+  step: RotationRequest['step'] | undefined,
   newKey: () => Promise<GeneratedKey>,
-): Promise<{ outcome: Outcome; files: OutputFile[] }> => {
-  const pub = (key: KeyObject): OutputFile => ({ path: SERVICE_ACCOUNT_FILES.pub, data: publicKeyPem(key), mode: SECRET_MODE });
-  if (sa.key && keyAlgorithm(sa.key) !== undefined) {
-    return sa.pub === publicKeyPem(sa.key) ? { outcome: 'kept', files: [] } : { outcome: 'reissued', files: [pub(sa.key)] };
+): Promise<ServiceAccountOutput> => {
+  const file = (path: string, data: string): OutputFile => ({ path, data, mode: SECRET_MODE });
+  const verifying = (signing: KeyObject, other: string | undefined): OutputFile => file(SERVICE_ACCOUNT_FILES.pub, trustBundle(publicKeyPem(signing), other));
+  if (!sa.key || keyAlgorithm(sa.key) === undefined) {
+    const { pem } = await newKey();
+    return { outcome: 'created', files: [file(SERVICE_ACCOUNT_FILES.key, pem), verifying(createPrivateKey(pem), undefined)], remove: [] };
   }
-  const { pem } = await newKey();
-  return { outcome: 'created', files: [{ path: SERVICE_ACCOUNT_FILES.key, data: pem, mode: SECRET_MODE }, pub(createPrivateKey(pem))] };
+  if (step === 1) {
+    const { pem } = await newKey();
+    return { outcome: 'reissued', files: [file(ROTATION_SA_FILES.key, pem), verifying(sa.key, publicKeyPem(createPrivateKey(pem)))], remove: [] };
+  }
+  if (step === 2) {
+    if (!beside.key || !beside.keyPem) throw new KubeinstallError(`${ROTATION_SA_FILES.key}: the rotation's new service-account key is missing or unreadable`);
+    const old = publicKeyPem(sa.key);
+    return {
+      outcome: 'reissued',
+      files: [file(SERVICE_ACCOUNT_FILES.key, beside.keyPem), file(ROTATION_SA_FILES.pub, old), verifying(beside.key, old)],
+      remove: [ROTATION_SA_FILES.key],
+    };
+  }
+  const pub = verifying(sa.key, step === 3 ? undefined : beside.pubOnDisk);
+  return { outcome: sa.pub === pub.data ? 'kept' : 'reissued', files: sa.pub === pub.data ? [] : [pub], remove: step === 3 ? [ROTATION_SA_FILES.pub] : [] };
+};
+
+/** A rotation's steps go in order, each after the last was rolled out; a new one waits for the last to finish. */
+const checkRotationOrder = (current: RotationState | undefined, wanted: RotationRequest): void => {
+  const expected = current === undefined ? 1 : current.rolled ? current.step + 1 : undefined;
+  if (wanted.step === expected) return;
+  throw new UsageError(
+    current === undefined
+      ? `no CA rotation is in progress: step ${wanted.step} cannot be written`
+      : `the CA rotation in ${ROTATION_STATE_FILE} is at step ${current.step} (${ROTATION_STEPS[current.step].title}), ` +
+          `${current.rolled ? 'rolled out' : 'not yet rolled out'}: step ${wanted.step} cannot be written now`,
+  );
 };
 
 /** Stops at Ctrl-C: whatever is still being generated is dropped, nothing has been written yet. */
@@ -244,8 +290,64 @@ const kindCounts = (ids: readonly string[]): string => {
   return [...counts].map(([kind, n]) => (n > 1 ? `${kind} (${n})` : kind)).join(', ');
 };
 
+/** Step 2: the CA made in step 1 becomes the signer; checked first, as a kept CA is. */
+const rotatedIn = (c: CertInstance, found: Material): CaState => {
+  const { crt, key } = rotationCaFiles(c.ca);
+  const { cert, certPem, keyPem } = found;
+  if (!cert || !certPem)
+    throw new KubeinstallError(`${crt}: the rotation's new CA is ${found.certError ?? 'unreadable'}; restore the cluster folder from a backup`);
+  if (!found.key || !keyPem) throw new KubeinstallError(`${key}: the rotation's new CA key is missing or unreadable; restore the cluster folder from a backup`);
+  if (!cert.x509.checkPrivateKey(found.key)) throw new KubeinstallError(`${key} does not belong to ${crt}`);
+  const signer = { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)) };
+  return {
+    outcome: 'reissued',
+    reason: 'rotated: the new CA signs from step 2 of the rotation on',
+    notAfter: cert.notAfter,
+    material: Promise.resolve({ certPem, keyPem, cert, signer }),
+  };
+};
+
+/** A rotation step's own files: the CAs beside the signers it adds or drops, and its state (not yet rolled out). */
+const rotationFiles = (
+  rotation: RotationRequest,
+  caFound: ReadonlyMap<string, Material>,
+  newCas: ReadonlyMap<CaName, Issued>,
+): { files: OutputFile[]; remove: string[] } => {
+  const perCa = rotation.cas.map((ca) => ({ ca, ...rotationCaFiles(ca) }));
+  const state: RotationState = {
+    cas: rotation.cas,
+    serviceAccount: rotation.serviceAccount,
+    step: rotation.step,
+    rolled: false,
+    startedAt: rotation.startedAt,
+  };
+  const stateFile: OutputFile = { path: ROTATION_STATE_FILE, data: rotationStateText(state), mode: SECRET_MODE };
+  switch (rotation.step) {
+    case 1:
+      return {
+        files: [
+          ...perCa.flatMap(({ ca, crt, key }) => [
+            { path: crt, data: newCas.get(ca)!.certPem, mode: CERT_MODE },
+            { path: key, data: newCas.get(ca)!.keyPem, mode: SECRET_MODE },
+          ]),
+          stateFile,
+        ],
+        remove: [],
+      };
+    case 2:
+      // the old CA stays beside the new signer, trusted until step 3; its key signs nothing again and goes
+      return {
+        files: [...perCa.map(({ ca, crt }) => ({ path: crt, data: caFound.get(ca)!.certPem!, mode: CERT_MODE })), stateFile],
+        remove: perCa.map((f) => f.key),
+      };
+    case 3:
+      return { files: [stateFile], remove: perCa.map((f) => f.crt) };
+  }
+};
+
 export const generatePki = async (model: ClusterModel, dir: string, options: CertsOptions = {}): Promise<CertsReport> => {
   const opts = { forceCa: options.forceCa ?? false, now: options.now ?? new Date(), signal: options.signal, renewing: options.renew !== undefined };
+  const rotation = options.rotation;
   const unsafe = await unsafeFolderProblems(dir);
   if (unsafe.length) throw new KubeinstallError(`refusing to use a folder others can change:\n  ${unsafe.join('\n  ')}`);
   const recovery = await recoverInterrupted(dir);
@@ -254,10 +356,26 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     ...(recovery && 'discarded' in recovery ? ['discarded the staged files of an interrupted run (it had changed nothing)'] : []),
   ];
   const plan = expandPki(model);
+  const current = await readRotationState(dir);
+  if (current && opts.forceCa)
+    throw new UsageError(
+      `a CA rotation is in progress (${ROTATION_STATE_FILE}, step ${current.step} of 3): finish it with \`kubeinstall certs rotate-ca\` first`,
+    );
+  if (rotation) checkRotationOrder(current, rotation);
+  const rotating = new Set(rotation?.cas ?? []);
+  const rotatingStep = (ca: CaName, step: RotationRequest['step']): boolean => rotation?.step === step && rotating.has(ca);
   const record = readRecord(dir);
   const checker = fileChecker(dir, record);
-  const caFound = readMaterial(dir, { ...plan, certs: plan.certs.filter((c) => c.spec.ca === 'self') });
+  const caCerts = plan.certs.filter((c) => c.spec.ca === 'self');
+  const caFound = readMaterial(dir, { ...plan, certs: caCerts });
+  // each CA's rotation files, read like the CA's own
+  const besideFound = readMaterial(dir, { certs: caCerts.map((c) => ({ ...c, files: rotationCaFiles(c.ca) })), kubeconfigs: [] });
+  const besideOnDisk = await readRotationBeside(
+    dir,
+    caCerts.map((c) => c.ca),
+  );
   const sa = plan.serviceAccount ? await readServiceAccount(dir) : undefined;
+  const saBeside = plan.serviceAccount ? { ...(await readServiceAccount(dir, ROTATION_SA_FILES)), pubOnDisk: besideOnDisk.saPub } : undefined;
   const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const vrrpPassword = model.hosts.some((h) => holdsVip(model, h)) ? [await vrrpPasswordFile(dir)] : [];
   // before any key is made: a full pod CIDR stops the run with nothing written
@@ -267,12 +385,14 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
 
   // CA keys are requested first: the pool runs jobs in order, and every leaf waits for its CA.
   const cas = new Map<CaName, CaState>();
-  for (const c of plan.certs.filter((c) => c.spec.ca === 'self')) {
+  for (const c of caCerts) {
     cas.set(
       c.ca,
-      decideCa(c, caFound.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)),
+      rotatingStep(c.ca, 2) ? rotatedIn(c, besideFound.get(c.id)!) : decideCa(c, caFound.get(c.id)!, opts, () => issueCa(c, model, newKey(), opts.now)),
     );
   }
+  // step 1: the new CAs, beside the signers
+  const newCas = new Map(caCerts.filter((c) => rotatingStep(c.ca, 1)).map((c) => [c.ca, handled(issueCa(c, model, newKey(), opts.now))] as const));
   const keptCaCerts = new Map(
     await Promise.all([...cas].map(async ([name, st]) => [name, st.outcome === 'kept' ? (await st.material).cert : undefined] as const)),
   );
@@ -280,8 +400,9 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const reuse = recordedReuse({
     plan,
     algorithm: model.keyAlgorithm,
-    // a renewal decides every leaf again: the record vouches for files, not for what this run is asked to re-issue
-    record: options.renew ? EMPTY_RECORD : record,
+    // a renewal decides every leaf again: the record vouches for files, not for what this run is asked to re-issue;
+    // during a CA rotation the trust bundles in the kubeconfigs change while the CAs it knows stay
+    record: options.renew || rotation || current ? EMPTY_RECORD : record,
     checker,
     caSha,
     now: opts.now,
@@ -315,14 +436,27 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
       ? Promise.resolve(have && { certPem: have.certPem!, keyPem: have.keyPem! })
       : handled(issue(templateOf(c, model, opts.now, leafNotAfter(c, opts.now, ca)), newKey(), signer()));
   });
-  const [saOutput, caIssued, leavesIssued] = await unlessInterrupted(
+  const [saOutput, caIssued, leavesIssued, newCaIssued] = await unlessInterrupted(
     Promise.all([
-      sa && serviceAccountFiles(sa, newKey),
+      sa && saBeside && serviceAccountFiles(sa, saBeside, rotation?.serviceAccount ? rotation.step : undefined, newKey),
       Promise.all([...cas].map(async ([name, st]) => [name, await st.material] as const)).then((e) => new Map(e)),
       Promise.all(leafMaterial).then((all) => new Map(all.map((m, i) => [decisions[i]!.c.id, m]))),
+      Promise.all([...newCas].map(async ([name, m]) => [name, await m] as const)).then((e) => new Map(e)),
     ]),
     opts.signal,
   );
+  // What each CA's trust bundle holds beside its signer: step 1's new CA, step 2's old one, nothing once step 3 drops
+  // it; outside a rotation's own runs, what the rotation keeps on disk.
+  const besidePem = (ca: CaName): string | undefined =>
+    rotatingStep(ca, 1)
+      ? newCaIssued.get(ca)!.certPem
+      : rotatingStep(ca, 2)
+        ? caFound.get(ca)!.certPem
+        : rotatingStep(ca, 3)
+          ? undefined
+          : besideOnDisk.cas.get(ca);
+  const trust = (ca: CaName): string => trustBundle(caIssued.get(ca)!.certPem, besidePem(ca));
+  const rotationOutput = rotation ? rotationFiles(rotation, caFound, newCaIssued) : { files: [], remove: [] };
   const material = (c: CertInstance): Issued => (c.spec.ca === 'self' ? caIssued.get(c.ca)! : leavesIssued.get(c.id)!);
 
   const results: CertResult[] = [
@@ -351,7 +485,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
     .map((k): OutputFile => {
       const cert = byId.get(k.certId)!;
       const { certPem, keyPem } = material(cert);
-      const caPem = caIssued.get(cert.ca)!.certPem;
+      const caPem = trust(cert.ca);
       return {
         path: k.file,
         mode: SECRET_MODE,
@@ -362,11 +496,12 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const files = [
     ...certFiles,
     ...(saOutput?.files ?? []),
+    ...rotationOutput.files,
     ...(await changedFiles(dir, [...kubeconfigFiles, ...encryptionKey, ...vrrpPassword, ...podSubnets])),
   ];
   let written: string[];
   try {
-    written = await commitFiles(dir, files, () => opts.signal?.aborted === true);
+    written = await commitFiles(dir, files, () => opts.signal?.aborted === true, [...rotationOutput.remove, ...(saOutput?.remove ?? [])]);
   } catch (err) {
     throw err instanceof StagingDropped ? new CertsInterrupted(false) : err;
   }

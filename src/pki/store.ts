@@ -2,15 +2,16 @@
 // PKI touches the disk.
 import { execFile } from 'node:child_process';
 import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { KubeinstallError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { mapLimit } from '../util/semaphore.js';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
-import { parsePrivateKey } from './keys.js';
-import { SERVICE_ACCOUNT_FILES, type CertInstance, type PkiPlan } from './specs.js';
+import { parsePrivateKey, publicKeyPem } from './keys.js';
+import { parseRotationState, ROTATION_DIR, ROTATION_SA_FILES, ROTATION_STATE_FILE, rotationCaFiles, type RotationState } from './rotation.js';
+import { SERVICE_ACCOUNT_FILES, type CaName, type CertInstance, type PkiPlan } from './specs.js';
 import { parseCertificate, type CertInfo } from './x509.js';
 
 /** Enough to keep libuv's four threads busy, few enough to stay far below any open-file limit (even `ulimit -n 64`). */
@@ -83,9 +84,49 @@ export const readMaterial = (dir: string, plan: Pick<PkiPlan, 'certs' | 'kubecon
   return new Map(plan.certs.map(read));
 };
 
-export const readServiceAccount = async (dir: string): Promise<{ key?: KeyObject; pub?: string }> => {
-  const [key, pub] = await Promise.all([readIfExists(join(dir, SERVICE_ACCOUNT_FILES.key)), readIfExists(join(dir, SERVICE_ACCOUNT_FILES.pub))]);
-  return { key: key ? parsePrivateKey(key) : undefined, pub: pub?.toString() };
+export interface ServiceAccountFound {
+  readonly keyPem?: string;
+  readonly key?: KeyObject;
+  readonly pub?: string;
+}
+
+/** A service-account key pair's files as found: the signing pair, or the rotation's key beside it. */
+export const readServiceAccount = async (
+  dir: string,
+  files: { readonly key: string; readonly pub: string } = SERVICE_ACCOUNT_FILES,
+): Promise<ServiceAccountFound> => {
+  const [key, pub] = await Promise.all([readIfExists(join(dir, files.key)), readIfExists(join(dir, files.pub))]);
+  return { keyPem: key?.toString(), key: key ? parsePrivateKey(key) : undefined, pub: pub?.toString() };
+};
+
+/** The CA rotation in progress, if any. */
+export const readRotationState = async (dir: string): Promise<RotationState | undefined> => {
+  const text = await readIfExists(join(dir, ROTATION_STATE_FILE));
+  return text && parseRotationState(text.toString(), join(dir, ROTATION_STATE_FILE));
+};
+
+/** A rotation's step is rolled out to every host. */
+export const markRotationRolled = (dir: string, state: RotationState): Promise<void> =>
+  writeFileAtomic(join(dir, ROTATION_STATE_FILE), rotationStateText({ ...state, rolled: true }), { mode: SECRET_MODE });
+
+export const rotationStateText = (state: RotationState): string => `${JSON.stringify(state, null, 2)}\n`;
+
+/** The last step is rolled out: the rotation's folder goes (step 3 already removed every file but the state). */
+export const finishRotation = async (dir: string): Promise<void> => {
+  await rm(join(dir, ROTATION_STATE_FILE), { force: true });
+  // only when empty: a file left there is an operator's, or a sign of a rotation not as this release wrote it
+  await rmdir(join(dir, ROTATION_DIR)).catch(() => undefined);
+};
+
+/** What a rotation keeps beside each signer, as on disk: each CA's other certificate, and the other service-account
+ * public key (derived from the new private key in step 1, as written in step 2). */
+export const readRotationBeside = async (dir: string, cas: readonly CaName[]): Promise<{ cas: Map<CaName, string>; saPub?: string }> => {
+  const found = await Promise.all(cas.map(async (ca) => [ca, (await readIfExists(join(dir, rotationCaFiles(ca).crt)))?.toString()] as const));
+  const sa = await readServiceAccount(dir, ROTATION_SA_FILES);
+  return {
+    cas: new Map(found.filter((f): f is readonly [CaName, string] => f[1] !== undefined)),
+    saPub: sa.key ? publicKeyPem(sa.key) : sa.pub,
+  };
 };
 
 export interface OutputFile {
@@ -166,8 +207,9 @@ const JOURNAL = 'journal.json';
 
 /** Where the journal's n-th file is staged; a journal of an earlier release (a bare list) staged the tree as it is. */
 const stagedAs = (journal: Journal, index: number): string => (Array.isArray(journal) ? journal[index]! : String(index));
-type Journal = { readonly files: readonly string[] } | readonly string[];
+type Journal = { readonly files: readonly string[]; readonly remove?: readonly string[] } | readonly string[];
 const journalFiles = (journal: Journal): readonly string[] => (Array.isArray(journal) ? journal : (journal as { files: string[] }).files);
+const journalRemovals = (journal: Journal): readonly string[] => (Array.isArray(journal) ? [] : ((journal as { remove?: string[] }).remove ?? []));
 
 /**
  * Moves every file the journal lists into place (a file already moved is skipped): keys first, then the rest.
@@ -206,6 +248,8 @@ const applyJournal = async (dir: string, journal: Journal): Promise<void> => {
   const order = paths.map((p, i) => [p, i] as const);
   for (const [, i] of order.filter(([p]) => isKey(p))) move(i);
   for (const [, i] of order.filter(([p]) => !isKey(p))) move(i);
+  // Files the set no longer has (a rotation's CA beside its signer); one already removed is skipped.
+  for (const p of journalRemovals(journal)) await withName(join(dir, p), () => rm(join(dir, p), { force: true }));
   await withName(staging, () => rm(staging, { recursive: true, force: true }));
 };
 
@@ -257,14 +301,19 @@ const flushStaged = async (staging: string, names: readonly string[]): Promise<v
 };
 
 /**
- * Writes the files as one set (staged, journaled, moved); returns their paths. `stop` is asked once all are
- * staged: when it says so, the staged files are dropped and nothing changed.
+ * Writes the files and removes the paths in `remove` as one set (staged, journaled, moved); returns the written paths.
+ * `stop` is asked once all are staged: when it says so, the staged files are dropped and nothing changed.
  */
-export const commitFiles = async (dir: string, files: readonly OutputFile[], stop: () => boolean = () => false): Promise<string[]> => {
-  if (!files.length) return [];
+export const commitFiles = async (
+  dir: string,
+  files: readonly OutputFile[],
+  stop: () => boolean = () => false,
+  remove: readonly string[] = [],
+): Promise<string[]> => {
+  if (!files.length && !remove.length) return [];
   const staging = join(dir, STAGING_DIR);
   const discard = (): Promise<void> => rm(staging, { recursive: true, force: true });
-  const journal: Journal = { files: files.map((f) => f.path) };
+  const journal: Journal = { files: files.map((f) => f.path), ...(remove.length ? { remove } : {}) };
   try {
     await withName(staging, () => mkdir(staging, { recursive: true, mode: DIR_MODE }));
     // Synchronous: small files, one descriptor at a time at any size, and no round trip through libuv's pool per call.

@@ -6,7 +6,8 @@ import { parseKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { certProblems, daysLeft } from './checks.js';
 import { parsePrivateKey, publicKeyPem } from './keys.js';
 import { expandPki, HOST_DIRS, SERVICE_ACCOUNT_FILES, type CertInstance, type Host, type PkiModel, type PkiPlan } from './specs.js';
-import { CERT_MODE, IO_CONCURRENCY, readIfExists, readMaterial, SECRET_MODE, type Material } from './store.js';
+import { trustBundle } from './rotation.js';
+import { CERT_MODE, IO_CONCURRENCY, readIfExists, readMaterial, readRotationBeside, SECRET_MODE, type Material } from './store.js';
 import { mapLimit } from '../util/semaphore.js';
 import { parseCertificate, type CertInfo } from './x509.js';
 
@@ -57,6 +58,11 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
   const filed = plan.certs.filter((c) => c.files);
   const material = readMaterial(dir, { ...plan, certs: filed });
   const caCert = (c: CertInstance): CertInfo | undefined => material.get(c.ca)?.cert;
+  // during a CA rotation, kubeconfigs trust the CA beside each signer too, and sa.pub holds the other key as well
+  const beside = await readRotationBeside(
+    dir,
+    plan.certs.filter((c) => c.spec.ca === 'self').map((c) => c.ca),
+  );
 
   const certRows = await mapLimit(filed, IO_CONCURRENCY, async (c): Promise<VerifyRow> => {
     const m = material.get(c.id)!;
@@ -108,7 +114,9 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
     const problems = [
       ...materialProblems(c, embedded, caCert(c), checkSans, now),
       content.user !== c.subject.cn ? `user is "${content.user}", expected "${c.subject.cn}"` : undefined,
-      m?.certPem !== undefined && content.caPem !== m.certPem ? `certificate-authority-data is not ${c.ca} (${m.source})` : undefined,
+      m?.certPem !== undefined && content.caPem !== trustBundle(m.certPem, beside.cas.get(c.ca))
+        ? `certificate-authority-data is not ${c.ca} (${m.source})${beside.cas.has(c.ca) ? ' and the CA beside it in the rotation' : ''}`
+        : undefined,
       checkSans && content.server !== k.server ? `server is ${content.server}, expected ${k.server}` : undefined,
       checkSans && content.clusterName !== k.clusterName ? `cluster is "${content.clusterName}", expected "${k.clusterName}"` : undefined,
       await modeProblem(dir, k.file, SECRET_MODE),
@@ -116,18 +124,18 @@ export const verifyPki = async (dir: string, plan: PkiPlan, opts: VerifyOptions)
     return { ...row, ...validity(cert, now), status: statusOf(problems, cert, now, opts.warnWithinDays), problems };
   });
 
-  return [...certRows, ...kubeconfigRows, ...(plan.serviceAccount ? [await verifyServiceAccount(dir)] : [])];
+  return [...certRows, ...kubeconfigRows, ...(plan.serviceAccount ? [await verifyServiceAccount(dir, beside.saPub)] : [])];
 };
 
-const verifyServiceAccount = async (dir: string): Promise<VerifyRow> => {
+const verifyServiceAccount = async (dir: string, besidePub: string | undefined): Promise<VerifyRow> => {
   const [keyPem, pub] = await Promise.all([readIfExists(join(dir, SERVICE_ACCOUNT_FILES.key)), readIfExists(join(dir, SERVICE_ACCOUNT_FILES.pub))]);
   const key = keyPem && parsePrivateKey(keyPem);
   const problems = [
     !keyPem ? `${SERVICE_ACCOUNT_FILES.key}: missing` : !key ? `${SERVICE_ACCOUNT_FILES.key}: not a readable private key` : undefined,
     !pub
       ? `${SERVICE_ACCOUNT_FILES.pub}: missing`
-      : key && pub.toString() !== publicKeyPem(key)
-        ? `${SERVICE_ACCOUNT_FILES.pub} is not the public half of ${SERVICE_ACCOUNT_FILES.key}`
+      : key && pub.toString() !== trustBundle(publicKeyPem(key), besidePub)
+        ? `${SERVICE_ACCOUNT_FILES.pub} is not the public half of ${SERVICE_ACCOUNT_FILES.key}${besidePub ? " and the rotation's other key" : ''}`
         : undefined,
     keyPem ? await modeProblem(dir, SERVICE_ACCOUNT_FILES.key, SECRET_MODE) : undefined,
     pub ? await modeProblem(dir, SERVICE_ACCOUNT_FILES.pub, SECRET_MODE) : undefined,

@@ -81,7 +81,7 @@ export const controllerManagerFlags = (model: ClusterModel): Flag[] => [
   ['client-ca-file', pki('ca.crt')],
   ['requestheader-client-ca-file', pki('front-proxy-ca.crt')],
   ['root-ca-file', pki('ca.crt')],
-  ['cluster-signing-cert-file', pki('ca.crt')],
+  ['cluster-signing-cert-file', HOST_PATHS.clusterSigningCert],
   ['cluster-signing-key-file', pki('ca.key')],
   ['service-account-private-key-file', pki('sa.key')],
   ['use-service-account-credentials', 'true'],

@@ -18,6 +18,9 @@ export const HOST_PATHS = {
   auditPolicy: `${K8S_DIR}/audit-policy.yaml`,
   auditLog: '/var/log/kubernetes/audit/audit.log',
   encryptionConfig: `${K8S_DIR}/encryption-config.yaml`,
+  /** The Kubernetes CA's certificate alone, for the controller-manager's signer (it refuses a file of more than one):
+   * `pki/ca.crt` is the trust bundle, two CAs during a rotation. */
+  clusterSigningCert: `${PKI_DIR}/ca-signing.crt`,
   kubeletConf: `${K8S_DIR}/kubelet.conf`,
   kubeletConfig: `${KUBELET_DIR}/config.yaml`,
   kubeletServingCert: `${KUBELET_DIR}/pki/kubelet.crt`,

@@ -81,7 +81,7 @@ describe('control plane units', () => {
     const kcm = unit(m2, 'kube-controller-manager');
     expect(kcm.flags.get('bind-address')).toBe('127.0.0.1');
     expect(kcm.flags.get('kubeconfig')).toBe('/etc/kubernetes/controller-manager.conf');
-    expect(kcm.flags.get('cluster-signing-cert-file')).toBe('/etc/kubernetes/pki/ca.crt');
+    expect(kcm.flags.get('cluster-signing-cert-file')).toBe('/etc/kubernetes/pki/ca-signing.crt');
     expect(kcm.flags.get('cluster-signing-key-file')).toBe('/etc/kubernetes/pki/ca.key');
     expect(kcm.flags.get('service-account-private-key-file')).toBe('/etc/kubernetes/pki/sa.key');
     expect(kcm.flags.get('use-service-account-credentials')).toBe('true');
@@ -439,8 +439,11 @@ describe('file plan', () => {
       { path: '/usr/local/bin/kube-proxy', mode: 0o755, from: 'binary kube-proxy', awaiting: 'binary' },
     ]);
     expect(n1.files.map((f) => f.path)).not.toContain('/usr/local/bin/kube-proxy');
-    // A master runs kube-proxy too.
-    expect(hostPlan(p, 'm1').pending).toEqual(n1.pending);
+    // A master runs kube-proxy too, and its controller-manager signs with the CA's certificate alone.
+    expect(hostPlan(p, 'm1').pending).toEqual([
+      { path: '/etc/kubernetes/pki/ca-signing.crt', mode: 0o644, from: 'pki/ca.crt', awaiting: 'pki' },
+      ...n1.pending!,
+    ]);
   });
 
   it('renders the RBAC bindings a binary install must create', () => {

@@ -7,6 +7,7 @@ import type { ImageIndex } from '../images/load.js';
 import { componentRoles, holdsVip, runsKubelet, runsLocalLoadBalancer, type ClusterModel, type Host, type Role } from '../inventory/model.js';
 import { parsePodSubnets, podSubnetHosts, POD_SUBNETS_FILE } from '../network/pod-subnets.js';
 import { expandPki } from '../pki/specs.js';
+import { trustBundle } from '../pki/rotation.js';
 import { VRRP_PASSWORD_FILE } from '../pki/vrrp.js';
 import { KubeinstallError } from '../util/errors.js';
 import { binariesFor } from './binaries.js';
@@ -118,7 +119,9 @@ const buildHostPlan = (model: ClusterModel, host: Host, { clusterFiles, pkiSourc
   const files: PlannedFile[] = [];
   const pending: PendingFile[] = [];
   for (const p of placementsFor(pkiSource, host)) {
-    const data = clusterFiles.get(p.from);
+    const beside = p.bundledWith === undefined ? undefined : clusterFiles.get(p.bundledWith);
+    const own = clusterFiles.get(p.from);
+    const data = own && beside ? Buffer.from(trustBundle(own.toString(), beside.toString())) : own;
     if (data) files.push(inline(p.to, pkiMode(p.from), p.render ? p.render(data) : data, p.restarts));
     else pending.push({ path: p.to, mode: pkiMode(p.from), from: p.from, awaiting: 'pki' });
   }

@@ -174,9 +174,11 @@ for cert, key in (("tls-cert-file", "tls-private-key-file"), ("etcd-certfile", "
     if cert in flags or key in flags:
         check_pair(require(flags.get(cert), f"--{cert}"), require(flags.get(key), f"--{key}"), f"--{cert}/--{key}")
 derived = subprocess.run(["openssl", "pkey", "-in", flags["service-account-signing-key-file"], "-pubout"], capture_output=True, text=True)
+# the file may hold several keys (every token they signed verifies: a signing-key rotation); the signing one must be there
 with open(flags["service-account-key-file"]) as f:
-    if derived.returncode != 0 or derived.stdout.strip() != f.read().strip():
-        fail("--service-account-key-file is not the public half of --service-account-signing-key-file")
+    verifying = re.findall(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", f.read(), re.S)
+    if derived.returncode != 0 or derived.stdout.strip() not in verifying:
+        fail("--service-account-key-file does not hold the public half of --service-account-signing-key-file")
 if "audit-log-path" in flags:
     os.makedirs(os.path.dirname(flags["audit-log-path"]), exist_ok=True)
 

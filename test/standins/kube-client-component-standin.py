@@ -19,7 +19,13 @@ else:
     if COMPONENT == "kube-scheduler" and config and config.get("kind") != "KubeSchedulerConfiguration":
         fail(f"--config {flags['config']}: kind must be KubeSchedulerConfiguration")
     if COMPONENT == "kube-controller-manager" and "cluster-signing-cert-file" in flags:
-        check_pair(flags["cluster-signing-cert-file"], require(flags.get("cluster-signing-key-file"), "--cluster-signing-key-file"), "cluster signing CA")
+        signing = flags["cluster-signing-cert-file"]
+        check_pair(signing, require(flags.get("cluster-signing-key-file"), "--cluster-signing-key-file"), "cluster signing CA")
+        # the real CSR signer (pkg/controller/certificates/signer caProvider.setCA) refuses a bundle
+        with open(signing) as f:
+            found = f.read().count("-----BEGIN CERTIFICATE-----")
+        if found != 1:
+            fail(f'error reading CA cert file "{signing}": expected 1 certificate, found {found}')
     address = flags.get("bind-address", "0.0.0.0")
     port = flags.get("secure-port", "10257" if COMPONENT == "kube-controller-manager" else "10259")
     if "tls-cert-file" in flags:

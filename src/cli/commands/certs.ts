@@ -16,6 +16,7 @@ import { confirmDestructive } from '../confirm.js';
 import { withInterrupt } from '../interrupt.js';
 import { days, inventoryOption } from '../options.js';
 import { printWarnings, examples } from '../output.js';
+import { registerRotateCa } from './rotate-ca.js';
 
 const kindOf = (id: string): string => id.split('/')[0]!;
 
@@ -136,4 +137,5 @@ export const registerCerts = (program: Command): void => {
       await runCerts(model, dir, { forceCa: opts.forceCa }, opts.forceCa ? { confirm } : {});
     });
   registerRenew(certs);
+  registerRotateCa(certs, runCerts);
 };

@@ -50,9 +50,15 @@ export interface DeployFlags {
 
 /** The options of every command that runs deploy's phases (deploy, upgrade). */
 export const addRunOptions = (command: Command): Command =>
+  addRollOptions(command.addOption(inventoryOption()).option('--dry-run', 'connect and read, then show what would change without changing anything')).addOption(
+    new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr')
+      .choices(['text', 'json'])
+      .default('text'),
+  );
+
+/** How a run rolls its changes out: the options of every command that ends in deploy's phases (also `certs rotate-ca`). */
+export const addRollOptions = (command: Command): Command =>
   command
-    .addOption(inventoryOption())
-    .option('--dry-run', 'connect and read, then show what would change without changing anything')
     .addOption(concurrencyOption())
     .addOption(
       new Option('--max-unavailable <n|percent>', 'hosts whose running node services restart at once (a number, or a percentage of the nodes)')
@@ -66,12 +72,7 @@ export const addRunOptions = (command: Command): Command =>
         .default(120_000, '120s'),
     )
     .addOption(allowNotReadyOption())
-    .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'))
-    .addOption(
-      new Option('-o, --output <format>', 'text, or json: the result on stdout (a failure too), the task lines on stderr')
-        .choices(['text', 'json'])
-        .default('text'),
-    );
+    .addOption(new Option('--insecure-skip-host-key-check', 'do not verify SSH host keys (warned about on every run)'));
 
 /** Runs deploy's phases as the flags say (`upgrade`: with the upgrade policy) and prints the result. */
 export const runDeployCommand = (flags: DeployFlags, upgrade?: UpgradePolicy): Promise<void> =>
