@@ -118,7 +118,7 @@ describe('node-local endpoint: 3 masters (+etcd), 2 nodes, HAProxy on every node
     expect(Math.max(...NODES.map((n) => reachedAt.get(n.name) ?? Number.POSITIVE_INFINITY))).toBeLessThan(FAILOVER_BUDGET_MS);
     // Still so at the end of the budget: the kubelets' own last check (every 2 s, through the balancer) succeeded.
     // (Without `option redispatch` this failed: a request that met the dead master kept retrying it. A check in
-    // flight to it when it is marked down is cut by `shutdown-sessions`, so a kubelet may report one miss.)
+    // flight to it when it lost power waits out its own timeout (5 s), so a kubelet may report one miss.)
     await new Promise((r) => setTimeout(r, Math.max(0, FAILOVER_BUDGET_MS - (Date.now() - powerOff))));
     for (const n of NODES) {
       expect(await nodeReachesApi(n.name), n.name).toBe(true);

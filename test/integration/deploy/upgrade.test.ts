@@ -22,6 +22,8 @@ const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.54.${20 + n}`, roles: ['node'] }));
 const LB: BedHost = { name: 'lb', address: '198.18.54.10', roles: [] };
 const ENDPOINT = `https://${LB.address}:6443`;
+/** The upgrade's test: each master's API server takes its shutdown delay to stop (about 60 s unloaded, twice that busy). */
+const ROLL_TIMEOUT_MS = 180_000;
 const BROKEN_DIR = `/etc/systemd/system/${UNITS.kubelet}.d`;
 const [FROM, TO, SKIPPING] = ['1.33.5', '1.34.2', '1.35.0'];
 const COMPONENTS: Readonly<Record<string, readonly string[]>> = {
@@ -145,68 +147,67 @@ describe(`upgrade ${FROM} -> ${TO}: 3 masters (+etcd), 2 nodes, behind a load ba
     expect(await versionsNow()).toEqual(allAt(FROM));
   });
 
-  it(
-    `upgrades: the endpoint never fails (probe every 200 ms), also when n1's gate fails and stops the roll (n2 untouched) ` +
-      `and through the re-run; every component runs ${TO}; each Node cordoned, drained, uncordoned`,
-    async () => {
-      const pod = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: 'web-1',
-          namespace: 'default',
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'u1', controller: true }],
-        },
-        spec: { nodeName: 'n1', containers: [{ name: 'web', image: 'busybox' }] },
-      };
-      expect((await api('/api/v1/namespaces/default/pods', 'POST', pod)).status).toBe(201);
-      // An operator's drop-in that keeps n1's kubelet from starting: its gate fails after its restart.
-      await s.tb.hostExec('n1', `mkdir -p ${BROKEN_DIR} && printf '[Service]\\nExecStartPre=/bin/false\\nRestartSec=1\\n' > ${BROKEN_DIR}/broken.conf`);
-      const cordons = watchCordons();
-      const probe = startEndpointProbe(`${ENDPOINT}/readyz`, admin, { intervalMs: 200 });
-      const started = Date.now();
-      const upgrade = () => s.deploy({ upgrade: { drainTimeoutMs: 60_000, force: false } });
-      // The probe and the watch stop whether or not the runs went as expected.
-      const outcome = await (async () => {
-        const stopped = await upgrade().then(
-          () => undefined,
-          (err: unknown) => err,
-        );
-        const midway = await versionsNow();
-        const n1 = (await api('/api/v1/nodes/n1')).json;
-        // The operator's fix: the drop-in gone, the crash-looping unit stopped (a restart during systemd's own
-        // restart delay would keep its restart count, which the gate reads as still crash-looping).
-        await s.tb.hostExec('n1', `rm -r ${BROKEN_DIR} && systemctl daemon-reload && systemctl stop ${UNITS.kubelet}`);
-        return { stopped, midway, n1, result: await upgrade() };
-      })().then(
-        (r) => ({ r }),
-        (err: unknown) => ({ err }),
+  it(`upgrades: the endpoint never fails (probe every 200 ms), also when n1's gate fails and stops the roll (n2 untouched) ` +
+    `and through the re-run; every component runs ${TO}; each Node cordoned, drained, uncordoned`, { timeout: ROLL_TIMEOUT_MS }, async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'web-1',
+        namespace: 'default',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'u1', controller: true }],
+      },
+      spec: { nodeName: 'n1', containers: [{ name: 'web', image: 'busybox' }] },
+    };
+    expect((await api('/api/v1/namespaces/default/pods', 'POST', pod)).status).toBe(201);
+    // An operator's drop-in that keeps n1's kubelet from starting: its gate fails after its restart.
+    await s.tb.hostExec('n1', `mkdir -p ${BROKEN_DIR} && printf '[Service]\\nExecStartPre=/bin/false\\nRestartSec=1\\n' > ${BROKEN_DIR}/broken.conf`);
+    const cordons = watchCordons();
+    // An object, as a client asks: /readyz through the balancer asks one master whether it is ready, and a stopping one
+    // answers no through its --shutdown-delay-duration while it still serves every request (renewal's probe is the same).
+    const probe = startEndpointProbe(`${ENDPOINT}/api/v1/nodes/m1`, admin, { intervalMs: 200 });
+    const started = Date.now();
+    const upgrade = () => s.deploy({ upgrade: { drainTimeoutMs: 60_000, force: false } });
+    // The probe and the watch stop whether or not the runs went as expected.
+    const outcome = await (async () => {
+      const stopped = await upgrade().then(
+        () => undefined,
+        (err: unknown) => err,
       );
-      const report = await probe.stop();
-      const seen = await cordons.stop();
-      if ('err' in outcome) throw outcome.err;
-      const { stopped, midway, n1, result } = outcome.r;
-      const took = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`upgrade ${FROM} -> ${TO} (stopped once, re-run) in ${took} s; probe: ${report.requests} requests, ${report.failures} failures`);
-      expect(report.failureSamples).toEqual([]);
-      expect(report.requests).toBeGreaterThan(50);
+      const midway = await versionsNow();
+      const n1 = (await api('/api/v1/nodes/n1')).json;
+      // The operator's fix: the drop-in gone, the crash-looping unit stopped (a restart during systemd's own
+      // restart delay would keep its restart count, which the gate reads as still crash-looping).
+      await s.tb.hostExec('n1', `rm -r ${BROKEN_DIR} && systemctl daemon-reload && systemctl stop ${UNITS.kubelet}`);
+      return { stopped, midway, n1, result: await upgrade() };
+    })().then(
+      (r) => ({ r }),
+      (err: unknown) => ({ err }),
+    );
+    const report = await probe.stop();
+    const seen = await cordons.stop();
+    if ('err' in outcome) throw outcome.err;
+    const { stopped, midway, n1, result } = outcome.r;
+    const took = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`upgrade ${FROM} -> ${TO} (stopped once, re-run) in ${took} s; probe: ${report.requests} requests, ${report.failures} failures`);
+    expect(report.failureSamples).toEqual([]);
+    expect(report.requests).toBeGreaterThan(50);
 
-      expect(stopped).toBeInstanceOf(PhaseFailed);
-      expect((stopped as PhaseFailed).failures.map((f) => [f.host, f.step])).toEqual([['n1', 'wait for node services']]);
-      expect((stopped as PhaseFailed).message).toContain('the roll stopped there: n2 left untouched');
-      // Masters upgraded, n2 untouched, n1 cordoned and marked, its pod evicted.
-      expect(midway.m1).toEqual(allAt(TO).m1);
-      expect(midway.n2).toEqual(allAt(FROM).n2);
-      expect([n1.spec.unschedulable, n1.metadata.annotations[UPGRADE_CORDON_ANNOTATION]]).toEqual([true, 'true']);
-      expect((await api('/api/v1/namespaces/default/pods/web-1')).status).toBe(404);
+    expect(stopped).toBeInstanceOf(PhaseFailed);
+    expect((stopped as PhaseFailed).failures.map((f) => [f.host, f.step])).toEqual([['n1', 'wait for node services']]);
+    expect((stopped as PhaseFailed).message).toContain('the roll stopped there: n2 left untouched');
+    // Masters upgraded, n2 untouched, n1 cordoned and marked, its pod evicted.
+    expect(midway.m1).toEqual(allAt(TO).m1);
+    expect(midway.n2).toEqual(allAt(FROM).n2);
+    expect([n1.spec.unschedulable, n1.metadata.annotations[UPGRADE_CORDON_ANNOTATION]]).toEqual([true, 'true']);
+    expect((await api('/api/v1/namespaces/default/pods/web-1')).status).toBe(404);
 
-      expect(await versionsNow()).toEqual(allAt(TO));
-      expect((await api('/version')).json.gitVersion).toBe(`v${TO}`);
-      for (const h of [...MASTERS, ...NODES]) expect(seen[h.name], h.name).toEqual([false, true, false]);
-      for (const h of ['n1', 'n2']) expect(result.summary.hosts.find((x) => x.name === h)!.notes, h).toContain(`Node ${h} drained, restarted and uncordoned`);
-      expect((await api('/api/v1/nodes/n1')).json.metadata.annotations?.[UPGRADE_CORDON_ANNOTATION]).toBeUndefined();
-    },
-  );
+    expect(await versionsNow()).toEqual(allAt(TO));
+    expect((await api('/version')).json.gitVersion).toBe(`v${TO}`);
+    for (const h of [...MASTERS, ...NODES]) expect(seen[h.name], h.name).toEqual([false, true, false]);
+    for (const h of ['n1', 'n2']) expect(result.summary.hosts.find((x) => x.name === h)!.notes, h).toContain(`Node ${h} drained, restarted and uncordoned`);
+    expect((await api('/api/v1/nodes/n1')).json.metadata.annotations?.[UPGRADE_CORDON_ANNOTATION]).toBeUndefined();
+  });
 
   it(`a downgrade to ${FROM} is refused`, async () => {
     await moveTo(FROM);

@@ -6,11 +6,14 @@
 // the VIP up; after recovery a re-run changes nothing.
 // The failover transcript (who held the VIP when) is printed to the test output.
 import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../../src/inventory/load.js';
 import { generatePki } from '../../../src/pki/generate.js';
+import { API_SERVER_SHUTDOWN_DELAY_SECONDS } from '../../../src/render/control-plane.js';
+import { UNITS } from '../../../src/render/units.js';
 import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
 
 const VIP = '198.18.43.100';
@@ -28,6 +31,18 @@ const note = (line: string): void => void transcript.push(`${((Date.now() - t0) 
 
 const kubectlReadyz = async (): Promise<string> =>
   (await run('kubectl', ['--kubeconfig', join(s.clusterDir, 'kubeconfigs/admin.conf'), '--request-timeout=5s', 'get', '--raw', '/readyz'])).stdout.trim();
+
+/** What `address`:6443/readyz answers (anonymous, any certificate: only the status is asked), or why it did not. */
+const readyzStatus = (address: string): Promise<number | string> =>
+  new Promise((resolve) => {
+    const req = request({ host: address, port: 6443, path: '/readyz', rejectUnauthorized: false, timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 3 s')));
+    req.on('error', (err) => resolve(err.message));
+    req.end();
+  });
 
 /** The hosts (of `names`) that hold the VIP now, by `ip addr` inside each. */
 const holders = async (names: readonly string[]): Promise<string[]> => {
@@ -152,17 +167,25 @@ describe('apiEndpointKind vip: keepalived on 3 masters', () => {
     note(`kubectl get --raw /readyz through ${VIP}: ok`);
   });
 
-  it('gives the VIP up where the API server stops, the host still up', async () => {
+  it('gives the VIP up where the API server stops, the host still up, while that API server still serves (its shutdown delay)', async () => {
     const third = survivors.find((n) => n !== second)!;
     const stoppedAt = Date.now();
-    await s.tb.hostExec(second, 'systemctl stop kube-apiserver.service');
-    note(`kube-apiserver stopped on ${second}`);
+    // --no-block: the stop takes the API server's shutdown delay, within which the VIP must have moved.
+    await s.tb.hostExec(second, `systemctl stop --no-block ${UNITS.apiserver}`);
+    note(`kube-apiserver stopping on ${second}`);
     const { holder, ms } = await waitForHolder(survivors, stoppedAt, second);
-    note(`${holder} holds ${VIP}, ${ms} ms after the API server on ${second} stopped`);
-    console.log(`VIP handover after kube-apiserver stopped: ${ms} ms (${second} -> ${holder})`);
+    const stopping = await readyzStatus(MASTERS.find((m) => m.name === second)!.address);
+    note(`${holder} holds ${VIP}, ${ms} ms after the API server on ${second} was told to stop; its /readyz then: ${stopping}`);
+    console.log(`VIP handover after kube-apiserver got SIGTERM: ${ms} ms (${second} -> ${holder}); the stopping one's /readyz then: ${stopping}`);
     expect(holder).toBe(third);
+    expect(ms).toBeLessThan(API_SERVER_SHUTDOWN_DELAY_SECONDS * 1000);
+    // Its listener still open: an answer, not ready (the real one answers 500, the stand-in 503), not a refused connection.
+    expect(stopping).toBe(503);
     expect(await holders(survivors)).toEqual([third]);
     expect(await readyzThroughVip()).toBe('ok');
+    // is-active says `deactivating` (exit 3) through the delay: wait for `inactive`, so the next test starts it afresh.
+    await s.tb.hostExec(second, `timeout 60 sh -c 'until [ "$(systemctl is-active ${UNITS.apiserver})" = inactive ]; do sleep 0.5; done'`);
+    note(`kube-apiserver stopped on ${second}`);
   });
 
   it('after recovery, a re-run changes nothing and the VIP stays where it is (nopreempt)', async () => {
