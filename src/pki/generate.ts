@@ -57,6 +57,8 @@ export interface CertsReport {
   readonly written: readonly string[];
   /** What the user should know although nothing failed: capped validity, CA defects kept, modes fixed. */
   readonly warnings: readonly string[];
+  /** The rotation step this run wrote, if any. */
+  readonly rotation?: RotationRequest;
 }
 
 export interface CertsOptions {
@@ -528,5 +530,5 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   await writeRecord(dir, next, record).catch((err: Error) =>
     warnings.push(`could not save ${ISSUED_RECORD} (the next run checks every file again): ${err.message}`),
   );
-  return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written, warnings };
+  return { certs: results, serviceAccount: saOutput?.outcome ?? 'kept', written, warnings, ...(rotation ? { rotation } : {}) };
 };

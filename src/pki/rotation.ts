@@ -24,10 +24,28 @@ export const ROTATION_SA_FILES = { key: `${ROTATION_DIR}/sa.key`, pub: `${ROTATI
 
 export type RotationStep = 1 | 2 | 3;
 
-export const ROTATION_STEPS: Readonly<Record<RotationStep, { readonly title: string; readonly done: string }>> = {
-  1: { title: 'trust the new CAs beside the old ones', done: 'every component trusts the old and the new CAs' },
-  2: { title: 're-issue every certificate with the new CAs', done: 'every certificate and kubeconfig is issued by the new CAs' },
-  3: { title: 'drop the old CAs', done: 'the old CAs are trusted nowhere' },
+/** Each step: what it is, what its files do (CAs, then the service-account key), and what is true once it is rolled out. */
+export const ROTATION_STEPS: Readonly<
+  Record<RotationStep, { readonly title: string; readonly wrote: string; readonly wroteSa: string; readonly done: string }>
+> = {
+  1: {
+    title: 'trust the new CAs beside the old ones',
+    wrote: `made the new CAs beside the signing ones (${ROTATION_DIR}/<ca>.crt, .key); every trust bundle holds both`,
+    wroteSa: `made the new service-account key (${ROTATION_DIR}/sa.key); sa.pub holds both public keys`,
+    done: 'every component trusts the old and the new CAs',
+  },
+  2: {
+    title: 're-issue every certificate with the new CAs',
+    wrote: 'the new CAs sign; the old ones stay beside them, trusted until step 3, their keys deleted',
+    wroteSa: 'the new service-account key signs; the old public key stays in sa.pub until step 3',
+    done: 'every certificate and kubeconfig is issued by the new CAs',
+  },
+  3: {
+    title: 'drop the old CAs',
+    wrote: 'removed the old CAs; every trust bundle holds the new ones alone',
+    wroteSa: 'dropped the old service-account key from sa.pub',
+    done: 'the old CAs are trusted nowhere',
+  },
 };
 
 export interface RotationState {

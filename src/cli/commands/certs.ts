@@ -10,6 +10,7 @@ import { ENCRYPTION_KEY_FILE } from '../../pki/encryption.js';
 import { VRRP_PASSWORD_FILE } from '../../pki/vrrp.js';
 import { generatePki, refuseDuringRotation, type CertsOptions, type CertsReport } from '../../pki/generate.js';
 import { readRotationState } from '../../pki/store.js';
+import { caLabel, ROTATION_STEPS } from '../../pki/rotation.js';
 import { pkiNow } from '../clock.js';
 import { POD_SUBNETS_FILE } from '../../network/pod-subnets.js';
 import { withClusterLock } from '../../util/cluster-lock.js';
@@ -28,15 +29,32 @@ const kinds = (ids: readonly string[]): string => {
   return [...counts].map(([kind, n]) => (n > 1 ? `${kind} (${n})` : kind)).join(', ');
 };
 
-/** Created and kept certificates by kind, re-issued ones one by one with the reason. */
+/** Re-issued certificates one by one with the reason; a rotation's step 2 (every leaf under a CA, thousands in a large
+ * cluster) by reason, the certificates by kind. */
+const reissuedLines = (reissued: CertsReport['certs'], grouped: boolean): string[] => {
+  if (!grouped) return reissued.map((c) => `re-issued ${c.id}: ${c.reason}`);
+  const byReason = new Map<string, string[]>();
+  for (const c of reissued) byReason.set(c.reason ?? '', [...(byReason.get(c.reason ?? '') ?? []), c.id]);
+  return [...byReason].map(([reason, ids]) => (ids.length === 1 ? `re-issued ${ids[0]}: ${reason}` : `re-issued (${reason}): ${kinds(ids)}`));
+};
+
+/** What the service-account key pair became: by a rotation's step, or made or re-derived. */
+const serviceAccountLine = (report: CertsReport): string[] => {
+  if (report.rotation?.serviceAccount) return [ROTATION_STEPS[report.rotation.step].wroteSa];
+  if (report.serviceAccount === 'kept') return [];
+  return [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} the service-account key pair`];
+};
+
+/** Created and kept certificates by kind, then the re-issued ones. */
 export const formatCertsReport = (report: CertsReport, dir: string): string => {
   const ids = (outcome: string): string[] => report.certs.filter((c) => c.outcome === outcome).map((c) => c.id);
   const reissued = report.certs.filter((c) => c.outcome === 'reissued');
   return `${[
+    ...(report.rotation ? [`rotating ${report.rotation.cas.map(caLabel).join(', ')}: ${ROTATION_STEPS[report.rotation.step].wrote}`] : []),
     ...(ids('created').length ? [`created: ${kinds(ids('created'))}`] : []),
     ...(ids('kept').length ? [`kept: ${kinds(ids('kept'))}`] : []),
-    ...reissued.map((c) => `re-issued ${c.id}: ${c.reason}`),
-    ...(report.serviceAccount !== 'kept' ? [`${report.serviceAccount === 'created' ? 'created' : 're-derived sa.pub for'} the service-account key pair`] : []),
+    ...reissuedLines(reissued, report.rotation !== undefined),
+    ...serviceAccountLine(report),
     ...(report.written.includes(ENCRYPTION_KEY_FILE) ? [`wrote the Secrets encryption key ${ENCRYPTION_KEY_FILE}`] : []),
     ...(report.written.includes(VRRP_PASSWORD_FILE) ? [`wrote the masters' VRRP password ${VRRP_PASSWORD_FILE}`] : []),
     ...(report.written.includes(POD_SUBNETS_FILE) ? [`recorded the kubelet hosts' pod subnets in ${POD_SUBNETS_FILE}`] : []),

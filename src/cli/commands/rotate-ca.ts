@@ -51,7 +51,7 @@ const checkResume = (state: RotationState, cas: readonly CaName[] | undefined, r
   const same = cas === undefined || (cas.length === state.cas.length && cas.every((c) => state.cas.includes(c)));
   if (same && (!rotateSa || state.serviceAccount)) return;
   throw new UsageError(
-    `a rotation of ${what(state)} is in progress (${ROTATION_STATE_FILE}, ${stepLine(state.step)}): ` +
+    `a rotation of ${what(state)} is in progress at ${stepLine(state.step)} (${ROTATION_STATE_FILE}): ` +
       'run `certs rotate-ca` without --ca (or with the same) to finish it before another starts',
   );
 };
@@ -71,7 +71,7 @@ const rotate = async (model: ClusterModel, dir: string, flags: RotateFlags, runC
   if (first) checkResume(first, cas, flags.rotateSa === true);
   else if (!cas) throw new UsageError('certs rotate-ca: --ca is required to start a rotation (kubernetes, etcd, front-proxy, or all)');
   else process.stdout.write(`rotating ${what({ cas, serviceAccount: flags.rotateSa === true })}: three steps, each rolled out by a deploy\n`);
-  if (first) process.stdout.write(`resuming the rotation of ${what(first)} at ${stepLine(first.step)}\n`);
+  if (first) process.stdout.write(`resuming the rotation of ${what(first)} ${first.rolled ? 'after' : 'at'} ${stepLine(first.step)}\n`);
   const started = first ?? { cas: cas!, serviceAccount: flags.rotateSa === true, startedAt: new Date().toISOString() };
   for (;;) {
     const state = await readRotationState(dir);
