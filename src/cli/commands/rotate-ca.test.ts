@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RotationState } from '../../pki/rotation.js';
+import type { CertsReport } from '../../pki/generate.js';
+import { formatCertsReport } from './certs.js';
 import { formatRotationStatus } from './rotate-ca.js';
 
 const state = (step: RotationState['step'], rolled: boolean): RotationState => ({
@@ -27,5 +29,32 @@ describe('certs rotate-ca --status', () => {
     expect(formatRotationStatus(state(1, true), 'inv.yaml')).toContain('rolled out: every component trusts the old and the new CAs');
     expect(formatRotationStatus(state(1, true), 'inv.yaml')).toContain('writes step 2 and rolls it out, then goes on');
     expect(formatRotationStatus(state(3, true), 'inv.yaml')).toContain('removes the rotation state');
+  });
+});
+
+describe("a rotation step's certs report", () => {
+  it('says what the step did and groups the re-issued certificates by reason, by kind', () => {
+    const report: CertsReport = {
+      certs: [
+        { id: 'ca', outcome: 'reissued', reason: 'rotated' },
+        { id: 'apiserver', outcome: 'reissued', reason: 'CA ca was replaced' },
+        { id: 'kubelet-client/n1', outcome: 'reissued', reason: 'CA ca was replaced' },
+        { id: 'kubelet-client/n2', outcome: 'reissued', reason: 'CA ca was replaced' },
+        { id: 'front-proxy-client', outcome: 'kept' },
+      ],
+      serviceAccount: 'reissued',
+      written: ['pki/ca.crt'],
+      warnings: [],
+      rotation: { step: 2, cas: ['ca'], serviceAccount: true, startedAt: '2026-12-01T12:00:00.000Z' },
+    };
+    expect(formatCertsReport(report, '/c').split('\n')).toEqual([
+      'rotating kubernetes: the new CAs sign; the old ones stay beside them, trusted until step 3, their keys deleted',
+      'kept: front-proxy-client',
+      're-issued ca: rotated',
+      're-issued (CA ca was replaced): apiserver, kubelet-client (2)',
+      'the new service-account key signs; the old public key stays in sa.pub until step 3',
+      '0 created, 1 kept, 4 re-issued; 1 files written under /c',
+      '',
+    ]);
   });
 });
