@@ -66,6 +66,7 @@ export interface ClusterInput {
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;
   readonly certValidityDays: number;
+  readonly apiServerShutdownDelaySeconds: number;
   readonly binariesDir: string;
   readonly clusterDir?: string;
   readonly installPackages: boolean;

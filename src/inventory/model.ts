@@ -6,6 +6,19 @@ export type Role = 'etcd' | 'master' | 'node';
 export const ROLES: readonly Role[] = ['etcd', 'master', 'node'];
 
 export type KeyAlgorithm = 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ecdsa-p256';
+/**
+ * cluster.apiServerShutdownDelaySeconds, kube-apiserver's `--shutdown-delay-duration`: on SIGTERM the API server fails
+ * /readyz at once but keeps serving this long before it closes its listener, so whatever balances it has taken it out
+ * by then and no new connection meets a closed port (the reset the renewal roll's probe once saw). The slowest to
+ * notice is keepalived (vip): its check every 2 s, down after 2 misses, then VRRP's hand-over of about a second (the
+ * VIP moved 3.5-4.4 s after an API server stopped: docs/render.md), so about 5 s, doubled for a loaded host. HAProxy's
+ * checks (node-local, and what docs/operations.md asks of a load balancer: `inter 1s fall 2`) take 2 s. It also lets
+ * kube-proxy drop the master from the `kubernetes` Service, whose endpoint the API server removes at SIGTERM. Each API
+ * server restart (every master of a roll) takes this long more. A load balancer of the operator's with slower checks
+ * needs more: at least its interval times its fall count.
+ */
+export const DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS = 10;
+
 export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256'];
 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
@@ -136,6 +149,8 @@ export interface ClusterModel {
   readonly keyAlgorithm: KeyAlgorithm;
   readonly caValidityDays: number;
   readonly certValidityDays: number;
+  /** kube-apiserver's --shutdown-delay-duration, in seconds. */
+  readonly apiServerShutdownDelaySeconds: number;
   /** Absolute path of the folder holding the offline binaries. */
   readonly binariesDir: string;
   /** Absolute path of the cluster folder (PKI, kubeconfigs, logs): next to the inventory by default. */

@@ -77,6 +77,7 @@ export const resolveInventory = (
       keyAlgorithm: cluster.keyAlgorithm,
       caValidityDays: cluster.caValidityDays,
       certValidityDays: cluster.certValidityDays,
+      apiServerShutdownDelaySeconds: cluster.apiServerShutdownDelaySeconds,
       binariesDir,
       clusterDir: cluster.clusterDir ? expandPath(cluster.clusterDir, baseDir) : resolvePath(baseDir, cluster.name),
       installPackages: cluster.installPackages,

@@ -1,6 +1,15 @@
 // The inventory schema as data. One table drives validation, defaults, the starter inventory
 // (`kubeinstall init inventory`) and the README's inventory reference, so they cannot drift.
-import { API_ENDPOINT_KINDS, CLUSTER_DNS_KINDS, HOST_KEY_POLICIES, KEY_ALGORITHMS, NETWORK_PLUGINS, ROLES, TAINT_EFFECTS } from './model.js';
+import {
+  API_ENDPOINT_KINDS,
+  CLUSTER_DNS_KINDS,
+  DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS,
+  HOST_KEY_POLICIES,
+  KEY_ALGORITHMS,
+  NETWORK_PLUGINS,
+  ROLES,
+  TAINT_EFFECTS,
+} from './model.js';
 import { DEFAULT_ETCD_VERSION, DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from '../versions.js';
 
 /** A named format check: returns an error message, or undefined when the value is fine. */
@@ -173,6 +182,15 @@ export const inventorySchema: ObjectField = {
             'Default: `node-local` with several masters and no apiEndpoint, else `master`.',
         },
         apiServerPort: { kind: 'int', min: 1, max: 65535, default: 6443, doc: 'Port kube-apiserver listens on, on every master.' },
+        apiServerShutdownDelaySeconds: {
+          kind: 'int',
+          min: 0,
+          max: 600,
+          default: DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS,
+          doc:
+            "kube-apiserver's --shutdown-delay-duration: at a stop it fails /readyz but serves on this long, so load balancers take " +
+            "it out before its port closes (hitless rolls). At least your load balancer's check interval times its fall count.",
+        },
         vrrpRouterId: {
           kind: 'int',
           min: 1,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SUPPORTED_KUBERNETES_MINORS } from '../versions.js';
-import { API_SERVER_SHUTDOWN_DELAY_SECONDS, API_SERVER_STOP_TIMEOUT_SECONDS } from './control-plane.js';
+import { DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS as DEFAULT_DELAY } from '../inventory/model.js';
 import { flagsFor } from './flags.js';
 import { renderLbConfig } from './lb.js';
 import { buildClusterPlan } from './plan.js';
@@ -29,13 +29,18 @@ describe("the API server's graceful stop", () => {
   const api = parseUnit(text(plan, 'm2', '/etc/systemd/system/kube-apiserver.service'));
 
   it('keeps serving, not ready, for the shutdown delay; closes its listener after it (no --shutdown-send-retry-after)', () => {
-    expect(api.flags.get('shutdown-delay-duration')).toBe(`${API_SERVER_SHUTDOWN_DELAY_SECONDS}s`);
+    expect(api.flags.get('shutdown-delay-duration')).toBe(`${DEFAULT_DELAY}s`);
     expect(api.flags.has('shutdown-send-retry-after')).toBe(false);
   });
 
   it('is given longer by systemd than the delay and the requests in flight (60 s) together', () => {
-    expect(api.sections.get('Service')!.get('TimeoutStopSec')).toBe(`${API_SERVER_STOP_TIMEOUT_SECONDS}s`);
-    expect(API_SERVER_STOP_TIMEOUT_SECONDS).toBeGreaterThan(API_SERVER_SHUTDOWN_DELAY_SECONDS + 60);
+    expect(Number(api.sections.get('Service')!.get('TimeoutStopSec')!.replace(/s$/, ''))).toBeGreaterThan(DEFAULT_DELAY + 60);
+  });
+
+  it('takes the delay from cluster.apiServerShutdownDelaySeconds (a load balancer with slower checks needs more)', () => {
+    const longer = parseUnit(text(planOf('  apiServerShutdownDelaySeconds: 45\n'), 'm2', '/etc/systemd/system/kube-apiserver.service'));
+    expect(longer.flags.get('shutdown-delay-duration')).toBe('45s');
+    expect(Number(longer.sections.get('Service')!.get('TimeoutStopSec')!.replace(/s$/, ''))).toBeGreaterThan(45 + 60);
   });
 
   it.each(SUPPORTED_KUBERNETES_MINORS)('is a flag of kube-apiserver %s (the table the stand-in checks), not deprecated', (minor) => {
@@ -47,7 +52,7 @@ describe("the API server's graceful stop", () => {
   it("outlasts node-local HAProxy's checks (inter x fall), which leave a stopping master's connections alone", () => {
     const cfg = renderLbConfig(modelFrom(MASTERS + NODE));
     const checks = /^\s*default-server check .*$/m.exec(cfg)?.[0] ?? '';
-    expect(number(/\binter (\d+)s\b/, checks) * number(/\bfall (\d+)\b/, checks)).toBeLessThanOrEqual(API_SERVER_SHUTDOWN_DELAY_SECONDS / 2);
+    expect(number(/\binter (\d+)s\b/, checks) * number(/\bfall (\d+)\b/, checks)).toBeLessThanOrEqual(DEFAULT_DELAY / 2);
     expect(checks).not.toMatch(/on-marked-down/);
   });
 
@@ -55,6 +60,6 @@ describe("the API server's graceful stop", () => {
     const conf = text(planOf('  apiEndpoint: 198.18.43.100:6443\n  apiEndpointKind: vip\n'), 'm2', '/etc/keepalived/keepalived.conf');
     const script = /vrrp_script kubeinstall_apiserver \{[^}]*\}/.exec(conf)?.[0] ?? '';
     const takeOut = number(/interval (\d+)\n/, script) * number(/fall (\d+)\n/, script) + number(/advert_int (\d+)\n/, conf);
-    expect(takeOut).toBeLessThanOrEqual(API_SERVER_SHUTDOWN_DELAY_SECONDS / 2);
+    expect(takeOut).toBeLessThanOrEqual(DEFAULT_DELAY / 2);
   });
 });

@@ -10,23 +10,13 @@ import { textFile, type RoleRender } from './rendered.js';
 import { renderAsset } from './template.js';
 import { UNITS } from './units.js';
 
-/**
- * `--shutdown-delay-duration`: on SIGTERM the API server fails /readyz at once but keeps serving this long before it
- * closes its listener, so whatever balances it has taken it out by then and no new connection meets a closed port (the
- * reset the renewal roll's probe once saw). The slowest to notice is keepalived (vip): its check every 2 s, down after
- * 2 misses, then VRRP's hand-over of about a second (the VIP moved 3.5-4.4 s after an API server stopped: docs/render.md),
- * so about 5 s, doubled for a loaded host. HAProxy's checks (node-local, and what docs/operations.md asks of a load
- * balancer: `inter 1s fall 2`) take 2 s. It also lets kube-proxy drop the master from the `kubernetes` Service, whose
- * endpoint the API server removes at SIGTERM. Each API server restart (every master of a roll) takes this long more.
- */
-export const API_SERVER_SHUTDOWN_DELAY_SECONDS = 10;
-
 /** kube-apiserver's `--request-timeout` (not rendered: its default), which bounds the requests in flight after the delay. */
 const API_SERVER_REQUEST_TIMEOUT_SECONDS = 60;
 
 /** The API server unit's `TimeoutStopSec`: the delay, then its requests in flight, with the 30 s of slack systemd's
  * default 90 s left over them before there was a delay; systemd kills what is still running after it. */
-export const API_SERVER_STOP_TIMEOUT_SECONDS = API_SERVER_SHUTDOWN_DELAY_SECONDS + API_SERVER_REQUEST_TIMEOUT_SECONDS + 30;
+export const apiServerStopTimeoutSeconds = (model: Pick<ClusterModel, 'apiServerShutdownDelaySeconds'>): number =>
+  model.apiServerShutdownDelaySeconds + API_SERVER_REQUEST_TIMEOUT_SECONDS + 30;
 
 export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   ['advertise-address', host.internalAddress],
@@ -70,7 +60,8 @@ export const apiServerFlags = (model: ClusterModel, host: Host): Flag[] => [
   // Not --shutdown-send-retry-after: it keeps the listener open after the delay and answers new requests 429 until those in
   // flight are done, and a TCP balancer (ours, and the one docs/operations.md describes) can send a refused connect to
   // another master but not a 429. Without it the listener closes and HTTP/2 clients get a GOAWAY, then reconnect.
-  ['shutdown-delay-duration', `${API_SERVER_SHUTDOWN_DELAY_SECONDS}s`],
+  // cluster.apiServerShutdownDelaySeconds: fail /readyz at SIGTERM, then serve on until the balancers took this master out
+  ['shutdown-delay-duration', `${model.apiServerShutdownDelaySeconds}s`],
 ];
 
 export const controllerManagerFlags = (model: ClusterModel): Flag[] => [
@@ -117,7 +108,7 @@ export const renderControlPlane = (model: ClusterModel, host: Host): RoleRender 
   files: [
     textFile(HOST_PATHS.auditPolicy, renderAsset('config/audit-policy.yaml', {}), [UNITS.apiserver]),
     textFile(HOST_PATHS.schedulerConfig, renderAsset('config/kube-scheduler-config.yaml', { kubeconfig: HOST_PATHS.schedulerConf }), [UNITS.scheduler]),
-    unit(UNITS.apiserver, 'kube-apiserver', apiServerFlags(model, host), { stopTimeout: `${API_SERVER_STOP_TIMEOUT_SECONDS}s` }),
+    unit(UNITS.apiserver, 'kube-apiserver', apiServerFlags(model, host), { stopTimeout: `${apiServerStopTimeoutSeconds(model)}s` }),
     unit(UNITS.controllerManager, 'kube-controller-manager', controllerManagerFlags(model)),
     unit(UNITS.scheduler, 'kube-scheduler', schedulerFlags()),
   ],

@@ -18,7 +18,7 @@ import { renderAsset } from '../../../src/render/template.js';
 import { kubeinstall, startKubeinstall } from '../kubeinstall.js';
 import { startEndpointProbe, type ProbeReport } from './endpoint-probe.js';
 import { startEtcdHealthPoll } from './etcd-health-poll.js';
-import { run, startSetting, TESTBED_DEPLOY_FLAGS, type BedHost, type Setting } from './fixtures.js';
+import { run, startSetting, TESTBED_DEPLOY_FLAGS, type BedHost, type Setting, HITLESS_ROLLS } from './fixtures.js';
 
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.58.${10 + n}`, roles: ['etcd', 'master'] }));
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.58.${20 + n}`, roles: ['node'] }));
@@ -85,7 +85,7 @@ beforeAll(async () => {
   s = await startSetting({ name: 'rotate', subnet: '198.18.58.0/24' }, [...MASTERS, ...NODES], {
     bedOnly: [LB],
     // ECDSA keys: issued in a fraction of RSA's time; a rotation issues every leaf once more.
-    cluster: { apiEndpointKind: 'loadbalancer', apiEndpoint: ENDPOINT, keyAlgorithm: 'ecdsa-p256' },
+    cluster: { apiEndpointKind: 'loadbalancer', apiEndpoint: ENDPOINT, keyAlgorithm: 'ecdsa-p256', ...HITLESS_ROLLS },
   });
   const config = renderAsset('config/kube-lb.cfg', {
     bind: ENDPOINT,

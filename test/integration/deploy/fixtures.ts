@@ -11,7 +11,7 @@ import { deployInventory } from '../../../src/deploy/deploy.js';
 import type { RunResult } from '../../../src/deploy/run.js';
 import { PHASE_NAMES, type DeployOptions } from '../../../src/deploy/types.js';
 import { loadInventory } from '../../../src/inventory/load.js';
-import type { Role, Taint } from '../../../src/inventory/model.js';
+import { DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS, type Role, type Taint } from '../../../src/inventory/model.js';
 import { generatePki } from '../../../src/pki/generate.js';
 import { startTestbed, type Testbed, type TestbedNetwork } from '../../../src/lab/index.js';
 import { buildStandins, STANDINS } from '../../standins/build.js';
@@ -115,6 +115,9 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
       // The hosts have no package source (no uplink) and lack iptables, conntrack and socat (node-commands, ignored above):
       // prepare must not try to install them. packages.test.ts serves them a mirror and turns this on.
       installPackages: false,
+      // The API servers stop at once (kubeadm's default) unless a test of hitless rolls takes the production delay
+      // (HITLESS_ROLLS): every restart, reset and power-off of a master would otherwise wait it out.
+      apiServerShutdownDelaySeconds: 0,
       ...s.cluster,
     },
     ssh: { user: 'root', identityFile: s.key, hostKeyPolicy: 'strict' },
@@ -126,6 +129,9 @@ const inventoryText = (s: { clusterDir: string; binariesDir: string; key: string
       ...(h.taints ? { taints: h.taints } : {}),
     })),
   });
+
+/** For tests of hitless rolls: the API servers' production shutdown delay, which lets balancers take a stopping one out. */
+export const HITLESS_ROLLS = { apiServerShutdownDelaySeconds: DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS } as const;
 
 /** Inventory `cluster` fields a test sets beyond the fixture's (e.g. `apiEndpointKind`). */
 export type ClusterFields = Readonly<Record<string, unknown>>;

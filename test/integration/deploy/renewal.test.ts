@@ -15,7 +15,7 @@ import { parseKubeconfig } from '../../../src/kubeconfig/kubeconfig.js';
 import { kubeinstall } from '../kubeinstall.js';
 import { startEndpointProbe } from './endpoint-probe.js';
 import { startEtcdHealthPoll } from './etcd-health-poll.js';
-import { startSetting, type BedHost, type Setting } from './fixtures.js';
+import { startSetting, type BedHost, type Setting, HITLESS_ROLLS } from './fixtures.js';
 
 const sh = promisify(execFile);
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.56.${10 + n}`, roles: ['etcd', 'master'] }));
@@ -66,7 +66,7 @@ beforeAll(async () => {
   s = await startSetting({ name: 'renew', subnet: '198.18.56.0/24' }, [...MASTERS, ...NODES], {
     bedOnly: [LB],
     // ECDSA keys: issued in a fraction of RSA's time, which keeps this file short.
-    cluster: { apiEndpointKind: 'loadbalancer', apiEndpoint: ENDPOINT, keyAlgorithm: 'ecdsa-p256' },
+    cluster: { apiEndpointKind: 'loadbalancer', apiEndpoint: ENDPOINT, keyAlgorithm: 'ecdsa-p256', ...HITLESS_ROLLS },
   });
   await s.tb.hostExec(LB.name, 'cat > /etc/haproxy/haproxy.cfg && systemctl restart haproxy.service', { input: HAPROXY_CFG });
   // The cluster's PKI as if issued 350 days ago: its leaves (365 days) have 15 days left.

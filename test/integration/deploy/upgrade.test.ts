@@ -16,7 +16,7 @@ import { renderAsset } from '../../../src/render/template.js';
 import { UNITS } from '../../../src/render/units.js';
 import { kubeinstall } from '../kubeinstall.js';
 import { startEndpointProbe } from './endpoint-probe.js';
-import { fillBinaries, startSetting, TESTBED_IGNORED_CHECKS, type BedHost, type Setting } from './fixtures.js';
+import { fillBinaries, startSetting, TESTBED_IGNORED_CHECKS, type BedHost, type Setting, HITLESS_ROLLS } from './fixtures.js';
 
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.54.${10 + n}`, roles: ['etcd', 'master'] }));
 const NODES: BedHost[] = [1, 2].map((n) => ({ name: `n${n}`, address: `198.18.54.${20 + n}`, roles: ['node'] }));
@@ -105,7 +105,7 @@ const watchCordons = () => {
 beforeAll(async () => {
   s = await startSetting({ name: 'upgrade', subnet: '198.18.54.0/24' }, [...MASTERS, ...NODES], {
     bedOnly: [LB],
-    cluster: { kubernetesVersion: FROM, apiEndpointKind: 'loadbalancer', apiEndpoint: `${LB.address}:6443` },
+    cluster: { kubernetesVersion: FROM, apiEndpointKind: 'loadbalancer', apiEndpoint: `${LB.address}:6443`, ...HITLESS_ROLLS },
   });
   // Our own node-local balancer's config (health checks on /readyz, retries with redispatch), on the LB's address.
   const config = renderAsset('config/kube-lb.cfg', {

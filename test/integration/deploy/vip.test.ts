@@ -12,9 +12,9 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../../src/inventory/load.js';
 import { generatePki } from '../../../src/pki/generate.js';
-import { API_SERVER_SHUTDOWN_DELAY_SECONDS } from '../../../src/render/control-plane.js';
+import { DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS } from '../../../src/inventory/model.js';
 import { UNITS } from '../../../src/render/units.js';
-import { run, startSetting, type BedHost, type Setting } from './fixtures.js';
+import { run, startSetting, type BedHost, type Setting, HITLESS_ROLLS } from './fixtures.js';
 
 const VIP = '198.18.43.100';
 const MASTERS: BedHost[] = [1, 2, 3].map((n) => ({ name: `m${n}`, address: `198.18.43.${10 + n}`, roles: ['etcd', 'master'] }));
@@ -103,7 +103,7 @@ const useVip = async (): Promise<void> => {
 };
 
 beforeAll(async () => {
-  s = await startSetting({ name: 'vip', subnet: '198.18.43.0/24' }, [...MASTERS, NODE], { bedOnly: [OUTSIDER] });
+  s = await startSetting({ name: 'vip', subnet: '198.18.43.0/24' }, [...MASTERS, NODE], { bedOnly: [OUTSIDER], cluster: HITLESS_ROLLS });
   await useVip();
 });
 afterAll(async () => {
@@ -178,7 +178,7 @@ describe('apiEndpointKind vip: keepalived on 3 masters', () => {
     note(`${holder} holds ${VIP}, ${ms} ms after the API server on ${second} was told to stop; its /readyz then: ${stopping}`);
     console.log(`VIP handover after kube-apiserver got SIGTERM: ${ms} ms (${second} -> ${holder}); the stopping one's /readyz then: ${stopping}`);
     expect(holder).toBe(third);
-    expect(ms).toBeLessThan(API_SERVER_SHUTDOWN_DELAY_SECONDS * 1000);
+    expect(ms).toBeLessThan(DEFAULT_API_SERVER_SHUTDOWN_DELAY_SECONDS * 1000);
     // Its listener still open: an answer, not ready (the real one answers 500, the stand-in 503), not a refused connection.
     expect(stopping).toBe(503);
     expect(await holders(survivors)).toEqual([third]);
