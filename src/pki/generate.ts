@@ -18,7 +18,7 @@ import {
   changedFiles,
   commitFiles,
   readMaterial,
-  readRotationBeside,
+  besidePublicKey,
   readRotationState,
   readServiceAccount,
   recoverInterrupted,
@@ -377,12 +377,9 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
   const caFound = readMaterial(dir, { ...plan, certs: caCerts });
   // each CA's rotation files, read like the CA's own
   const besideFound = readMaterial(dir, { certs: caCerts.map((c) => ({ ...c, files: rotationCaFiles(c.ca) })), kubeconfigs: [] });
-  const besideOnDisk = await readRotationBeside(
-    dir,
-    caCerts.map((c) => c.ca),
-  );
   const sa = plan.serviceAccount ? await readServiceAccount(dir) : undefined;
-  const saBeside = plan.serviceAccount ? { ...(await readServiceAccount(dir, ROTATION_SA_FILES)), pubOnDisk: besideOnDisk.saPub } : undefined;
+  const saBesideFound = plan.serviceAccount ? await readServiceAccount(dir, ROTATION_SA_FILES) : undefined;
+  const saBeside = saBesideFound && { ...saBesideFound, pubOnDisk: besidePublicKey(saBesideFound) };
   const encryptionKey = model.hosts.some((h) => h.roles.includes('master')) ? [await encryptionKeyFile(dir)] : [];
   const vrrpPassword = model.hosts.some((h) => holdsVip(model, h)) ? [await vrrpPasswordFile(dir)] : [];
   // before any key is made: a full pod CIDR stops the run with nothing written
@@ -461,7 +458,7 @@ export const generatePki = async (model: ClusterModel, dir: string, options: Cer
         ? caFound.get(ca)!.certPem
         : rotatingStep(ca, 3)
           ? undefined
-          : besideOnDisk.cas.get(ca);
+          : besideFound.get(ca)!.certPem;
   const trust = (ca: CaName): string => trustBundle(caIssued.get(ca)!.certPem, besidePem(ca));
   const rotationOutput = rotation ? rotationFiles(rotation, caFound, newCaIssued) : { files: [], remove: [] };
   const material = (c: CertInstance): Issued => (c.spec.ca === 'self' ? caIssued.get(c.ca)! : leavesIssued.get(c.id)!);

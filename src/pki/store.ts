@@ -122,12 +122,15 @@ export const finishRotation = async (dir: string): Promise<void> => {
  * public key (derived from the new private key in step 1, as written in step 2). */
 export const readRotationBeside = async (dir: string, cas: readonly CaName[]): Promise<{ cas: Map<CaName, string>; saPub?: string }> => {
   const found = await Promise.all(cas.map(async (ca) => [ca, (await readIfExists(join(dir, rotationCaFiles(ca).crt)))?.toString()] as const));
-  const sa = await readServiceAccount(dir, ROTATION_SA_FILES);
   return {
     cas: new Map(found.filter((f): f is readonly [CaName, string] => f[1] !== undefined)),
-    saPub: sa.key ? publicKeyPem(sa.key) : sa.pub,
+    saPub: besidePublicKey(await readServiceAccount(dir, ROTATION_SA_FILES)),
   };
 };
+
+/** The public half of the service-account key a rotation keeps beside the signing one: step 1's new private key, or
+ * step 2's old public key. */
+export const besidePublicKey = (beside: ServiceAccountFound): string | undefined => (beside.key ? publicKeyPem(beside.key) : beside.pub);
 
 export interface OutputFile {
   /** Relative to the cluster folder. */
