@@ -104,6 +104,13 @@ interface CaState {
   readonly material: Promise<Issued & { readonly cert?: CertInfo; readonly signer?: Signer }>;
 }
 
+/** A CA read from disk as a signer: its subject, key and key identifier (the one it carries, else derived). */
+const signerOf = (cert: CertInfo, privateKey: KeyObject): Signer => ({
+  subject: cert.subject,
+  privateKey,
+  keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)),
+});
+
 /** Keep, replace or create one CA; a CA cert without its key is an external CA, kept as it is. */
 const decideCa = (
   c: CertInstance,
@@ -129,7 +136,7 @@ const decideCa = (
   if (cert.notAfter <= opts.now) throw new KubeinstallError(`CA ${crt} expired on ${cert.notAfter.toISOString()}; replace the CAs with --force-ca`);
   if (found.keyPem !== undefined && !found.key) throw new KubeinstallError(`${key} is not a readable private key`);
   if (found.key && !cert.x509.checkPrivateKey(found.key)) throw new KubeinstallError(`${key} does not belong to ${crt}`);
-  const signer = found.key && { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)) };
+  const signer = found.key && signerOf(cert, found.key);
   const material = Promise.resolve({ certPem: found.certPem, keyPem: found.keyPem ?? '', cert, signer });
   return { outcome: 'kept', external: !signer, notAfter: cert.notAfter, defects: signer ? caDefects(cert) : [], material };
 };
@@ -308,7 +315,7 @@ const rotatedIn = (c: CertInstance, found: Material): CaState => {
     throw new KubeinstallError(`${crt}: the rotation's new CA is ${found.certError ?? 'unreadable'}; restore the cluster folder from a backup`);
   if (!found.key || !keyPem) throw new KubeinstallError(`${key}: the rotation's new CA key is missing or unreadable; restore the cluster folder from a backup`);
   if (!cert.x509.checkPrivateKey(found.key)) throw new KubeinstallError(`${key} does not belong to ${crt}`);
-  const signer = { subject: cert.subject, privateKey: found.key, keyId: cert.subjectKeyId ?? keyIdentifier(spkiOf(cert.x509.publicKey)) };
+  const signer = signerOf(cert, found.key);
   return {
     outcome: 'reissued',
     reason: 'rotated: the new CA signs from step 2 of the rotation on',
@@ -324,13 +331,7 @@ const rotationFiles = (
   newCas: ReadonlyMap<CaName, Issued>,
 ): { files: OutputFile[]; remove: string[] } => {
   const perCa = rotation.cas.map((ca) => ({ ca, ...rotationCaFiles(ca) }));
-  const state: RotationState = {
-    cas: rotation.cas,
-    serviceAccount: rotation.serviceAccount,
-    step: rotation.step,
-    rolled: false,
-    startedAt: rotation.startedAt,
-  };
+  const state: RotationState = { ...rotation, rolled: false };
   const stateFile: OutputFile = { path: ROTATION_STATE_FILE, data: rotationStateText(state), mode: SECRET_MODE };
   switch (rotation.step) {
     case 1:

@@ -48,14 +48,19 @@ export const ROTATION_STEPS: Readonly<
   },
 };
 
-export interface RotationState {
+/** What a run of `certs` writes for a rotation: the step it prepares (step 1 makes the new CAs). */
+export interface RotationRequest {
+  readonly step: RotationStep;
   readonly cas: readonly CaName[];
   /** `--rotate-sa`: the service-account signing key rotates along. */
   readonly serviceAccount: boolean;
-  readonly step: RotationStep;
+  readonly startedAt: string;
+}
+
+/** A rotation in progress, as `pki/rotation/state.json` holds it: the step last written, and whether it is rolled out. */
+export interface RotationState extends RotationRequest {
   /** The step's files are written; whether a deploy has rolled them out to every host. */
   readonly rolled: boolean;
-  readonly startedAt: string;
 }
 
 /** `--ca`'s names, as an operator says them, and the PKI's CA each means. */
@@ -98,14 +103,6 @@ export const parseRotationState = (text: string, path: string): RotationState =>
   }
   throw new KubeinstallError(`${path} is not a CA rotation state kubeinstall wrote; restore it from a backup of the cluster folder`);
 };
-
-/** What a run of `certs` writes for a rotation: the step it prepares (`start` makes step 1's new CAs). */
-export interface RotationRequest {
-  readonly step: RotationStep;
-  readonly cas: readonly CaName[];
-  readonly serviceAccount: boolean;
-  readonly startedAt: string;
-}
 
 /** The next thing a rotation in this state does: roll its step out, prepare the next step, or finish. */
 export const nextRotationAction = (state: RotationState): { readonly roll: RotationStep } | { readonly prepare: RotationStep } | 'finish' =>
